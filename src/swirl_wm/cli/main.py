@@ -1,0 +1,136 @@
+"""``swirl``: train and evaluate world models with SWIRL from the command line.
+
+Commands: ``swirl demo``, ``swirl train CONFIG.yaml``, ``swirl eval --run DIR --data FILE.jsonl``,
+``swirl data generate --env NAME --output FILE.jsonl``. Each parses, validates the config, calls one
+library function and prints the result.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from importlib.resources import files
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+# Offline by default: nothing reaches the network unless the user names a hub model (environments.md).
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+app = typer.Typer(help="swirl-wm: world models from state-only logs (SWIRL, arXiv:2602.06130).",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+data_app = typer.Typer(help="Create and convert transition data.", no_args_is_help=True)
+app.add_typer(data_app, name="data")
+console = Console()
+
+DEMO_CONFIG = files("swirl_wm") / "configs" / "demo.yaml"
+
+
+def _fail(message: str) -> typer.Exit:
+    console.print(f"[bold red]error:[/] {message}")
+    return typer.Exit(code=2)
+
+
+def _load(path: Path, overrides: dict[str, Any]):
+    from swirl_wm.config import ConfigError, load_config
+
+    try:
+        return load_config(path, {k: v for k, v in overrides.items() if v is not None})
+    except (ConfigError, FileNotFoundError) as err:
+        raise _fail(str(err)) from None
+
+
+def _run(config) -> None:
+    from swirl_wm.data.jsonl import DataError
+    from swirl_wm.pipeline import run_swirl
+    from swirl_wm.reporting.markdown import metrics_table
+
+    try:
+        metrics = run_swirl(config, announce=lambda msg: console.print(f"[cyan]{msg}[/]"))
+    except (DataError, ValueError, FileNotFoundError) as err:
+        raise _fail(str(err)) from None
+    console.print(metrics_table(metrics, "test"))
+    best = metrics["best"]
+    console.print(f"best FWM: {best['fwm']}  best IDM: {best['idm']}  (by validation)")
+    console.print(f"run folder: {config.output_dir}  wall time: {metrics['run']['wall_time_s']:.0f} s")
+
+
+@app.command()
+def demo(
+    model: Annotated[str, typer.Option(help="'smollm2' (default), 'tiny', or a model folder")] = "smollm2",
+    output_dir: Annotated[Path | None, typer.Option(help="run folder (default runs/demo[-MODEL])")] = None,
+    seed: Annotated[int | None, typer.Option(help="seed (default 0)")] = None,
+) -> None:
+    """Embedded physics world: SFT + one SWIRL iteration, then a table of SFT vs SWIRL phases."""
+    overrides: dict[str, Any] = {"seed": seed, "output_dir": output_dir or Path(
+        "runs/demo" if model == "smollm2" else f"runs/demo-{Path(model).name}")}
+    config = _load(Path(str(DEMO_CONFIG)), overrides)
+    if model != "smollm2":
+        config = config.model_copy(update={"model": config.model.model_copy(update={"name_or_path": model})})
+    _run(config)
+
+
+@app.command()
+def train(
+    config_path: Annotated[Path, typer.Argument(metavar="CONFIG.yaml", help="run config (see configs/)")],
+    output_dir: Annotated[Path | None, typer.Option(help="override output_dir")] = None,
+    seed: Annotated[int | None, typer.Option(help="override seed")] = None,
+) -> None:
+    """Run (or resume) SFT + SWIRL as the config says; the same command resumes an interrupted run."""
+    _run(_load(config_path, {"output_dir": output_dir, "seed": seed}))
+
+
+@app.command("eval")
+def evaluate(
+    run: Annotated[Path, typer.Option(help="a run folder written by `swirl train`/`swirl demo`")],
+    data: Annotated[Path, typer.Option(help="JSONL transitions with gold actions")],
+    phase: Annotated[str, typer.Option(help="'best' or a phase name such as sft, iter1/phase1")] = "best",
+    output: Annotated[Path | None, typer.Option(help="write the metrics as JSON here")] = None,
+) -> None:
+    """Evaluate a run's FWM and IDM (of one phase) on any transitions file."""
+    from swirl_wm.data.jsonl import DataError
+    from swirl_wm.evaluation.run_eval import evaluate_run
+
+    try:
+        metrics = evaluate_run(run, data, phase)
+    except (DataError, ValueError, FileNotFoundError, KeyError) as err:
+        raise _fail(str(err)) from None
+    text = json.dumps(metrics, indent=2)
+    if output:
+        from swirl_wm.files import atomic_write_text
+
+        atomic_write_text(output, text)
+    console.print(text)
+
+
+@data_app.command("generate")
+def data_generate(
+    env: Annotated[str, typer.Option(help="physics or scienceworld")],
+    output: Annotated[Path, typer.Option(help="JSONL file to write (one transition per line)")],
+    config_path: Annotated[Path | None, typer.Option("--config", help="take data.<env> settings from a config")
+                           ] = None,
+    seed: Annotated[int, typer.Option(help="generation seed")] = 0,
+    n_episodes: Annotated[int | None, typer.Option(help="physics: number of episodes")] = None,
+) -> None:
+    """Generate transitions from a built-in environment into a JSONL file."""
+    from swirl_wm.config import RunConfig
+    from swirl_wm.data.jsonl import write_episodes
+    from swirl_wm.pipeline import build_episodes
+
+    if env not in ("physics", "scienceworld"):
+        raise _fail(f"--env must be physics or scienceworld, got {env!r}")
+    config = _load(config_path, {}) if config_path else RunConfig()
+    data = config.data.model_copy(update={"env": env})
+    if n_episodes is not None:
+        data = data.model_copy(update={"physics": data.physics.model_copy(update={"n_episodes": n_episodes})})
+    episodes = build_episodes(config.model_copy(update={"data": data, "seed": seed}))
+    write_episodes(output, episodes)
+    console.print(f"wrote {sum(len(e) for e in episodes)} transitions of {len(episodes)} episodes to {output}")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,190 @@
+"""Typed run configuration, documented once, validated strictly (unknown keys are errors).
+
+Defaults come from the SWIRL paper (arXiv:2602.06130 §4, method.md §1.6) unless the field says it is
+scaled down for CPU. YAML files are safe-loaded; a validation error names the file, the line and the
+field. :func:`grpo_args` is the one place that translates a phase config into TRL's ``GRPOConfig``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from swirl_wm.data.splits import SplitConfig
+from swirl_wm.envs.physics import PhysicsWorldConfig
+from swirl_wm.envs.scienceworld import ScienceWorldConfig
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DataConfig(_Strict):
+    """Where transitions come from: a built-in environment or a JSONL file (schema in ``data/jsonl.py``)."""
+
+    env: Literal["physics", "scienceworld", "jsonl"] = Field("physics", description="the transition source")
+    path: Path | None = Field(None, description="JSONL transitions file; required when env = jsonl")
+    physics: PhysicsWorldConfig = Field(default_factory=PhysicsWorldConfig)
+    scienceworld: ScienceWorldConfig = Field(default_factory=ScienceWorldConfig)
+    split: SplitConfig = Field(default_factory=SplitConfig)
+
+    @model_validator(mode="after")
+    def _path_for_jsonl(self) -> DataConfig:
+        if self.env == "jsonl" and self.path is None:
+            raise ValueError("data.path is required when data.env is 'jsonl'")
+        return self
+
+
+class ModelConfig(_Strict):
+    """The base model and how the two roles use it (SWIRL §3.1)."""
+
+    name_or_path: str = Field("smollm2", description="'smollm2', 'tiny', a local folder or a hub id")
+    shared: bool = Field(False, description="one set of weights for FWM and IDM (else separate copies; paper)")
+    torch_threads: int | None = Field(
+        None, ge=1, description="torch CPU threads; None = all cores (trl-notes.md: 1 when cores are shared)")
+
+
+class SFTConfig(_Strict):
+    """Warm start of both roles on the labelled split (SWIRL §4: SFT before SWIRL)."""
+
+    learning_rate: float = Field(5e-5, gt=0, description="AdamW lr (paper: 5e-5)")
+    num_train_epochs: float = Field(1.0, gt=0, description="passes over the labelled split")
+    max_steps: int = Field(-1, description="optimizer steps; -1 = from num_train_epochs")
+    per_device_train_batch_size: int = Field(8, ge=1)
+    gradient_accumulation_steps: int = Field(1, ge=1)
+    warmup_ratio: float = Field(0.05, ge=0, le=1)
+    lr_scheduler_type: str = Field("cosine", description="paper: cosine")
+    max_length: int = Field(1024, ge=16, description="tokens of prompt + completion")
+
+
+class GRPOPhaseConfig(_Strict):
+    """One SWIRL phase trained with GRPO (TRL names). Paper defaults, with G and steps scaled for CPU."""
+
+    learning_rate: float = Field(5e-5, gt=0, description="paper: 5e-5 with cosine schedule")
+    num_generations: int = Field(4, ge=2, description="G, samples per prompt (paper: 16 text, 64 tools)")
+    per_device_train_batch_size: int = Field(8, ge=1, description="completions per device step (TRL)")
+    gradient_accumulation_steps: int = Field(1, ge=1)
+    max_steps: int = Field(-1, description="optimizer steps; -1 = one epoch over the pairs (paper)")
+    max_pairs: int | None = Field(None, ge=1, description="cap on unlabelled pairs used per phase")
+    beta: float = Field(0.1, ge=0, description="KL weight β (paper 0.1; β = 1 gives the exact ELBO, Thm 3.2)")
+    epsilon: float = Field(0.2, gt=0, description="clip range ε of the policy ratio")
+    temperature: float = Field(0.7, gt=0, description="sampling temperature (paper: 0.7)")
+    top_p: float = Field(0.96, gt=0, le=1, description="nucleus sampling (paper: 0.96)")
+    max_completion_length: int = Field(96, ge=1, description="tokens per sampled completion")
+    loss_type: str = Field("grpo", description="TRL loss aggregation; 'grpo' = the paper's GRPO")
+    warmup_steps: int = Field(0, ge=0, description="paper: 25 (at effective batch 128)")
+    lr_scheduler_type: str = Field("cosine")
+
+    @model_validator(mode="after")
+    def _divisible(self) -> GRPOPhaseConfig:
+        batch = self.per_device_train_batch_size * self.gradient_accumulation_steps
+        if batch % self.num_generations:
+            raise ValueError(f"per_device_train_batch_size × gradient_accumulation_steps ({batch}) must be a "
+                             f"multiple of num_generations ({self.num_generations}) (trl-notes.md trap 3)")
+        return self
+
+
+class LatentActionConfig(_Strict):
+    """How Phase I gets the latent action z of an unlabelled pair from the frozen IDM (method.md §1.6)."""
+
+    mode: Literal["sample", "greedy"] = Field(
+        "sample", description="'sample' (paper: z ~ Q_φ(·|x,y), T and top-p of phase1) or 'greedy' (released "
+                              "code: greedy z, pairs below the threshold dropped)")
+    threshold: float = Field(-2.0, description="greedy mode: minimum mean token log-prob of z (released code)")
+    max_new_tokens: int = Field(32, ge=1, description="tokens of a generated action")
+
+
+class SwirlConfig(_Strict):
+    """The SWIRL loop: ``iterations`` × (Phase I → Phase II) (SWIRL §3.5)."""
+
+    iterations: int = Field(1, ge=0, description="paper: up to 3; the FWM often peaks after the first")
+    phase1: GRPOPhaseConfig = Field(default_factory=GRPOPhaseConfig, description="FWM, IDM frozen")
+    phase2: GRPOPhaseConfig = Field(default_factory=GRPOPhaseConfig, description="IDM, FWM frozen")
+    latent_action: LatentActionConfig = Field(default_factory=LatentActionConfig)
+
+
+class EvalConfig(_Strict):
+    """Evaluation after every phase on validation and test (greedy decoding)."""
+
+    max_examples: int | None = Field(None, ge=1, description="cap on transitions per split (first N)")
+    max_new_tokens_state: int = Field(96, ge=1, description="budget of a generated next state")
+    max_new_tokens_action: int = Field(32, ge=1, description="budget of a generated action")
+    batch_size: int = Field(16, ge=1, description="rows per generation / scoring batch")
+    min_logprob: float = Field(-10.0, le=0, description="scorer clamp, nats per token (released code: −10)")
+    select_fwm_by: str = Field("fwm/rouge_l", description="validation metric that picks the best FWM phase")
+    select_idm_by: str = Field("idm/rouge_l", description="validation metric that picks the best IDM phase")
+
+
+class RunConfig(_Strict):
+    """A whole run: data → SFT → SWIRL iterations → evaluation → report."""
+
+    name: str = Field("run", description="run name (report header)")
+    seed: int = Field(0, description="seeds data generation, splits, sampling and training")
+    output_dir: Path = Field(Path("runs/run"), description="run folder (config, data, checkpoints, metrics)")
+    data: DataConfig = Field(default_factory=DataConfig)
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    sft: SFTConfig = Field(default_factory=SFTConfig)
+    swirl: SwirlConfig = Field(default_factory=SwirlConfig)
+    eval: EvalConfig = Field(default_factory=EvalConfig)
+
+
+class ConfigError(ValueError):
+    """A config file that does not validate; the message names file, line and field of each problem."""
+
+
+def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
+    """1-based line of the YAML node at path ``loc`` (the deepest node found)."""
+    line = node.start_mark.line + 1 if node is not None else None
+    for key in loc:
+        if isinstance(node, yaml.MappingNode):
+            match = next((v for k, v in node.value if k.value == str(key)), None)
+            key_node = next((k for k, v in node.value if k.value == str(key)), None)
+            if match is None:
+                return line
+            node, line = match, key_node.start_mark.line + 1
+        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
+            node = node.value[key]
+            line = node.start_mark.line + 1
+        else:
+            return line
+    return line
+
+
+def load_config(path: str | os.PathLike[str], overrides: dict[str, Any] | None = None) -> RunConfig:
+    """Safe-load a YAML config, apply top-level ``overrides`` (e.g. from the CLI), validate.
+
+    Raises:
+        FileNotFoundError: no such file.
+        ConfigError: invalid YAML, not a mapping, unknown key, wrong type or out-of-range value; the
+            message lists ``file:line: field: problem`` for each.
+    """
+    name = os.fspath(path)
+    text = Path(name).read_text(encoding="utf-8")
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        raw = yaml.safe_load(text) or {}
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        line = mark.line + 1 if mark else 0
+        raise ConfigError(f"{name}:{line}: invalid YAML: {getattr(err, 'problem', err)}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{name}:1: expected a mapping of config fields, got {type(raw).__name__}")
+    raw.update(overrides or {})
+    try:
+        return RunConfig.model_validate(raw)
+    except ValidationError as err:
+        problems = []
+        for e in err.errors():
+            field = ".".join(str(p) for p in e["loc"]) or "(top level)"
+            line = _line_of(node, e["loc"]) or 0
+            problems.append(f"{name}:{line}: field '{field}': {e['msg']} (got {e.get('input')!r})")
+        raise ConfigError("invalid config:\n  " + "\n  ".join(problems)) from None
+
+
+def dump_config(config: RunConfig) -> str:
+    """The resolved config as YAML (every default written out), for the run folder."""
+    return yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False)

@@ -1,0 +1,1 @@
+"""Transitions on disk: JSONL reading/writing and episode-level splits."""

@@ -1,0 +1,174 @@
+"""JSONL reading and writing of transitions and episodes.
+
+Schema (one JSON object per line, UTF-8; blank lines are ignored). A line is either a **transition**::
+
+    {"episode_id": "physics-0-00003", "step": 0, "env": "physics",
+     "x": "<prior state>", "z": "<action or null>", "y": "<next state>", "meta": {...}}
+
+or a whole **episode**::
+
+    {"episode_id": "physics-0-00003", "env": "physics",
+     "transitions": [{"x": ..., "z": ..., "y": ..., "meta": {...}}, ...]}
+
+Required: ``x`` and ``y`` (non-empty strings) and ``episode_id`` (non-empty string). Optional: ``z``
+(string or null/absent = unlabelled), ``step`` (int ≥ 0; inside an episode line the position is used),
+``env`` (string, default ""), ``meta`` (object, default {}). Unknown top-level keys are an error, so a
+misspelt field is never silently ignored.
+
+Every reading error raises :class:`DataError` naming the file, the 1-based line and the field.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from swirl_wm.files import atomic_write_text
+from swirl_wm.records import Episode, Transition
+
+_TRANSITION_KEYS = {"episode_id", "step", "env", "x", "z", "y", "meta"}
+_EPISODE_KEYS = {"episode_id", "env", "transitions"}
+_INNER_KEYS = {"step", "x", "z", "y", "meta"}
+
+
+@dataclass
+class DataError(ValueError):
+    """A malformed input record. ``str()`` reads ``file:line: field 'f': message``."""
+
+    path: str
+    line: int
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}"
+        return f"{where}: field '{self.field}': {self.message}" if self.field else f"{where}: {self.message}"
+
+
+def _require_text(obj: dict[str, Any], key: str, where: tuple[str, int], prefix: str = "") -> str:
+    if key not in obj:
+        raise DataError(*where, prefix + key, "missing (required, a non-empty string)")
+    value = obj[key]
+    if not isinstance(value, str):
+        raise DataError(*where, prefix + key, f"expected a string, got {type(value).__name__}")
+    if not value.strip():
+        raise DataError(*where, prefix + key, "empty state/text is not allowed")
+    return value
+
+
+def _transition(obj: Any, where: tuple[str, int], episode_id: str, env: str, step: int,
+                prefix: str = "") -> Transition:
+    if not isinstance(obj, dict):
+        raise DataError(*where, prefix.rstrip("."), f"expected a JSON object, got {type(obj).__name__}")
+    allowed = _INNER_KEYS if prefix else _TRANSITION_KEYS
+    unknown = sorted(set(obj) - allowed)
+    if unknown:
+        raise DataError(*where, prefix + unknown[0], f"unknown field (allowed: {', '.join(sorted(allowed))})")
+    x = _require_text(obj, "x", where, prefix)
+    y = _require_text(obj, "y", where, prefix)
+    z = obj.get("z")
+    if z is not None and not isinstance(z, str):
+        raise DataError(*where, prefix + "z", f"expected a string or null, got {type(z).__name__}")
+    if "step" in obj and not prefix:
+        step = obj["step"]
+        if not isinstance(step, int) or isinstance(step, bool) or step < 0:
+            raise DataError(*where, "step", f"expected an integer >= 0, got {step!r}")
+    meta = obj.get("meta", {})
+    if not isinstance(meta, dict):
+        raise DataError(*where, prefix + "meta", f"expected a JSON object, got {type(meta).__name__}")
+    return Transition(x=x, z=z, y=y, episode_id=episode_id, step=step, env=env, meta=meta)
+
+
+def _header(obj: dict[str, Any], where: tuple[str, int]) -> tuple[str, str]:
+    episode_id = _require_text(obj, "episode_id", where)
+    env = obj.get("env", "")
+    if not isinstance(env, str):
+        raise DataError(*where, "env", f"expected a string, got {type(env).__name__}")
+    return episode_id, env
+
+
+def _parse_line(text: str, where: tuple[str, int]) -> list[Transition]:
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise DataError(*where, "", f"invalid JSON ({err.msg} at column {err.colno})") from None
+    if not isinstance(obj, dict):
+        raise DataError(*where, "", f"expected a JSON object per line, got {type(obj).__name__}")
+    episode_id, env = _header(obj, where)
+    if "transitions" not in obj:
+        return [_transition(obj, where, episode_id, env, step=0)]
+    unknown = sorted(set(obj) - _EPISODE_KEYS)
+    if unknown:
+        raise DataError(*where, unknown[0], f"unknown field in an episode line (allowed: {sorted(_EPISODE_KEYS)})")
+    items = obj["transitions"]
+    if not isinstance(items, list) or not items:
+        raise DataError(*where, "transitions", "expected a non-empty list of transitions")
+    return [_transition(item, where, episode_id, env, step=i, prefix=f"transitions[{i}].")
+            for i, item in enumerate(items)]
+
+
+def iter_transitions(path: str | os.PathLike[str]) -> Iterator[Transition]:
+    """Yield the transitions of a JSONL file in file order (episode lines are flattened).
+
+    Raises:
+        FileNotFoundError: the file does not exist.
+        DataError: a line is not valid JSON or a field is missing, of the wrong type or empty.
+    """
+    name = os.fspath(path)
+    with open(name, "rb") as handle:  # binary: lines end at "\n" only, as JSONL defines
+        for number, raw in enumerate(handle, start=1):
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as err:
+                raise DataError(name, number, "", f"not valid UTF-8 (byte {err.start})") from None
+            if text.strip():
+                yield from _parse_line(text, (name, number))
+
+
+def read_transitions(path: str | os.PathLike[str]) -> list[Transition]:
+    """Read every transition of a JSONL file (see the module docstring for the schema).
+
+    Raises:
+        FileNotFoundError, DataError: as :func:`iter_transitions`; also DataError when the file holds no
+            transition at all (line 0).
+    """
+    transitions = list(iter_transitions(path))
+    if not transitions:
+        raise DataError(os.fspath(path), 0, "", "the file holds no transitions")
+    return transitions
+
+
+def group_episodes(transitions: Iterable[Transition]) -> list[Episode]:
+    """Group transitions into episodes by ``episode_id`` (first-seen order), ordered by ``step``."""
+    groups: dict[str, list[Transition]] = {}
+    for t in transitions:
+        groups.setdefault(t.episode_id, []).append(t)
+    return [Episode(episode_id=eid, env=ts[0].env, transitions=tuple(sorted(ts, key=lambda t: t.step)))
+            for eid, ts in groups.items()]
+
+
+def transition_to_dict(t: Transition) -> dict[str, Any]:
+    """The JSON object of one transition line (the module docstring's schema)."""
+    return {"episode_id": t.episode_id, "step": t.step, "env": t.env, "x": t.x, "z": t.z, "y": t.y,
+            "meta": dict(t.meta)}
+
+
+def write_transitions(path: str | os.PathLike[str], transitions: Iterable[Transition]) -> Path:
+    """Write transitions, one per line, atomically (temporary file in the same folder + rename).
+
+    Returns:
+        The path written.
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    lines = [json.dumps(transition_to_dict(t), ensure_ascii=False) + "\n" for t in transitions]
+    return atomic_write_text(target, "".join(lines))
+
+
+def write_episodes(path: str | os.PathLike[str], episodes: Iterable[Episode]) -> Path:
+    """Write episodes as transition lines (one transition per line), atomically."""
+    return write_transitions(path, (t for e in episodes for t in e.transitions))

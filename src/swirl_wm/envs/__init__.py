@@ -1,0 +1,1 @@
+"""Environments that produce transitions ``(x, z, y)`` for training world models."""

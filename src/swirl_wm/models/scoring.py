@@ -1,0 +1,96 @@
+"""Batched scoring: mean per-token log-probability of a target span given a prompt.
+
+This one scorer gives both SWIRL rewards (Phase I: ``log Q_φ(z | x, ŷ)``; Phase II: ``log P_θ(y | x, z)``)
+and the evaluation's log-likelihood. Source: SWIRL §3.3–3.4 and its released code (mean, not sum, of the
+token log-probabilities, clamped below at −10; method.md §1.6).
+
+Legend: B batch, T tokens, V vocabulary.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
+DEFAULT_MIN_LOGPROB = -10.0
+
+
+def mean_token_logprob(logits: torch.Tensor, labels: torch.Tensor, mask: torch.Tensor,
+                       min_logprob: float = DEFAULT_MIN_LOGPROB) -> torch.Tensor:
+    """Mean log-probability of the masked label tokens, per row, clamped below.
+
+    Args:
+        logits: ``(B, T, V)`` next-token logits; ``logits[:, t]`` predicts ``labels[:, t]`` (already shifted).
+        labels: ``(B, T)`` token ids.
+        mask: ``(B, T)`` 1 where a token belongs to the scored span.
+        min_logprob: lower clamp of the result (nats per token).
+
+    Returns:
+        ``(B,)`` mean log-probability in nats per token; a row with an empty span gets ``min_logprob``.
+    """
+    logprobs = torch.log_softmax(logits.float(), dim=-1).gather(-1, labels.unsqueeze(-1)).squeeze(-1)
+    mask = mask.to(logprobs.dtype)
+    count = mask.sum(-1)
+    mean = (logprobs * mask).sum(-1) / count.clamp(min=1)
+    mean = torch.where(count > 0, mean, torch.full_like(mean, min_logprob))
+    return mean.clamp(min=min_logprob)
+
+
+class Scorer:
+    """Scores ``log p(target | prompt)`` (mean per token) with a frozen causal LM, in batches.
+
+    A plain callable holding the model (not an ``nn.Module``: TRL would take a module for a classifier
+    reward model, trl-notes.md trap 6).
+
+    Args:
+        model: a causal LM (put in eval mode; gradients are never taken).
+        tokenizer: its tokenizer; the target is scored with the EOS token appended.
+        batch_size: rows per forward pass.
+        min_logprob: lower clamp (−10 in the paper's code).
+        max_length: prompt tokens are cut from the left so that prompt + target fits.
+    """
+
+    def __init__(self, model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, batch_size: int = 16,
+                 min_logprob: float = DEFAULT_MIN_LOGPROB, max_length: int = 2048) -> None:
+        self.model = model.eval()
+        self.tokenizer = tokenizer
+        self.batch_size = batch_size
+        self.min_logprob = min_logprob
+        self.max_length = max_length
+
+    def _encode(self, prompt: str, target: str) -> tuple[list[int], list[int]]:
+        p = self.tokenizer(prompt, add_special_tokens=False)["input_ids"]
+        t = self.tokenizer(target + self.tokenizer.eos_token, add_special_tokens=False)["input_ids"]
+        t = t[: self.max_length - 1]
+        return p[-(self.max_length - len(t)):], t
+
+    @torch.no_grad()
+    def __call__(self, prompts: Sequence[str], targets: Sequence[str]) -> list[float]:
+        """Return ``mean_t log p(target_t | prompt, target_<t)`` for each pair, in nats per token.
+
+        Raises:
+            ValueError: ``prompts`` and ``targets`` differ in length.
+        """
+        if len(prompts) != len(targets):
+            raise ValueError(f"{len(prompts)} prompts but {len(targets)} targets")
+        device = self.model.device
+        pad = self.tokenizer.pad_token_id
+        scores: list[float] = []
+        for start in range(0, len(prompts), self.batch_size):
+            pairs = [self._encode(p, t) for p, t in zip(prompts[start:start + self.batch_size],
+                                                        targets[start:start + self.batch_size], strict=True)]
+            width = max(len(p) + len(t) for p, t in pairs)
+            ids = torch.full((len(pairs), width), pad, dtype=torch.long)
+            attention = torch.zeros_like(ids)
+            span = torch.zeros_like(ids)
+            for row, (p, t) in enumerate(pairs):
+                ids[row, : len(p) + len(t)] = torch.tensor(p + t)
+                attention[row, : len(p) + len(t)] = 1
+                span[row, len(p): len(p) + len(t)] = 1
+            ids, attention, span = ids.to(device), attention.to(device), span.to(device)
+            logits = self.model(input_ids=ids, attention_mask=attention).logits
+            # logits[:, t] predicts ids[:, t + 1]
+            scores += mean_token_logprob(logits[:, :-1], ids[:, 1:], span[:, 1:], self.min_logprob).tolist()
+        return scores

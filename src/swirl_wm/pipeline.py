@@ -1,0 +1,223 @@
+"""The SWIRL loop end to end: data → SFT → iterations of Phase I → Phase II → evaluation → report.
+
+Reads in the algorithm's order (SWIRL §3.5, method.md §1.5):
+
+1. build the data set and split it by episode (labelled / unlabelled with actions removed / val / test);
+2. SFT warm start of the FWM and the IDM on the labelled split;
+3. for each iteration: Phase I trains the FWM against the frozen IDM, Phase II trains the IDM against the
+   new, frozen FWM; a checkpoint is saved after every phase;
+4. after every phase both roles are evaluated on validation and test; the best phase of each role is
+   chosen on validation only; ``metrics.json``, a plot and a Markdown report are written.
+
+Every stage is recorded in the run's ledger once its outputs are in place, so running the same command
+again after a crash resumes after the last completed stage.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import torch
+from accelerate import PartialState
+
+from swirl_wm.config import RunConfig, dump_config
+from swirl_wm.data.jsonl import group_episodes, read_transitions
+from swirl_wm.data.splits import Splits, split_episodes
+from swirl_wm.envs import physics
+from swirl_wm.evaluation.evaluate import evaluate_fwm, evaluate_idm
+from swirl_wm.files import atomic_write_text
+from swirl_wm.models.loading import load_model, load_tokenizer, resolve_model
+from swirl_wm.models.scoring import Scorer
+from swirl_wm.records import Episode
+from swirl_wm.reporting.run_info import run_info, write_run_outputs
+from swirl_wm.training.checkpoints import RunLedger
+from swirl_wm.training.latent import infer_latent_actions
+from swirl_wm.training.phase import train_phase
+from swirl_wm.training.sft import train_sft
+
+log = logging.getLogger(__name__)
+Announce = Callable[[str], None]
+
+
+def build_episodes(config: RunConfig) -> list[Episode]:
+    """The configured source's episodes (generated environment, or a JSONL file)."""
+    data = config.data
+    if data.env == "physics":
+        return physics.generate_episodes(data.physics, seed=config.seed)
+    if data.env == "scienceworld":
+        from swirl_wm.envs import scienceworld  # needs Java; imported only when used
+
+        return scienceworld.generate_episodes(data.scienceworld, seed=config.seed)
+    return group_episodes(read_transitions(data.path))
+
+
+def _train_log(history: list[dict]) -> list[dict[str, float]]:
+    keys = ("reward", "reward_std", "kl", "loss", "learning_rate")
+    return [{"step": h["step"], **{k: h[k] for k in keys if k in h}} for h in history if "step" in h
+            and ("reward" in h or "loss" in h) and "train_runtime" not in h]
+
+
+class SwirlRun:
+    """One run folder and its stages. Use :func:`run_swirl`; this class holds the shared state."""
+
+    def __init__(self, config: RunConfig, announce: Announce = print) -> None:
+        self.config = config
+        self.dir = Path(config.output_dir)
+        self.announce = announce
+        self.state = PartialState()
+        self.ledger = RunLedger(self.dir)
+        self.device = self.state.device
+
+    def path(self, relative: str) -> Path:
+        return self.dir / relative
+
+    def stage(self, name: str, work: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        """Run ``work`` unless the ledger says ``name`` is done; record its result and wall time."""
+        if self.ledger.done(name):
+            self.announce(f"[skip] {name} (done in an earlier run)")
+            return self.ledger.stages[name]
+        self.announce(f"[stage] {name}")
+        start = time.monotonic()
+        result = work()
+        result["wall_time_s"] = time.monotonic() - start
+        self.ledger.record(name, result)
+        gc.collect()
+        return result
+
+    def scorer(self, relative: str) -> Scorer:
+        path = str(self.path(relative))
+        return Scorer(load_model(path, self.device), load_tokenizer(path),
+                      batch_size=self.config.eval.batch_size, min_logprob=self.config.eval.min_logprob)
+
+
+def _check_config(run: SwirlRun) -> None:
+    """Write the resolved config; refuse to resume a folder that holds a different one."""
+    text = dump_config(run.config)
+    saved = run.path("config.yaml")
+    if saved.exists() and saved.read_text(encoding="utf-8") != text:
+        raise ValueError(f"{saved} holds a different config: resume needs the same config, or use a new "
+                         f"output_dir")
+    saved.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(saved, text)
+
+
+def _data_stage(run: SwirlRun) -> dict[str, Any]:
+    episodes = build_episodes(run.config)
+    splits = split_episodes(episodes, run.config.data.split, seed=run.config.seed)
+    splits.save(run.path("data"))
+    return {name: len(getattr(splits, name)) for name in Splits.FILES} | {"episodes": len(episodes)}
+
+
+def _sft_stage(run: SwirlRun, base: str, splits: Splits) -> dict[str, Any]:
+    cfg = run.config
+    if cfg.model.shared:
+        _, history = train_sft(base, run.path("checkpoints/sft/shared"), run.path("logs/sft"), splits.labelled,
+                               ("fwm", "idm"), cfg.sft, cfg.seed)
+        return {"fwm": "checkpoints/sft/shared", "idm": "checkpoints/sft/shared", "train_log": _train_log(history)}
+    logs = []
+    for role in ("fwm", "idm"):
+        _, history = train_sft(base, run.path(f"checkpoints/sft/{role}"), run.path(f"logs/sft-{role}"),
+                               splits.labelled, (role,), cfg.sft, cfg.seed)
+        logs += [{**h, "role": role} for h in _train_log(history)]
+    return {"fwm": "checkpoints/sft/fwm", "idm": "checkpoints/sft/idm", "train_log": logs}
+
+
+def _phase_stage(run: SwirlRun, name: str, trained: str, current: dict[str, str], splits: Splits,
+                 iteration: int) -> dict[str, Any]:
+    """Phase I (``trained="fwm"``) or Phase II (``trained="idm"``) of one iteration."""
+    cfg = run.config
+    phase_cfg = cfg.swirl.phase1 if trained == "fwm" else cfg.swirl.phase2
+    frozen = "idm" if trained == "fwm" else "fwm"
+    seed = cfg.seed + 1000 * iteration + (1 if trained == "fwm" else 2)
+    pairs = list(splits.unlabelled)
+    random.Random(seed).shuffle(pairs)
+    pairs = pairs[: phase_cfg.max_pairs]
+    scorer = run.scorer(current[frozen])
+    result: dict[str, Any] = {}
+    if trained == "fwm":  # latent actions from the frozen IDM (method.md §1.3 step 1)
+        la = cfg.swirl.latent_action
+        pairs, stats = infer_latent_actions(scorer, pairs, la, phase_cfg.temperature, phase_cfg.top_p,
+                                            cfg.eval.batch_size, seed)
+        result["latent_actions"] = asdict(stats)
+        if not pairs:
+            raise RuntimeError(f"{name}: every latent action was dropped by the threshold {la.threshold}; "
+                               f"lower swirl.latent_action.threshold or use mode 'sample'")
+    out = name.replace("/", "-")
+    target = f"checkpoints/{out}/{'shared' if cfg.model.shared else trained}"
+    _, history = train_phase(trained, str(run.path(current[trained])), scorer, pairs, phase_cfg,
+                             run.path(target), run.path(f"logs/{out}"), seed)
+    new = dict(current, **({"fwm": target, "idm": target} if cfg.model.shared else {trained: target}))
+    return result | {"fwm": new["fwm"], "idm": new["idm"], "pairs": len(pairs), "train_log": _train_log(history)}
+
+
+def _eval_stage(run: SwirlRun, current: dict[str, str], previous: dict[str, Any] | None,
+                splits: Splits) -> dict[str, Any]:
+    """Evaluate both roles on val and test; a role whose checkpoint did not change reuses its numbers."""
+    cfg = run.config
+    result: dict[str, Any] = {"checkpoints": dict(current), "val": {}, "test": {}}
+    parts = {"val": splits.val[: cfg.eval.max_examples], "test": splits.test[: cfg.eval.max_examples]}
+    for role, evaluate in (("fwm", evaluate_fwm), ("idm", evaluate_idm)):
+        if previous is not None and previous["checkpoints"][role] == current[role]:
+            for split in parts:
+                result[split] |= {k: v for k, v in previous[split].items() if k.startswith(f"{role}/")}
+            continue
+        scorer = run.scorer(current[role])
+        for split, transitions in parts.items():
+            metrics, _ = evaluate(scorer, transitions, cfg.eval)
+            result[split] |= metrics
+        del scorer
+    return result
+
+
+def _best(phases: list[dict[str, Any]], key: str) -> str:
+    scored = [(p["val"].get(key, float("-inf")), -i, p["name"]) for i, p in enumerate(phases)]
+    return max(scored)[2]  # ties go to the earlier phase
+
+
+def run_swirl(config: RunConfig, announce: Announce = print) -> dict[str, Any]:
+    """Run (or resume) the whole SWIRL pipeline; returns the metrics dict also written to ``metrics.json``.
+
+    Raises:
+        ValueError: the output folder holds a run with a different config.
+        DataError: malformed input transitions (file, line, field).
+    """
+    if config.model.torch_threads:
+        torch.set_num_threads(config.model.torch_threads)
+    run = SwirlRun(config, announce)
+    _check_config(run)
+    run.stage("data", lambda: _data_stage(run))
+    splits = Splits.load(run.path("data"))
+    source = resolve_model(config.model.name_or_path)
+    sft = run.stage("sft", lambda: _sft_stage(run, source.path, splits))
+    current = {"fwm": sft["fwm"], "idm": sft["idm"]}
+    phases = [{"name": "sft", "iteration": 0, "role": "both", "train_log": sft["train_log"]}]
+    evaluation = run.stage("sft/eval", lambda: _eval_stage(run, current, None, splits))
+    phases[-1] |= {"val": evaluation["val"], "test": evaluation["test"]}
+    for it in range(1, config.swirl.iterations + 1):
+        for number, trained in ((1, "fwm"), (2, "idm")):
+            name = f"iter{it}/phase{number}"
+            done = run.stage(name, lambda n=name, r=trained, c=dict(current), i=it:
+                             _phase_stage(run, n, r, c, splits, i))
+            current = {"fwm": done["fwm"], "idm": done["idm"]}
+            previous = evaluation
+            evaluation = run.stage(f"{name}/eval", lambda c=dict(current), p=previous: _eval_stage(run, c, p, splits))
+            phases.append({"name": name, "iteration": it, "role": trained, "train_log": done["train_log"],
+                           "val": evaluation["val"], "test": evaluation["test"],
+                           **({"latent_actions": done["latent_actions"]} if "latent_actions" in done else {})})
+    criterion = {"fwm": f"val {config.eval.select_fwm_by}", "idm": f"val {config.eval.select_idm_by}"}
+    metrics = {
+        "run": run_info(config, source, sum(s.get("wall_time_s", 0.0) for s in run.ledger.stages.values()))
+        | {"data": run.ledger.stages["data"]},
+        "phases": phases,
+        "best": {"fwm": _best(phases, config.eval.select_fwm_by), "idm": _best(phases, config.eval.select_idm_by),
+                 "criterion": criterion},
+    }
+    write_run_outputs(metrics, run.dir)
+    return metrics

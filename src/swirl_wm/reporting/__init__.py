@@ -1,0 +1,1 @@
+"""Reporting: the run's plot, Markdown report and the atomic file writes they share."""

@@ -1,0 +1,254 @@
+"""The run's Markdown report: metric tables per split, the best checkpoints, gains over SFT, and a
+reward-hacking check.
+
+Input is the run's ``metrics.json`` dict (written by the training loop): ``run`` (name, seed, git_commit,
+env, model, model_source, machine, wall_time_s), ``phases`` in training order (each with ``name``,
+``iteration``, ``role``, ``val`` and ``test`` metric dicts keyed ``"<role>/<metric>"``, and a
+``train_log`` of GRPO steps), and ``best`` (the phase chosen per role on validation, with its
+``criterion``). Metric keys vary by environment; a missing value is shown as "—".
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+from swirl_wm.files import atomic_write_text
+
+MISSING = "—"
+
+# Metrics stored as fractions in [0, 1] and shown in %; every other metric is shown to 2 decimals.
+_FRACTION_METRICS = ("exact_match", "field_accuracy", "grounded_accuracy")
+# Column order within a role; metrics not listed follow in alphabetical order.
+_METRIC_ORDER = ("exact_match", "bleu", "rouge_l", "log_likelihood", "field_accuracy", "grounded_accuracy")
+_ROLE_ORDER = ("fwm", "idm")
+_REWARD_HACKING_KEY = "fwm/rouge_l"
+
+
+def _base_metric(key: str) -> str:
+    """``"fwm/field_accuracy/pos"`` → ``"field_accuracy"``."""
+    parts = key.split("/")
+    return parts[1] if len(parts) > 1 else parts[0]
+
+
+def _format_value(key: str, value: float | None) -> str:
+    if value is None or not math.isfinite(value):
+        return MISSING
+    if _base_metric(key) in _FRACTION_METRICS:
+        return f"{100 * value:.1f} %"
+    return f"{value:.2f}"
+
+
+def _format_change(key: str, old: float | None, new: float | None) -> tuple[str, str]:
+    """(absolute change, relative change) of ``new`` over ``old``; fractions change in points (pp)."""
+    if old is None or new is None:
+        return MISSING, MISSING
+    if _base_metric(key) in _FRACTION_METRICS:
+        absolute = f"{100 * (new - old):+.1f} pp"
+    else:
+        absolute = f"{new - old:+.2f}"
+    # |old| in the denominator keeps the sign meaning "better" for negative metrics (log-likelihood).
+    relative = f"{100 * (new - old) / abs(old):+.1f} %" if old else MISSING
+    return absolute, relative
+
+
+def _column_order(key: str) -> tuple[int, int, str]:
+    role = key.split("/")[0]
+    role_rank = _ROLE_ORDER.index(role) if role in _ROLE_ORDER else len(_ROLE_ORDER)
+    base = _base_metric(key)
+    metric_rank = _METRIC_ORDER.index(base) if base in _METRIC_ORDER else len(_METRIC_ORDER)
+    return role_rank, metric_rank, key
+
+
+def _best_roles(metrics: dict[str, Any], phase_name: str) -> list[str]:
+    return [role.upper() for role in _ROLE_ORDER if metrics["best"].get(role) == phase_name]
+
+
+def metrics_table(metrics: dict[str, Any], split: str = "test") -> str:
+    """Render one split's metrics as a Markdown table: a row per phase, FWM columns then IDM columns.
+
+    Columns are the union of the metric keys that any phase reports for ``split``, FWM first, then IDM,
+    each in the order exact match, BLEU, ROUGE-L, log-likelihood, field accuracy, grounded accuracy,
+    others. Fractions are shown in %, other values to 2 decimals, missing values as "—". The phase
+    chosen as best for a role (``metrics["best"]``, chosen on validation) is in bold, with the role in
+    the *best* column.
+
+    Args:
+        metrics: the run's ``metrics.json`` dict.
+        split: ``"test"`` or ``"val"``: which metric dict of each phase to show.
+
+    Returns:
+        The table, one line per row, ending with a newline.
+
+    Raises:
+        KeyError: if ``metrics`` lacks ``phases`` or ``best``, or a phase lacks ``name``.
+
+    Source: docs/method.md §1.5 (SWIRL): evaluate after every phase, keep the best by validation.
+    """
+    phases = metrics["phases"]
+    keys = sorted({key for phase in phases for key in phase.get(split, {})}, key=_column_order)
+    lines = [
+        "| " + " | ".join(["phase", "best (val)", *keys]) + " |",
+        "|" + "---|" * 2 + "---:|" * len(keys),
+    ]
+    for phase in phases:
+        best = _best_roles(metrics, phase["name"])
+        name = f"**{phase['name']}**" if best else phase["name"]
+        values = [_format_value(key, phase.get(split, {}).get(key)) for key in keys]
+        lines.append("| " + " | ".join([name, ", ".join(best), *values]) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return MISSING
+    minutes, secs = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{seconds:.1f} s ({hours} h {minutes:02d} min {secs:02d} s)"
+
+
+def _header(run: dict[str, Any]) -> list[str]:
+    model = run.get("model", MISSING)
+    if run.get("model_source"):
+        model = f"{model} ({run['model_source']})"
+    machine = ", ".join(f"{k}: {v}" for k, v in run.get("machine", {}).items()) or MISSING
+    commit = run.get("git_commit")
+    rows = [
+        ("seed", run.get("seed", MISSING)),
+        ("git commit", f"`{commit}`" if commit else MISSING),
+        ("model", model),
+        ("environment", run.get("env", MISSING)),
+        ("machine", machine),
+        ("wall time", _duration(run.get("wall_time_s"))),
+    ]
+    return [f"# SWIRL run report: {run.get('name', MISSING)}", "", "| run | |", "|---|---|"] + [
+        f"| {label} | {value} |" for label, value in rows
+    ]
+
+
+def _phase(phases: list[dict[str, Any]], name: str) -> dict[str, Any] | None:
+    return next((phase for phase in phases if phase["name"] == name), None)
+
+
+def _best_section(metrics: dict[str, Any]) -> list[str]:
+    lines = ["## Best checkpoints (chosen on validation, never on test)", ""]
+    sft = _phase(metrics["phases"], "sft")
+    for role in _ROLE_ORDER:
+        name = metrics["best"].get(role)
+        if name is None:
+            lines.append(f"- **{role.upper()}**: no phase chosen.")
+            continue
+        criterion = metrics["best"].get("criterion", {}).get(role, MISSING)
+        # The criterion reads "<split> <metric key>", e.g. "val fwm/rouge_l".
+        split, _, key = criterion.partition(" ")
+        best_phase = _phase(metrics["phases"], name) or {}
+        value = _format_value(key, best_phase.get(split, {}).get(key))
+        sft_value = _format_value(key, sft.get(split, {}).get(key)) if sft else MISSING
+        lines.append(f"- **{role.upper()}**: `{name}`, by {criterion} = {value} (SFT: {sft_value}).")
+    return lines
+
+
+def _gain_section(metrics: dict[str, Any]) -> list[str]:
+    name = metrics["best"].get("fwm")
+    lines = ["## Best FWM vs SFT on the test split", ""]
+    sft = _phase(metrics["phases"], "sft")
+    best = _phase(metrics["phases"], name) if name else None
+    if sft is None or best is None:
+        return [*lines, f"No comparison: the run has no `sft` phase or no best FWM phase ({name})."]
+    keys = sorted(
+        {k for k in [*sft.get("test", {}), *best.get("test", {})] if k.startswith("fwm/")}, key=_column_order
+    )
+    lines += [f"| metric | SFT | best (`{name}`) | change | relative change |", "|---|---:|---:|---:|---:|"]
+    for key in keys:
+        old, new = sft.get("test", {}).get(key), best.get("test", {}).get(key)
+        absolute, relative = _format_change(key, old, new)
+        lines.append(
+            f"| {key} | {_format_value(key, old)} | {_format_value(key, new)} | {absolute} | {relative} |"
+        )
+    return lines
+
+
+def _reward_hacking_lines(phases: list[dict[str, Any]]) -> list[str]:
+    """One line per Phase I (FWM) phase: does the reward rise while validation FWM ROUGE-L falls?
+
+    A rising Phase I reward means the frozen IDM finds the generated states more explanatory; if the
+    states at the same time drift from the real ones (validation ROUGE-L falls against the phase before),
+    the FWM is likely gaming the IDM scorer instead of modelling the environment.
+    """
+    lines = []
+    for index, phase in enumerate(phases):
+        if phase.get("role") != "fwm":
+            continue
+        name, log = phase["name"], phase.get("train_log", [])
+        if len(log) < 2 or index == 0:
+            lines.append(f"- `{name}`: not checked ({len(log)} GRPO steps logged, or no phase before it).")
+            continue
+        third = max(1, len(log) // 3)
+        first = sum(entry["reward"] for entry in log[:third]) / third
+        last = sum(entry["reward"] for entry in log[-third:]) / third
+        previous = phases[index - 1]
+        before = previous.get("val", {}).get(_REWARD_HACKING_KEY)
+        after = phase.get("val", {}).get(_REWARD_HACKING_KEY)
+        if before is None or after is None:
+            lines.append(f"- `{name}`: not checked (val {_REWARD_HACKING_KEY} missing).")
+            continue
+        trend = (
+            f"mean reward {first:.2f} → {last:.2f} (first vs last third of {len(log)} steps), "
+            f"val {_REWARD_HACKING_KEY} {before:.2f} (`{previous['name']}`) → {after:.2f}"
+        )
+        if last > first and after < before:
+            lines.append(
+                f"- **WARNING: possible reward hacking in `{name}`**: the reward rose while the "
+                f"validation FWM score fell; {trend}. Inspect its generated states before trusting "
+                "the reward."
+            )
+        else:
+            lines.append(f"- `{name}`: ok; {trend}.")
+    return lines or ["- No Phase I (FWM) phase in this run."]
+
+
+def write_report(metrics: dict[str, Any], path: Path, plot_path: Path | None) -> Path:
+    """Write the run's Markdown report, atomically.
+
+    Sections: run header (seed, commit, model, environment, machine, wall time); the test table and the
+    validation table (:func:`metrics_table`); the best phase per role, by which validation criterion and
+    value; the best FWM phase against SFT on the test split for each FWM metric (absolute and relative
+    change); the reward-hacking check for each Phase I phase (mean reward of the last third of its GRPO
+    steps above the first third, while validation FWM ROUGE-L fell against the phase before → a warning
+    line); and the plot, linked relative to the report.
+
+    Args:
+        metrics: the run's ``metrics.json`` dict.
+        path: the ``.md`` file to write; its directory must exist.
+        plot_path: the run's PNG (from :func:`swirl_wm.reporting.plot.plot_run`), or ``None`` for no
+            figure.
+
+    Returns:
+        ``path``.
+
+    Raises:
+        KeyError: if ``metrics`` lacks ``run``, ``phases`` or ``best``, a phase lacks ``name``, or a
+            ``train_log`` entry lacks ``reward``.
+        FileNotFoundError: if ``path``'s directory does not exist.
+
+    Source: docs/method.md §1.5 (best checkpoint by validation), §1.7 (SWIRL's gains are reported
+        relative to SFT on held-out transitions).
+    """
+    path = Path(path)
+    lines = _header(metrics["run"])
+    legend = "Fractions in %; BLEU and ROUGE-L on 0–100; other values as logged; — = not measured."
+    for title, split in (("Test split", "test"), ("Validation split", "val")):
+        lines += ["", f"## {title}", "", legend, "", metrics_table(metrics, split).rstrip("\n")]
+    lines += ["", *_best_section(metrics), "", *_gain_section(metrics)]
+    lines += ["", "## Reward-hacking check (Phase I)", "", *_reward_hacking_lines(metrics["phases"])]
+    if plot_path is not None:
+        relative = Path(os.path.relpath(plot_path, path.parent)).as_posix()
+        lines += [
+            "",
+            "## Training curves",
+            "",
+            f"![reward per GRPO step and key metrics per phase]({relative})",
+        ]
+    return atomic_write_text(path, "\n".join(lines) + "\n")

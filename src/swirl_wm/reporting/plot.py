@@ -1,0 +1,105 @@
+"""The run's figure: GRPO reward per step across phases, and key validation metrics per phase.
+
+Input is the run's ``metrics.json`` dict (written by the training loop): ``phases`` in training order,
+each with ``name``, ``val`` / ``test`` metric dicts and a ``train_log`` of GRPO steps.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from pathlib import Path
+from typing import Any
+
+# A bare Figure renders PNG with the Agg canvas and never touches pyplot: no display, no global figure
+# registry to leak into, and the caller's backend choice is left alone.
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from swirl_wm.files import atomic_write_bytes
+
+# (validation key, legend label, scale to put the value on the 0..100 axis). Fractions are shown in %.
+_KEY_METRICS = (
+    ("fwm/rouge_l", "FWM ROUGE-L", 1.0),
+    ("fwm/exact_match", "FWM exact match (%)", 100.0),
+    ("idm/rouge_l", "IDM ROUGE-L", 1.0),
+    ("idm/grounded_accuracy", "IDM grounded accuracy (%)", 100.0),
+)
+
+
+def _plot_rewards(ax: Axes, phases: list[dict[str, Any]]) -> None:
+    """Reward per GRPO step, one colour per phase, on a step axis that runs on across phases."""
+    offset = 0
+    grpo_phases = [phase for phase in phases if phase.get("train_log")]
+    for colour, phase in enumerate(grpo_phases):
+        log = phase["train_log"]
+        steps = [offset + entry["step"] for entry in log]
+        rewards = [entry["reward"] for entry in log]
+        ax.plot(steps, rewards, color=f"C{colour}", label=phase["name"])
+        if all("reward_std" in entry for entry in log):
+            low = [r - entry["reward_std"] for r, entry in zip(rewards, log, strict=True)]
+            high = [r + entry["reward_std"] for r, entry in zip(rewards, log, strict=True)]
+            ax.fill_between(steps, low, high, color=f"C{colour}", alpha=0.15, linewidth=0)
+        if offset:
+            ax.axvline(offset + 0.5, color="grey", linestyle="--", linewidth=0.8)
+        offset = steps[-1]
+    if not grpo_phases:
+        ax.text(0.5, 0.5, "no GRPO steps logged", ha="center", va="center", transform=ax.transAxes)
+    else:
+        ax.legend(fontsize="small")
+    ax.set_xlabel("GRPO step (global, across phases)")
+    ax.set_ylabel("mean reward of the batch")
+    ax.set_title("(a) GRPO reward (band: ± std within groups)")
+
+
+def _plot_key_metrics(ax: Axes, phases: list[dict[str, Any]]) -> None:
+    """Key validation metrics per phase; a phase without a metric leaves a gap in its line."""
+    positions = list(range(len(phases)))
+    plotted = False
+    for key, label, scale in _KEY_METRICS:
+        values = [phase.get("val", {}).get(key) for phase in phases]
+        if all(value is None for value in values):
+            continue
+        ax.plot(positions, [math.nan if v is None else v * scale for v in values], marker="o", label=label)
+        plotted = True
+    if plotted:
+        ax.legend(fontsize="small")
+    ax.set_ylim(0, 100)  # every series is on 0..100, so phases and runs compare at a glance
+    ax.set_xticks(positions, [phase["name"] for phase in phases], rotation=30, ha="right")
+    ax.set_ylabel("validation score (0–100)")
+    ax.set_title("(b) key validation metrics per phase")
+
+
+def plot_run(metrics: dict[str, Any], path: Path) -> Path:
+    """Draw the run's figure and save it as a PNG, atomically.
+
+    Panel (a): reward per GRPO step for each phase with a non-empty ``train_log``, one colour per
+    phase, x = global step (each phase's ``step`` continues from the last step of the phase before),
+    dashed lines between phases, a ± ``reward_std`` band when logged. Panel (b): validation FWM ROUGE-L
+    and exact match, IDM ROUGE-L and grounded accuracy (those present) per phase, in training order;
+    fractions are drawn in %.
+
+    Args:
+        metrics: the run's ``metrics.json`` dict (``phases`` with ``name``, ``val``, ``train_log``).
+        path: the PNG to write; its directory must exist.
+
+    Returns:
+        ``path``.
+
+    Raises:
+        KeyError: if a phase lacks ``name`` or a ``train_log`` entry lacks ``step`` or ``reward``.
+        FileNotFoundError: if ``path``'s directory does not exist.
+
+    Source: docs/method.md §1.5 (SWIRL §4): evaluate after every phase; the FWM often peaks after the
+        first iteration, which panel (b) makes visible.
+    """
+    phases = metrics["phases"]
+    fig = Figure(figsize=(12, 4.5))
+    ax_reward, ax_metrics = fig.subplots(1, 2)
+    _plot_rewards(ax_reward, phases)
+    _plot_key_metrics(ax_metrics, phases)
+    fig.suptitle(f"SWIRL run {metrics['run']['name']}")
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=120)
+    return atomic_write_bytes(path, buffer.getvalue())

@@ -1,0 +1,1 @@
+"""Training: SFT warm start, the SWIRL phases (one GRPO runner parametrised by role) and the loop."""

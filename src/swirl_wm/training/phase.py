@@ -1,0 +1,68 @@
+"""One SWIRL phase: GRPO on one role, rewarded by the frozen opposite role (SWIRL §3.3–3.4).
+
+- Phase I (``trained_role="fwm"``): prompts ``(x, z)`` with z the latent action; G next states are
+  sampled; reward ``log Q_φ(z | x, ŷ_k)``.
+- Phase II (``trained_role="idm"``): prompts ``(x, y)``; G actions are sampled; reward
+  ``log P_θ(y | x, ẑ_k)``.
+
+The policy is loaded by TRL from ``policy_path``, and so is the reference model for the KL term: the
+role's model at the start of the phase (trl-notes.md trap 5; method.md §1.4).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from datasets import Dataset
+from trl import GRPOTrainer
+
+from swirl_wm.config import GRPOPhaseConfig
+from swirl_wm.files import atomic_dir
+from swirl_wm.models.loading import load_tokenizer
+from swirl_wm.models.prompts import Role, build_prompt
+from swirl_wm.models.scoring import Scorer
+from swirl_wm.objectives.rewards import SwirlReward
+from swirl_wm.records import Transition
+from swirl_wm.training.trl_args import grpo_args
+
+
+def phase_examples(trained_role: Role, transitions: Sequence[Transition], tokenizer) -> list[dict[str, str]]:
+    """GRPO prompts and the columns the reward needs (``x`` and ``z`` for Phase I, ``x`` and ``y`` for II).
+
+    Raises:
+        ValueError: Phase I needs a (latent) action on every pair.
+    """
+    rows = []
+    for t in transitions:
+        if trained_role == "fwm":
+            if t.z is None:
+                raise ValueError("Phase I needs latent actions: label the pairs with the IDM first")
+            rows.append({"prompt": build_prompt(tokenizer, "fwm", t.x, t.z), "x": t.x, "z": t.z})
+        else:
+            rows.append({"prompt": build_prompt(tokenizer, "idm", t.x, t.y), "x": t.x, "y": t.y})
+    return rows
+
+
+def train_phase(trained_role: Role, policy_path: str, scorer: Scorer, transitions: Sequence[Transition],
+                config: GRPOPhaseConfig, output_dir: Path, log_dir: Path, seed: int) -> tuple[Path, list[dict]]:
+    """Run GRPO on the role at ``policy_path`` and save the result atomically to ``output_dir``.
+
+    Args:
+        scorer: the frozen opposite model that gives the reward.
+        transitions: the phase's pairs (with latent actions for Phase I).
+        log_dir: TRL's ``output_dir`` (logs only).
+
+    Returns:
+        ``output_dir`` and TRL's log history (per step: ``reward``, ``reward_std``, ``kl``, ``loss``...).
+    """
+    tokenizer = load_tokenizer(policy_path)
+    dataset = Dataset.from_list(phase_examples(trained_role, transitions, tokenizer))
+    with atomic_dir(output_dir) as tmp:
+        trainer = GRPOTrainer(model=policy_path, reward_funcs=[SwirlReward(trained_role, scorer)],
+                              args=grpo_args(config, log_dir, seed), train_dataset=dataset,
+                              processing_class=tokenizer)
+        trainer.train()
+        trainer.model.save_pretrained(tmp, safe_serialization=True)
+        tokenizer.save_pretrained(tmp)
+    return output_dir, trainer.state.log_history

@@ -1,0 +1,60 @@
+"""SFT warm start of the FWM and the IDM on the labelled split (SWIRL §4; method.md §1.2).
+
+FWM examples: prompt ``(x, z)`` → completion ``y``; IDM examples: prompt ``(x, y)`` → completion ``z``.
+The loss covers completion tokens only (TRL ``completion_only_loss``). With shared weights one model is
+trained on both kinds of examples.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from datasets import Dataset
+from transformers import PreTrainedTokenizerBase
+from trl import SFTTrainer
+
+from swirl_wm.config import SFTConfig
+from swirl_wm.files import atomic_dir
+from swirl_wm.models.loading import load_model, load_tokenizer
+from swirl_wm.models.prompts import Role, build_prompt, completion
+from swirl_wm.records import Transition
+from swirl_wm.training.trl_args import sft_args
+
+
+def sft_examples(transitions: Sequence[Transition], tokenizer: PreTrainedTokenizerBase,
+                 roles: Sequence[Role]) -> list[dict[str, str]]:
+    """Prompt/completion pairs for ``roles`` from labelled transitions.
+
+    Raises:
+        ValueError: a transition has no action (SFT needs labelled data).
+    """
+    examples = []
+    for t in transitions:
+        if t.z is None:
+            raise ValueError(f"SFT needs labelled transitions; episode {t.episode_id} step {t.step} has no z")
+        for role in roles:
+            prompt = build_prompt(tokenizer, role, t.x, t.z if role == "fwm" else t.y)
+            examples.append({"prompt": prompt, "completion": completion(tokenizer, t.y if role == "fwm" else t.z)})
+    return examples
+
+
+def train_sft(init_path: str, output_dir: Path, log_dir: Path, transitions: Sequence[Transition],
+              roles: Sequence[Role], config: SFTConfig, seed: int) -> tuple[Path, list[dict]]:
+    """Fine-tune the model at ``init_path`` on the roles' examples; save it atomically to ``output_dir``.
+
+    Args:
+        log_dir: TRL's ``output_dir`` (logs only: nothing is saved by TRL itself).
+
+    Returns:
+        ``output_dir`` (safetensors weights + tokenizer) and TRL's log history (one dict per step).
+    """
+    tokenizer = load_tokenizer(init_path)
+    dataset = Dataset.from_list(sft_examples(transitions, tokenizer, roles)).shuffle(seed=seed)
+    with atomic_dir(output_dir) as tmp:
+        trainer = SFTTrainer(model=load_model(init_path), args=sft_args(config, log_dir, seed),
+                             train_dataset=dataset, processing_class=tokenizer)
+        trainer.train()
+        trainer.model.save_pretrained(tmp, safe_serialization=True)
+        tokenizer.save_pretrained(tmp)
+    return output_dir, trainer.state.log_history

@@ -1,0 +1,73 @@
+"""The one place that translates this project's configs into TRL's ``SFTConfig`` / ``GRPOConfig``.
+
+CPU vs CUDA: TRL defaults ``bf16`` and ``gradient_checkpointing`` to True; on CPU both are switched off
+(trl-notes.md trap 1: checkpointing costs 23–50 % per step there), on CUDA bf16 is used when supported.
+Nothing is saved by TRL itself: the loop saves each phase's final model atomically.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from trl import GRPOConfig
+from trl import SFTConfig as TRLSFTConfig
+
+from swirl_wm.config import GRPOPhaseConfig, SFTConfig
+
+
+def _device_args(seed: int, output_dir: Path) -> dict:
+    cuda = torch.cuda.is_available()
+    return {
+        "output_dir": str(output_dir),
+        "use_cpu": not cuda,
+        "bf16": cuda and torch.cuda.is_bf16_supported(),
+        "gradient_checkpointing": False,
+        "seed": seed,
+        "data_seed": seed,
+        "report_to": "none",
+        "save_strategy": "no",
+        "logging_steps": 1,
+        "disable_tqdm": False,
+    }
+
+
+def sft_args(config: SFTConfig, output_dir: Path, seed: int) -> TRLSFTConfig:
+    """TRL SFT arguments: loss on the completion only (prompt tokens masked)."""
+    return TRLSFTConfig(
+        **_device_args(seed, output_dir),
+        learning_rate=config.learning_rate,
+        num_train_epochs=config.num_train_epochs,
+        max_steps=config.max_steps,
+        per_device_train_batch_size=config.per_device_train_batch_size,
+        gradient_accumulation_steps=config.gradient_accumulation_steps,
+        warmup_ratio=config.warmup_ratio,
+        lr_scheduler_type=config.lr_scheduler_type,
+        max_length=config.max_length,
+        completion_only_loss=True,
+        packing=False,
+    )
+
+
+def grpo_args(config: GRPOPhaseConfig, output_dir: Path, seed: int) -> GRPOConfig:
+    """TRL GRPO arguments for one SWIRL phase (method.md §1.6: β, ε, T, top-p; advantages per group)."""
+    return GRPOConfig(
+        **_device_args(seed, output_dir),
+        learning_rate=config.learning_rate,
+        num_generations=config.num_generations,
+        per_device_train_batch_size=config.per_device_train_batch_size,
+        gradient_accumulation_steps=config.gradient_accumulation_steps,
+        max_steps=config.max_steps,
+        num_train_epochs=1,
+        beta=config.beta,
+        epsilon=config.epsilon,
+        temperature=config.temperature,
+        top_p=config.top_p,
+        max_completion_length=config.max_completion_length,
+        loss_type=config.loss_type,
+        scale_rewards="group",
+        warmup_steps=config.warmup_steps,
+        lr_scheduler_type=config.lr_scheduler_type,
+        remove_unused_columns=False,
+        log_completions=False,
+    )

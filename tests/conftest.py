@@ -1,0 +1,31 @@
+"""Shared fixtures. Tests pin torch to one thread (trl-notes.md: 2 threads on a busy 2-core machine are
+6.6x slower) and never touch the network."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="session")
+def tiny_path() -> str:
+    """Folder of the tiny preset model (built once into the model cache)."""
+    from swirl_wm.models.loading import resolve_model
+
+    return resolve_model("tiny").path
+
+
+@pytest.fixture(scope="session")
+def tiny(tiny_path):
+    """(model, tokenizer) of the tiny preset, fp32, eval mode."""
+    from swirl_wm.models.loading import load_model, load_tokenizer
+
+    return load_model(tiny_path), load_tokenizer(tiny_path)

@@ -1,0 +1,130 @@
+"""Tests for swirl_wm.evaluation.metrics: hand-computed values, errors, and range properties."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from swirl_wm.evaluation.metrics import bleu, exact_match, field_accuracy, rouge_l, summarise
+
+
+def _fields(state: str) -> dict[str, str]:
+    """Toy state format: ``"ball.pos=1,2; ball.vel=0,1"``; raises ValueError on a part without ``=``."""
+    fields = {}
+    for part in filter(None, (p.strip() for p in state.split(";"))):
+        name, sep, value = part.partition("=")
+        if not sep:
+            raise ValueError(f"not a field: {part!r}")
+        fields[name.strip()] = value.strip()
+    return fields
+
+
+def test_exact_match_strips_whitespace() -> None:
+    assert exact_match([" a b ", "c", "d"], ["a b", "c ", "e"]) == pytest.approx(2 / 3)
+
+
+def test_bleu_of_identical_corpus_is_100() -> None:
+    texts = ["the ball moves to 3 4 now", "the box stays at 1 1 here"]
+    assert bleu(texts, texts) == pytest.approx(100.0)
+
+
+def test_bleu_of_disjoint_corpus_is_0() -> None:
+    assert bleu(["a b c d e"], ["v w x y z"]) == 0.0
+
+
+def test_rouge_l_hand_computed() -> None:
+    # LCS("the cat sat on the mat", "the cat is on the mat") = "the cat on the mat" = 5 of 6 tokens each
+    # side: P = R = F = 5/6. The identical pair scores 1. Mean = (5/6 + 1) / 2.
+    predictions = ["the cat sat on the mat", "same text"]
+    references = ["the cat is on the mat", "same text"]
+    assert rouge_l(predictions, references) == pytest.approx(100 * (5 / 6 + 1) / 2)
+
+
+def test_rouge_l_empty_strings() -> None:
+    # rouge-score gives 0 to a pair without tokens; identical (empty) texts must still score 100.
+    assert rouge_l(["", "  "], ["", ""]) == pytest.approx(100.0)
+    assert rouge_l(["", "a b"], ["a b", ""]) == 0.0
+
+
+def test_field_accuracy_micro_and_per_kind() -> None:
+    references = ["ball.pos=1,2; ball.vel=0,1", "box.pos=5,5"]
+    predictions = ["ball.pos=1,2; ball.vel=9,9; extra.pos=0,0", "box.vel=0,0"]
+    # Reference fields: ball.pos (right), ball.vel (wrong), box.pos (missing → wrong); extra.pos ignored.
+    assert field_accuracy(predictions, references, _fields) == {
+        "field_accuracy": pytest.approx(1 / 3),
+        "field_accuracy/pos": pytest.approx(1 / 2),
+        "field_accuracy/vel": 0.0,
+    }
+
+
+def test_field_accuracy_unparseable_prediction_counts_wrong() -> None:
+    result = field_accuracy(["garbage"], ["a=1; b=2"], _fields)
+    assert result == {"field_accuracy": 0.0, "field_accuracy/a": 0.0, "field_accuracy/b": 0.0}
+
+
+def test_empty_input_values() -> None:
+    assert exact_match([], []) == 0.0
+    assert bleu([], []) == 0.0
+    assert rouge_l([], []) == 0.0
+    assert field_accuracy([], [], _fields) == {"field_accuracy": 0.0}
+
+
+@pytest.mark.parametrize(
+    "metric",
+    [exact_match, bleu, rouge_l, lambda p, r: field_accuracy(p, r, _fields)],
+    ids=["exact_match", "bleu", "rouge_l", "field_accuracy"],
+)
+def test_length_mismatch_names_both_lengths(metric) -> None:
+    with pytest.raises(ValueError, match=r"2 predictions vs 1 references"):
+        metric(["a=1", "b=2"], ["a=1"])
+
+
+def test_summarise_hand_computed() -> None:
+    # values 1, 2, 3: mean 2, sample std 1, t_{0.975, 2} = 4.303 → half-width 4.303 / √3.
+    mean, half_width = summarise([1.0, 2.0, 3.0])
+    assert mean == pytest.approx(2.0)
+    assert half_width == pytest.approx(4.303 / math.sqrt(3))
+
+
+def test_summarise_large_sample_uses_normal_quantile() -> None:
+    values = [0.0, 2.0] * 20  # n = 40, mean 1, sample std = sqrt(40 / 39)
+    mean, half_width = summarise(values)
+    assert mean == pytest.approx(1.0)
+    assert half_width == pytest.approx(1.96 * math.sqrt(40 / 39) / math.sqrt(40))
+
+
+def test_summarise_degenerate_inputs() -> None:
+    assert all(math.isnan(v) for v in summarise([]))
+    mean, half_width = summarise([3.5])
+    assert mean == 3.5 and math.isnan(half_width)
+
+
+@settings(max_examples=50, deadline=None)
+@given(pairs=st.lists(st.tuples(st.text(max_size=30), st.text(max_size=30)), max_size=6))
+def test_metrics_stay_in_range(pairs: list[tuple[str, str]]) -> None:
+    predictions = [p for p, _ in pairs]
+    references = [r for _, r in pairs]
+    assert 0.0 <= exact_match(predictions, references) <= 1.0
+    assert 0.0 <= bleu(predictions, references) <= 100.0 + 1e-9
+    assert 0.0 <= rouge_l(predictions, references) <= 100.0 + 1e-9
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    pairs=st.lists(
+        st.tuples(
+            st.dictionaries(st.sampled_from(["a.pos", "a.vel", "b.pos"]), st.sampled_from(["0", "1"])),
+            st.dictionaries(st.sampled_from(["a.pos", "a.vel", "b.pos"]), st.sampled_from(["0", "1"])),
+        ),
+        max_size=6,
+    )
+)
+def test_field_accuracy_stays_in_range(pairs: list[tuple[dict[str, str], dict[str, str]]]) -> None:
+    def render(fields: dict[str, str]) -> str:
+        return "; ".join(f"{k}={v}" for k, v in fields.items())
+
+    result = field_accuracy([render(p) for p, _ in pairs], [render(r) for _, r in pairs], _fields)
+    assert all(0.0 <= value <= 1.0 for value in result.values())

@@ -1,0 +1,42 @@
+import pytest
+import torch
+
+from swirl_wm.models.prompts import fwm_prompt, idm_prompt
+from swirl_wm.models.scoring import Scorer
+from swirl_wm.objectives.advantages import group_advantages
+from swirl_wm.objectives.rewards import SwirlReward
+
+
+def test_group_advantages_by_hand():
+    rewards = torch.tensor([1.0, 3.0, -2.0, -2.0])
+    got = group_advantages(rewards, num_generations=2)
+    std = torch.tensor([1.0, 3.0]).std().item()  # sqrt(2), unbiased
+    assert got.tolist() == pytest.approx([-1 / (std + 1e-4), 1 / (std + 1e-4), 0.0, 0.0], abs=1e-6)
+    with pytest.raises(ValueError, match="multiple of num_generations"):
+        group_advantages(torch.zeros(3), 2)
+
+
+def test_phase1_reward_is_idm_logprob_of_z_given_generated_state(tiny):
+    model, tokenizer = tiny
+    scorer = Scorer(model, tokenizer, min_logprob=-1e9)  # the random tiny model sits near the clamp
+    reward = SwirlReward("fwm", scorer)
+    got = reward(prompts=["p", "p"], completions=["y hat one", "y hat two"], x=["x0", "x0"], z=["push", "push"])
+    expected = scorer([idm_prompt(tokenizer, "x0", "y hat one"), idm_prompt(tokenizer, "x0", "y hat two")],
+                      ["push", "push"])
+    assert got == pytest.approx(expected)
+    assert got[0] != pytest.approx(got[1])
+
+
+def test_phase2_reward_is_fwm_logprob_of_real_state_given_generated_action(tiny):
+    model, tokenizer = tiny
+    scorer = Scorer(model, tokenizer)
+    got = SwirlReward("idm", scorer)(prompts=["p"], completions=["cool the cup"], x=["x0"], y=["y0"],
+                                     trainer_state=None)
+    assert got == pytest.approx(scorer([fwm_prompt(tokenizer, "x0", "cool the cup")], ["y0"]))
+
+
+def test_reward_is_a_plain_callable_not_a_module(tiny):
+    # trl-notes.md trap 6: an nn.Module reward is taken for a classifier reward model
+    assert not isinstance(SwirlReward("fwm", Scorer(*tiny)), torch.nn.Module)
+    with pytest.raises(ValueError):
+        SwirlReward("policy", Scorer(*tiny))

