@@ -27,7 +27,7 @@ from typing import Any
 import torch
 from accelerate import PartialState
 
-from swirl_wm.config import RunConfig, dump_config
+from swirl_wm.config import GRPOPhaseConfig, RunConfig, dump_config
 from swirl_wm.data.jsonl import group_episodes, read_transitions
 from swirl_wm.data.splits import Splits, split_episodes
 from swirl_wm.envs import physics
@@ -129,6 +129,14 @@ def _sft_stage(run: SwirlRun, base: str, splits: Splits) -> dict[str, Any]:
     return {"fwm": "checkpoints/sft/fwm", "idm": "checkpoints/sft/idm", "train_log": logs}
 
 
+def _pairs_used(config: GRPOPhaseConfig) -> int | None:
+    """Pairs one phase consumes: ``max_pairs``, or fewer when ``max_steps`` ends the epoch early."""
+    if config.max_steps <= 0:
+        return config.max_pairs
+    per_step = config.per_device_train_batch_size * config.gradient_accumulation_steps // config.num_generations
+    return min(config.max_steps * per_step, config.max_pairs or 10**12)
+
+
 def _phase_stage(run: SwirlRun, name: str, trained: str, current: dict[str, str], splits: Splits,
                  iteration: int) -> dict[str, Any]:
     """Phase I (``trained="fwm"``) or Phase II (``trained="idm"``) of one iteration."""
@@ -138,7 +146,7 @@ def _phase_stage(run: SwirlRun, name: str, trained: str, current: dict[str, str]
     seed = cfg.seed + 1000 * iteration + (1 if trained == "fwm" else 2)
     pairs = list(splits.unlabelled)
     random.Random(seed).shuffle(pairs)
-    pairs = pairs[: phase_cfg.max_pairs]
+    pairs = pairs[: _pairs_used(phase_cfg)]  # label only the pairs the phase will train on
     scorer = run.scorer(current[frozen])
     result: dict[str, Any] = {}
     if trained == "fwm":  # latent actions from the frozen IDM (method.md §1.3 step 1)

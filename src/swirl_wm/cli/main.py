@@ -27,7 +27,7 @@ data_app = typer.Typer(help="Create and convert transition data.", no_args_is_he
 app.add_typer(data_app, name="data")
 console = Console()
 
-DEMO_CONFIG = files("swirl_wm") / "configs" / "demo.yaml"
+CONFIGS = files("swirl_wm") / "configs"
 
 
 def _fail(message: str) -> typer.Exit:
@@ -65,11 +65,16 @@ def demo(
     output_dir: Annotated[Path | None, typer.Option(help="run folder (default runs/demo[-MODEL])")] = None,
     seed: Annotated[int | None, typer.Option(help="seed (default 0)")] = None,
 ) -> None:
-    """Embedded physics world: SFT + one SWIRL iteration, then a table of SFT vs SWIRL phases."""
-    overrides: dict[str, Any] = {"seed": seed, "output_dir": output_dir or Path(
-        "runs/demo" if model == "smollm2" else f"runs/demo-{Path(model).name}")}
-    config = _load(Path(str(DEMO_CONFIG)), overrides)
-    if model != "smollm2":
+    """Embedded physics world: SFT + one SWIRL iteration, then a table of SFT vs SWIRL phases.
+
+    ``--model tiny`` runs the same pipeline at smoke-test size (configs/demo-tiny.yaml in the package).
+    """
+    preset = "demo-tiny.yaml" if model == "tiny" else "demo.yaml"
+    overrides: dict[str, Any] = {"seed": seed, "output_dir": output_dir}
+    if model not in ("smollm2", "tiny"):
+        overrides["output_dir"] = output_dir or Path(f"runs/demo-{Path(model).name}")
+    config = _load(Path(str(CONFIGS / preset)), overrides)
+    if model not in ("smollm2", "tiny"):
         config = config.model_copy(update={"model": config.model.model_copy(update={"name_or_path": model})})
     _run(config)
 

@@ -17,10 +17,11 @@ from transformers import PreTrainedTokenizerBase
 Role = Literal["fwm", "idm"]
 ROLES: tuple[Role, Role] = ("fwm", "idm")
 
+# Short on purpose: every prompt token costs a forward pass in generation, scoring and training, and
+# SmolLM2's template would otherwise insert its own ~20-token default system message.
 SYSTEM = {
-    "fwm": "You are a world model. Given a state and an action, write the next state exactly.",
-    "idm": "You are an inverse dynamics model. Given a state and the next state, write the action that "
-           "caused the change.",
+    "fwm": "Predict the next state after the action.",
+    "idm": "Name the action that changed the state.",
 }
 
 

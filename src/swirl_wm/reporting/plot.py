@@ -30,9 +30,10 @@ _KEY_METRICS = (
 def _plot_rewards(ax: Axes, phases: list[dict[str, Any]]) -> None:
     """Reward per GRPO step, one colour per phase, on a step axis that runs on across phases."""
     offset = 0
-    grpo_phases = [phase for phase in phases if phase.get("train_log")]
+    logs = {phase["name"]: [e for e in phase.get("train_log", []) if "reward" in e] for phase in phases}
+    grpo_phases = [phase for phase in phases if logs[phase["name"]]]  # SFT logs carry a loss, no reward
     for colour, phase in enumerate(grpo_phases):
-        log = phase["train_log"]
+        log = logs[phase["name"]]
         steps = [offset + entry["step"] for entry in log]
         rewards = [entry["reward"] for entry in log]
         ax.plot(steps, rewards, color=f"C{colour}", label=phase["name"])

@@ -41,7 +41,7 @@ def sft_args(config: SFTConfig, output_dir: Path, seed: int) -> TRLSFTConfig:
         max_steps=config.max_steps,
         per_device_train_batch_size=config.per_device_train_batch_size,
         gradient_accumulation_steps=config.gradient_accumulation_steps,
-        warmup_ratio=config.warmup_ratio,
+        warmup_steps=config.warmup_ratio,  # transformers 5: a float in [0, 1) is a ratio
         lr_scheduler_type=config.lr_scheduler_type,
         max_length=config.max_length,
         completion_only_loss=True,
