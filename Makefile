@@ -26,7 +26,8 @@ demo-tiny: $(STAMP)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks
-	$(VENV)/bin/vulture src vulture_whitelist.py --min-confidence 60
+	$(VENV)/bin/vulture src tests vulture_whitelist.py --min-confidence 60
+	$(VENV)/bin/lint-imports
 
 test: $(STAMP) lint
 	OMP_NUM_THREADS=1 $(PY) -m pytest -q

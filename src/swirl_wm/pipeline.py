@@ -72,24 +72,33 @@ class SwirlRun:
         self.dir = Path(config.output_dir)
         self.announce = announce
         self.state = PartialState()
-        self.ledger = RunLedger(self.dir)
+        self.ledger = RunLedger(self.dir, writer=self.state.is_main_process)
         self.device = self.state.device
 
     def path(self, relative: str) -> Path:
         return self.dir / relative
 
-    def stage(self, name: str, work: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-        """Run ``work`` unless the ledger says ``name`` is done; record its result and wall time."""
+    def stage(self, name: str, work: Callable[[], dict[str, Any]], all_processes: bool = False) -> dict[str, Any]:
+        """Run ``work`` unless the ledger says ``name`` is done; record its result and wall time.
+
+        Under ``accelerate launch``, training stages run on every process (``all_processes``); data
+        and evaluation stages run on the main process while the others wait and then read the ledger.
+        """
         if self.ledger.done(name):
             self.announce(f"[skip] {name} (done in an earlier run)")
             return self.ledger.stages[name]
-        self.announce(f"[stage] {name}")
-        start = time.monotonic()
-        result = work()
-        result["wall_time_s"] = time.monotonic() - start
-        self.ledger.record(name, result)
-        gc.collect()
-        return result
+        runs_here = all_processes or self.state.is_main_process
+        if runs_here:
+            self.announce(f"[stage] {name}")
+            start = time.monotonic()
+            result = work()
+            result["wall_time_s"] = time.monotonic() - start
+            self.ledger.record(name, result)
+            gc.collect()
+        self.state.wait_for_everyone()
+        if not runs_here:
+            self.ledger.reload()
+        return self.ledger.stages[name]
 
     def scorer(self, relative: str) -> Scorer:
         path = str(self.path(relative))
@@ -199,11 +208,13 @@ def run_swirl(config: RunConfig, announce: Announce = print) -> dict[str, Any]:
     if config.model.torch_threads:
         torch.set_num_threads(config.model.torch_threads)
     run = SwirlRun(config, announce)
-    _check_config(run)
+    if run.state.is_main_process:
+        _check_config(run)
+    run.state.wait_for_everyone()
     run.stage("data", lambda: _data_stage(run))
     splits = Splits.load(run.path("data"))
     source = resolve_model(config.model.name_or_path)
-    sft = run.stage("sft", lambda: _sft_stage(run, source.path, splits))
+    sft = run.stage("sft", lambda: _sft_stage(run, source.path, splits), all_processes=True)
     current = {"fwm": sft["fwm"], "idm": sft["idm"]}
     phases = [{"name": "sft", "iteration": 0, "role": "both", "train_log": sft["train_log"]}]
     evaluation = run.stage("sft/eval", lambda: _eval_stage(run, current, None, splits))
@@ -212,7 +223,7 @@ def run_swirl(config: RunConfig, announce: Announce = print) -> dict[str, Any]:
         for number, trained in ((1, "fwm"), (2, "idm")):
             name = f"iter{it}/phase{number}"
             done = run.stage(name, lambda n=name, r=trained, c=dict(current), i=it:
-                             _phase_stage(run, n, r, c, splits, i))
+                             _phase_stage(run, n, r, c, splits, i), all_processes=True)
             current = {"fwm": done["fwm"], "idm": done["idm"]}
             previous = evaluation
             evaluation = run.stage(f"{name}/eval", lambda c=dict(current), p=previous: _eval_stage(run, c, p, splits))
@@ -227,5 +238,6 @@ def run_swirl(config: RunConfig, announce: Announce = print) -> dict[str, Any]:
         "best": {"fwm": _best(phases, config.eval.select_fwm_by), "idm": _best(phases, config.eval.select_idm_by),
                  "criterion": criterion},
     }
-    write_run_outputs(metrics, run.dir)
+    if run.state.is_main_process:
+        write_run_outputs(metrics, run.dir)
     return metrics

@@ -48,7 +48,8 @@ def evaluate_fwm(scorer: Scorer, transitions: Sequence[Transition], config: Eval
     tokenizer = scorer.tokenizer
     prompts = [fwm_prompt(tokenizer, t.x, t.z) for t in transitions]
     refs = [t.y for t in transitions]
-    preds = generate(scorer.model, tokenizer, prompts, config.max_new_tokens_state, batch_size=config.batch_size)
+    preds = generate(scorer.model, tokenizer, prompts, config.max_new_tokens_state, batch_size=config.batch_size,
+                     desc="FWM next states")
     loglik = scorer(prompts, refs)
     metrics = {"fwm/exact_match": exact_match(preds, refs), "fwm/bleu": bleu(preds, refs),
                "fwm/rouge_l": rouge_l(preds, refs), "fwm/log_likelihood": sum(loglik) / len(loglik)}
@@ -72,7 +73,7 @@ def evaluate_idm(scorer: Scorer, transitions: Sequence[Transition], config: Eval
     prompts = [idm_prompt(tokenizer, t.x, t.y) for t in transitions]
     refs = [t.z for t in transitions]
     preds = generate(scorer.model, tokenizer, prompts, config.max_new_tokens_action,
-                     batch_size=config.batch_size)
+                     batch_size=config.batch_size, desc="IDM actions")
     metrics = {"idm/exact_match": exact_match(preds, refs), "idm/bleu": bleu(preds, refs),
                "idm/rouge_l": rouge_l(preds, refs)}
     env = _single_env(transitions)

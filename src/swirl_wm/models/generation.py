@@ -9,13 +9,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
+from tqdm.auto import tqdm
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 
 @torch.no_grad()
 def generate(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, prompts: Sequence[str],
              max_new_tokens: int, *, do_sample: bool = False, temperature: float = 1.0, top_p: float = 1.0,
-             batch_size: int = 16, seed: int | None = None) -> list[str]:
+             batch_size: int = 16, seed: int | None = None, desc: str = "generate") -> list[str]:
     """Complete each prompt; returns the new text only, special tokens removed, stripped.
 
     Args:
@@ -23,12 +24,13 @@ def generate(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, prompts
         max_new_tokens: generation budget per prompt (tokens).
         do_sample: sample with ``temperature`` and ``top_p``; greedy otherwise.
         seed: seeds torch's generator before sampling, for reproducible latent actions.
+        desc: label of the progress bar (shown on a terminal).
     """
     if seed is not None:
         torch.manual_seed(seed)
     model.eval()
     outputs: list[str] = []
-    for start in range(0, len(prompts), batch_size):
+    for start in tqdm(range(0, len(prompts), batch_size), desc=desc, unit="batch", disable=None, leave=False):
         batch = tokenizer(list(prompts[start:start + batch_size]), return_tensors="pt", padding=True,
                           padding_side="left", add_special_tokens=False).to(model.device)
         sampling = {"do_sample": True, "temperature": temperature, "top_p": top_p} if do_sample else {

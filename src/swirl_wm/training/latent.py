@@ -43,7 +43,8 @@ def infer_latent_actions(scorer: Scorer, transitions: Sequence[Transition], conf
     prompts = [idm_prompt(tokenizer, t.x, t.y) for t in transitions]
     sample = config.mode == "sample"
     actions = generate(scorer.model, tokenizer, prompts, config.max_new_tokens, do_sample=sample,
-                       temperature=temperature, top_p=top_p, batch_size=batch_size, seed=seed)
+                       temperature=temperature, top_p=top_p, batch_size=batch_size, seed=seed,
+                       desc="latent actions")
     keep = [bool(a) for a in actions]
     if not sample:
         scores = scorer(prompts, actions)

@@ -18,12 +18,12 @@ from datasets import Dataset
 from trl import GRPOTrainer
 
 from swirl_wm.config import GRPOPhaseConfig
-from swirl_wm.files import atomic_dir
 from swirl_wm.models.loading import load_tokenizer
 from swirl_wm.models.prompts import Role, build_prompt
 from swirl_wm.models.scoring import Scorer
 from swirl_wm.objectives.rewards import SwirlReward
 from swirl_wm.records import Transition
+from swirl_wm.training.checkpoints import save_trained
 from swirl_wm.training.trl_args import grpo_args
 
 
@@ -58,11 +58,7 @@ def train_phase(trained_role: Role, policy_path: str, scorer: Scorer, transition
     """
     tokenizer = load_tokenizer(policy_path)
     dataset = Dataset.from_list(phase_examples(trained_role, transitions, tokenizer))
-    with atomic_dir(output_dir) as tmp:
-        trainer = GRPOTrainer(model=policy_path, reward_funcs=[SwirlReward(trained_role, scorer)],
-                              args=grpo_args(config, log_dir, seed), train_dataset=dataset,
-                              processing_class=tokenizer)
-        trainer.train()
-        trainer.model.save_pretrained(tmp, safe_serialization=True)
-        tokenizer.save_pretrained(tmp)
-    return output_dir, trainer.state.log_history
+    trainer = GRPOTrainer(model=policy_path, reward_funcs=[SwirlReward(trained_role, scorer)],
+                          args=grpo_args(config, log_dir, seed), train_dataset=dataset, processing_class=tokenizer)
+    trainer.train()
+    return save_trained(trainer, tokenizer, output_dir), trainer.state.log_history

@@ -15,10 +15,10 @@ from transformers import PreTrainedTokenizerBase
 from trl import SFTTrainer
 
 from swirl_wm.config import SFTConfig
-from swirl_wm.files import atomic_dir
 from swirl_wm.models.loading import load_model, load_tokenizer
 from swirl_wm.models.prompts import Role, build_prompt, completion
 from swirl_wm.records import Transition
+from swirl_wm.training.checkpoints import save_trained
 from swirl_wm.training.trl_args import sft_args
 
 
@@ -51,10 +51,7 @@ def train_sft(init_path: str, output_dir: Path, log_dir: Path, transitions: Sequ
     """
     tokenizer = load_tokenizer(init_path)
     dataset = Dataset.from_list(sft_examples(transitions, tokenizer, roles)).shuffle(seed=seed)
-    with atomic_dir(output_dir) as tmp:
-        trainer = SFTTrainer(model=load_model(init_path), args=sft_args(config, log_dir, seed),
-                             train_dataset=dataset, processing_class=tokenizer)
-        trainer.train()
-        trainer.model.save_pretrained(tmp, safe_serialization=True)
-        tokenizer.save_pretrained(tmp)
-    return output_dir, trainer.state.log_history
+    trainer = SFTTrainer(model=load_model(init_path), args=sft_args(config, log_dir, seed),
+                         train_dataset=dataset, processing_class=tokenizer)
+    trainer.train()
+    return save_trained(trainer, tokenizer, output_dir), trainer.state.log_history

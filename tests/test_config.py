@@ -1,0 +1,62 @@
+import pytest
+
+from swirl_wm.config import ConfigError, GRPOPhaseConfig, RunConfig, dump_config, load_config
+
+
+def _write(tmp_path, text):
+    path = tmp_path / "c.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_defaults_are_the_paper_values():
+    c = RunConfig()
+    assert (c.swirl.phase1.beta, c.swirl.phase1.temperature, c.swirl.phase1.top_p, c.swirl.phase1.epsilon) == (
+        0.1, 0.7, 0.96, 0.2)
+    assert c.swirl.latent_action.threshold == -2.0 and c.eval.min_logprob == -10.0
+    assert c.data.split.labelled_fraction == 0.5
+
+
+def test_round_trip_through_yaml(tmp_path):
+    c = load_config(_write(tmp_path, "seed: 3\nswirl:\n  iterations: 2\n"))
+    assert c.seed == 3 and c.swirl.iterations == 2
+    assert load_config(_write(tmp_path, dump_config(c))) == c
+
+
+def test_unknown_key_names_file_line_and_field(tmp_path):
+    path = _write(tmp_path, "seed: 1\nswirl:\n  iterations: 1\n  phase1:\n    num_generation: 4\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert f"{path}:5: field 'swirl.phase1.num_generation'" in str(info.value)
+
+
+def test_wrong_type_and_range(tmp_path):
+    with pytest.raises(ConfigError, match=r":2: field 'sft.learning_rate'"):
+        load_config(_write(tmp_path, "sft:\n  learning_rate: -1\n"))
+    with pytest.raises(ConfigError, match="invalid YAML"):
+        load_config(_write(tmp_path, "seed: [1\n"))
+    with pytest.raises(ConfigError, match="expected a mapping"):
+        load_config(_write(tmp_path, "- 1\n- 2\n"))
+
+
+def test_batch_must_be_a_multiple_of_the_group():
+    with pytest.raises(ValueError, match="multiple of num_generations"):
+        GRPOPhaseConfig(num_generations=3, per_device_train_batch_size=8)
+
+
+def test_jsonl_needs_a_path(tmp_path):
+    with pytest.raises(ConfigError, match="data.path is required"):
+        load_config(_write(tmp_path, "data:\n  env: jsonl\n"))
+
+
+def test_yaml_is_safe_loaded(tmp_path):
+    with pytest.raises(ConfigError):
+        load_config(_write(tmp_path, "name: !!python/object/apply:os.system ['true']\n"))
+
+
+def test_shipped_configs_validate():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    for path in [*sorted((root / "configs").glob("*.yaml")), *sorted((root / "src/swirl_wm/configs").glob("*.yaml"))]:
+        load_config(path)

@@ -1,0 +1,111 @@
+"""The whole loop through the CLI on the tiny model: data → SFT → Phase I → Phase II → eval → report,
+then resume, `swirl eval` and `swirl data generate`. Marked slow (about a minute on 2 cores)."""
+
+import json
+
+import pytest
+from safetensors.torch import load_file
+from typer.testing import CliRunner
+
+from swirl_wm.cli.main import app
+
+CONFIG = """
+name: e2e
+seed: 0
+output_dir: {out}
+data:
+  env: physics
+  physics: {{n_objects: 2, episode_length: 3, n_episodes: 12}}
+model: {{name_or_path: tiny, torch_threads: 1}}
+sft: {{learning_rate: 1.0e-3, max_steps: 2, per_device_train_batch_size: 4}}
+swirl:
+  iterations: 1
+  phase1: {{learning_rate: 1.0e-3, num_generations: 2, per_device_train_batch_size: 4, max_steps: 1,
+           max_completion_length: 8}}
+  phase2: {{learning_rate: 1.0e-3, num_generations: 2, per_device_train_batch_size: 4, max_steps: 1,
+           max_completion_length: 8}}
+  latent_action: {{max_new_tokens: 8}}
+eval: {{max_examples: 3, max_new_tokens_state: 8, max_new_tokens_action: 8}}
+"""
+
+
+def _weights(folder):
+    return load_file(str(folder / "model.safetensors"))
+
+
+def _changed(a, b):
+    return any(not a[k].equal(b[k]) for k in a)
+
+
+@pytest.mark.slow
+def test_whole_loop_resume_and_eval(tmp_path, tiny_path):
+    run = tmp_path / "run"
+    config = tmp_path / "e2e.yaml"
+    config.write_text(CONFIG.format(out=run), encoding="utf-8")
+    runner = CliRunner()
+
+    result = runner.invoke(app, ["train", str(config)])
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert [p["name"] for p in metrics["phases"]] == ["sft", "iter1/phase1", "iter1/phase2"]
+    for phase in metrics["phases"]:
+        for split in ("val", "test"):
+            keys = set(phase[split])
+            assert {"fwm/exact_match", "fwm/bleu", "fwm/rouge_l", "fwm/log_likelihood", "fwm/field_accuracy",
+                    "idm/bleu", "idm/rouge_l", "idm/grounded_accuracy"} <= keys
+    assert metrics["phases"][1]["latent_actions"]["pairs"] == 2
+    assert all("reward" in e and "kl" in e for e in metrics["phases"][1]["train_log"])
+    assert metrics["best"]["fwm"] in {"sft", "iter1/phase1", "iter1/phase2"}
+    assert metrics["run"]["seed"] == 0 and metrics["run"]["git_commit"]
+    assert (run / "plot.png").stat().st_size > 0 and "Test split" in (run / "report.md").read_text()
+    assert '"z": null' in (run / "data/unlabelled.jsonl").read_text()
+
+    # the weights really changed, phase by phase
+    base, ckpt = _weights(__import__("pathlib").Path(tiny_path)), run / "checkpoints"
+    assert _changed(base, _weights(ckpt / "sft/fwm")) and _changed(base, _weights(ckpt / "sft/idm"))
+    assert _changed(_weights(ckpt / "sft/fwm"), _weights(ckpt / "iter1-phase1/fwm"))
+    assert _changed(_weights(ckpt / "sft/idm"), _weights(ckpt / "iter1-phase2/idm"))
+
+    # the same command resumes: every stage is skipped and the metrics are unchanged
+    again = runner.invoke(app, ["train", str(config)])
+    assert again.exit_code == 0, again.output
+    assert again.output.count("[skip]") == 7
+    assert json.loads((run / "metrics.json").read_text())["phases"] == metrics["phases"]
+
+    # a different config on the same folder is refused with a clear message
+    config.write_text(CONFIG.format(out=run).replace("seed: 0", "seed: 1"), encoding="utf-8")
+    refused = runner.invoke(app, ["train", str(config)])
+    assert refused.exit_code == 2 and "different config" in refused.output
+
+    evaluated = runner.invoke(app, ["eval", "--run", str(run), "--data", str(run / "data/test.jsonl"),
+                                    "--phase", "sft", "--output", str(tmp_path / "eval.json")])
+    assert evaluated.exit_code == 0, evaluated.output
+    assert json.loads((tmp_path / "eval.json").read_text())["checkpoints"]["fwm"] == "checkpoints/sft/fwm"
+
+
+def test_data_generate_and_bad_input(tmp_path):
+    runner = CliRunner()
+    out = tmp_path / "physics.jsonl"
+    result = runner.invoke(app, ["data", "generate", "--env", "physics", "--output", str(out), "--n-episodes", "3"])
+    assert result.exit_code == 0, result.output
+    assert len(out.read_text().splitlines()) == 3 * 6
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("seed: 0\nsft:\n  learning_rat: 1\n", encoding="utf-8")
+    result = runner.invoke(app, ["train", str(bad)])
+    assert result.exit_code == 2 and "bad.yaml:3: field 'sft.learning_rat'" in result.output
+
+
+@pytest.mark.slow
+def test_shared_weights_and_greedy_latent_actions(tmp_path):
+    run = tmp_path / "shared"
+    text = CONFIG.format(out=run).replace("torch_threads: 1}", "torch_threads: 1, shared: true}").replace(
+        "latent_action: {max_new_tokens: 8}", "latent_action: {max_new_tokens: 8, mode: greedy, threshold: -100}")
+    config = tmp_path / "shared.yaml"
+    config.write_text(text, encoding="utf-8")
+    result = CliRunner().invoke(app, ["train", str(config)])
+    assert result.exit_code == 0, result.output
+    state = json.loads((run / "state.json").read_text())["stages"]
+    assert state["sft"]["fwm"] == state["sft"]["idm"] == "checkpoints/sft/shared"
+    assert state["iter1/phase1"]["fwm"] == state["iter1/phase1"]["idm"] == "checkpoints/iter1-phase1/shared"
+    assert state["iter1/phase2"]["idm"] == "checkpoints/iter1-phase2/shared"
+    assert _changed(_weights(run / "checkpoints/sft/shared"), _weights(run / "checkpoints/iter1-phase2/shared"))

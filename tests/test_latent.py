@@ -1,0 +1,27 @@
+from swirl_wm.config import LatentActionConfig
+from swirl_wm.models.scoring import Scorer
+from swirl_wm.records import Transition
+from swirl_wm.training.latent import infer_latent_actions
+
+PAIRS = [Transition(x=f"width=8 | ball: pos={i} vel=0 temp=20", z=None, y=f"width=8 | ball: pos={i} vel=0 temp=30",
+                    episode_id=f"e{i}") for i in range(3)]
+
+
+def _label(tiny, **config):
+    scorer = Scorer(*tiny, min_logprob=-1e9)
+    return infer_latent_actions(scorer, PAIRS, LatentActionConfig(max_new_tokens=4, **config), temperature=0.7,
+                                top_p=0.96, batch_size=2, seed=0)
+
+
+def test_greedy_threshold_drops_low_probability_actions(tiny):
+    kept, stats = _label(tiny, mode="greedy", threshold=-1e8)
+    assert stats.pairs == 3 and stats.kept == len(kept) == sum(bool(t.z) for t in kept)
+    assert all(t.x == p.x and t.y == p.y for t, p in zip(kept, PAIRS, strict=False))
+    none, stats = _label(tiny, mode="greedy", threshold=0.0)  # a random model is never that sure
+    assert none == [] and stats.kept == 0 and stats.distinct_fraction == 0.0
+
+
+def test_sampling_is_seeded(tiny):
+    a, _ = _label(tiny, mode="sample")
+    b, _ = _label(tiny, mode="sample")
+    assert [t.z for t in a] == [t.z for t in b]
