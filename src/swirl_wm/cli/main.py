@@ -15,6 +15,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markdown import Markdown
 
 # Offline by default: nothing reaches the network unless the user names a hub model (environments.md).
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -31,7 +32,7 @@ CONFIGS = files("swirl_wm") / "configs"
 
 
 def _fail(message: str) -> typer.Exit:
-    console.print(f"[bold red]error:[/] {message}")
+    console.print("error:", message, style="bold red", markup=False, soft_wrap=True)
     return typer.Exit(code=2)
 
 
@@ -47,13 +48,14 @@ def _load(path: Path, overrides: dict[str, Any]):
 def _run(config) -> None:
     from swirl_wm.data.jsonl import DataError
     from swirl_wm.pipeline import run_swirl
-    from swirl_wm.reporting.markdown import metrics_table
+    from swirl_wm.reporting.markdown import SUMMARY_KEYS, metrics_table
 
     try:
-        metrics = run_swirl(config, announce=lambda msg: console.print(f"[cyan]{msg}[/]"))
-    except (DataError, ValueError, FileNotFoundError) as err:
+        metrics = run_swirl(config, announce=lambda msg: console.print(msg, style="cyan", markup=False))
+    except (DataError, ValueError, FileNotFoundError, RuntimeError) as err:
         raise _fail(str(err)) from None
-    console.print(metrics_table(metrics, "test"))
+    console.print(Markdown(f"**Test split** ({len(metrics['phases'])} phases)\n\n"
+                           + metrics_table(metrics, "test", only=SUMMARY_KEYS)))
     best = metrics["best"]
     console.print(f"best FWM: {best['fwm']}  best IDM: {best['idm']}  (by validation)")
     console.print(f"run folder: {config.output_dir}  wall time: {metrics['run']['wall_time_s']:.0f} s")

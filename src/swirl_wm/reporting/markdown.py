@@ -63,7 +63,12 @@ def _best_roles(metrics: dict[str, Any], phase_name: str) -> list[str]:
     return [role.upper() for role in _ROLE_ORDER if metrics["best"].get(role) == phase_name]
 
 
-def metrics_table(metrics: dict[str, Any], split: str = "test") -> str:
+# The console summary's columns (those a run reports): the headline metric of each kind.
+SUMMARY_KEYS = ("fwm/exact_match", "fwm/bleu", "fwm/rouge_l", "fwm/field_accuracy", "idm/bleu", "idm/rouge_l",
+                "idm/grounded_accuracy")
+
+
+def metrics_table(metrics: dict[str, Any], split: str = "test", only: tuple[str, ...] | None = None) -> str:
     """Render one split's metrics as a Markdown table: a row per phase, FWM columns then IDM columns.
 
     Columns are the union of the metric keys that any phase reports for ``split``, FWM first, then IDM,
@@ -75,6 +80,7 @@ def metrics_table(metrics: dict[str, Any], split: str = "test") -> str:
     Args:
         metrics: the run's ``metrics.json`` dict.
         split: ``"test"`` or ``"val"``: which metric dict of each phase to show.
+        only: show just these metric keys (those present), e.g. :data:`SUMMARY_KEYS`.
 
     Returns:
         The table, one line per row, ending with a newline.
@@ -86,6 +92,8 @@ def metrics_table(metrics: dict[str, Any], split: str = "test") -> str:
     """
     phases = metrics["phases"]
     keys = sorted({key for phase in phases for key in phase.get(split, {})}, key=_column_order)
+    if only is not None:
+        keys = [key for key in keys if key in only]
     lines = [
         "| " + " | ".join(["phase", "best (val)", *keys]) + " |",
         "|" + "---|" * 2 + "---:|" * len(keys),
