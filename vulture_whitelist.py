@@ -11,3 +11,4 @@ _.distinct_fraction  # LatentActionStats, written to metrics.json via asdict
 _.mean_words  # LatentActionStats, written to metrics.json via asdict
 _.get_variations_train  # FakeSimulator in tests/test_scienceworld.py mirrors ScienceWorld's interface
 _.get_variations_dev  # idem
+_.evaluate  # typer command (swirl eval)

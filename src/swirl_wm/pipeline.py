@@ -31,7 +31,7 @@ from swirl_wm.config import GRPOPhaseConfig, RunConfig, dump_config
 from swirl_wm.data.jsonl import group_episodes, read_transitions
 from swirl_wm.data.splits import Splits, split_episodes
 from swirl_wm.envs import physics
-from swirl_wm.evaluation.evaluate import evaluate_fwm, evaluate_idm
+from swirl_wm.evaluation.evaluate import evaluate_role
 from swirl_wm.files import atomic_write_text
 from swirl_wm.models.loading import load_model, load_tokenizer, resolve_model
 from swirl_wm.models.scoring import Scorer
@@ -180,14 +180,14 @@ def _eval_stage(run: SwirlRun, current: dict[str, str], previous: dict[str, Any]
     cfg = run.config
     result: dict[str, Any] = {"checkpoints": dict(current), "val": {}, "test": {}}
     parts = {"val": splits.val[: cfg.eval.max_examples], "test": splits.test[: cfg.eval.max_examples]}
-    for role, evaluate in (("fwm", evaluate_fwm), ("idm", evaluate_idm)):
+    for role in ("fwm", "idm"):
         if previous is not None and previous["checkpoints"][role] == current[role]:
             for split in parts:
                 result[split] |= {k: v for k, v in previous[split].items() if k.startswith(f"{role}/")}
             continue
         scorer = run.scorer(current[role])
         for split, transitions in parts.items():
-            metrics, _ = evaluate(scorer, transitions, cfg.eval)
+            metrics, _ = evaluate_role(role, scorer, transitions, cfg.eval)
             result[split] |= metrics
         del scorer
     return result

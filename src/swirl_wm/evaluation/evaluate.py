@@ -15,7 +15,7 @@ from swirl_wm.config import EvalConfig
 from swirl_wm.envs import physics
 from swirl_wm.evaluation.metrics import bleu, exact_match, field_accuracy, rouge_l
 from swirl_wm.models.generation import generate
-from swirl_wm.models.prompts import fwm_prompt, idm_prompt
+from swirl_wm.models.prompts import Role, build_prompt
 from swirl_wm.models.scoring import Scorer
 from swirl_wm.records import Transition
 
@@ -36,48 +36,36 @@ def _grounded(apply: Callable[[str, str], str], x: str, z: str, y: str) -> bool:
         return False
 
 
-def evaluate_fwm(scorer: Scorer, transitions: Sequence[Transition], config: EvalConfig
-                 ) -> tuple[dict[str, float], list[str]]:
-    """FWM metrics (keys ``fwm/...``; fractions in 0..1, BLEU/ROUGE-L in 0..100) and the predictions.
+def evaluate_role(role: Role, scorer: Scorer, transitions: Sequence[Transition], config: EvalConfig
+                  ) -> tuple[dict[str, float], list[str]]:
+    """Metrics of one role on labelled transitions (keys ``<role>/...``) and its greedy predictions.
+
+    FWM: generates ``y`` from ``(x, z)``; adds the log-likelihood of the true ``y`` and, where the
+    environment parses states, per-field accuracy. IDM: generates ``z`` from ``(x, y)``; adds grounded
+    accuracy where the environment executes actions. Fractions are in 0..1, BLEU/ROUGE-L in 0..100,
+    log-likelihood in nats per token.
 
     Raises:
         ValueError: a transition has no gold action.
     """
     if any(t.z is None for t in transitions):
-        raise ValueError("FWM evaluation needs the gold action of every transition")
+        raise ValueError(f"{role.upper()} evaluation needs the gold action of every transition")
     tokenizer = scorer.tokenizer
-    prompts = [fwm_prompt(tokenizer, t.x, t.z) for t in transitions]
-    refs = [t.y for t in transitions]
-    preds = generate(scorer.model, tokenizer, prompts, config.max_new_tokens_state, batch_size=config.batch_size,
-                     desc="FWM next states")
-    loglik = scorer(prompts, refs)
-    metrics = {"fwm/exact_match": exact_match(preds, refs), "fwm/bleu": bleu(preds, refs),
-               "fwm/rouge_l": rouge_l(preds, refs), "fwm/log_likelihood": sum(loglik) / len(loglik)}
+    forward = role == "fwm"
+    prompts = [build_prompt(tokenizer, role, t.x, t.z if forward else t.y) for t in transitions]
+    refs = [t.y if forward else t.z for t in transitions]
+    budget = config.max_new_tokens_state if forward else config.max_new_tokens_action
+    preds = generate(scorer.model, tokenizer, prompts, budget, batch_size=config.batch_size,
+                     desc="FWM next states" if forward else "IDM actions")
+    metrics = {f"{role}/exact_match": exact_match(preds, refs), f"{role}/bleu": bleu(preds, refs),
+               f"{role}/rouge_l": rouge_l(preds, refs)}
     env = _single_env(transitions)
-    if env in STATE_FIELDS:
-        fields = field_accuracy(preds, refs, STATE_FIELDS[env])
-        metrics |= {f"fwm/{k}": v for k, v in fields.items()}
-    return metrics, preds
-
-
-def evaluate_idm(scorer: Scorer, transitions: Sequence[Transition], config: EvalConfig
-                 ) -> tuple[dict[str, float], list[str]]:
-    """IDM metrics (keys ``idm/...``) and the predicted actions.
-
-    Raises:
-        ValueError: a transition has no gold action.
-    """
-    if any(t.z is None for t in transitions):
-        raise ValueError("IDM evaluation needs the gold action of every transition")
-    tokenizer = scorer.tokenizer
-    prompts = [idm_prompt(tokenizer, t.x, t.y) for t in transitions]
-    refs = [t.z for t in transitions]
-    preds = generate(scorer.model, tokenizer, prompts, config.max_new_tokens_action,
-                     batch_size=config.batch_size, desc="IDM actions")
-    metrics = {"idm/exact_match": exact_match(preds, refs), "idm/bleu": bleu(preds, refs),
-               "idm/rouge_l": rouge_l(preds, refs)}
-    env = _single_env(transitions)
-    if env in APPLY:
+    if forward:
+        loglik = scorer(prompts, refs)
+        metrics["fwm/log_likelihood"] = sum(loglik) / len(loglik)
+        if env in STATE_FIELDS:
+            metrics |= {f"fwm/{k}": v for k, v in field_accuracy(preds, refs, STATE_FIELDS[env]).items()}
+    elif env in APPLY:
         hits = [_grounded(APPLY[env], t.x, z, t.y) for t, z in zip(transitions, preds, strict=True)]
         metrics["idm/grounded_accuracy"] = sum(hits) / len(hits)
     return metrics, preds

@@ -10,7 +10,7 @@ import yaml
 
 from swirl_wm.config import EvalConfig
 from swirl_wm.data.jsonl import read_transitions
-from swirl_wm.evaluation.evaluate import evaluate_fwm, evaluate_idm
+from swirl_wm.evaluation.evaluate import evaluate_role
 from swirl_wm.models.loading import load_model, load_tokenizer
 from swirl_wm.models.scoring import Scorer
 
@@ -44,8 +44,8 @@ def evaluate_run(run_dir: Path, data_path: Path, phase: str = "best") -> dict[st
     checkpoints = phase_checkpoints(run_dir, phase)
     metrics: dict[str, Any] = {"run": str(run_dir), "phase": phase, "data": str(data_path),
                                "transitions": len(transitions), "checkpoints": checkpoints}
-    for role, evaluate in (("fwm", evaluate_fwm), ("idm", evaluate_idm)):
+    for role in ("fwm", "idm"):
         path = str(run_dir / checkpoints[role])
-        metrics |= evaluate(Scorer(load_model(path), load_tokenizer(path), batch_size=config.batch_size,
+        metrics |= evaluate_role(role, Scorer(load_model(path), load_tokenizer(path), batch_size=config.batch_size,
                                    min_logprob=config.min_logprob), transitions, config)[0]
     return metrics
