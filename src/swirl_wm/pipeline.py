@@ -71,7 +71,9 @@ class SwirlRun:
         self.config = config
         self.dir = Path(config.output_dir)
         self.announce = announce
-        self.state = PartialState()
+        # cpu=True on a machine without CUDA: otherwise `accelerate launch` processes each think they are
+        # alone (DistributedType.NO) instead of forming one gloo job (DistributedType.MULTI_CPU).
+        self.state = PartialState(cpu=not torch.cuda.is_available())
         self.ledger = RunLedger(self.dir, writer=self.state.is_main_process)
         self.device = self.state.device
 

@@ -131,10 +131,15 @@ def data_generate(
     if env not in ("physics", "scienceworld"):
         raise _fail(f"--env must be physics or scienceworld, got {env!r}")
     config = _load(config_path, {}) if config_path else RunConfig()
-    data = config.data.model_copy(update={"env": env})
+    raw = config.model_dump() | {"seed": seed}
+    raw["data"]["env"] = env
     if n_episodes is not None:
-        data = data.model_copy(update={"physics": data.physics.model_copy(update={"n_episodes": n_episodes})})
-    episodes = build_episodes(config.model_copy(update={"data": data, "seed": seed}))
+        raw["data"]["physics"]["n_episodes"] = n_episodes
+    try:
+        config = RunConfig.model_validate(raw)
+    except ValueError as err:
+        raise _fail(str(err)) from None
+    episodes = build_episodes(config)
     write_episodes(output, episodes)
     console.print(f"wrote {sum(len(e) for e in episodes)} transitions of {len(episodes)} episodes to {output}")
 
