@@ -123,3 +123,27 @@ def test_greedy_latent_actions_all_dropped_is_a_clear_error(tmp_path):
     result = CliRunner().invoke(app, ["train", str(config)])
     assert result.exit_code == 2 and "every latent action was dropped" in result.output
     assert json.loads((run / "state.json").read_text())["stages"].keys() == {"data", "sft", "sft/eval"}
+
+
+@pytest.mark.slow
+def test_two_process_job_on_cpu(tmp_path):
+    """`accelerate launch` with 2 CPU processes (gloo): both train, only the main one builds data,
+    evaluates and writes (trl-notes.md: --cpu would silently run one process)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    run = tmp_path / "mp"
+    config = tmp_path / "mp.yaml"
+    config.write_text(CONFIG.format(out=run), encoding="utf-8")
+    launcher = Path(sys.executable).with_name("accelerate")
+    result = subprocess.run(
+        [str(launcher), "launch", "--multi_gpu", "--num_processes", "2", "--num_cpu_threads_per_process", "1",
+         "-m", "swirl_wm.cli.main", "train", str(config)],
+        capture_output=True, text=True, timeout=600, env=os.environ | {"OMP_NUM_THREADS": "1"})
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-3000:]
+    assert output.count("[stage] data") == 1 and output.count("[stage] sft/eval") == 1
+    assert output.count("[stage] sft\n") == 2 and output.count("[stage] iter1/phase1\n") == 2
+    assert json.loads((run / "metrics.json").read_text())["best"]["fwm"]
