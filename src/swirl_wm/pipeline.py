@@ -16,7 +16,6 @@ again after a crash resumes after the last completed stage.
 from __future__ import annotations
 
 import gc
-import logging
 import random
 import time
 from collections.abc import Callable
@@ -42,7 +41,6 @@ from swirl_wm.training.latent import infer_latent_actions
 from swirl_wm.training.phase import train_phase
 from swirl_wm.training.sft import train_sft
 
-log = logging.getLogger(__name__)
 Announce = Callable[[str], None]
 
 

@@ -8,6 +8,7 @@ library function and prints the result.
 from __future__ import annotations
 
 import json
+import logging
 import os
 from importlib.resources import files
 from pathlib import Path
@@ -27,6 +28,9 @@ app = typer.Typer(help="swirl-wm: world models from state-only logs (SWIRL, arXi
 data_app = typer.Typer(help="Create and convert transition data.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
 console = Console()
+# The library reports counts and speeds (e.g. ScienceWorld's transitions/s) through `logging`.
+logging.basicConfig(level=logging.WARNING, format="%(message)s")
+logging.getLogger("swirl_wm").setLevel(logging.INFO)
 
 CONFIGS = files("swirl_wm") / "configs"
 
