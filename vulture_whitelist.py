@@ -7,6 +7,7 @@ _._fits  # pydantic validator
 _._known_tasks  # pydantic validator
 _.demo  # typer command
 _.data_generate  # typer command
+_.data_import  # typer command (swirl data import)
 _.distinct_fraction  # LatentActionStats, written to metrics.json via asdict
 _.mean_words  # LatentActionStats, written to metrics.json via asdict
 _.get_variations_train  # FakeSimulator in tests/test_scienceworld.py mirrors ScienceWorld's interface

@@ -1,8 +1,9 @@
 """``swirl``: train and evaluate world models with SWIRL from the command line.
 
 Commands: ``swirl demo``, ``swirl train CONFIG.yaml``, ``swirl eval --run DIR --data FILE.jsonl``,
-``swirl data generate --env NAME --output FILE.jsonl``. Each parses, validates the config, calls one
-library function and prints the result.
+``swirl data generate --env NAME --output FILE.jsonl``,
+``swirl data import --format NAME --input PATH --output FILE.jsonl``. Each parses, validates the config,
+calls one library function and prints the result.
 """
 
 from __future__ import annotations
@@ -146,6 +147,31 @@ def data_generate(
     episodes = build_episodes(config)
     write_episodes(output, episodes)
     console.print(f"wrote {sum(len(e) for e in episodes)} transitions of {len(episodes)} episodes to {output}")
+
+
+@data_app.command("import")
+def data_import(
+    fmt: Annotated[str, typer.Option("--format", help="tau-bench, webshop or propara")],
+    input_path: Annotated[Path, typer.Option("--input", help="the recorded file (propara: a grids file or the "
+                                             "folder of the three)")],
+    output: Annotated[Path, typer.Option(help="JSONL file to write (one transition per line)")],
+    max_state_chars: Annotated[int, typer.Option(
+        min=100, help="budget per state in characters; a longer state keeps its head and tail")] = 2000,
+) -> None:
+    """Import a recorded real data set (shared/data) into a JSONL file of transitions."""
+    from swirl_wm.data.importers import FORMATS
+    from swirl_wm.data.jsonl import DataError, write_episodes
+    from swirl_wm.data.truncate import count_truncated
+
+    if fmt not in FORMATS:
+        raise _fail(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    try:
+        episodes = FORMATS[fmt](input_path, max_state_chars)
+    except (DataError, OSError) as err:
+        raise _fail(str(err)) from None
+    write_episodes(output, episodes)
+    console.print(f"wrote {sum(len(e) for e in episodes)} transitions of {len(episodes)} episodes to {output} "
+                  f"({count_truncated(episodes)} with a state cut to {max_state_chars} chars)")
 
 
 if __name__ == "__main__":
