@@ -29,6 +29,8 @@ app = typer.Typer(help="swirl-wm: world models from state-only logs (SWIRL, arXi
 data_app = typer.Typer(help="Create and convert transition data.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
 console = Console()
+if not console.is_terminal:  # logs and CI: rich would wrap the results table at 80 columns
+    console.width = 160
 # The library reports counts and speeds (e.g. ScienceWorld's transitions/s) through `logging`.
 logging.basicConfig(level=logging.WARNING, format="%(message)s")
 logging.getLogger("swirl_wm").setLevel(logging.INFO)
