@@ -63,6 +63,9 @@ def test_whole_loop_resume_and_eval(tmp_path, tiny_path):
     assert metrics["run"]["seed"] == 0 and metrics["run"]["git_commit"]
     assert (run / "plot.png").stat().st_size > 0 and "Test split" in (run / "report.md").read_text()
     assert '"z": null' in (run / "data/unlabelled.jsonl").read_text()
+    predictions = (run / "predictions/iter1-phase1/test-fwm.jsonl").read_text().splitlines()
+    assert len(predictions) == 3 and {"x", "reference", "prediction"} <= json.loads(predictions[0]).keys()
+    assert not (run / "predictions/iter1-phase1/test-idm.jsonl").exists()  # the IDM did not change
 
     # the weights really changed, phase by phase
     base, ckpt = _weights(__import__("pathlib").Path(tiny_path)), run / "checkpoints"

@@ -16,6 +16,7 @@ again after a crash resumes after the last completed stage.
 from __future__ import annotations
 
 import gc
+import json
 import random
 import time
 from collections.abc import Callable
@@ -34,7 +35,7 @@ from swirl_wm.evaluation.evaluate import evaluate_role
 from swirl_wm.files import atomic_write_text
 from swirl_wm.models.loading import load_model, load_tokenizer, resolve_model
 from swirl_wm.models.scoring import Scorer
-from swirl_wm.records import Episode
+from swirl_wm.records import Episode, Transition
 from swirl_wm.reporting.run_info import run_info, write_run_outputs
 from swirl_wm.training.checkpoints import RunLedger
 from swirl_wm.training.latent import infer_latent_actions
@@ -174,9 +175,13 @@ def _phase_stage(run: SwirlRun, name: str, trained: str, current: dict[str, str]
     return result | {"fwm": new["fwm"], "idm": new["idm"], "pairs": len(pairs), "train_log": _train_log(history)}
 
 
-def _eval_stage(run: SwirlRun, current: dict[str, str], previous: dict[str, Any] | None,
+def _eval_stage(run: SwirlRun, name: str, current: dict[str, str], previous: dict[str, Any] | None,
                 splits: Splits) -> dict[str, Any]:
-    """Evaluate both roles on val and test; a role whose checkpoint did not change reuses its numbers."""
+    """Evaluate both roles on val and test; a role whose checkpoint did not change reuses its numbers.
+
+    The predictions go to ``predictions/<phase>/<split>-<role>.jsonl`` (x, reference, prediction), so a
+    falling metric or a reward that rises for the wrong reason can be read, not only counted.
+    """
     cfg = run.config
     result: dict[str, Any] = {"checkpoints": dict(current), "val": {}, "test": {}}
     parts = {"val": splits.val[: cfg.eval.max_examples], "test": splits.test[: cfg.eval.max_examples]}
@@ -187,10 +192,20 @@ def _eval_stage(run: SwirlRun, current: dict[str, str], previous: dict[str, Any]
             continue
         scorer = run.scorer(current[role])
         for split, transitions in parts.items():
-            metrics, _ = evaluate_role(role, scorer, transitions, cfg.eval)
+            metrics, predictions = evaluate_role(role, scorer, transitions, cfg.eval)
             result[split] |= metrics
+            _save_predictions(run.path(f"predictions/{name.replace('/', '-')}/{split}-{role}.jsonl"), role,
+                              transitions, predictions)
         del scorer
     return result
+
+
+def _save_predictions(path: Path, role: str, transitions: list[Transition], predictions: list[str]) -> None:
+    rows = [{"episode_id": t.episode_id, "step": t.step, "x": t.x,
+             "reference": t.y if role == "fwm" else t.z, "prediction": p}
+            for t, p in zip(transitions, predictions, strict=True)]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
 
 
 def _best(phases: list[dict[str, Any]], key: str) -> str:
@@ -217,7 +232,7 @@ def run_swirl(config: RunConfig, announce: Announce = print) -> dict[str, Any]:
     sft = run.stage("sft", lambda: _sft_stage(run, source.path, splits), all_processes=True)
     current = {"fwm": sft["fwm"], "idm": sft["idm"]}
     phases = [{"name": "sft", "iteration": 0, "role": "both", "train_log": sft["train_log"]}]
-    evaluation = run.stage("sft/eval", lambda: _eval_stage(run, current, None, splits))
+    evaluation = run.stage("sft/eval", lambda: _eval_stage(run, "sft", current, None, splits))
     phases[-1] |= {"val": evaluation["val"], "test": evaluation["test"]}
     for it in range(1, config.swirl.iterations + 1):
         for number, trained in ((1, "fwm"), (2, "idm")):
@@ -226,7 +241,8 @@ def run_swirl(config: RunConfig, announce: Announce = print) -> dict[str, Any]:
                              _phase_stage(run, n, r, c, splits, i), all_processes=True)
             current = {"fwm": done["fwm"], "idm": done["idm"]}
             previous = evaluation
-            evaluation = run.stage(f"{name}/eval", lambda c=dict(current), p=previous: _eval_stage(run, c, p, splits))
+            evaluation = run.stage(f"{name}/eval", lambda n=name, c=dict(current), p=previous:
+                                   _eval_stage(run, n, c, p, splits))
             phases.append({"name": name, "iteration": it, "role": trained, "train_log": done["train_log"],
                            "val": evaluation["val"], "test": evaluation["test"],
                            **({"latent_actions": done["latent_actions"]} if "latent_actions" in done else {})})

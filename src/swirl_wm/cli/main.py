@@ -19,8 +19,8 @@ import typer
 from rich.console import Console
 from rich.markdown import Markdown
 
-# Offline by default: nothing reaches the network unless the user names a hub model (environments.md).
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# Nothing reaches the network unless the user names a hub model (environments.md): the hub is switched
+# off before transformers is imported, except for a run whose model is a hub id (see _offline_unless_hub).
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
@@ -52,7 +52,14 @@ def _load(path: Path, overrides: dict[str, Any]):
         raise _fail(str(err)) from None
 
 
+def _offline_unless_hub(model: str) -> None:
+    """Hub access only for a model given as a hub id (not a preset, not a local folder)."""
+    if model in ("smollm2", "tiny") or Path(model).exists():
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
 def _run(config) -> None:
+    _offline_unless_hub(config.model.name_or_path)
     from swirl_wm.data.jsonl import DataError
     from swirl_wm.pipeline import run_swirl
     from swirl_wm.reporting.markdown import SUMMARY_KEYS, metrics_table
@@ -106,6 +113,7 @@ def evaluate(
     output: Annotated[Path | None, typer.Option(help="write the metrics as JSON here")] = None,
 ) -> None:
     """Evaluate a run's FWM and IDM (of one phase) on any transitions file."""
+    _offline_unless_hub(str(run))  # a run's checkpoints are local folders
     from swirl_wm.data.jsonl import DataError
     from swirl_wm.evaluation.run_eval import evaluate_run
 
