@@ -234,9 +234,9 @@ def test_real_generation(real_episodes: list[Episode]) -> None:
 @pytest.mark.java
 @requires_java
 def test_real_generation_is_deterministic(real_episodes: list[Episode]) -> None:
-    # Our part is deterministic: which variations, which gold commands, in which order. The simulator's
-    # text once differed between two runs in one of four full-suite runs on a loaded 2-core machine
-    # (find-living-thing has wandering animals), so the state texts are compared at the start only.
+    # Our part is deterministic: which variations, which gold commands, in which order. Comparing whole
+    # episodes failed once in four full-suite runs (not reproduced in 4 direct repeats; the diff was not
+    # captured; find-living-thing has wandering animals), so later state texts are not compared.
     again = generate_episodes(REAL, seed=0)
     assert [e.episode_id for e in again] == [e.episode_id for e in real_episodes]
     assert [[t.z for t in e.transitions] for e in again] == [[t.z for t in e.transitions] for e in real_episodes]
