@@ -81,3 +81,8 @@ def truncate_states(transition: Transition, max_chars: int) -> Transition:
 def count_truncated(episodes: Iterable[Episode]) -> int:
     """Number of transitions with at least one state cut (``meta["truncated"]`` non-empty)."""
     return sum(bool(t.meta.get("truncated")) for e in episodes for t in e.transitions)
+
+
+def truncate_episode(episode: Episode, max_chars: int) -> Episode:
+    """The episode with every transition passed through :func:`truncate_states`."""
+    return replace(episode, transitions=tuple(truncate_states(t, max_chars) for t in episode.transitions))

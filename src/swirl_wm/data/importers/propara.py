@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from swirl_wm.data.jsonl import DataError
-from swirl_wm.data.truncate import count_truncated, truncate_states
+from swirl_wm.data.truncate import count_truncated, truncate_episode
 from swirl_wm.records import Episode, Transition
 
 logger = logging.getLogger(__name__)
@@ -144,7 +144,7 @@ def import_episodes(path: Path, max_state_chars: int = 2000) -> list[Episode]:
     """
     files = [path / f"grids.v1.{split}.json" for split in SPLITS] if path.is_dir() else [path]
     seen: set[str] = set()
-    episodes = [Episode(e.episode_id, ENV, tuple(truncate_states(t, max_state_chars) for t in e.transitions))
+    episodes = [truncate_episode(e, max_state_chars)
                 for file in files for e in _read(file, seen)]
     if not episodes:
         raise DataError(os.fspath(path), 0, "", "no paragraph in the file: no transitions")

@@ -47,7 +47,7 @@ from pathlib import Path
 from typing import Any
 
 from swirl_wm.data.jsonl import DataError
-from swirl_wm.data.truncate import count_truncated, truncate_states
+from swirl_wm.data.truncate import count_truncated, truncate_episode
 from swirl_wm.records import Episode, Transition
 
 logger = logging.getLogger(__name__)
@@ -228,8 +228,7 @@ def import_episodes(path: Path, max_state_chars: int = 2000) -> list[Episode]:
                             "(task_id and trial must be unique)")
         seen.add(episode.episode_id)
         if episode.transitions:
-            episodes.append(Episode(episode.episode_id, ENV, tuple(truncate_states(t, max_state_chars)
-                                                                  for t in episode.transitions)))
+            episodes.append(truncate_episode(episode, max_state_chars))
         else:
             n_empty += 1
     n = sum(len(e) for e in episodes)

@@ -53,7 +53,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from swirl_wm.data.jsonl import DataError
-from swirl_wm.data.truncate import count_truncated, truncate_states
+from swirl_wm.data.truncate import count_truncated, truncate_episode
 from swirl_wm.records import Episode, Transition
 
 logger = logging.getLogger(__name__)
@@ -212,8 +212,7 @@ def import_episodes(path: Path, max_state_chars: int = 2000) -> list[Episode]:
         seen.add(index)
         episode = _episode(index, steps, (name, line), skipped)
         if episode.transitions:
-            episodes.append(Episode(episode.episode_id, ENV, tuple(truncate_states(t, max_state_chars)
-                                                                  for t in episode.transitions)))
+            episodes.append(truncate_episode(episode, max_state_chars))
         else:
             n_empty += 1
     n = sum(len(e) for e in episodes)
