@@ -58,6 +58,7 @@ def test_whole_loop_resume_and_eval(tmp_path, tiny_path):
             assert {"fwm/exact_match", "fwm/bleu", "fwm/rouge_l", "fwm/log_likelihood", "fwm/field_accuracy",
                     "idm/bleu", "idm/rouge_l", "idm/grounded_accuracy"} <= keys
     assert metrics["phases"][1]["latent_actions"]["pairs"] == 2
+    assert metrics["phases"][1]["nonfinite_scores"] == metrics["phases"][2]["nonfinite_scores"] == 0
     assert all("reward" in e and "kl" in e for e in metrics["phases"][1]["train_log"])
     assert metrics["best"]["fwm"] in {"sft", "iter1/phase1", "iter1/phase2"}
     assert metrics["run"]["seed"] == 0 and metrics["run"]["git_commit"]

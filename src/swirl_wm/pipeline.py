@@ -172,7 +172,8 @@ def _phase_stage(run: SwirlRun, name: str, trained: str, current: dict[str, str]
     _, history = train_phase(trained, str(run.path(current[trained])), scorer, pairs, phase_cfg,
                              run.path(target), run.path(f"logs/{out}"), seed)
     new = dict(current, **({"fwm": target, "idm": target} if cfg.model.shared else {trained: target}))
-    return result | {"fwm": new["fwm"], "idm": new["idm"], "pairs": len(pairs), "train_log": _train_log(history)}
+    return result | {"fwm": new["fwm"], "idm": new["idm"], "pairs": len(pairs), "train_log": _train_log(history),
+                     "nonfinite_scores": scorer.nonfinite}
 
 
 def _eval_stage(run: SwirlRun, name: str, current: dict[str, str], previous: dict[str, Any] | None,
@@ -245,6 +246,7 @@ def run_swirl(config: RunConfig, announce: Announce = print) -> dict[str, Any]:
                                    _eval_stage(run, n, c, p, splits))
             phases.append({"name": name, "iteration": it, "role": trained, "train_log": done["train_log"],
                            "val": evaluation["val"], "test": evaluation["test"],
+                           "nonfinite_scores": done["nonfinite_scores"],
                            **({"latent_actions": done["latent_actions"]} if "latent_actions" in done else {})})
     criterion = {"fwm": f"val {config.eval.select_fwm_by}", "idm": f"val {config.eval.select_idm_by}"}
     metrics = {

@@ -66,7 +66,7 @@ def _run(config) -> None:
 
     try:
         metrics = run_swirl(config, announce=lambda msg: console.print(msg, style="cyan", markup=False))
-    except (DataError, ValueError, FileNotFoundError, RuntimeError) as err:
+    except (DataError, ValueError, FileNotFoundError, RuntimeError, FloatingPointError) as err:
         raise _fail(str(err)) from None
     console.print(Markdown(f"**Test split** ({len(metrics['phases'])} phases)\n\n"
                            + metrics_table(metrics, "test", only=SUMMARY_KEYS)))

@@ -28,13 +28,15 @@ def mean_token_logprob(logits: torch.Tensor, labels: torch.Tensor, mask: torch.T
         min_logprob: lower clamp of the result (nats per token).
 
     Returns:
-        ``(B,)`` mean log-probability in nats per token; a row with an empty span gets ``min_logprob``.
+        ``(B,)`` mean log-probability in nats per token; a row with an empty span, or whose value is not
+        finite (NaN logits, say), gets ``min_logprob``: the worst reward, never a NaN in the GRPO group.
     """
     logprobs = torch.log_softmax(logits.float(), dim=-1).gather(-1, labels.unsqueeze(-1)).squeeze(-1)
     mask = mask.to(logprobs.dtype)
     count = mask.sum(-1)
     mean = (logprobs * mask).sum(-1) / count.clamp(min=1)
-    mean = torch.where(count > 0, mean, torch.full_like(mean, min_logprob))
+    valid = (count > 0) & torch.isfinite(mean)
+    mean = torch.where(valid, mean, torch.full_like(mean, min_logprob))
     return mean.clamp(min=min_logprob)
 
 
@@ -59,6 +61,7 @@ class Scorer:
         self.batch_size = batch_size
         self.min_logprob = min_logprob
         self.max_length = max_length
+        self.nonfinite = 0  # rows whose logits held NaN/inf (scored as min_logprob), reported per phase
 
     def _encode(self, prompt: str, target: str) -> tuple[list[int], list[int]]:
         p = self.tokenizer(prompt, add_special_tokens=False)["input_ids"]
@@ -92,5 +95,6 @@ class Scorer:
             ids, attention, span = ids.to(device), attention.to(device), span.to(device)
             logits = self.model(input_ids=ids, attention_mask=attention).logits
             # logits[:, t] predicts ids[:, t + 1]
+            self.nonfinite += int((~torch.isfinite(logits).all(dim=-1).all(dim=-1)).sum())
             scores += mean_token_logprob(logits[:, :-1], ids[:, 1:], span[:, 1:], self.min_logprob).tolist()
         return scores

@@ -48,11 +48,19 @@ def save_trained(trainer: Trainer, tokenizer: PreTrainedTokenizerBase, output_di
 
     Under ``accelerate launch`` every process trains, the main process writes, and all of them wait for
     the write to finish before going on.
+
+    Raises:
+        FloatingPointError: a weight is NaN or infinite (nothing is written).
     """
     accelerator = trainer.accelerator
+    model = accelerator.unwrap_model(trainer.model)
+    broken = [name for name, p in model.named_parameters() if not bool(p.detach().isfinite().all())]
+    if broken:  # never write a NaN checkpoint: the last good one stays the phase's input
+        raise FloatingPointError(f"training produced non-finite weights in {len(broken)} tensors (first: "
+                                 f"{broken[0]}); {output_dir} was not written. Lower the learning rate.")
     if accelerator.is_main_process:
         with atomic_dir(output_dir) as tmp:
-            accelerator.unwrap_model(trainer.model).save_pretrained(tmp, safe_serialization=True)
+            model.save_pretrained(tmp, safe_serialization=True)
             tokenizer.save_pretrained(tmp)
     accelerator.wait_for_everyone()
     return output_dir

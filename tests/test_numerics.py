@@ -1,0 +1,45 @@
+"""NaN/inf containment: a non-finite score becomes the worst reward and is counted; a model with
+non-finite weights is never written as a checkpoint."""
+
+import copy
+from types import SimpleNamespace
+
+import pytest
+import torch
+
+from swirl_wm.models.scoring import Scorer, mean_token_logprob
+from swirl_wm.training.checkpoints import save_trained
+
+
+def test_nan_row_gets_the_clamp_and_other_rows_are_untouched():
+    logits = torch.zeros(2, 1, 2)
+    logits[1, 0, 0] = float("nan")
+    got = mean_token_logprob(logits, torch.tensor([[0], [0]]), torch.ones(2, 1), min_logprob=-10.0)
+    assert got.tolist() == pytest.approx([torch.log(torch.tensor(0.5)).item(), -10.0])
+
+
+def _poisoned(model):
+    broken = copy.deepcopy(model)
+    with torch.no_grad():
+        next(broken.parameters()).fill_(float("nan"))
+    return broken
+
+
+def test_scorer_counts_non_finite_rows(tiny):
+    model, tokenizer = tiny
+    scorer = Scorer(_poisoned(model), tokenizer, min_logprob=-10.0)
+    assert scorer(["a", "b"], ["c", "d"]) == [-10.0, -10.0]
+    assert scorer.nonfinite == 2
+    healthy = Scorer(model, tokenizer)
+    healthy(["a"], ["c"])
+    assert healthy.nonfinite == 0
+
+
+def test_no_checkpoint_is_written_from_non_finite_weights(tiny, tmp_path):
+    model, tokenizer = tiny
+    accelerator = SimpleNamespace(unwrap_model=lambda m: m, is_main_process=True, wait_for_everyone=lambda: None)
+    with pytest.raises(FloatingPointError, match="non-finite weights"):
+        save_trained(SimpleNamespace(accelerator=accelerator, model=_poisoned(model)), tokenizer, tmp_path / "bad")
+    assert not (tmp_path / "bad").exists()
+    save_trained(SimpleNamespace(accelerator=accelerator, model=model), tokenizer, tmp_path / "good")
+    assert (tmp_path / "good" / "model.safetensors").exists()
