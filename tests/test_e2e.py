@@ -151,3 +151,19 @@ def test_two_process_job_on_cpu(tmp_path):
     assert output.count("[stage] data") == 1 and output.count("[stage] sft/eval") == 1
     assert output.count("[stage] sft\n") == 2 and output.count("[stage] iter1/phase1\n") == 2
     assert json.loads((run / "metrics.json").read_text())["best"]["fwm"]
+
+
+def test_out_of_memory_gives_an_actionable_message(tmp_path, monkeypatch):
+    import torch
+
+    import swirl_wm.pipeline
+
+    def oom(*_args, **_kwargs):
+        raise torch.OutOfMemoryError("CUDA out of memory")
+
+    monkeypatch.setattr(swirl_wm.pipeline, "run_swirl", oom)
+    config = tmp_path / "c.yaml"
+    config.write_text(CONFIG.format(out=tmp_path / "run"), encoding="utf-8")
+    result = CliRunner().invoke(app, ["train", str(config)])
+    assert result.exit_code == 2
+    assert "out of memory" in result.output and "per_device_train_batch_size" in result.output

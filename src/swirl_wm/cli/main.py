@@ -60,12 +60,18 @@ def _offline_unless_hub(model: str) -> None:
 
 def _run(config) -> None:
     _offline_unless_hub(config.model.name_or_path)
+    import torch
+
     from swirl_wm.data.jsonl import DataError
     from swirl_wm.pipeline import run_swirl
     from swirl_wm.reporting.markdown import SUMMARY_KEYS, metrics_table
 
     try:
         metrics = run_swirl(config, announce=lambda msg: console.print(msg, style="cyan", markup=False))
+    except torch.OutOfMemoryError:
+        raise _fail("out of memory: lower sft.per_device_train_batch_size, swirl.phase*.per_device_train_batch_"
+                    "size (with gradient_accumulation_steps to keep the batch), eval.batch_size or "
+                    "max_completion_length; finished stages are kept, so re-run the same command") from None
     except (DataError, ValueError, FileNotFoundError, RuntimeError, FloatingPointError) as err:
         raise _fail(str(err)) from None
     console.print(Markdown(f"**Test split** ({len(metrics['phases'])} phases)\n\n"

@@ -70,4 +70,6 @@ def grpo_args(config: GRPOPhaseConfig, output_dir: Path, seed: int) -> GRPOConfi
         lr_scheduler_type=config.lr_scheduler_type,
         remove_unused_columns=False,
         log_completions=False,
+        # TRL loads the policy and the reference from the checkpoint folder: safetensors only, no remote code
+        model_init_kwargs={"use_safetensors": True, "trust_remote_code": False},
     )
