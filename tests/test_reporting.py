@@ -163,6 +163,9 @@ def test_no_warning_when_reward_falls(tmp_path: Path) -> None:
     metrics["phases"][1]["train_log"] = _log([-1.0, -1.0, -2.0, -2.0, -3.0, -3.0])
     report = write_report(metrics, tmp_path / "report.md", None).read_text("utf-8")
     assert "WARNING" not in report
+    # ... but a Phase I that made the FWM worse is said so, never "ok"
+    assert "- `iter1/phase1`: the validation FWM score fell (the reward did not rise)" in report
+    assert "- `iter1/phase1`: ok;" not in report
 
 
 def test_report_tolerates_missing_metrics(tmp_path: Path) -> None:

@@ -209,6 +209,10 @@ def _reward_hacking_lines(phases: list[dict[str, Any]]) -> list[str]:
                 f"validation FWM score fell; {trend}. Inspect its generated states before trusting "
                 "the reward."
             )
+        elif after < before:
+            # Not the reward-hacking pattern, but a Phase I that made the FWM worse must not read "ok".
+            lines.append(f"- `{name}`: the validation FWM score fell (the reward did not rise); {trend}. "
+                         "Selection by validation keeps the earlier FWM.")
         else:
             lines.append(f"- `{name}`: ok; {trend}.")
     return lines or ["- No Phase I (FWM) phase in this run."]
