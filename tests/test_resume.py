@@ -23,7 +23,7 @@ def _env():
     return os.environ | {"OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
 
 
-def _run_until(config, marker, delay_s=1.0):
+def _run_until(config, marker, delay_s=0.5):
     """Start the run, SIGKILL it ``delay_s`` after ``marker`` is printed; return whether it was killed."""
     process = subprocess.Popen(_command(config), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                env=_env())
