@@ -49,6 +49,21 @@ class DataError(ValueError):
         return f"{where}: field '{self.field}': {self.message}" if self.field else f"{where}: {self.message}"
 
 
+def read_utf8(path: str | os.PathLike[str]) -> str:
+    """The whole file as text.
+
+    Raises:
+        FileNotFoundError: no such file.
+        DataError: the bytes are not UTF-8 (names the line of the first bad byte).
+    """
+    raw = Path(path).read_bytes()
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = raw.count(b"\n", 0, err.start) + 1
+        raise DataError(os.fspath(path), line, "", f"not valid UTF-8 (byte {err.start})") from None
+
+
 def _require_text(obj: dict[str, Any], key: str, where: tuple[str, int], prefix: str = "") -> str:
     if key not in obj:
         raise DataError(*where, prefix + key, "missing (required, a non-empty string)")

@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
+
+from swirl_wm.files import atomic_dir
 
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
@@ -51,16 +51,10 @@ def _smollm2_wheel_dir() -> Path:
 
 
 def _build_once(target: Path, build) -> Path:
-    """Build a folder into a temporary sibling, then rename it into place (atomic; safe to interrupt)."""
-    if (target / "config.json").exists():
-        return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}."))
-    try:
-        build(tmp)
-        os.replace(tmp, target)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    """Build a folder once, atomically (:func:`~swirl_wm.files.atomic_dir`: safe to interrupt)."""
+    if not (target / "config.json").exists():
+        with atomic_dir(target) as tmp:
+            build(tmp)
     return target
 
 

@@ -46,7 +46,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from swirl_wm.data.jsonl import DataError
+from swirl_wm.data.jsonl import DataError, read_utf8
 from swirl_wm.data.truncate import count_truncated, truncate_episode
 from swirl_wm.records import Episode, Transition
 
@@ -63,11 +63,7 @@ Where = tuple[str, int]
 def _elements(path: Path) -> Iterator[tuple[int, Any]]:
     """Yield ``(line, element)`` for each element of the file's top-level JSON list."""
     name = os.fspath(path)
-    raw = path.read_bytes()
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as err:
-        raise DataError(name, raw.count(b"\n", 0, err.start) + 1, "", f"not valid UTF-8 (byte {err.start})") from None
+    text = read_utf8(path)
     decoder = json.JSONDecoder()
     pos = _JSON_SPACE.match(text).end()
     line, counted = 1 + text.count("\n", 0, pos), pos

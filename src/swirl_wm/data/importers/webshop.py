@@ -52,7 +52,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from swirl_wm.data.jsonl import DataError
+from swirl_wm.data.jsonl import DataError, read_utf8
 from swirl_wm.data.truncate import count_truncated, truncate_episode
 from swirl_wm.records import Episode, Transition
 
@@ -196,11 +196,7 @@ def import_episodes(path: Path, max_state_chars: int = 2000) -> list[Episode]:
     Source: shared/data/README.md and SOURCE.md (the wrapper's artefacts); the module docstring.
     """
     name = os.fspath(path)
-    raw = path.read_bytes()
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as err:
-        raise DataError(name, raw.count(b"\n", 0, err.start) + 1, "", f"not valid UTF-8 (byte {err.start})") from None
+    text = read_utf8(path)
     lines = [line.rstrip() for line in text.split("\n")]
     skipped: Counter[str] = Counter()
     episodes: list[Episode] = []
