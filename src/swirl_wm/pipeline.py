@@ -28,10 +28,11 @@ import torch
 from accelerate import PartialState
 
 from swirl_wm.config import GRPOPhaseConfig, RunConfig, dump_config
-from swirl_wm.data.jsonl import group_episodes, read_transitions
+from swirl_wm.data.jsonl import group_episodes, read_transitions, write_transitions
 from swirl_wm.data.splits import Splits, split_episodes
 from swirl_wm.envs import physics
-from swirl_wm.evaluation.evaluate import evaluate_role
+from swirl_wm.evaluation.best_of_n import best_of_n
+from swirl_wm.evaluation.evaluate import evaluate_role, prediction_metrics
 from swirl_wm.files import atomic_write_text
 from swirl_wm.models.loading import load_model, load_tokenizer, resolve_model
 from swirl_wm.models.scoring import Scorer
@@ -163,7 +164,8 @@ def _phase_stage(run: SwirlRun, name: str, trained: str, current: dict[str, str]
         la = cfg.swirl.latent_action
         pairs, stats = infer_latent_actions(scorer, pairs, la, phase_cfg.temperature, phase_cfg.top_p,
                                             cfg.eval.batch_size, seed)
-        result["latent_actions"] = asdict(stats)
+        result["latent_actions"] = asdict(stats) | {"gold_mean_words": _mean_words(splits.labelled)}
+        write_transitions(run.path(f"data/latent/iter{iteration}.jsonl"), pairs)  # the bootstrap baseline's data
         if not pairs:
             raise RuntimeError(f"{name}: every latent action was dropped by the threshold {la.threshold}; "
                                f"lower swirl.latent_action.threshold or use mode 'sample'")
@@ -174,6 +176,12 @@ def _phase_stage(run: SwirlRun, name: str, trained: str, current: dict[str, str]
     new = dict(current, **({"fwm": target, "idm": target} if cfg.model.shared else {trained: target}))
     return result | {"fwm": new["fwm"], "idm": new["idm"], "pairs": len(pairs), "train_log": _train_log(history),
                      "nonfinite_scores": scorer.nonfinite}
+
+
+def _mean_words(transitions: list[Transition]) -> float:
+    """Mean words of the gold actions (the reference length for the latent-action diagnostics)."""
+    actions = [t.z for t in transitions if t.z is not None]
+    return sum(len(a.split()) for a in actions) / len(actions) if actions else 0.0
 
 
 def _eval_stage(run: SwirlRun, name: str, current: dict[str, str], previous: dict[str, Any] | None,
@@ -209,6 +217,51 @@ def _save_predictions(path: Path, role: str, transitions: list[Transition], pred
     atomic_write_text(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
 
 
+def _best_of_n_stage(run: SwirlRun, sft: dict[str, str], splits: Splits) -> dict[str, Any]:
+    """Test-time verification baseline: the SFT IDM picks the best of N samples of the SFT FWM."""
+    cfg = run.config
+    fwm, idm = run.scorer(sft["fwm"]), run.scorer(sft["idm"])
+    result: dict[str, Any] = {"n": cfg.baselines.best_of_n, "val": {}, "test": {}}
+    for split in ("val", "test"):
+        transitions = getattr(splits, split)[: cfg.eval.max_examples]
+        predictions, scores = best_of_n(fwm, idm, transitions, cfg.baselines.best_of_n,
+                                        max_new_tokens=cfg.eval.max_new_tokens_state,
+                                        temperature=cfg.swirl.phase1.temperature, top_p=cfg.swirl.phase1.top_p,
+                                        batch_size=cfg.eval.batch_size, seed=cfg.seed + 5000)
+        result[split] = prediction_metrics("fwm", transitions, predictions, cfg.eval) | {
+            "fwm/idm_score": sum(scores) / len(scores)}
+        _save_predictions(run.path(f"predictions/best-of-n/{split}-fwm.jsonl"), "fwm", transitions, predictions)
+    return result
+
+
+def _bootstrap_stage(run: SwirlRun, sft: dict[str, str], splits: Splits) -> dict[str, Any]:
+    """SFT on pseudo-labels: the SFT FWM fine-tuned on iteration 1's Phase I pairs, labelled by the same IDM.
+
+    Same pairs, same pseudo-labels, as many optimizer steps as Phase I: the contrast of SWIRL's Table 7
+    (RL vs SFT on pseudo-labels).
+    """
+    cfg = run.config
+    pairs = read_transitions(run.path("data/latent/iter1.jsonl"))
+    lr = cfg.baselines.bootstrap_learning_rate or cfg.sft.learning_rate
+    # The same optimizer steps as Phase I (one epoch when Phase I runs one epoch).
+    sft_cfg = cfg.sft.model_copy(update={"learning_rate": lr, "max_steps": cfg.swirl.phase1.max_steps,
+                                         "num_train_epochs": 1.0})
+    target = "checkpoints/bootstrap/fwm"
+    _, history = train_sft(str(run.path(sft["fwm"])), run.path(target), run.path("logs/bootstrap"), pairs,
+                           ("fwm",), sft_cfg, cfg.seed + 7000)
+    result: dict[str, Any] = {"checkpoint": target, "pairs": len(pairs), "learning_rate": lr,
+                              "train_log": _train_log(history), "val": {}, "test": {}}
+    if not run.state.is_main_process:
+        return result
+    scorer = run.scorer(target)
+    for split in ("val", "test"):
+        transitions = getattr(splits, split)[: cfg.eval.max_examples]
+        metrics, predictions = evaluate_role("fwm", scorer, transitions, cfg.eval)
+        result[split] = metrics
+        _save_predictions(run.path(f"predictions/bootstrap/{split}-fwm.jsonl"), "fwm", transitions, predictions)
+    return result
+
+
 def _best(phases: list[dict[str, Any]], key: str) -> str:
     scored = [(p["val"].get(key, float("-inf")), -i, p["name"]) for i, p in enumerate(phases)]
     return max(scored)[2]  # ties go to the earlier phase
@@ -235,8 +288,9 @@ def run_swirl(config: RunConfig, announce: Announce = print) -> dict[str, Any]:
     phases = [{"name": "sft", "iteration": 0, "role": "both", "train_log": sft["train_log"]}]
     evaluation = run.stage("sft/eval", lambda: _eval_stage(run, "sft", current, None, splits))
     phases[-1] |= {"val": evaluation["val"], "test": evaluation["test"]}
+    roles = ((1, "fwm"), (2, "idm")) if config.swirl.train_idm else ((1, "fwm"),)
     for it in range(1, config.swirl.iterations + 1):
-        for number, trained in ((1, "fwm"), (2, "idm")):
+        for number, trained in roles:
             name = f"iter{it}/phase{number}"
             done = run.stage(name, lambda n=name, r=trained, c=dict(current), i=it:
                              _phase_stage(run, n, r, c, splits, i), all_processes=True)
@@ -248,11 +302,19 @@ def run_swirl(config: RunConfig, announce: Announce = print) -> dict[str, Any]:
                            "val": evaluation["val"], "test": evaluation["test"],
                            "nonfinite_scores": done["nonfinite_scores"],
                            **({"latent_actions": done["latent_actions"]} if "latent_actions" in done else {})})
+    sft_roles = {"fwm": sft["fwm"], "idm": sft["idm"]}
+    baselines = {}
+    if config.baselines.best_of_n:
+        baselines["best_of_n"] = run.stage("baselines/best_of_n", lambda: _best_of_n_stage(run, sft_roles, splits))
+    if config.baselines.bootstrap:
+        baselines["bootstrap"] = run.stage("baselines/bootstrap", lambda: _bootstrap_stage(run, sft_roles, splits),
+                                           all_processes=True)
     criterion = {"fwm": f"val {config.eval.select_fwm_by}", "idm": f"val {config.eval.select_idm_by}"}
     metrics = {
         "run": run_info(config, source, sum(s.get("wall_time_s", 0.0) for s in run.ledger.stages.values()))
         | {"data": run.ledger.stages["data"]},
         "phases": phases,
+        **({"baselines": baselines} if baselines else {}),
         "best": {"fwm": _best(phases, config.eval.select_fwm_by), "idm": _best(phases, config.eval.select_idm_by),
                  "criterion": criterion},
     }

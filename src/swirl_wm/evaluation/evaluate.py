@@ -5,15 +5,22 @@ FWM (``P_θ(y | x, z)`` with the gold z, greedy): exact match, BLEU, ROUGE-L, lo
 parse its states. IDM (``Q_φ(z | x, y)``, greedy): exact match, BLEU and ROUGE-L against the gold action,
 and, where the environment can execute an action on a rendered state, **grounded accuracy**:
 ``apply(x, ẑ) == y``, i.e. the predicted action, whatever its wording, reproduces the transition.
+
+Per domain: the metrics a role gets depend on its data, not on a list of environment names where a test
+on the texts can decide. JSON next states (BFCL's ``{"return": ..., "state": {...}}``) add the FWM's
+JSON field F1; ``eval.embedding_similarity`` adds both roles' embedding similarity, a paraphrase-tolerant
+score for free-text states and actions. :func:`primary_metric` names each domain's headline metric.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 
 from swirl_wm.config import EvalConfig
 from swirl_wm.envs import physics
-from swirl_wm.evaluation.metrics import bleu, exact_match, field_accuracy, rouge_l
+from swirl_wm.evaluation.embedding import embedding_similarity
+from swirl_wm.evaluation.metrics import bleu, exact_match, field_accuracy, json_field_f1, rouge_l
 from swirl_wm.models.generation import generate
 from swirl_wm.models.prompts import Role, build_prompt
 from swirl_wm.models.scoring import Scorer
@@ -23,10 +30,45 @@ from swirl_wm.records import Transition
 STATE_FIELDS: dict[str, Callable[[str], dict[str, str]]] = {"physics": physics.state_fields}
 APPLY: dict[str, Callable[[str, str], str]] = {"physics": physics.apply}
 
+# The headline FWM metric of each domain (its next states' kind): tool outputs are scored with BLEU (the
+# StableToolBench convention, SWIRL §4), web pages and text observations with ROUGE-L (SWIRL §4:
+# ScienceWorld, Mind2Web), the physics world's structured states with per-field accuracy (this project).
+_PRIMARY = {"physics": "fwm/field_accuracy", "bfcl": "fwm/bleu", "tau-bench": "fwm/bleu",
+            "scienceworld": "fwm/rouge_l", "miniwob": "fwm/rouge_l", "webshop": "fwm/rouge_l",
+            "propara": "fwm/rouge_l"}
+
+
+def primary_metric(env: str) -> str:
+    """The metric key that headlines the FWM of environment ``env`` (``"fwm/bleu"``, ...).
+
+    Args:
+        env: a transition's ``env``: ``"physics"``, ``"scienceworld"``, ``"bfcl"``, ``"miniwob"``,
+            ``"tau-bench"``, ``"webshop"``, ``"propara"``, or any name a user's JSONL gives.
+
+    Returns:
+        ``"fwm/bleu"`` for tool outputs (BFCL, tau-bench), ``"fwm/field_accuracy"`` for physics,
+        ``"fwm/rouge_l"`` for pages, text observations and any other environment.
+
+    Raises:
+        Nothing.
+
+    Source: StableToolBench (BLEU for tool outputs) and SWIRL §4 (ROUGE-L for text environments), as
+        cited by :func:`swirl_wm.evaluation.metrics.bleu` and :func:`~swirl_wm.evaluation.metrics.rouge_l`.
+    """
+    return _PRIMARY.get(env, "fwm/rouge_l")
+
 
 def _single_env(transitions: Sequence[Transition]) -> str | None:
     envs = {t.env for t in transitions}
     return envs.pop() if len(envs) == 1 else None
+
+
+def _is_json_document(text: str) -> bool:
+    """True when ``text`` is a JSON object or array (a bare number or string is not a structured state)."""
+    try:
+        return isinstance(json.loads(text), dict | list)
+    except ValueError:
+        return False
 
 
 def _grounded(apply: Callable[[str, str], str], x: str, z: str, y: str) -> bool:
@@ -36,14 +78,52 @@ def _grounded(apply: Callable[[str, str], str], x: str, z: str, y: str) -> bool:
         return False
 
 
+def prediction_metrics(role: Role, transitions: Sequence[Transition], predictions: Sequence[str],
+                       config: EvalConfig) -> dict[str, float]:
+    """Metrics of a role's predictions against the transitions' references (keys ``<role>/...``).
+
+    Every role and environment: exact match, BLEU, ROUGE-L, and, when ``config.embedding_similarity``
+    is on, embedding similarity. FWM: per-field accuracy where the environment parses states; JSON field
+    F1 over the transitions whose reference ``y`` is a JSON object or array (all of BFCL's states but those
+    cut by :mod:`swirl_wm.data.truncate`, which are left out of this one metric), present when at least
+    one is. IDM: grounded accuracy where the environment executes actions. Fractions (exact match, field
+    accuracy, JSON field F1, grounded accuracy) in 0..1, BLEU/ROUGE-L in 0..100, embedding similarity in
+    −100..100 (100 × cosine).
+
+    Args:
+        predictions: one generated ``y`` (FWM) or ``z`` (IDM) per transition.
+
+    Raises:
+        ValueError: lengths differ, or a transition has no gold action.
+    """
+    if any(t.z is None for t in transitions):
+        raise ValueError(f"{role.upper()} evaluation needs the gold action of every transition")
+    forward = role == "fwm"
+    refs = [t.y if forward else t.z for t in transitions]
+    metrics = {f"{role}/exact_match": exact_match(predictions, refs), f"{role}/bleu": bleu(predictions, refs),
+               f"{role}/rouge_l": rouge_l(predictions, refs)}
+    env = _single_env(transitions)
+    if forward and env in STATE_FIELDS:
+        metrics |= {f"fwm/{k}": v for k, v in field_accuracy(predictions, refs, STATE_FIELDS[env]).items()}
+    elif not forward and env in APPLY:
+        hits = [_grounded(APPLY[env], t.x, z, t.y) for t, z in zip(transitions, predictions, strict=True)]
+        metrics["idm/grounded_accuracy"] = sum(hits) / len(hits)
+    if forward:
+        structured = [i for i, r in enumerate(refs) if _is_json_document(r)]
+        if structured:
+            metrics["fwm/json_field_f1"] = json_field_f1([predictions[i] for i in structured],
+                                                         [refs[i] for i in structured])
+    if config.embedding_similarity:
+        metrics[f"{role}/embedding_similarity"] = embedding_similarity(predictions, refs, config.batch_size)
+    return metrics
+
+
 def evaluate_role(role: Role, scorer: Scorer, transitions: Sequence[Transition], config: EvalConfig
                   ) -> tuple[dict[str, float], list[str]]:
     """Metrics of one role on labelled transitions (keys ``<role>/...``) and its greedy predictions.
 
-    FWM: generates ``y`` from ``(x, z)``; adds the log-likelihood of the true ``y`` and, where the
-    environment parses states, per-field accuracy. IDM: generates ``z`` from ``(x, y)``; adds grounded
-    accuracy where the environment executes actions. Fractions are in 0..1, BLEU/ROUGE-L in 0..100,
-    log-likelihood in nats per token.
+    The metrics of :func:`prediction_metrics` on the greedy predictions, plus, for the FWM, the
+    log-likelihood of the true ``y`` (nats per token, the same scorer as the rewards).
 
     Raises:
         ValueError: a transition has no gold action.
@@ -53,19 +133,11 @@ def evaluate_role(role: Role, scorer: Scorer, transitions: Sequence[Transition],
     tokenizer = scorer.tokenizer
     forward = role == "fwm"
     prompts = [build_prompt(tokenizer, role, t.x, t.z if forward else t.y) for t in transitions]
-    refs = [t.y if forward else t.z for t in transitions]
     budget = config.max_new_tokens_state if forward else config.max_new_tokens_action
     preds = generate(scorer.model, tokenizer, prompts, budget, batch_size=config.batch_size,
                      desc="FWM next states" if forward else "IDM actions")
-    metrics = {f"{role}/exact_match": exact_match(preds, refs), f"{role}/bleu": bleu(preds, refs),
-               f"{role}/rouge_l": rouge_l(preds, refs)}
-    env = _single_env(transitions)
+    metrics = prediction_metrics(role, transitions, preds, config)
     if forward:
-        loglik = scorer(prompts, refs)
+        loglik = scorer(prompts, [t.y for t in transitions])
         metrics["fwm/log_likelihood"] = sum(loglik) / len(loglik)
-        if env in STATE_FIELDS:
-            metrics |= {f"fwm/{k}": v for k, v in field_accuracy(preds, refs, STATE_FIELDS[env]).items()}
-    elif env in APPLY:
-        hits = [_grounded(APPLY[env], t.x, z, t.y) for t, z in zip(transitions, preds, strict=True)]
-        metrics["idm/grounded_accuracy"] = sum(hits) / len(hits)
     return metrics, preds

@@ -33,7 +33,7 @@ def _base_metric(key: str) -> str:
     return parts[1] if len(parts) > 1 else parts[0]
 
 
-def _format_value(key: str, value: float | None) -> str:
+def format_value(key: str, value: float | None) -> str:
     if value is None or not math.isfinite(value):
         return MISSING
     if _base_metric(key) in _FRACTION_METRICS:
@@ -101,7 +101,7 @@ def metrics_table(metrics: dict[str, Any], split: str = "test", only: tuple[str,
     for phase in phases:
         best = _best_roles(metrics, phase["name"])
         name = f"**{phase['name']}**" if best else phase["name"]
-        values = [_format_value(key, phase.get(split, {}).get(key)) for key in keys]
+        values = [format_value(key, phase.get(split, {}).get(key)) for key in keys]
         lines.append("| " + " | ".join([name, ", ".join(best), *values]) + " |")
     return "\n".join(lines) + "\n"
 
@@ -149,8 +149,8 @@ def _best_section(metrics: dict[str, Any]) -> list[str]:
         # The criterion reads "<split> <metric key>", e.g. "val fwm/rouge_l".
         split, _, key = criterion.partition(" ")
         best_phase = _phase(metrics["phases"], name) or {}
-        value = _format_value(key, best_phase.get(split, {}).get(key))
-        sft_value = _format_value(key, sft.get(split, {}).get(key)) if sft else MISSING
+        value = format_value(key, best_phase.get(split, {}).get(key))
+        sft_value = format_value(key, sft.get(split, {}).get(key)) if sft else MISSING
         lines.append(f"- **{role.upper()}**: `{name}`, by {criterion} = {value} (SFT: {sft_value}).")
     return lines
 
@@ -170,7 +170,7 @@ def _gain_section(metrics: dict[str, Any]) -> list[str]:
         old, new = sft.get("test", {}).get(key), best.get("test", {}).get(key)
         absolute, relative = _format_change(key, old, new)
         lines.append(
-            f"| {key} | {_format_value(key, old)} | {_format_value(key, new)} | {absolute} | {relative} |"
+            f"| {key} | {format_value(key, old)} | {format_value(key, new)} | {absolute} | {relative} |"
         )
     return lines
 

@@ -1,0 +1,125 @@
+"""Aggregate several seeded runs into benchmark rows: mean ± 95 % CI per metric, and the paired change
+over SFT (issue #3; SWIRL §4 reports SWIRL vs SFT, RL vs SFT on pseudo-labels, and test-time verification).
+
+Input: ``{variant: [metrics.json dict of seed 1, seed 2, ...]}``, as the training loop writes them. A *row*
+is one model evaluated on the test split over the seeds: ``sft``; every SWIRL phase of every variant
+(``<variant>: iter1/phase1`` ...); and the baselines a run computed (``best-of-N``, ``bootstrap``).
+
+The change over SFT is *paired*: per seed, the row's value minus that seed's SFT value (same data, same
+split, same warm start), then mean ± CI over seeds. A CI that excludes 0 is what "beats SFT" means here.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from swirl_wm.evaluation.metrics import summarise
+from swirl_wm.reporting.markdown import MISSING, format_value
+
+# Columns of the Markdown table, when present in the runs (the JSON keeps every metric).
+TABLE_KEYS = ("fwm/exact_match", "fwm/bleu", "fwm/rouge_l", "fwm/json_field_f1", "fwm/field_accuracy",
+              "fwm/embedding_similarity", "fwm/log_likelihood", "idm/bleu", "idm/rouge_l", "idm/grounded_accuracy")
+
+
+def _rows_of_run(variant: str, metrics: Mapping[str, Any], base: bool) -> dict[str, dict[str, float]]:
+    """Test metrics of every model in one run, keyed by row name."""
+    rows: dict[str, dict[str, float]] = {}
+    for phase in metrics["phases"]:
+        if phase["name"] == "sft":
+            if base:
+                rows["sft"] = phase["test"]
+            continue
+        # A phase evaluates both roles; the untrained role carries the previous numbers, so keep the
+        # trained role's keys and the FWM's (what the benchmark is about) of every phase.
+        rows[f"{variant}: {phase['name']}"] = phase["test"]
+    baselines = metrics.get("baselines", {})
+    if "best_of_n" in baselines:
+        rows[f"{variant}: best-of-{baselines['best_of_n']['n']} (SFT FWM, IDM picks)"] = baselines["best_of_n"]["test"]
+    if "bootstrap" in baselines:
+        rows[f"{variant}: bootstrap (SFT on pseudo-labels)"] = baselines["bootstrap"]["test"]
+    return rows
+
+
+def aggregate(runs: Mapping[str, Sequence[Mapping[str, Any]]]) -> list[dict[str, Any]]:
+    """Benchmark rows over seeds.
+
+    Args:
+        runs: ``{variant: [metrics dict per seed]}``; the first variant is the base, whose ``sft`` phase is
+            the SFT row. Every variant must list its seeds in the same order as the base.
+
+    Returns:
+        One dict per row, in order: ``{"row", "variant", "seeds", "metrics": {key: {"mean", "ci95",
+        "values"}}, "delta_vs_sft": {key: {"mean", "ci95", "values"}}}``; ``ci95`` is the half-width of
+        the 95 % t-interval (NaN with one seed). Units are those of the metric (fractions in [0, 1],
+        BLEU/ROUGE-L in [0, 100], log-likelihood in nats per token).
+
+    Raises:
+        ValueError: no runs, or a variant's seeds differ from the base's.
+    """
+    if not runs:
+        raise ValueError("no runs to aggregate")
+    base_name = next(iter(runs))
+    seeds = [m["run"]["seed"] for m in runs[base_name]]
+    per_row: dict[str, dict[str, Any]] = {}
+    sft_by_seed: dict[int, dict[str, float]] = {}
+    for variant, seed_runs in runs.items():
+        if [m["run"]["seed"] for m in seed_runs] != seeds:
+            raise ValueError(f"variant {variant!r} has seeds {[m['run']['seed'] for m in seed_runs]}, "
+                             f"the base {base_name!r} has {seeds}")
+        for metrics in seed_runs:
+            seed = metrics["run"]["seed"]
+            for row, values in _rows_of_run(variant, metrics, base=variant == base_name).items():
+                entry = per_row.setdefault(row, {"row": row, "variant": variant, "by_seed": {}})
+                entry["by_seed"][seed] = values
+                if row == "sft":
+                    sft_by_seed[seed] = values
+    out = []
+    for entry in per_row.values():
+        keys = sorted({k for values in entry["by_seed"].values() for k in values})
+        metrics_out, delta_out = {}, {}
+        for key in keys:
+            values = [entry["by_seed"][s][key] for s in seeds if key in entry["by_seed"].get(s, {})]
+            mean, ci = summarise(values)
+            metrics_out[key] = {"mean": mean, "ci95": ci, "values": values}
+            if entry["row"] != "sft":
+                deltas = [entry["by_seed"][s][key] - sft_by_seed[s][key] for s in seeds
+                          if key in entry["by_seed"].get(s, {}) and key in sft_by_seed.get(s, {})]
+                if deltas:
+                    mean, ci = summarise(deltas)
+                    delta_out[key] = {"mean": mean, "ci95": ci, "values": deltas}
+        out.append({"row": entry["row"], "variant": entry["variant"], "seeds": sorted(entry["by_seed"]),
+                    "metrics": metrics_out, "delta_vs_sft": delta_out})
+    return out
+
+
+def _cell(key: str, stat: Mapping[str, float] | None, signed: bool = False) -> str:
+    if stat is None or not math.isfinite(stat["mean"]):
+        return MISSING
+    value = format_value(key, stat["mean"])
+    half = format_value(key, abs(stat["ci95"])) if math.isfinite(stat["ci95"]) else "n/a"
+    if signed:  # a change of a fraction is in percentage points
+        value, half = (v.replace(" %", " pp") for v in (value, half))
+        value = value if value.startswith("-") else "+" + value
+    marker = " *" if signed and math.isfinite(stat["ci95"]) and abs(stat["mean"]) > stat["ci95"] else ""
+    return f"{value} ± {half}{marker}"
+
+
+def benchmark_tables(rows: Sequence[Mapping[str, Any]], keys: Sequence[str] = TABLE_KEYS) -> str:
+    """Two Markdown tables: test metrics (mean ± 95 % CI over seeds), and the paired change over SFT.
+
+    Only ``keys`` present in at least one row become columns. In the change table, ``*`` marks a change
+    whose 95 % CI excludes zero.
+    """
+    present = [k for k in keys if any(k in r["metrics"] for r in rows)]
+    head = "| model | " + " | ".join(present) + " |\n|" + "---|" * (len(present) + 1) + "\n"
+    table = head + "".join(
+        f"| {r['row']} | " + " | ".join(_cell(k, r["metrics"].get(k)) for k in present) + " |\n" for r in rows)
+    deltas = [r for r in rows if r["delta_vs_sft"]]
+    change = head + "".join(
+        f"| {r['row']} | " + " | ".join(_cell(k, r["delta_vs_sft"].get(k), signed=True) for k in present) + " |\n"
+        for r in deltas)
+    n = max((len(r["seeds"]) for r in rows), default=0)
+    return (f"Test split, mean ± 95 % CI over {n} seeds.\n\n{table}\n"
+            f"Change over SFT, paired by seed (`*`: the 95 % CI excludes 0).\n\n{change}")
