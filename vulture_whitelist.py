@@ -13,3 +13,5 @@ _.mean_words  # LatentActionStats, written to metrics.json via asdict
 _.get_variations_train  # FakeSimulator in tests/test_scienceworld.py mirrors ScienceWorld's interface
 _.get_variations_dev  # idem
 _.evaluate  # typer command (swirl eval)
+_._distinct_categories  # pydantic validator
+_._bootstrap_needs_phase1  # pydantic validator

@@ -29,7 +29,8 @@ swirl:
   phase2: {{learning_rate: 1.0e-3, num_generations: 2, per_device_train_batch_size: 4, max_steps: 1,
            max_completion_length: 8}}
   latent_action: {{max_new_tokens: 8}}
-eval: {{max_examples: 3, max_new_tokens_state: 8, max_new_tokens_action: 8, min_logprob: -1000}}
+eval: {{max_examples: 3, max_new_tokens_state: 8, max_new_tokens_action: 8, min_logprob: -1000,
+       embedding_similarity: false}}
 """
 
 
@@ -151,6 +152,14 @@ def test_two_process_job_on_cpu(tmp_path):
     assert output.count("[stage] data") == 1 and output.count("[stage] sft/eval") == 1
     assert output.count("[stage] sft\n") == 2 and output.count("[stage] iter1/phase1\n") == 2
     assert json.loads((run / "metrics.json").read_text())["best"]["fwm"]
+    # a different config on the same folder: every rank refuses (none is left waiting for the others)
+    config.write_text(CONFIG.format(out=run).replace("seed: 0", "seed: 1"), encoding="utf-8")
+    refused = subprocess.run(
+        [str(launcher), "launch", "--multi_gpu", "--num_processes", "2", "--num_cpu_threads_per_process", "1",
+         "-m", "swirl_wm.cli.main", "train", str(config)],
+        capture_output=True, text=True, timeout=180, env=os.environ | {"OMP_NUM_THREADS": "1"})
+    assert refused.returncode != 0
+    assert (refused.stdout + refused.stderr).count("holds a different config") == 2
 
 
 def test_out_of_memory_gives_an_actionable_message(tmp_path, monkeypatch):

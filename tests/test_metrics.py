@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from swirl_wm.evaluation.metrics import bleu, exact_match, field_accuracy, rouge_l, summarise
+from swirl_wm.evaluation.metrics import (
+    bleu,
+    exact_match,
+    field_accuracy,
+    json_field_f1,
+    json_leaves,
+    rouge_l,
+    summarise,
+)
 
 
 def _fields(state: str) -> dict[str, str]:
@@ -70,16 +79,71 @@ def test_empty_input_values() -> None:
     assert bleu([], []) == 0.0
     assert rouge_l([], []) == 0.0
     assert field_accuracy([], [], _fields) == {"field_accuracy": 0.0}
+    assert json_field_f1([], []) == 0.0
 
 
 @pytest.mark.parametrize(
     "metric",
-    [exact_match, bleu, rouge_l, lambda p, r: field_accuracy(p, r, _fields)],
-    ids=["exact_match", "bleu", "rouge_l", "field_accuracy"],
+    [exact_match, bleu, rouge_l, lambda p, r: field_accuracy(p, r, _fields), json_field_f1],
+    ids=["exact_match", "bleu", "rouge_l", "field_accuracy", "json_field_f1"],
 )
 def test_length_mismatch_names_both_lengths(metric) -> None:
     with pytest.raises(ValueError, match=r"2 predictions vs 1 references"):
         metric(["a=1", "b=2"], ["a=1"])
+
+
+def test_json_leaves_paths_and_values() -> None:
+    document = json.loads('{"a": {"b": [1, {"c": true}]}, "report.txt": {"size": 3}, "e": [], "f": {"g": "1"}}')
+    assert json_leaves(document) == {
+        ("a.b[0]", "1"), ("a.b[1].c", "true"), ('["report.txt"].size', "3"), ("e", "[]"), ("f.g", '"1"'),
+    }
+    assert json_leaves({}) == json_leaves([]) == set()  # an empty root has no fields
+    assert json_leaves(5) == {("", "5")}
+
+
+def test_json_field_f1_nested_hand_computed() -> None:
+    reference = '{"a": {"b": 1, "c": [1, 2]}, "d": "x"}'  # a.b, a.c[0], a.c[1], d: 4 leaves
+    prediction = '{"d": "x", "a": {"c": [2, 1], "b": 1}, "e": null}'  # 5 leaves; a.b and d match
+    # P = 2/5, R = 2/4, F1 = 2·2 / (5 + 4) = 4/9 (key order does not matter, list order does).
+    assert json_field_f1([prediction], [reference]) == pytest.approx(4 / 9)
+
+
+def test_json_field_f1_missing_key_and_value_types() -> None:
+    # Missing key: 1 of 2 reference leaves, no extra: F1 = 2·1 / (1 + 2) = 2/3. "1" ≠ 1 ≠ 1.0 ≠ true.
+    assert json_field_f1(['{"a": 1}'], ['{"a": 1, "b": 2}']) == pytest.approx(2 / 3)
+    assert json_field_f1(['{"a": "1"}', '{"a": 1.0}', '{"a": true}'], ['{"a": 1}'] * 3) == 0.0
+    # An empty list below the root is a field: {"files": []} is not {}.
+    assert json_field_f1(['{"files": []}', "{}"], ['{"files": []}', '{"files": []}']) == pytest.approx(1 / 2)
+
+
+def test_json_field_f1_invalid_prediction_and_empty_documents() -> None:
+    # Invalid JSON scores 0; two documents without fields score 1; mean = (0 + 1 + 1 + 0) / 4.
+    predictions = ['{"a": 1', "{}", "[]", "{}"]
+    references = ['{"a": 1}', "{}", "{}", '{"a": 1}']
+    assert json_field_f1(predictions, references) == pytest.approx(1 / 2)
+
+
+def test_json_field_f1_rejects_non_json_reference() -> None:
+    with pytest.raises(ValueError, match=r"reference 1 is not valid JSON"):
+        json_field_f1(["{}", "{}"], ["{}", '{"a": 1, … [80 chars cut] … }'])
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=5),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=5), children, max_size=3),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(a=_JSON, b=_JSON)
+def test_json_field_f1_properties(a, b) -> None:
+    text_a, text_b = json.dumps(a), json.dumps(b)
+    # Formatting and key order do not matter: a document scores 1 against itself.
+    assert json_field_f1([json.dumps(a, indent=2, sort_keys=True)], [text_a]) == 1.0
+    f1 = json_field_f1([text_a], [text_b])
+    assert 0.0 <= f1 <= 1.0
+    assert f1 == json_field_f1([text_b], [text_a])
 
 
 def test_summarise_hand_computed() -> None:

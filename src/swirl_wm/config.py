@@ -15,6 +15,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from swirl_wm.data.splits import SplitConfig
+from swirl_wm.data.truncate import MIN_STATE_CHARS
+from swirl_wm.envs.bfcl import BFCLConfig
+from swirl_wm.envs.miniwob import MiniWoBConfig
 from swirl_wm.envs.physics import PhysicsWorldConfig
 from swirl_wm.envs.scienceworld import ScienceWorldConfig
 
@@ -26,16 +29,25 @@ class _Strict(BaseModel):
 class DataConfig(_Strict):
     """Where transitions come from: a built-in environment or a JSONL file (schema in ``data/jsonl.py``)."""
 
-    env: Literal["physics", "scienceworld", "jsonl"] = Field("physics", description="the transition source")
-    path: Path | None = Field(None, description="JSONL transitions file; required when env = jsonl")
+    env: Literal["physics", "scienceworld", "bfcl", "miniwob", "jsonl", "tau-bench", "webshop", "propara"] = Field(
+        "physics", description="the transition source: a live environment, a JSONL file, or a recorded data set "
+        "read by its importer (data/importers)")
+    path: Path | None = Field(None, description="jsonl: the transitions file; tau-bench / webshop / propara: the "
+                                                "recorded file or folder (shared/data)")
+    max_episodes: int | None = Field(None, ge=1, description="keep this many episodes, drawn by the seed; None = all")
     physics: PhysicsWorldConfig = Field(default_factory=PhysicsWorldConfig)
     scienceworld: ScienceWorldConfig = Field(default_factory=ScienceWorldConfig)
+    bfcl: BFCLConfig = Field(default_factory=BFCLConfig)
+    miniwob: MiniWoBConfig = Field(default_factory=MiniWoBConfig)
     split: SplitConfig = Field(default_factory=SplitConfig)
+    max_state_chars: int = Field(
+        2000, ge=MIN_STATE_CHARS, description="budget per state x / y in characters; a longer state keeps its "
+        "head and tail (data/truncate.py), with a warning and a count in the report")
 
     @model_validator(mode="after")
     def _path_for_jsonl(self) -> DataConfig:
-        if self.env == "jsonl" and self.path is None:
-            raise ValueError("data.path is required when data.env is 'jsonl'")
+        if self.env in ("jsonl", "tau-bench", "webshop", "propara") and self.path is None:
+            raise ValueError(f"data.path is required when data.env is {self.env!r}")
         return self
 
 
@@ -183,12 +195,17 @@ def load_config(path: str | os.PathLike[str], overrides: dict[str, Any] | None =
     """Safe-load a YAML config, apply top-level ``overrides`` (e.g. from the CLI), validate.
 
     Raises:
-        FileNotFoundError: no such file.
-        ConfigError: invalid YAML, not a mapping, unknown key, wrong type or out-of-range value; the
+        FileNotFoundError: no such file (OSError for another unreadable path, such as a folder).
+        ConfigError: not UTF-8, invalid YAML, not a mapping, unknown key, wrong type or out-of-range value; the
             message lists ``file:line: field: problem`` for each.
     """
     name = os.fspath(path)
-    text = Path(name).read_text(encoding="utf-8")
+    data = Path(name).read_bytes()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = data.count(b"\n", 0, err.start) + 1
+        raise ConfigError(f"{name}:{line}: not UTF-8 text (byte {err.start}: {err.reason})") from None
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         raw = yaml.safe_load(text) or {}

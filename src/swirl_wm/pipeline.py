@@ -28,9 +28,11 @@ import torch
 from accelerate import PartialState
 
 from swirl_wm.config import GRPOPhaseConfig, RunConfig, dump_config
+from swirl_wm.data.importers import FORMATS
 from swirl_wm.data.jsonl import group_episodes, read_transitions, write_transitions
 from swirl_wm.data.splits import Splits, split_episodes
-from swirl_wm.envs import physics
+from swirl_wm.data.truncate import count_truncated, truncate_episode
+from swirl_wm.envs import bfcl, miniwob, physics
 from swirl_wm.evaluation.best_of_n import best_of_n
 from swirl_wm.evaluation.evaluate import evaluate_role, prediction_metrics
 from swirl_wm.files import atomic_write_text
@@ -55,6 +57,12 @@ def build_episodes(config: RunConfig) -> list[Episode]:
         from swirl_wm.envs import scienceworld  # needs Java; imported only when used
 
         return scienceworld.generate_episodes(data.scienceworld, seed=config.seed)
+    if data.env == "bfcl":
+        return bfcl.generate_episodes(data.bfcl, seed=config.seed)
+    if data.env == "miniwob":
+        return miniwob.generate_episodes(data.miniwob, seed=config.seed)
+    if data.env in FORMATS:
+        return FORMATS[data.env](data.path, data.max_state_chars)
     return group_episodes(read_transitions(data.path))
 
 
@@ -109,21 +117,38 @@ class SwirlRun:
 
 
 def _check_config(run: SwirlRun) -> None:
-    """Write the resolved config; refuse to resume a folder that holds a different one."""
+    """Refuse to resume a folder that holds a different config; the main process then writes it.
+
+    Every process checks before any writes (so under ``accelerate launch`` all ranks raise together
+    instead of the others waiting for a main rank that stopped); a rank that reads the file after the
+    main one wrote it reads its own config.
+    """
     text = dump_config(run.config)
     saved = run.path("config.yaml")
     if saved.exists() and saved.read_text(encoding="utf-8") != text:
         raise ValueError(f"{saved} holds a different config: resume needs the same config, or use a new "
                          f"output_dir")
-    saved.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(saved, text)
+    run.state.wait_for_everyone()
+    if run.state.is_main_process:
+        saved.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(saved, text)
 
 
 def _data_stage(run: SwirlRun) -> dict[str, Any]:
-    episodes = build_episodes(run.config)
+    data = run.config.data
+    budget = data.max_state_chars
+    episodes = [truncate_episode(e, budget) for e in build_episodes(run.config)]
+    if data.max_episodes is not None and data.max_episodes < len(episodes):
+        keep = set(random.Random(run.config.seed).sample(range(len(episodes)), data.max_episodes))
+        episodes = [e for i, e in enumerate(episodes) if i in keep]
+    truncated = count_truncated(episodes)
+    if truncated:
+        run.announce(f"warning: {truncated} of {sum(len(e) for e in episodes)} transitions have a state longer "
+                     f"than data.max_state_chars = {budget}; kept its head and tail (data/truncate.py)")
     splits = split_episodes(episodes, run.config.data.split, seed=run.config.seed)
     splits.save(run.path("data"))
-    return {name: len(getattr(splits, name)) for name in Splits.FILES} | {"episodes": len(episodes)}
+    return {name: len(getattr(splits, name)) for name in Splits.FILES} | {
+        "episodes": len(episodes), "truncated": truncated, "max_state_chars": budget}
 
 
 def _sft_stage(run: SwirlRun, base: str, splits: Splits) -> dict[str, Any]:
@@ -277,8 +302,7 @@ def run_swirl(config: RunConfig, announce: Announce = print) -> dict[str, Any]:
     if config.model.torch_threads:
         torch.set_num_threads(config.model.torch_threads)
     run = SwirlRun(config, announce)
-    if run.state.is_main_process:
-        _check_config(run)
+    _check_config(run)
     run.state.wait_for_everyone()
     run.stage("data", lambda: _data_stage(run))
     splits = Splits.load(run.path("data"))

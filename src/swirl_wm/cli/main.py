@@ -36,6 +36,7 @@ logging.basicConfig(level=logging.WARNING, format="%(message)s")
 logging.getLogger("swirl_wm").setLevel(logging.INFO)
 
 CONFIGS = files("swirl_wm") / "configs"
+GENERATED = ("physics", "scienceworld", "bfcl", "miniwob")  # live environments of `swirl data generate`
 
 
 def _fail(message: str) -> typer.Exit:
@@ -48,7 +49,7 @@ def _load(path: Path, overrides: dict[str, Any]):
 
     try:
         return load_config(path, {k: v for k, v in overrides.items() if v is not None})
-    except (ConfigError, FileNotFoundError) as err:
+    except (ConfigError, OSError) as err:
         raise _fail(str(err)) from None
 
 
@@ -137,7 +138,7 @@ def evaluate(
 
 @data_app.command("generate")
 def data_generate(
-    env: Annotated[str, typer.Option(help="physics or scienceworld")],
+    env: Annotated[str, typer.Option(help=f"one of {', '.join(GENERATED)}")],
     output: Annotated[Path, typer.Option(help="JSONL file to write (one transition per line)")],
     config_path: Annotated[Path | None, typer.Option("--config", help="take data.<env> settings from a config")
                            ] = None,
@@ -149,8 +150,8 @@ def data_generate(
     from swirl_wm.data.jsonl import write_episodes
     from swirl_wm.pipeline import build_episodes
 
-    if env not in ("physics", "scienceworld"):
-        raise _fail(f"--env must be physics or scienceworld, got {env!r}")
+    if env not in GENERATED:
+        raise _fail(f"--env must be one of {', '.join(GENERATED)}, got {env!r}")
     config = _load(config_path, {}) if config_path else RunConfig()
     raw = config.model_dump() | {"seed": seed}
     raw["data"]["env"] = env

@@ -65,7 +65,7 @@ def truncate_states(transition: Transition, max_chars: int) -> Transition:
 
     Returns:
         A copy with both states within the budget and ``meta["truncated"]`` one of ``[]``, ``["x"]``,
-        ``["y"]``, ``["x", "y"]``.
+        ``["y"]``, ``["x", "y"]``: the fields cut now or by an earlier pass (an importer's).
 
     Raises:
         ValueError: as :func:`truncate_text`.
@@ -74,7 +74,8 @@ def truncate_states(transition: Transition, max_chars: int) -> Transition:
     """
     x, x_cut = truncate_text(transition.x, max_chars)
     y, y_cut = truncate_text(transition.y, max_chars)
-    cut = [name for name, was_cut in (("x", x_cut), ("y", y_cut)) if was_cut]
+    earlier = set(transition.meta.get("truncated", ()))  # cut before, e.g. by an importer
+    cut = [name for name, was_cut in (("x", x_cut), ("y", y_cut)) if was_cut or name in earlier]
     return replace(transition, x=x, y=y, meta={**transition.meta, "truncated": cut})
 
 

@@ -2,17 +2,21 @@
 
 Every metric takes two equally long lists of strings — ``predictions`` (what a role generated: ``ŷ`` for
 the FWM, ``z`` for the IDM) and ``references`` (the logged ``y`` or ``z``) — and returns one corpus-level
-number. Fractions are in [0, 1]; BLEU and ROUGE-L are in [0, 100], as the SWIRL paper reports them.
-BLEU and ROUGE-L come from sacrebleu and rouge-score, never from a reimplementation, so the numbers are
-comparable with published ones.
+number. Fractions (exact match, field accuracy, JSON field F1) are in [0, 1]; BLEU and ROUGE-L are in
+[0, 100], as the SWIRL paper reports them. BLEU and ROUGE-L come from sacrebleu and rouge-score, never
+from a reimplementation, so the numbers are comparable with published ones. The embedding similarity,
+which needs a sentence-embedding model, lives in :mod:`swirl_wm.evaluation.embedding`.
 """
 
 from __future__ import annotations
 
+import json
 import math
+import re
 import statistics
 from collections import Counter
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import sacrebleu
 from rouge_score import rouge_scorer
@@ -28,6 +32,9 @@ _T_975 = (
 _Z_975 = 1.96
 
 _ROUGE_L = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=False)
+# Object keys written bare in a JSON leaf path; any other key (``"report.txt"``, ``"0"``, ``""``) is
+# written quoted, ``["report.txt"]``, so that no two leaves share a path.
+_BARE_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def _check_lengths(predictions: Sequence[str], references: Sequence[str]) -> None:
@@ -167,6 +174,84 @@ def field_accuracy(
     for kind in sorted(total):
         result[f"field_accuracy/{kind}"] = right[kind] / total[kind]
     return result
+
+
+def json_leaves(document: Any, path: str = "") -> set[tuple[str, str]]:
+    """The ``(path, value)`` leaf pairs of a parsed JSON document.
+
+    A path names object keys with ``.`` and array positions with ``[i]``: ``a.b[2].c``. A key that is not
+    a plain name (letters, digits, ``_``; not starting with a digit) is written quoted, ``a["report.txt"]``,
+    so a key holding a dot cannot be mistaken for nesting. A value is a leaf when it is a scalar, or an
+    empty object or array below the root, written as canonical JSON (``json.dumps``: ``1`` and ``1.0``,
+    ``"1"`` and ``1``, ``true`` and ``1`` all differ). An empty object or array at the root has no leaves;
+    a scalar at the root is the single leaf at path ``""``.
+
+    Args:
+        document: a value as ``json.loads`` returns it (dict, list, str, int, float, bool or None).
+        path: the path of ``document`` inside an enclosing document; ``""`` for the root.
+
+    Returns:
+        The set of leaf pairs, e.g. ``{("a.b[0]", "1"), ("a.b[1].c", "true")}`` for
+        ``{"a": {"b": [1, {"c": true}]}}``.
+
+    Raises:
+        Nothing for values that ``json.loads`` returns.
+
+    Source: this project (field-level view of JSON states, such as BFCL's tool-call states).
+    """
+    if isinstance(document, dict) and (document or not path):
+        leaves: set[tuple[str, str]] = set()
+        for key, value in document.items():
+            if _BARE_KEY.fullmatch(key):
+                name = f"{path}.{key}" if path else key
+            else:
+                name = f"{path}[{json.dumps(key, ensure_ascii=False)}]"
+            leaves |= json_leaves(value, name)
+        return leaves
+    if isinstance(document, list) and (document or not path):
+        return set().union(*(json_leaves(value, f"{path}[{i}]") for i, value in enumerate(document)))
+    return {(path, json.dumps(document, ensure_ascii=False))}
+
+
+def json_field_f1(predictions: Sequence[str], references: Sequence[str]) -> float:
+    """Leaf-level F1 between JSON predictions and JSON references, averaged over the pairs.
+
+    Each text is parsed with ``json.loads`` and flattened by :func:`json_leaves` into a set of
+    ``(path, value)`` leaves. Per pair, with ``m`` leaves in both sets: precision ``m / |pred|``, recall
+    ``m / |ref|``, F1 ``2m / (|pred| + |ref|)``. Two documents without leaves (``{}``, ``[]``) score 1; a
+    prediction that is not valid JSON scores 0. Key order and whitespace do not matter; array order does
+    (a position is part of the path).
+
+    Args:
+        predictions: generated JSON texts, one per reference; any text, invalid JSON scores 0.
+        references: reference JSON texts; every one must parse.
+
+    Returns:
+        Mean F1 in [0, 1]; 0.0 for empty input.
+
+    Raises:
+        ValueError: if the two lists differ in length, or a reference is not valid JSON (the message names
+            its 0-based index).
+
+    Source: this project: a graded form of an all-or-nothing state comparison such as BFCL multi-turn's
+        state check (every attribute of every API instance equal to the ground truth's), with F1 over
+        leaves as in information retrieval, averaged over the pairs like :func:`rouge_l`.
+    """
+    _check_lengths(predictions, references)
+    total = 0.0
+    for i, (prediction, reference) in enumerate(zip(predictions, references, strict=True)):
+        try:
+            expected = json_leaves(json.loads(reference))
+        except ValueError as err:
+            raise ValueError(f"reference {i} is not valid JSON ({err}); json_field_f1 needs JSON references, "
+                             f"got {reference[:80]!r}") from err
+        try:
+            predicted = json_leaves(json.loads(prediction))
+        except ValueError:  # malformed generated JSON matches nothing
+            continue
+        size = len(predicted) + len(expected)
+        total += 2 * len(predicted & expected) / size if size else 1.0
+    return total / len(references) if references else 0.0
 
 
 def summarise(values: Sequence[float]) -> tuple[float, float]:

@@ -20,7 +20,7 @@ from swirl_wm.files import atomic_write_text
 MISSING = "—"
 
 # Metrics stored as fractions in [0, 1] and shown in %; every other metric is shown to 2 decimals.
-_FRACTION_METRICS = ("exact_match", "field_accuracy", "grounded_accuracy")
+_FRACTION_METRICS = ("exact_match", "field_accuracy", "grounded_accuracy", "json_field_f1")
 # Column order within a role; metrics not listed follow in alphabetical order.
 _METRIC_ORDER = ("exact_match", "bleu", "rouge_l", "log_likelihood", "field_accuracy", "grounded_accuracy")
 _ROLE_ORDER = ("fwm", "idm")
@@ -114,6 +114,16 @@ def _duration(seconds: float | None) -> str:
     return f"{seconds:.1f} s ({hours} h {minutes:02d} min {secs:02d} s)"
 
 
+def _data_line(data: dict[str, Any] | None) -> str:
+    if not data:
+        return MISSING
+    splits = ", ".join(f"{data[k]} {k}" for k in ("labelled", "unlabelled", "val", "test") if k in data)
+    line = f"{data.get('episodes', MISSING)} episodes; transitions: {splits}"
+    if "truncated" in data:
+        line += f"; {data['truncated']} with a state cut to {data.get('max_state_chars', MISSING)} chars"
+    return line
+
+
 def _header(run: dict[str, Any]) -> list[str]:
     model = run.get("model", MISSING)
     if run.get("model_source"):
@@ -125,6 +135,7 @@ def _header(run: dict[str, Any]) -> list[str]:
         ("git commit", f"`{commit}`" if commit else MISSING),
         ("model", model),
         ("environment", run.get("env", MISSING)),
+        ("data", _data_line(run.get("data"))),
         ("machine", machine),
         ("wall time", _duration(run.get("wall_time_s"))),
     ]

@@ -1,0 +1,90 @@
+"""The benchmark aggregation (mean ± CI over seeds, paired change over SFT) and the best-of-N baseline."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from swirl_wm.evaluation.best_of_n import best_of_n
+from swirl_wm.evaluation.metrics import summarise
+from swirl_wm.models.scoring import Scorer
+from swirl_wm.records import Transition
+from swirl_wm.reporting.benchmark import aggregate, benchmark_tables
+
+
+def _run(seed: int, sft: float, phase1: float, bootstrap: float | None = None) -> dict:
+    metrics = {"run": {"seed": seed}, "phases": [
+        {"name": "sft", "test": {"fwm/rouge_l": sft, "fwm/exact_match": 0.5}},
+        {"name": "iter1/phase1", "test": {"fwm/rouge_l": phase1, "fwm/exact_match": 0.5}}]}
+    if bootstrap is not None:
+        metrics["baselines"] = {"bootstrap": {"test": {"fwm/rouge_l": bootstrap}},
+                                "best_of_n": {"n": 4, "test": {"fwm/rouge_l": sft + 1}}}
+    return metrics
+
+
+def _row(rows: list[dict], name: str) -> dict:
+    return next(r for r in rows if r["row"] == name)
+
+
+def test_aggregate_means_and_paired_deltas() -> None:
+    runs = {"swirl": [_run(0, 50, 53, 49), _run(1, 60, 62, 61), _run(2, 70, 73, 70)]}
+    rows = aggregate(runs)
+    assert [r["row"] for r in rows][0] == "sft"
+    sft = _row(rows, "sft")
+    assert sft["metrics"]["fwm/rouge_l"]["mean"] == pytest.approx(60)
+    assert sft["delta_vs_sft"] == {}
+    phase = _row(rows, "swirl: iter1/phase1")
+    # paired: the per-seed differences are 3, 2, 3 — a tight CI although the seeds' levels differ by 20
+    mean, ci = summarise([3, 2, 3])
+    assert phase["delta_vs_sft"]["fwm/rouge_l"]["mean"] == pytest.approx(mean)
+    assert phase["delta_vs_sft"]["fwm/rouge_l"]["ci95"] == pytest.approx(ci)
+    assert phase["delta_vs_sft"]["fwm/rouge_l"]["values"] == [3, 2, 3]
+    assert _row(rows, "swirl: bootstrap (SFT on pseudo-labels)")["delta_vs_sft"]["fwm/rouge_l"]["values"] == [-1, 1, 0]
+    assert _row(rows, "swirl: best-of-4 (SFT FWM, IDM picks)")["metrics"]["fwm/rouge_l"]["mean"] == pytest.approx(61)
+
+
+def test_variant_rows_are_paired_with_the_base_sft() -> None:
+    runs = {"swirl": [_run(0, 50, 51), _run(1, 60, 61)], "beta1": [_run(0, 50, 40), _run(1, 60, 50)]}
+    rows = aggregate(runs)
+    assert sum(r["row"] == "sft" for r in rows) == 1
+    assert _row(rows, "beta1: iter1/phase1")["delta_vs_sft"]["fwm/rouge_l"]["values"] == [-10, -10]
+
+
+def test_aggregate_refuses_mismatched_seeds() -> None:
+    with pytest.raises(ValueError, match="seeds"):
+        aggregate({"swirl": [_run(0, 1, 2), _run(1, 1, 2)], "other": [_run(0, 1, 2)]})
+    with pytest.raises(ValueError, match="no runs"):
+        aggregate({})
+
+
+def test_tables_mark_changes_whose_ci_excludes_zero() -> None:
+    rows = aggregate({"swirl": [_run(0, 50, 53), _run(1, 60, 62), _run(2, 70, 73)]})
+    text = benchmark_tables(rows)
+    assert "over 3 seeds" in text
+    phase_line = [line for line in text.splitlines() if line.startswith("| swirl: iter1/phase1")]
+    assert len(phase_line) == 2 and phase_line[1].count("*") == 1  # ROUGE-L moved; exact match did not
+    assert "+0.0 pp" in phase_line[1]  # a change of a fraction is in percentage points
+
+
+def test_single_seed_has_no_interval() -> None:
+    rows = aggregate({"swirl": [_run(0, 50, 53)]})
+    assert math.isnan(_row(rows, "sft")["metrics"]["fwm/rouge_l"]["ci95"])
+    assert "n/a" in benchmark_tables(rows)
+
+
+def test_best_of_n_keeps_the_candidate_the_idm_scores_highest(tiny) -> None:
+    model, tokenizer = tiny
+    scorer = Scorer(model, tokenizer, batch_size=8)
+    ts = [Transition(x=f"a: pos 3 vel {i}", z="push a", y=f"a: pos 4 vel {i}") for i in range(3)]
+    predictions, scores = best_of_n(scorer, scorer, ts, 3, max_new_tokens=8, temperature=1.0, top_p=1.0,
+                                    batch_size=8, seed=0)
+    assert len(predictions) == len(scores) == 3
+    from swirl_wm.models.prompts import idm_prompt
+
+    for t, prediction, score in zip(ts, predictions, scores, strict=True):
+        assert score == pytest.approx(scorer([idm_prompt(tokenizer, t.x, prediction)], [t.z])[0], abs=1e-4)
+    again, _ = best_of_n(scorer, scorer, ts, 3, max_new_tokens=8, temperature=1.0, top_p=1.0, batch_size=8, seed=0)
+    assert again == predictions  # seeded
+    with pytest.raises(ValueError, match="n ≥ 1"):
+        best_of_n(scorer, scorer, ts, 0, max_new_tokens=8, temperature=1.0, top_p=1.0, batch_size=8, seed=0)
