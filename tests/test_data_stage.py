@@ -1,0 +1,56 @@
+"""The run's data stage: the state budget (truncation with a warning and a count) and episode sampling."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from swirl_wm.config import RunConfig
+from swirl_wm.data.jsonl import write_transitions
+from swirl_wm.data.splits import Splits
+from swirl_wm.pipeline import SwirlRun, _data_stage
+from swirl_wm.records import Transition
+from swirl_wm.reporting.markdown import write_report
+
+
+def _config(tmp_path: Path, **data) -> RunConfig:
+    transitions = [Transition(x=("long " * 400 if e == 0 and s == 0 else f"state {e}.{s}"), z=f"act {s}",
+                              y=f"state {e}.{s + 1}", episode_id=f"ep{e}", step=s, env="user")
+                   for e in range(12) for s in range(2)]
+    write_transitions(tmp_path / "t.jsonl", transitions)
+    return RunConfig.model_validate({"output_dir": str(tmp_path / "run"), "seed": 3,
+                                     "data": {"env": "jsonl", "path": str(tmp_path / "t.jsonl"), **data}})
+
+
+def test_long_states_are_cut_counted_and_announced(tmp_path: Path) -> None:
+    messages: list[str] = []
+    run = SwirlRun(_config(tmp_path, max_state_chars=300), messages.append)
+    result = _data_stage(run)
+    assert result["truncated"] == 1 and result["max_state_chars"] == 300
+    assert any("warning: 1 of 24 transitions" in m for m in messages)
+    splits = Splits.load(run.path("data"))
+    everything = [*splits.labelled, *splits.unlabelled, *splits.val, *splits.test]
+    cut = [t for t in everything if t.meta.get("truncated")]
+    assert len(cut) == 1 and len(cut[0].x) <= 300 and "chars cut" in cut[0].x
+    # the report says how many states were cut
+    metrics = {"run": {"name": "r", "data": result}, "phases": [], "best": {}}
+    report = write_report(metrics, tmp_path / "report.md", None).read_text(encoding="utf-8")
+    assert "1 with a state cut to 300 chars" in report
+
+
+def test_states_within_budget_are_untouched(tmp_path: Path) -> None:
+    messages: list[str] = []
+    run = SwirlRun(_config(tmp_path), messages.append)
+    assert _data_stage(run)["truncated"] == 0 and not any("warning" in m for m in messages)
+
+
+def test_max_episodes_keeps_a_seeded_subset(tmp_path: Path) -> None:
+    run = SwirlRun(_config(tmp_path, max_episodes=5), lambda _: None)
+    result = _data_stage(run)
+    assert result["episodes"] == 5
+    splits = Splits.load(run.path("data"))
+    ids = {t.episode_id for part in (splits.labelled, splits.unlabelled, splits.val, splits.test) for t in part}
+    assert len(ids) == 5
+    (tmp_path / "again").mkdir()
+    again = SwirlRun(_config(tmp_path / "again", max_episodes=5), lambda _: None)
+    _data_stage(again)
+    assert {t.episode_id for t in Splits.load(again.path("data")).test} == {t.episode_id for t in splits.test}
