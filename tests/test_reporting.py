@@ -175,3 +175,20 @@ def test_report_tolerates_missing_metrics(tmp_path: Path) -> None:
     report = write_report(metrics, tmp_path / "report.md", None).read_text("utf-8")
     assert f"by val fwm/rouge_l = {MISSING} (SFT: {MISSING})" in report
     assert "not checked (val fwm/rouge_l missing)" in report
+
+
+def test_report_shows_baselines_and_latent_action_diagnostics(tmp_path: Path) -> None:
+    metrics = {"run": {"name": "r"}, "best": {"fwm": "iter1/phase1", "idm": "sft"}, "phases": [
+        {"name": "sft", "role": "both", "val": {"fwm/rouge_l": 50.0}, "test": {"fwm/rouge_l": 51.0}},
+        {"name": "iter1/phase1", "role": "fwm", "train_log": [], "val": {"fwm/rouge_l": 52.0},
+         "test": {"fwm/rouge_l": 53.0},
+         "latent_actions": {"pairs": 10, "kept": 8, "distinct_fraction": 0.5, "mean_words": 7.0,
+                            "gold_mean_words": 4.0}}],
+        "baselines": {"best_of_n": {"n": 4, "test": {"fwm/rouge_l": 52.5}},
+                      "bootstrap": {"test": {"fwm/rouge_l": 49.0}}}}
+    text = write_report(metrics, tmp_path / "report.md", None).read_text(encoding="utf-8")
+    assert "| best-of-4 by IDM score | 52.50 |" in text
+    assert "| bootstrap (SFT on the pseudo-labels) | 49.00 |" in text
+    assert "| SWIRL best FWM (iter1/phase1) | 53.00 |" in text
+    assert "| iter1/phase1 | 10 | 8 | 50.0 % | 7.0 | 4.0 |" in text
+    assert "Below the paper's 94 % distinct latent actions:** iter1/phase1" in text

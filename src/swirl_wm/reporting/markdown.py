@@ -229,15 +229,57 @@ def _reward_hacking_lines(phases: list[dict[str, Any]]) -> list[str]:
     return lines or ["- No Phase I (FWM) phase in this run."]
 
 
+def _latent_action_lines(phases: list[dict[str, Any]]) -> list[str]:
+    """One row per Phase I: how many pairs kept a latent action, how varied and how long they are.
+
+    SWIRL reports > 94 % distinct latent actions (no collapse to one generic action); a mean length far
+    from the gold actions' says the IDM's actions are not the environment's kind of action.
+    """
+    rows = [(p["name"], p["latent_actions"]) for p in phases if "latent_actions" in p]
+    if not rows:
+        return ["- No Phase I in this run."]
+    lines = ["| phase | pairs | kept | distinct | mean words | gold mean words |", "|---|---:|---:|---:|---:|---:|"]
+    for name, la in rows:
+        gold = la.get("gold_mean_words")
+        lines.append(f"| {name} | {la['pairs']} | {la['kept']} | {100 * la['distinct_fraction']:.1f} % | "
+                     f"{la['mean_words']:.1f} | {MISSING if gold is None else f'{gold:.1f}'} |")
+    collapsed = [name for name, la in rows if la["kept"] and la["distinct_fraction"] < 0.94]
+    if collapsed:
+        lines += ["", f"**Below the paper's 94 % distinct latent actions:** {', '.join(collapsed)}."]
+    return lines
+
+
+def _baseline_lines(metrics: dict[str, Any]) -> list[str]:
+    """Test-split FWM metrics of the baselines next to SFT and the best FWM phase."""
+    baselines = metrics.get("baselines", {})
+    if not baselines:
+        return []
+    sft = _phase(metrics["phases"], "sft") or {}
+    best = _phase(metrics["phases"], metrics.get("best", {}).get("fwm", "")) or {}
+    rows = [("sft", sft.get("test", {})), (f"SWIRL best FWM ({best.get('name', MISSING)})", best.get("test", {}))]
+    if "best_of_n" in baselines:
+        rows.append((f"best-of-{baselines['best_of_n']['n']} by IDM score", baselines["best_of_n"]["test"]))
+    if "bootstrap" in baselines:
+        rows.append(("bootstrap (SFT on the pseudo-labels)", baselines["bootstrap"]["test"]))
+    keys = [k for k in ("fwm/exact_match", "fwm/bleu", "fwm/rouge_l", "fwm/field_accuracy", "fwm/json_field_f1",
+                        "fwm/embedding_similarity") if any(k in values for _, values in rows)]
+    lines = ["## Baselines (test split, FWM)", "", "| model | " + " | ".join(keys) + " |",
+             "|---|" + "---:|" * len(keys)]
+    lines += [f"| {name} | " + " | ".join(format_value(k, values.get(k)) for k in keys) + " |"
+              for name, values in rows]
+    return lines
+
+
 def write_report(metrics: dict[str, Any], path: Path, plot_path: Path | None) -> Path:
     """Write the run's Markdown report, atomically.
 
     Sections: run header (seed, commit, model, environment, machine, wall time); the test table and the
     validation table (:func:`metrics_table`); the best phase per role, by which validation criterion and
     value; the best FWM phase against SFT on the test split for each FWM metric (absolute and relative
-    change); the reward-hacking check for each Phase I phase (mean reward of the last third of its GRPO
-    steps above the first third, while validation FWM ROUGE-L fell against the phase before → a warning
-    line); and the plot, linked relative to the report.
+    change); the baselines' FWM metrics, when the run has any; the reward-hacking check for each Phase I
+    phase (mean reward of the last third of its GRPO steps above the first third, while validation FWM
+    ROUGE-L fell against the phase before → a warning line); the latent-action diagnostics of each Phase I
+    (kept, distinct fraction, mean words vs gold); and the plot, linked relative to the report.
 
     Args:
         metrics: the run's ``metrics.json`` dict.
@@ -262,7 +304,10 @@ def write_report(metrics: dict[str, Any], path: Path, plot_path: Path | None) ->
     for title, split in (("Test split", "test"), ("Validation split", "val")):
         lines += ["", f"## {title}", "", legend, "", metrics_table(metrics, split).rstrip("\n")]
     lines += ["", *_best_section(metrics), "", *_gain_section(metrics)]
+    baselines = _baseline_lines(metrics)
+    lines += ["", *baselines] if baselines else []
     lines += ["", "## Reward-hacking check (Phase I)", "", *_reward_hacking_lines(metrics["phases"])]
+    lines += ["", "## Latent actions (Phase I)", "", *_latent_action_lines(metrics["phases"])]
     if plot_path is not None:
         relative = Path(os.path.relpath(plot_path, path.parent)).as_posix()
         lines += [
