@@ -54,3 +54,21 @@ def test_max_episodes_keeps_a_seeded_subset(tmp_path: Path) -> None:
     again = SwirlRun(_config(tmp_path / "again", max_episodes=5), lambda _: None)
     _data_stage(again)
     assert {t.episode_id for t in Splits.load(again.path("data")).test} == {t.episode_id for t in splits.test}
+
+
+def test_resume_accepts_a_config_written_before_new_options_existed(tmp_path: Path) -> None:
+    import yaml
+
+    from swirl_wm.pipeline import _same_config
+
+    config = _config(tmp_path)
+    raw = config.model_dump(mode="json")
+    del raw["data"]["max_state_chars"], raw["eval"]["embedding_similarity"]  # as an older version wrote it
+    saved = tmp_path / "config.yaml"
+    saved.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    assert _same_config(saved, config)
+    raw["seed"] = 4  # a changed value is still refused
+    saved.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    assert not _same_config(saved, config)
+    saved.write_text("not: [valid", encoding="utf-8")
+    assert not _same_config(saved, config)

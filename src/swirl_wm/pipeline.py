@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+import yaml
 from accelerate import PartialState
 
 from swirl_wm.config import GRPOPhaseConfig, RunConfig, dump_config
@@ -116,6 +117,19 @@ class SwirlRun:
                       batch_size=self.config.eval.batch_size, min_logprob=self.config.eval.min_logprob)
 
 
+def _same_config(saved: Path, config: RunConfig) -> bool:
+    """Whether the run folder's config equals ``config`` once read with today's defaults.
+
+    A field added to the config since the folder was written takes its default, so an upgrade of this
+    package that only adds options does not stop a run from resuming; a changed value still does.
+    """
+    try:
+        previous = RunConfig.model_validate(yaml.safe_load(saved.read_text(encoding="utf-8")))
+    except (ValueError, yaml.YAMLError):
+        return False
+    return previous.model_dump(mode="json") == config.model_dump(mode="json")
+
+
 def _check_config(run: SwirlRun) -> None:
     """Refuse to resume a folder that holds a different config; the main process then writes it.
 
@@ -125,7 +139,7 @@ def _check_config(run: SwirlRun) -> None:
     """
     text = dump_config(run.config)
     saved = run.path("config.yaml")
-    if saved.exists() and saved.read_text(encoding="utf-8") != text:
+    if saved.exists() and not _same_config(saved, run.config):
         raise ValueError(f"{saved} holds a different config: resume needs the same config, or use a new "
                          f"output_dir")
     run.state.wait_for_everyone()
