@@ -169,6 +169,28 @@ class RunConfig(_Strict):
         return self
 
 
+class RolloutConfig(_Strict):
+    """How an agent plays an episode during RL and evaluation (method.md §2)."""
+
+    max_steps: int = Field(20, ge=1, description="actions per episode at most")
+    max_action_tokens: int = Field(24, ge=1, description="tokens of one action at most")
+    max_observation_chars: int = Field(600, ge=50, description="an observation keeps this many characters")
+    max_context_tokens: int = Field(2048, ge=64, description="an episode ends when its sequence would grow past this")
+
+
+class PaWConfig(_Strict):
+    """The auxiliary world-model loss of PaW (arXiv 2606.02388; method.md §2); each part is a switch."""
+
+    enabled: bool = Field(True, description="False = plain GRPO on trajectories (the baseline)")
+    alpha: float = Field(0.75, gt=0, le=1, description="action-entropy selection: top α of each group's steps "
+                                                       "(1 = no selection)")
+    loss: Literal["mae_count_low", "mae_ignore_low", "mae", "ce"] = Field(
+        "mae_count_low", description="WM token loss: 1 − p counted while p ≤ ρ (reading A), 1 − p ignoring "
+        "p < ρ (reading B), unclipped 1 − p, or cross-entropy (ablation)")
+    rho: float = Field(0.2, gt=0, le=1, description="clip ρ of the noise-tolerant loss")
+    reward_adaptive: bool = Field(True, description="λ_g = clip(1 − R̄_g / R_max, 0, 1); False = λ_g = 1")
+
+
 class ConfigError(ValueError):
     """A config file that does not validate; the message names file, line and field of each problem."""
 

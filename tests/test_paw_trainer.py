@@ -1,0 +1,154 @@
+"""Agent rollouts at token level and the GRPO(+PaW) trainer on a toy text game with the tiny model."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from datasets import Dataset
+
+from swirl_wm.config import GRPOPhaseConfig, PaWConfig, RolloutConfig
+from swirl_wm.envs.agent import AgentEnv, AgentTask, StepResult
+from swirl_wm.training.paw import AgentGRPOTrainer, paw_targets
+from swirl_wm.training.rollouts import ChatPieces, Rollout, group_returns, play_episodes
+from swirl_wm.training.trl_args import grpo_args
+
+
+class DoorGame(AgentEnv):
+    """Open the door named in the goal: 'open red' wins; anything else gets 'Nothing happens.'"""
+
+    name = "doors"
+
+    def __init__(self, max_steps: int = 3, lenient: bool = False) -> None:
+        super().__init__(max_steps)
+        self._colour = ""
+        self.lenient = lenient  # also won by any action of even length: random policies then win half the time
+
+    def tasks(self, split):
+        colours = {"train": ["red", "blue"], "dev": ["green"], "test": ["black"]}[split]
+        return [AgentTask(self.name, f"door-{c}", split, f"Open the {c} door.", i) for i, c in enumerate(colours)]
+
+    def _reset(self, task):
+        self._colour = task.goal.split()[2]
+        return f"{task.goal} You see doors."
+
+    def _step(self, action):
+        won = action.strip().lower() == f"open {self._colour}" or (self.lenient and len(action) % 2 == 0)
+        return StepResult("The door opens." if won else "Nothing happens.", float(won), won, won)
+
+    def admissible_actions(self):
+        return [f"open {c}" for c in ("red", "blue", "green", "black")]
+
+    def walkthrough(self, task):
+        return [f"open {task.goal.split()[2]}"]
+
+    def close(self):
+        pass
+
+
+def test_chat_pieces_wrap_turns_like_the_template(tiny) -> None:
+    _, tokenizer = tiny
+    pieces = ChatPieces.of(tokenizer)
+    assert "user" in pieces.after_action and "assistant" in pieces.after_observation
+    assert not pieces.after_action.startswith(tokenizer.eos_token)
+
+
+def test_rollouts_label_action_and_observation_tokens(tiny) -> None:
+    model, tokenizer = tiny
+    torch.manual_seed(0)
+    env_tasks = DoorGame().tasks("train")
+    envs = [DoorGame(max_steps=3) for _ in range(4)]
+    rollouts = play_episodes(model, tokenizer, envs, [env_tasks[0]] * 2 + [env_tasks[1]] * 2, max_steps=3,
+                             max_action_tokens=6, max_observation_chars=100, max_context_tokens=1024,
+                             temperature=1.0, top_p=1.0)
+    assert not model.training or model.training  # mode restored (the tiny fixture is in eval mode)
+    for r in rollouts:
+        n = len(r.completion_ids)
+        assert n == len(r.logprobs) == len(r.action_mask) == len(r.observation_step)
+        assert 1 <= len(r.actions) <= 3 and len(r.action_entropy) == len(r.actions)
+        assert len(r.observations) == len(r.actions) + 1
+        # the observation tokens of step t decode to o_{t+1}
+        for t, observation in enumerate(r.observations[1:]):
+            ids = [i for i, s in zip(r.completion_ids, r.observation_step, strict=True) if s == t]
+            assert tokenizer.decode(ids) == observation
+        # action tokens carry their sampling log-probs; nothing else does
+        assert all(lp <= 0 for lp, m in zip(r.logprobs, r.action_mask, strict=True) if m)
+        assert all(lp == 0 for lp, m in zip(r.logprobs, r.action_mask, strict=True) if not m)
+        assert not any(m and s >= 0 for m, s in zip(r.action_mask, r.observation_step, strict=True))
+        assert all(e >= 0 for e in r.action_entropy)
+    assert group_returns(rollouts, 2) == [
+        (rollouts[0].episode_return + rollouts[1].episode_return) / 2,
+        (rollouts[2].episode_return + rollouts[3].episode_return) / 2]
+    with pytest.raises(ValueError, match="groups of 3"):
+        group_returns(rollouts, 3)
+
+
+def _rollout(entropies: list[float], episode_return: float) -> Rollout:
+    steps = [t for t in range(len(entropies)) for _ in range(2)]  # two observation tokens per step
+    return Rollout(task_id="t", prompt_ids=[1], completion_ids=[0] * len(steps), observation_step=steps,
+                   action_entropy=entropies, episode_return=episode_return)
+
+
+def test_paw_targets_select_by_entropy_and_weight_by_return() -> None:
+    rollouts = [_rollout([0.1, 0.9], 1.0), _rollout([0.5, 0.2], 0.0),  # group 0: mean return 0.5
+                _rollout([0.3, 0.4], 0.0), _rollout([0.8, 0.7], 0.0)]  # group 1: mean return 0
+    wm_step, lambdas, groups = paw_targets(rollouts, 2, PaWConfig(alpha=0.75), r_max=1.0)
+    # group 0 steps by entropy: 0.9 (r0 t1), 0.5 (r1 t0), 0.2 (r1 t1), 0.1 (r0 t0) → keep ceil(0.75·4) = 3
+    assert wm_step[0] == [-1, -1, 1, 1] and wm_step[1] == [0, 0, 1, 1]
+    assert wm_step[2] == [-1, -1, 1, 1] and wm_step[3] == [0, 0, 1, 1]
+    assert lambdas == [0.5, 0.5, 1.0, 1.0] and groups == [0, 0, 1, 1]
+    _, flat, _ = paw_targets(rollouts, 2, PaWConfig(reward_adaptive=False), r_max=1.0)
+    assert flat == [1.0] * 4
+    every, _, _ = paw_targets(rollouts, 2, PaWConfig(alpha=1.0), r_max=1.0)
+    assert every == [r.observation_step for r in rollouts]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("paw", [False, True])
+def test_two_training_steps(tiny_path, tmp_path, paw: bool) -> None:
+    game = DoorGame()
+    tasks = {t.task_id: t for t in game.tasks("train")}
+    config = GRPOPhaseConfig(learning_rate=1e-4, num_generations=2, per_device_train_batch_size=4, max_steps=2,
+                             max_completion_length=64, beta=0.0, temperature=1.0, top_p=1.0)
+    args = grpo_args(config, tmp_path / "logs", seed=0)
+    from swirl_wm.models.loading import load_tokenizer
+
+    trainer = AgentGRPOTrainer(
+        env_factory=lambda: DoorGame(max_steps=2, lenient=True), tasks=tasks,
+        rollout=RolloutConfig(max_steps=2, max_action_tokens=4, max_context_tokens=512),
+        paw=PaWConfig(enabled=paw, loss="mae_count_low"), model=tiny_path, args=args,
+        train_dataset=Dataset.from_list([{"prompt": task_id} for task_id in tasks]),
+        processing_class=load_tokenizer(tiny_path))
+    before = {n: p.detach().clone() for n, p in trainer.model.named_parameters()}
+    trainer.train()
+    history = [h for h in trainer.state.log_history if "loss" in h and "train_runtime" not in h]
+    assert len(history) == 2 and all(math.isfinite(h["loss"]) for h in history)
+    assert ("paw/wm_loss" in history[0]) == paw
+    assert len(trainer.rollout_stats) == 2 and all(0 <= s["success_rate"] <= 1 for s in trainer.rollout_stats)
+    assert any(h["reward_std"] > 0 for h in history)  # the lenient game gives the groups a spread
+    assert any(not torch.equal(before[n], p) for n, p in trainer.model.named_parameters())
+
+
+@pytest.mark.slow
+def test_paw_term_is_the_world_model_loss_when_rewards_are_flat(tiny_path, tmp_path) -> None:
+    """No reward spread → zero advantages → the logged loss is PaW's term alone: with λ = 1, α = 1 and one
+    step per episode it is the mean WM loss over the steps."""
+    from swirl_wm.models.loading import load_tokenizer
+
+    game = DoorGame()
+    tasks = {t.task_id: t for t in game.tasks("train")}
+    config = GRPOPhaseConfig(learning_rate=1e-4, num_generations=2, per_device_train_batch_size=4, max_steps=1,
+                             max_completion_length=64, beta=0.0, temperature=1.0, top_p=1.0)
+    trainer = AgentGRPOTrainer(
+        env_factory=lambda: DoorGame(max_steps=1), tasks=tasks,
+        rollout=RolloutConfig(max_steps=1, max_action_tokens=4, max_context_tokens=512),
+        paw=PaWConfig(loss="ce", alpha=1.0, reward_adaptive=False), model=tiny_path,
+        args=grpo_args(config, tmp_path / "logs", seed=0),
+        train_dataset=Dataset.from_list([{"prompt": task_id} for task_id in tasks]),
+        processing_class=load_tokenizer(tiny_path))
+    trainer.train()
+    step = next(h for h in trainer.state.log_history if "loss" in h and "train_runtime" not in h)
+    assert step["reward_std"] == 0
+    assert step["loss"] == pytest.approx(step["paw/wm_loss"], rel=1e-4)
+    assert step["paw/wm_loss"] > 1.0  # cross-entropy of an untrained model on text, nats per token
