@@ -15,3 +15,4 @@ _.get_variations_dev  # idem
 _.evaluate  # typer command (swirl eval)
 _._distinct_categories  # pydantic validator
 _._bootstrap_needs_phase1  # pydantic validator
+_.paw  # typer command (swirl paw)

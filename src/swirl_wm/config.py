@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -20,6 +20,7 @@ from swirl_wm.envs.bfcl import BFCLConfig
 from swirl_wm.envs.miniwob import MiniWoBConfig
 from swirl_wm.envs.physics import PhysicsWorldConfig
 from swirl_wm.envs.scienceworld import ScienceWorldConfig
+from swirl_wm.envs.textworld_express import TextWorldExpressConfig
 
 
 class _Strict(BaseModel):
@@ -191,6 +192,41 @@ class PaWConfig(_Strict):
     reward_adaptive: bool = Field(True, description="λ_g = clip(1 − R̄_g / R_max, 0, 1); False = λ_g = 1")
 
 
+class AgentEnvConfig(_Strict):
+    """Which multi-turn environment the agent plays, and its tasks (envs/agent.py)."""
+
+    name: Literal["textworld_express"] = Field("textworld_express", description="the agent environment")
+    textworld_express: TextWorldExpressConfig = Field(default_factory=TextWorldExpressConfig,
+                                                      description="its game and its train/dev/test task counts")
+
+
+class AgentEvalConfig(_Strict):
+    """Evaluation of an agent after each stage (evaluation/agent_eval.py)."""
+
+    batch_size: int = Field(8, ge=1, description="episodes played in lockstep / rows per generation batch")
+    wm_max_examples: int | None = Field(40, ge=1, description="held-out expert transitions for the policy's WM")
+    max_new_tokens_observation: int = Field(96, ge=1, description="budget of a generated next observation")
+
+
+class AgentRunConfig(_Strict):
+    """An agent run (issue #5): walkthrough SFT → GRPO on trajectories (+ PaW) → evaluation → report."""
+
+    name: str = Field("paw", description="run name (report header)")
+    seed: int = Field(0, description="seeds task sampling and training")
+    output_dir: Path = Field(Path("runs/paw"), description="run folder")
+    env: AgentEnvConfig = Field(default_factory=AgentEnvConfig)
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    sft: SFTConfig = Field(default_factory=SFTConfig)
+    rl: GRPOPhaseConfig = Field(default_factory=lambda: GRPOPhaseConfig(beta=0.0, num_generations=4),
+                                description="GRPO on trajectories (TRL names; PaW: G = 8, CPU default 4)")
+    rollout: RolloutConfig = Field(default_factory=RolloutConfig)
+    paw: PaWConfig = Field(default_factory=PaWConfig)
+    eval: AgentEvalConfig = Field(default_factory=AgentEvalConfig)
+
+
+ConfigT = TypeVar("ConfigT", bound=BaseModel)
+
+
 class ConfigError(ValueError):
     """A config file that does not validate; the message names file, line and field of each problem."""
 
@@ -213,8 +249,10 @@ def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
     return line
 
 
-def load_config(path: str | os.PathLike[str], overrides: dict[str, Any] | None = None) -> RunConfig:
-    """Safe-load a YAML config, apply top-level ``overrides`` (e.g. from the CLI), validate.
+def load_config(path: str | os.PathLike[str], overrides: dict[str, Any] | None = None,
+                schema: type[ConfigT] = RunConfig) -> ConfigT:
+    """Safe-load a YAML config, apply top-level ``overrides`` (e.g. from the CLI), validate against ``schema``
+    (:class:`RunConfig` for SWIRL runs, :class:`AgentRunConfig` for agent runs).
 
     Raises:
         FileNotFoundError: no such file (OSError for another unreadable path, such as a folder).
@@ -239,7 +277,7 @@ def load_config(path: str | os.PathLike[str], overrides: dict[str, Any] | None =
         raise ConfigError(f"{name}:1: expected a mapping of config fields, got {type(raw).__name__}")
     raw.update(overrides or {})
     try:
-        return RunConfig.model_validate(raw)
+        return schema.model_validate(raw)
     except ValidationError as err:
         problems = []
         for e in err.errors():
@@ -249,6 +287,6 @@ def load_config(path: str | os.PathLike[str], overrides: dict[str, Any] | None =
         raise ConfigError("invalid config:\n  " + "\n  ".join(problems)) from None
 
 
-def dump_config(config: RunConfig) -> str:
+def dump_config(config: BaseModel) -> str:
     """The resolved config as YAML (every default written out), for the run folder."""
     return yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False)

@@ -27,8 +27,9 @@ from typing import Any
 import torch
 import yaml
 from accelerate import PartialState
+from pydantic import BaseModel
 
-from swirl_wm.config import GRPOPhaseConfig, RunConfig, dump_config
+from swirl_wm.config import AgentRunConfig, GRPOPhaseConfig, RunConfig, dump_config
 from swirl_wm.data.importers import FORMATS
 from swirl_wm.data.jsonl import group_episodes, read_transitions, write_transitions
 from swirl_wm.data.splits import Splits, split_episodes
@@ -67,7 +68,7 @@ def build_episodes(config: RunConfig) -> list[Episode]:
     return group_episodes(read_transitions(data.path))
 
 
-def _train_log(history: list[dict]) -> list[dict[str, float]]:
+def train_log_of(history: list[dict]) -> list[dict[str, float]]:
     keys = ("reward", "reward_std", "kl", "loss", "learning_rate")
     return [{"step": h["step"], **{k: h[k] for k in keys if k in h}} for h in history if "step" in h
             and ("reward" in h or "loss" in h) and "train_runtime" not in h]
@@ -76,7 +77,7 @@ def _train_log(history: list[dict]) -> list[dict[str, float]]:
 class SwirlRun:
     """One run folder and its stages. Use :func:`run_swirl`; this class holds the shared state."""
 
-    def __init__(self, config: RunConfig, announce: Announce = print) -> None:
+    def __init__(self, config: RunConfig | AgentRunConfig, announce: Announce = print) -> None:
         self.config = config
         self.dir = Path(config.output_dir)
         self.announce = announce
@@ -111,41 +112,43 @@ class SwirlRun:
             self.ledger.reload()
         return self.ledger.stages[name]
 
+    def check_config(self) -> None:
+        """Refuse to resume a folder that holds a different config; the main process then writes it.
+
+        Every process checks before any writes (so under ``accelerate launch`` all ranks raise together
+        instead of the others waiting for a main rank that stopped); a rank that reads the file after the
+        main one wrote it reads its own config.
+
+        Raises:
+            ValueError: the folder's ``config.yaml`` differs from this run's config.
+        """
+        saved = self.path("config.yaml")
+        if saved.exists() and not _same_config(saved, self.config):
+            raise ValueError(f"{saved} holds a different config: resume needs the same config, or use a new "
+                             f"output_dir")
+        self.state.wait_for_everyone()
+        if self.state.is_main_process:
+            saved.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(saved, dump_config(self.config))
+        self.state.wait_for_everyone()
+
     def scorer(self, relative: str) -> Scorer:
         path = str(self.path(relative))
         return Scorer(load_model(path, self.device), load_tokenizer(path),
                       batch_size=self.config.eval.batch_size, min_logprob=self.config.eval.min_logprob)
 
 
-def _same_config(saved: Path, config: RunConfig) -> bool:
+def _same_config(saved: Path, config: BaseModel) -> bool:
     """Whether the run folder's config equals ``config`` once read with today's defaults.
 
     A field added to the config since the folder was written takes its default, so an upgrade of this
     package that only adds options does not stop a run from resuming; a changed value still does.
     """
     try:
-        previous = RunConfig.model_validate(yaml.safe_load(saved.read_text(encoding="utf-8")))
+        previous = type(config).model_validate(yaml.safe_load(saved.read_text(encoding="utf-8")))
     except (ValueError, yaml.YAMLError):
         return False
     return previous.model_dump(mode="json") == config.model_dump(mode="json")
-
-
-def _check_config(run: SwirlRun) -> None:
-    """Refuse to resume a folder that holds a different config; the main process then writes it.
-
-    Every process checks before any writes (so under ``accelerate launch`` all ranks raise together
-    instead of the others waiting for a main rank that stopped); a rank that reads the file after the
-    main one wrote it reads its own config.
-    """
-    text = dump_config(run.config)
-    saved = run.path("config.yaml")
-    if saved.exists() and not _same_config(saved, run.config):
-        raise ValueError(f"{saved} holds a different config: resume needs the same config, or use a new "
-                         f"output_dir")
-    run.state.wait_for_everyone()
-    if run.state.is_main_process:
-        saved.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(saved, text)
 
 
 def _data_stage(run: SwirlRun) -> dict[str, Any]:
@@ -170,12 +173,12 @@ def _sft_stage(run: SwirlRun, base: str, splits: Splits) -> dict[str, Any]:
     if cfg.model.shared:
         _, history = train_sft(base, run.path("checkpoints/sft/shared"), run.path("logs/sft"), splits.labelled,
                                ("fwm", "idm"), cfg.sft, cfg.seed)
-        return {"fwm": "checkpoints/sft/shared", "idm": "checkpoints/sft/shared", "train_log": _train_log(history)}
+        return {"fwm": "checkpoints/sft/shared", "idm": "checkpoints/sft/shared", "train_log": train_log_of(history)}
     logs = []
     for role in ("fwm", "idm"):
         _, history = train_sft(base, run.path(f"checkpoints/sft/{role}"), run.path(f"logs/sft-{role}"),
                                splits.labelled, (role,), cfg.sft, cfg.seed)
-        logs += [{**h, "role": role} for h in _train_log(history)]
+        logs += [{**h, "role": role} for h in train_log_of(history)]
     return {"fwm": "checkpoints/sft/fwm", "idm": "checkpoints/sft/idm", "train_log": logs}
 
 
@@ -213,7 +216,7 @@ def _phase_stage(run: SwirlRun, name: str, trained: str, current: dict[str, str]
     _, history = train_phase(trained, str(run.path(current[trained])), scorer, pairs, phase_cfg,
                              run.path(target), run.path(f"logs/{out}"), seed)
     new = dict(current, **({"fwm": target, "idm": target} if cfg.model.shared else {trained: target}))
-    return result | {"fwm": new["fwm"], "idm": new["idm"], "pairs": len(pairs), "train_log": _train_log(history),
+    return result | {"fwm": new["fwm"], "idm": new["idm"], "pairs": len(pairs), "train_log": train_log_of(history),
                      "nonfinite_scores": scorer.nonfinite}
 
 
@@ -289,7 +292,7 @@ def _bootstrap_stage(run: SwirlRun, sft: dict[str, str], splits: Splits) -> dict
     _, history = train_sft(str(run.path(sft["fwm"])), run.path(target), run.path("logs/bootstrap"), pairs,
                            ("fwm",), sft_cfg, cfg.seed + 7000)
     result: dict[str, Any] = {"checkpoint": target, "pairs": len(pairs), "learning_rate": lr,
-                              "train_log": _train_log(history), "val": {}, "test": {}}
+                              "train_log": train_log_of(history), "val": {}, "test": {}}
     if not run.state.is_main_process:
         return result
     scorer = run.scorer(target)
@@ -316,8 +319,7 @@ def run_swirl(config: RunConfig, announce: Announce = print) -> dict[str, Any]:
     if config.model.torch_threads:
         torch.set_num_threads(config.model.torch_threads)
     run = SwirlRun(config, announce)
-    _check_config(run)
-    run.state.wait_for_everyone()
+    run.check_config()
     run.stage("data", lambda: _data_stage(run))
     splits = Splits.load(run.path("data"))
     source = resolve_model(config.model.name_or_path)

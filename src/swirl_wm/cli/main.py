@@ -112,6 +112,37 @@ def train(
     _run(_load(config_path, {"output_dir": output_dir, "seed": seed}))
 
 
+@app.command()
+def paw(
+    config_path: Annotated[Path, typer.Argument(metavar="CONFIG.yaml", help="agent run config (configs/paw-*.yaml)")],
+    output_dir: Annotated[Path | None, typer.Option(help="override output_dir")] = None,
+    seed: Annotated[int | None, typer.Option(help="override seed")] = None,
+) -> None:
+    """Agent RL: walkthrough SFT, then GRPO on trajectories with PaW's world-model loss (paw.enabled), then
+    success rate and the policy's world model on held-out tasks. Re-running resumes."""
+    from swirl_wm.config import AgentRunConfig, ConfigError, load_config
+
+    try:
+        config = load_config(config_path, {k: v for k, v in {"output_dir": output_dir, "seed": seed}.items()
+                                           if v is not None}, schema=AgentRunConfig)
+    except (ConfigError, OSError) as err:
+        raise _fail(str(err)) from None
+    _offline_unless_hub(config.model.name_or_path)
+    import torch
+
+    from swirl_wm.agent_pipeline import run_agent
+
+    try:
+        metrics = run_agent(config, announce=lambda msg: console.print(msg, style="cyan", markup=False))
+    except torch.OutOfMemoryError:
+        raise _fail("out of memory: lower rl.per_device_train_batch_size, eval.batch_size or "
+                    "rollout.max_context_tokens; finished stages are kept, so re-run the same command") from None
+    except (ValueError, FileNotFoundError, RuntimeError, FloatingPointError, KeyError) as err:
+        raise _fail(str(err)) from None
+    console.print(Markdown((Path(config.output_dir) / "report.md").read_text(encoding="utf-8")))
+    console.print(f"run folder: {config.output_dir}  wall time: {metrics['run']['wall_time_s']:.0f} s")
+
+
 @app.command("eval")
 def evaluate(
     run: Annotated[Path, typer.Option(help="a run folder written by `swirl train`/`swirl demo`")],

@@ -27,6 +27,7 @@ import torch
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from swirl_wm.envs.agent import AgentEnv, AgentTask
+from swirl_wm.records import Episode
 
 AGENT_SYSTEM_PROMPT = ("You are an agent in a text environment. Read the goal and the observation, then answer "
                        "with one command and nothing else.")
@@ -89,20 +90,66 @@ def _encode(tokenizer: PreTrainedTokenizerBase, text: str) -> list[int]:
     return tokenizer(text, add_special_tokens=False)["input_ids"] if text else []
 
 
+def history_ids(tokenizer: PreTrainedTokenizerBase, observations: Sequence[str], actions: Sequence[str]) -> list[int]:
+    """Token ids of an episode's history in the rollout layout, ending where the model writes next.
+
+    With ``len(actions) == len(observations)`` the sequence ends after ``a_{t}`` and the template text that
+    opens the next observation (the model's next tokens are ``o_{t+1}``: the world-model prompt); with one
+    action fewer it ends at the start of the assistant's turn (the policy prompt).
+
+    Raises:
+        ValueError: ``actions`` is not as long as ``observations`` or one shorter.
+    """
+    if len(observations) - len(actions) not in (0, 1) or not observations:
+        raise ValueError(f"{len(observations)} observations and {len(actions)} actions do not form a history")
+    pieces = ChatPieces.of(tokenizer)
+    ids = first_prompt_ids(tokenizer, observations[0])
+    for t, action in enumerate(actions):
+        ids += _encode(tokenizer, action) + [tokenizer.eos_token_id] + _encode(tokenizer, pieces.after_action)
+        if t + 1 < len(observations):
+            ids += _encode(tokenizer, observations[t + 1]) + _encode(tokenizer, pieces.after_observation)
+    return ids
+
+
+def walkthrough_examples(tokenizer: PreTrainedTokenizerBase, episodes: Sequence[Episode]) -> list[dict[str, str]]:
+    """SFT examples of expert episodes: prompt = the history up to ``o_t`` (rollout layout), completion = ``a_t``.
+
+    Raises:
+        ValueError: a transition has no action.
+    """
+    examples = []
+    for episode in episodes:
+        observations = [episode.transitions[0].x]
+        actions: list[str] = []
+        for t in episode.transitions:
+            if t.z is None:
+                raise ValueError(f"expert episode {episode.episode_id} step {t.step} has no action")
+            prompt = tokenizer.decode(history_ids(tokenizer, observations, actions))
+            examples.append({"prompt": prompt, "completion": t.z + tokenizer.eos_token})
+            observations.append(t.y)
+            actions.append(t.z)
+    return examples
+
+
 @torch.no_grad()
 def _sample_actions(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, contexts: list[list[int]],
                     max_new_tokens: int, temperature: float, top_p: float
                     ) -> list[tuple[list[int], list[float], float]]:
-    """Sample one action per context: (token ids, their log-probs, mean entropy), ids ending at EOS."""
+    """Sample one action per context: (token ids, their log-probs, mean entropy), ids ending at EOS.
+
+    ``temperature = 0`` decodes greedily (evaluation); log-probs and entropy are then those at T = 1.
+    """
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     width = max(len(c) for c in contexts)
     input_ids = torch.tensor([[pad] * (width - len(c)) + c for c in contexts], device=model.device)
     attention = torch.tensor([[0] * (width - len(c)) + [1] * len(c) for c in contexts], device=model.device)
+    sampling = ({"do_sample": True, "temperature": temperature, "top_p": top_p} if temperature > 0 else
+                {"do_sample": False, "temperature": None, "top_p": None, "top_k": None})
     out = model.generate(input_ids=input_ids, attention_mask=attention, max_new_tokens=max_new_tokens,
-                         do_sample=True, temperature=temperature, top_p=top_p, pad_token_id=pad,
-                         eos_token_id=tokenizer.eos_token_id, output_logits=True, return_dict_in_generate=True)
+                         pad_token_id=pad, eos_token_id=tokenizer.eos_token_id, output_logits=True,
+                         return_dict_in_generate=True, **sampling)
     new = out.sequences[:, width:]
-    logits = torch.stack(out.logits, dim=1).float() / temperature  # (B, N, V): the sampling distribution
+    logits = torch.stack(out.logits, dim=1).float() / (temperature or 1.0)  # (B, N, V): the sampling distribution
     logp = torch.log_softmax(logits, dim=-1)
     token_logp = logp.gather(-1, new.unsqueeze(-1)).squeeze(-1)
     entropy = -(logp.exp() * logp).nan_to_num().sum(-1)
@@ -127,7 +174,7 @@ def play_episodes(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, en
         max_action_tokens: tokens of one action at most (a longer one is cut and closed with EOS).
         max_observation_chars: an observation longer than this keeps its head (the rest is dropped).
         max_context_tokens: an episode whose sequence would grow beyond this ends (not won).
-        temperature, top_p: the policy's sampling.
+        temperature, top_p: the policy's sampling; ``temperature = 0`` plays greedily (evaluation).
         on_step: called with the step number before each lockstep generation (progress).
 
     Returns:

@@ -50,7 +50,19 @@ def train_sft(init_path: str, output_dir: Path, log_dir: Path, transitions: Sequ
         ``output_dir`` (safetensors weights + tokenizer) and TRL's log history (one dict per step).
     """
     tokenizer = load_tokenizer(init_path)
-    dataset = Dataset.from_list(sft_examples(transitions, tokenizer, roles)).shuffle(seed=seed)
+    return train_on_examples(init_path, output_dir, log_dir, sft_examples(transitions, tokenizer, roles), config,
+                             seed)
+
+
+def train_on_examples(init_path: str, output_dir: Path, log_dir: Path, examples: Sequence[dict[str, str]],
+                      config: SFTConfig, seed: int) -> tuple[Path, list[dict]]:
+    """SFT of the model at ``init_path`` on prompt/completion pairs (loss on completions); save atomically.
+
+    Returns:
+        ``output_dir`` and TRL's log history.
+    """
+    tokenizer = load_tokenizer(init_path)
+    dataset = Dataset.from_list(list(examples)).shuffle(seed=seed)
     trainer = SFTTrainer(model=load_model(init_path), args=sft_args(config, log_dir, seed),
                          train_dataset=dataset, processing_class=tokenizer)
     trainer.train()

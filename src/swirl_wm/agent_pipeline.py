@@ -1,0 +1,162 @@
+"""An agent run end to end (issue #5, PaW arXiv 2606.02388; method.md §2):
+
+1. tasks of the environment's train and test splits, and their expert (walkthrough) episodes;
+2. SFT of the base model on the train walkthroughs, so that some rollouts succeed;
+3. RL: GRPO on trajectories (groups of G rollouts of one task, episode return as reward, action tokens
+   only), plus PaW's world-model loss when ``paw.enabled`` (:mod:`swirl_wm.training.paw`);
+4. after SFT and after RL: success rate, mean return and episode length on held-out tasks, and the
+   policy's own next-observation prediction on held-out expert transitions.
+
+Stages are recorded in the run's ledger like the SWIRL loop's (a killed run resumes). The RL stage
+records its wall time and peak memory, the figures that PaW's overhead over GRPO is measured with.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from datasets import Dataset
+
+from swirl_wm.config import AgentRunConfig
+from swirl_wm.data.jsonl import group_episodes, read_transitions, write_episodes
+from swirl_wm.envs.agent import AgentEnv, expert_episode
+from swirl_wm.evaluation.agent_eval import evaluate_agent, evaluate_policy_wm
+from swirl_wm.files import atomic_write_text
+from swirl_wm.models.loading import load_model, load_tokenizer, resolve_model
+from swirl_wm.pipeline import Announce, SwirlRun, train_log_of
+from swirl_wm.reporting.run_info import git_commit, machine_info
+from swirl_wm.training.checkpoints import save_trained
+from swirl_wm.training.paw import AgentGRPOTrainer
+from swirl_wm.training.rollouts import walkthrough_examples
+from swirl_wm.training.sft import train_on_examples
+from swirl_wm.training.trl_args import grpo_args
+
+
+def env_factory(config: AgentRunConfig) -> Callable[[], AgentEnv]:
+    """A callable that makes one instance of the configured environment."""
+    from swirl_wm.envs.textworld_express import TextWorldExpress  # needs Java; imported only when used
+
+    return lambda: TextWorldExpress(config.env.textworld_express)
+
+
+def _peak_rss_mb() -> float:
+    """Peak resident memory of this process so far, MiB (``ru_maxrss`` is KiB on Linux, bytes on macOS)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if sys.platform == "darwin" else peak / 1024
+
+
+def _data_stage(run: SwirlRun, make_env: Callable[[], AgentEnv]) -> dict[str, Any]:
+    with make_env() as env:
+        result: dict[str, Any] = {}
+        for split in ("train", "test"):
+            tasks = env.tasks(split)
+            episodes = [expert_episode(env, task) for task in tasks]
+            write_episodes(run.path(f"data/expert-{split}.jsonl"), episodes)
+            result[split] = {"tasks": len(tasks), "transitions": sum(len(e) for e in episodes),
+                             "mean_walkthrough": sum(len(e) for e in episodes) / len(episodes)}
+    return result
+
+
+def _evaluate(run: SwirlRun, checkpoint: str, make_env: Callable[[], AgentEnv]) -> dict[str, Any]:
+    cfg = run.config
+    path = str(run.path(checkpoint))
+    model, tokenizer = load_model(path, run.device), load_tokenizer(path)
+    with make_env() as env:
+        tasks = env.tasks("test")
+    metrics = evaluate_agent(model, tokenizer, make_env, tasks, cfg.rollout, cfg.eval.batch_size)
+    episodes = group_episodes(read_transitions(run.path("data/expert-test.jsonl")))
+    wm, _ = evaluate_policy_wm(model, tokenizer, episodes, cfg.eval.max_new_tokens_observation,
+                               cfg.eval.batch_size, cfg.eval.wm_max_examples)
+    return {"test": metrics | wm}
+
+
+def _rl_stage(run: SwirlRun, make_env: Callable[[], AgentEnv]) -> dict[str, Any]:
+    cfg = run.config
+    init = str(run.path("checkpoints/sft"))
+    with make_env() as env:
+        tasks = {t.task_id: t for t in env.tasks("train")}
+    tokenizer = load_tokenizer(init)
+    trainer = AgentGRPOTrainer(env_factory=make_env, tasks=tasks, rollout=cfg.rollout, paw=cfg.paw, model=init,
+                               args=grpo_args(cfg.rl, run.path("logs/rl"), cfg.seed),
+                               train_dataset=Dataset.from_list([{"prompt": task_id} for task_id in tasks]),
+                               processing_class=tokenizer)
+    start = time.monotonic()
+    try:
+        trainer.train()
+    finally:
+        for env in trainer._envs:
+            env.close()
+    train_seconds = time.monotonic() - start
+    save_trained(trainer, tokenizer, run.path("checkpoints/rl"))
+    history = trainer.state.log_history
+    keys = ("reward", "reward_std", "loss", "paw/wm_loss", "paw/lambda", "step_time")
+    log = [{"step": h["step"], **{k: h[k] for k in keys if k in h}} for h in history
+           if "step" in h and "reward" in h and "train_runtime" not in h]
+    return {"checkpoint": "checkpoints/rl", "paw": cfg.paw.enabled, "train_seconds": train_seconds,
+            "seconds_per_step": train_seconds / max(1, len(log)), "peak_rss_mb": _peak_rss_mb(),
+            "peak_cuda_mb": torch.cuda.max_memory_allocated() / 2**20 if torch.cuda.is_available() else None,
+            "rollouts": trainer.rollout_stats, "train_log": log or train_log_of(history)}
+
+
+def run_agent(config: AgentRunConfig, announce: Announce = print) -> dict[str, Any]:
+    """Run (or resume) an agent run; returns the metrics also written to ``metrics.json`` and ``report.md``.
+
+    Raises:
+        ValueError: the output folder holds a run with a different config.
+        RuntimeError: an expert walkthrough does not win its task.
+    """
+    if config.model.torch_threads:
+        torch.set_num_threads(config.model.torch_threads)
+    run = SwirlRun(config, announce)
+    run.check_config()
+    make_env = env_factory(config)
+    data = run.stage("data", lambda: _data_stage(run, make_env))
+    source = resolve_model(config.model.name_or_path)
+
+    def sft() -> dict[str, Any]:
+        train = group_episodes(read_transitions(run.path("data/expert-train.jsonl")))
+        examples = walkthrough_examples(load_tokenizer(source.path), train)
+        _, history = train_on_examples(source.path, run.path("checkpoints/sft"), run.path("logs/sft"), examples,
+                                       config.sft, config.seed)
+        return {"checkpoint": "checkpoints/sft", "examples": len(examples), "train_log": train_log_of(history)}
+
+    stages = {"sft": run.stage("sft", sft, all_processes=True)}
+    stages["sft/eval"] = run.stage("sft/eval", lambda: _evaluate(run, "checkpoints/sft", make_env))
+    stages["rl"] = run.stage("rl", lambda: _rl_stage(run, make_env), all_processes=True)
+    stages["rl/eval"] = run.stage("rl/eval", lambda: _evaluate(run, "checkpoints/rl", make_env))
+    metrics = {"run": {"name": config.name, "seed": config.seed, "git_commit": git_commit(), "env": config.env.name,
+                       "model": config.model.name_or_path, "model_source": source.source, "paw": config.paw.enabled,
+                       "machine": machine_info(),
+                       "wall_time_s": sum(s.get("wall_time_s", 0.0) for s in run.ledger.stages.values())},
+               "data": data, "stages": stages}
+    if run.state.is_main_process:
+        atomic_write_text(run.path("metrics.json"), json.dumps(metrics, indent=2))
+        atomic_write_text(run.path("report.md"), agent_report(metrics))
+    return metrics
+
+
+def agent_report(metrics: dict[str, Any]) -> str:
+    """Markdown: the run header, then SFT vs RL on the held-out tasks and the policy's world model."""
+    run, stages = metrics["run"], metrics["stages"]
+    method = "GRPO + PaW" if run["paw"] else "GRPO"
+    rows = [("SFT (walkthroughs)", stages["sft/eval"]["test"]), (method, stages["rl/eval"]["test"])]
+    keys = sorted({k for _, m in rows for k in m if k != "wm/examples"})
+    fmt = {True: "{:.1%}", False: "{:.2f}"}
+    lines = [f"# Agent run report: {run['name']}", "",
+             f"seed {run['seed']}, commit `{run['git_commit']}`, env {run['env']}, model {run['model']} "
+             f"({run['model_source']}), wall time {run['wall_time_s']:.0f} s", "",
+             "| model | " + " | ".join(keys) + " |", "|---|" + "---:|" * len(keys)]
+    for name, m in rows:
+        cells = [fmt["success_rate" in k or k == "wm/exact_match"].format(m[k]) if k in m else "—" for k in keys]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    rl = stages["rl"]
+    lines += ["", f"RL: {len(rl['train_log'])} steps, {rl['seconds_per_step']:.1f} s/step, peak RSS "
+              f"{rl['peak_rss_mb']:.0f} MiB."]
+    return "\n".join(lines) + "\n"
+
