@@ -1,0 +1,57 @@
+"""`swirl paw` end to end on TextWorldExpress with the tiny model: walkthrough SFT → GRPO + PaW → eval."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from swirl_wm.cli.main import app
+
+pytest.importorskip("textworld_express", reason="textworld-express not installed (pip install textworld-express)")
+
+CONFIG = """\
+name: paw-e2e
+seed: 0
+output_dir: {out}
+env:
+  name: textworld_express
+  textworld_express: {{game: cookingworld, train_tasks: 2, test_tasks: 1}}
+model: {{name_or_path: tiny, torch_threads: 1}}
+sft: {{learning_rate: 1.0e-3, max_steps: 1, per_device_train_batch_size: 8, max_length: 1024}}
+rl: {{learning_rate: 1.0e-4, num_generations: 2, per_device_train_batch_size: 2, max_steps: 1, beta: 0.0}}
+rollout: {{max_steps: 2, max_action_tokens: 4, max_observation_chars: 200, max_context_tokens: 768}}
+paw: {{enabled: {paw}}}
+eval: {{batch_size: 1, wm_max_examples: 2, max_new_tokens_observation: 8}}
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.java
+def test_paw_run_resumes_and_reports(tmp_path) -> None:
+    run = tmp_path / "run"
+    config = tmp_path / "paw.yaml"
+    config.write_text(CONFIG.format(out=run, paw="true"), encoding="utf-8")
+    result = CliRunner().invoke(app, ["paw", str(config)])
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["data"]["train"]["tasks"] == 2 and metrics["data"]["test"]["tasks"] == 1
+    for stage in ("sft/eval", "rl/eval"):
+        test = metrics["stages"][stage]["test"]
+        assert 0 <= test["agent/success_rate"] <= 1 and test["wm/examples"] == 2
+    rl = metrics["stages"]["rl"]
+    assert rl["paw"] and rl["train_log"] and "paw/wm_loss" in rl["train_log"][0]
+    assert "GRPO + PaW" in (run / "report.md").read_text()
+    again = CliRunner().invoke(app, ["paw", str(config)])  # a finished run: every stage is skipped
+    assert again.exit_code == 0 and again.output.count("[skip]") == 5
+    config.write_text(CONFIG.format(out=run, paw="false"), encoding="utf-8")
+    refused = CliRunner().invoke(app, ["paw", str(config)])
+    assert refused.exit_code == 2 and "different config" in refused.output
+
+
+def test_paw_config_errors_name_the_field(tmp_path) -> None:
+    config = tmp_path / "bad.yaml"
+    config.write_text("paw: {alpha: 2}\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["paw", str(config)])
+    assert result.exit_code == 2 and "paw.alpha" in result.output and ":1:" in result.output
