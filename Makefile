@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip install -c constraints.txt
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo demo-tiny test lint clean
+.PHONY: install alfworld demo demo-tiny test lint clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +17,9 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 install: $(STAMP)
+
+alfworld: $(STAMP)  # optional: ALFWorld-style tasks for `swirl paw` (C++ planner build, ~6 min)
+	$(PIP) -e '.[alfworld]'
 
 demo: $(STAMP)
 	$(VENV)/bin/swirl demo

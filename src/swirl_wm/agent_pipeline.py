@@ -40,6 +40,10 @@ from swirl_wm.training.trl_args import grpo_args
 
 def env_factory(config: AgentRunConfig) -> Callable[[], AgentEnv]:
     """A callable that makes one instance of the configured environment."""
+    if config.env.name == "alfworld":
+        from swirl_wm.envs.alfworld import ALFWorld  # needs the alfworld package; imported only when used
+
+        return lambda: ALFWorld(config.env.alfworld)
     from swirl_wm.envs.textworld_express import TextWorldExpress  # needs Java; imported only when used
 
     return lambda: TextWorldExpress(config.env.textworld_express)

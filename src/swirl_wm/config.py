@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from swirl_wm.data.splits import SplitConfig
 from swirl_wm.data.truncate import MIN_STATE_CHARS
+from swirl_wm.envs.alfworld import ALFWorldConfig
 from swirl_wm.envs.bfcl import BFCLConfig
 from swirl_wm.envs.miniwob import MiniWoBConfig
 from swirl_wm.envs.physics import PhysicsWorldConfig
@@ -195,9 +196,11 @@ class PaWConfig(_Strict):
 class AgentEnvConfig(_Strict):
     """Which multi-turn environment the agent plays, and its tasks (envs/agent.py)."""
 
-    name: Literal["textworld_express"] = Field("textworld_express", description="the agent environment")
+    name: Literal["textworld_express", "alfworld"] = Field("textworld_express", description="the agent environment")
     textworld_express: TextWorldExpressConfig = Field(default_factory=TextWorldExpressConfig,
                                                       description="its game and its train/dev/test task counts")
+    alfworld: ALFWorldConfig = Field(default_factory=ALFWorldConfig,
+                                     description="generated PDDL household tasks (needs `pip install alfworld`)")
 
 
 class AgentEvalConfig(_Strict):

@@ -84,7 +84,9 @@ class AgentEnv(ABC):
     """A text game with tasks and a task reward (module docstring). Use as a context manager, or ``close``.
 
     Subclasses set :attr:`name` and implement ``tasks``, ``_reset``, ``_step``, ``admissible_actions``,
-    ``walkthrough`` and ``close``; this class counts the steps and ends episodes.
+    ``walkthrough`` and ``close``; this class counts the steps and ends episodes. A subclass whose
+    ``tasks``, ``walkthrough`` or ``close`` restarts or stops the game sets ``_running = False`` there, so
+    that a later ``step`` raises instead of acting in another game.
     """
 
     name: str
@@ -111,7 +113,10 @@ class AgentEnv(ABC):
 
     @abstractmethod
     def walkthrough(self, task: AgentTask) -> list[str]:
-        """An expert action sequence that wins ``task`` from its ``reset``; may end a running episode."""
+        """An expert action sequence that wins ``task`` from its ``reset``; may end a running episode.
+
+        Deterministic where the game's planner is (TextWorldExpress cookingworld, ALFWorld); coin's varies.
+        """
 
     @abstractmethod
     def close(self) -> None:
@@ -150,7 +155,7 @@ class AgentEnv(ABC):
     def __enter__(self) -> AgentEnv:
         return self
 
-    def __exit__(self, *exc_info: object) -> None:
+    def __exit__(self, *_: object) -> None:
         self.close()
 
 
