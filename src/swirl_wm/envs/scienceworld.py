@@ -76,6 +76,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from scienceworld import ScienceWorldEnv
 from scienceworld.constants import ID2TASK
 
+from swirl_wm.envs.py4j_close import CloseOnce
 from swirl_wm.records import Episode, Transition
 
 log = logging.getLogger(__name__)
@@ -160,16 +161,8 @@ class ScienceWorldConfig(BaseModel):
         return self
 
 
-class _Simulator(ScienceWorldEnv):
-    """``ScienceWorldEnv`` whose ``close`` runs once: its ``__del__`` closes again, and py4j logs errors."""
-
-    _closed = False
-
-    def close(self) -> None:
-        # Not when __init__ failed before the gateway existed: __del__ calls close then too.
-        if not self._closed and hasattr(self, "_gateway"):
-            self._closed = True
-            super().close()
+class _Simulator(CloseOnce, ScienceWorldEnv):
+    """``ScienceWorldEnv`` whose ``close`` runs once (envs/py4j_close.py)."""
 
 
 def _tidy(text: str) -> str:

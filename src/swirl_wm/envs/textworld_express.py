@@ -54,6 +54,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from textworld_express import TextWorldExpressEnv
 
 from swirl_wm.envs.agent import AgentEnv, AgentTask, Split, StepResult
+from swirl_wm.envs.py4j_close import CloseOnce
 
 ENV_NAME = "textworld_express"
 Game = Literal["cookingworld", "coin"]
@@ -113,16 +114,8 @@ class TextWorldExpressConfig(BaseModel):
         return self
 
 
-class _Simulator(TextWorldExpressEnv):
-    """``TextWorldExpressEnv`` whose ``close`` runs once: its ``__del__`` closes again, and py4j logs errors."""
-
-    _closed = False
-
-    def close(self) -> None:
-        # Not when __init__ failed before the gateway existed: __del__ calls close then too.
-        if not self._closed and hasattr(self, "_gateway"):
-            self._closed = True
-            super().close()
+class _Simulator(CloseOnce, TextWorldExpressEnv):
+    """``TextWorldExpressEnv`` whose ``close`` runs once (envs/py4j_close.py)."""
 
 
 def _tidy(text: str) -> str:
