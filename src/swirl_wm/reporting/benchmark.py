@@ -121,5 +121,5 @@ def benchmark_tables(rows: Sequence[Mapping[str, Any]], keys: Sequence[str] = TA
         f"| {r['row']} | " + " | ".join(_cell(k, r["delta_vs_sft"].get(k), signed=True) for k in present) + " |\n"
         for r in deltas)
     n = max((len(r["seeds"]) for r in rows), default=0)
-    return (f"Test split, mean ± 95 % CI over {n} seed{"s" if n != 1 else ""}.\n\n{table}\n"
+    return (f"Test split, mean ± 95 % CI over {n} seed{'s' if n != 1 else ''}.\n\n{table}\n"
             f"Change over SFT, paired by seed (`*`: the 95 % CI excludes 0).\n\n{change}")
