@@ -205,8 +205,10 @@ def test_generate_without_java_says_how_to_install(monkeypatch: pytest.MonkeyPat
 requires_java = pytest.mark.skipif(
     shutil.which("java") is None, reason="needs Java (OpenJDK 17+) on PATH to run the ScienceWorld simulator"
 )
+# power-component: its gold path is fixed per variation. find-living-thing's is not (animals wander, and
+# the gold path follows them: two loads of one variation in one JVM gave different commands under load).
 REAL = ScienceWorldConfig(
-    tasks=["find-living-thing"], variations_per_task=1, max_steps_per_episode=6, max_state_chars=400
+    tasks=["power-component"], variations_per_task=1, max_steps_per_episode=6, max_state_chars=400
 )
 
 
@@ -220,7 +222,7 @@ def real_episodes() -> list[Episode]:
 def test_real_generation(real_episodes: list[Episode]) -> None:
     assert len(real_episodes) == 1
     for episode in real_episodes:
-        assert episode.episode_id.startswith("sciworld-find-living-thing-") and 1 <= len(episode) <= 6
+        assert episode.episode_id.startswith("sciworld-power-component-") and 1 <= len(episode) <= 6
         assert all(a.y == b.x for a, b in zip(episode.transitions, episode.transitions[1:], strict=False))
         first = episode.transitions[0]
         assert first.x.startswith("Observation: (see below)\nLocation: ")
@@ -234,10 +236,6 @@ def test_real_generation(real_episodes: list[Episode]) -> None:
 @pytest.mark.java
 @requires_java
 def test_real_generation_is_deterministic(real_episodes: list[Episode]) -> None:
-    # Our part is deterministic: which variations, which gold commands, in which order. Comparing whole
-    # episodes failed once in four full-suite runs (not reproduced in 4 direct repeats; the diff was not
-    # captured; find-living-thing has wandering animals), so later state texts are not compared.
+    # A task with a fixed gold path replays to identical episodes: variations, commands and every state.
     again = generate_episodes(REAL, seed=0)
-    assert [e.episode_id for e in again] == [e.episode_id for e in real_episodes]
-    assert [[t.z for t in e.transitions] for e in again] == [[t.z for t in e.transitions] for e in real_episodes]
-    assert [e.transitions[0].x for e in again] == [e.transitions[0].x for e in real_episodes]
+    assert again == real_episodes
