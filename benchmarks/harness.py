@@ -101,9 +101,18 @@ def main() -> None:
     parser.add_argument("--runs-dir", type=Path, default=Path("runs/harness"))
     parser.add_argument("--output", type=Path, required=True)
     parser.add_argument("--readme", type=Path)
+    parser.add_argument("--render", action="store_true",
+                        help="only re-render the Markdown (and --readme) from the existing --output JSON")
     args = parser.parse_args()
 
     base = load_config(args.config)
+    if args.render:
+        table = benchmark_tables(json.loads(args.output.read_text(encoding="utf-8"))["rows"])
+        atomic_write_text(args.output.with_suffix(".md"), f"# Benchmark: {base.name}\n\n{table}")
+        if args.readme:
+            splice_readme(args.readme, base.name, table)
+        print(table)
+        return
     variants = [("swirl", {})] + args.variant
     start = time.monotonic()
     runs: dict[str, list[dict[str, Any]]] = {}
