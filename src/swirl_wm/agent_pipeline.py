@@ -94,8 +94,7 @@ def _rl_stage(run: SwirlRun, make_env: Callable[[], AgentEnv]) -> dict[str, Any]
     try:
         trainer.train()
     finally:
-        for env in trainer._envs:
-            env.close()
+        trainer.close_environments()
     train_seconds = time.monotonic() - start
     save_trained(trainer, tokenizer, run.path("checkpoints/rl"))
     history = trainer.state.log_history

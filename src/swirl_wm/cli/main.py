@@ -44,11 +44,12 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(code=2)
 
 
-def _load(path: Path, overrides: dict[str, Any]):
-    from swirl_wm.config import ConfigError, load_config
+def _load(path: Path, overrides: dict[str, Any], schema: type | None = None):
+    """The config at ``path`` (``RunConfig``, or ``schema``) with the non-None ``overrides``; errors exit 2."""
+    from swirl_wm.config import ConfigError, RunConfig, load_config
 
     try:
-        return load_config(path, {k: v for k, v in overrides.items() if v is not None})
+        return load_config(path, {k: v for k, v in overrides.items() if v is not None}, schema=schema or RunConfig)
     except (ConfigError, OSError) as err:
         raise _fail(str(err)) from None
 
@@ -120,13 +121,9 @@ def paw(
 ) -> None:
     """Agent RL: walkthrough SFT, then GRPO on trajectories with PaW's world-model loss (paw.enabled), then
     success rate and the policy's world model on held-out tasks. Re-running resumes."""
-    from swirl_wm.config import AgentRunConfig, ConfigError, load_config
+    from swirl_wm.config import AgentRunConfig
 
-    try:
-        config = load_config(config_path, {k: v for k, v in {"output_dir": output_dir, "seed": seed}.items()
-                                           if v is not None}, schema=AgentRunConfig)
-    except (ConfigError, OSError) as err:
-        raise _fail(str(err)) from None
+    config = _load(config_path, {"output_dir": output_dir, "seed": seed}, schema=AgentRunConfig)
     _offline_unless_hub(config.model.name_or_path)
     import torch
 

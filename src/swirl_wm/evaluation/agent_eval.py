@@ -20,7 +20,7 @@ from swirl_wm.envs.agent import AgentEnv, AgentTask
 from swirl_wm.evaluation.metrics import exact_match, rouge_l
 from swirl_wm.models.generation import generate
 from swirl_wm.records import Episode
-from swirl_wm.training.rollouts import history_ids, play_episodes
+from swirl_wm.training.rollouts import ChatPieces, history_ids, play_episodes
 
 
 def evaluate_agent(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, env_factory: Callable[[], AgentEnv],
@@ -69,12 +69,13 @@ def evaluate_policy_wm(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBas
         ``({"wm/exact_match": fraction, "wm/rouge_l": 0..100, "wm/examples": count}, predictions)``; the
         first ``max_examples`` transitions in episode order are used.
     """
+    pieces = ChatPieces.of(tokenizer)
     prompts, references = [], []
     for episode in episodes:
         observations, actions = [episode.transitions[0].x], []
         for t in episode.transitions:
             actions.append(t.z or "")
-            prompts.append(tokenizer.decode(history_ids(tokenizer, observations, actions)))
+            prompts.append(tokenizer.decode(history_ids(tokenizer, observations, actions, pieces)))
             references.append(t.y)
             observations.append(t.y)
     prompts, references = prompts[:max_examples], references[:max_examples]

@@ -83,6 +83,12 @@ class AgentGRPOTrainer(GRPOTrainer):
         self._capture = False
         self.rollout_stats: list[dict[str, float]] = []
 
+    def close_environments(self) -> None:
+        """Close the environment instances the rollouts used (a JVM or planner each)."""
+        for env in self._envs:
+            env.close()
+        self._envs = []
+
     def _environments(self, n: int) -> list[AgentEnv]:
         while len(self._envs) < n:
             self._envs.append(self._env_factory())

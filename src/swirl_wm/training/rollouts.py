@@ -77,6 +77,14 @@ class ChatPieces:
             after_action = after_action[len(tokenizer.eos_token):]  # the action's own end token is generated
         return cls(after_action=after_action, after_observation=text.split(marks[1], 1)[1])
 
+    def observation_turn(self, tokenizer: PreTrainedTokenizerBase, observation: str
+                         ) -> tuple[list[int], list[int], list[int]]:
+        """Token ids that follow an action's end token: template before ``o``, ``o`` itself, template after
+        it (up to the next action). The one definition of the layout that rollouts, SFT examples and the
+        world-model evaluation share."""
+        return (_encode(tokenizer, self.after_action), _encode(tokenizer, observation),
+                _encode(tokenizer, self.after_observation))
+
 
 def first_prompt_ids(tokenizer: PreTrainedTokenizerBase, observation: str) -> list[int]:
     """Token ids of ``[system][user: o_0][assistant-start]``."""
@@ -90,24 +98,29 @@ def _encode(tokenizer: PreTrainedTokenizerBase, text: str) -> list[int]:
     return tokenizer(text, add_special_tokens=False)["input_ids"] if text else []
 
 
-def history_ids(tokenizer: PreTrainedTokenizerBase, observations: Sequence[str], actions: Sequence[str]) -> list[int]:
+def history_ids(tokenizer: PreTrainedTokenizerBase, observations: Sequence[str], actions: Sequence[str],
+                pieces: ChatPieces | None = None) -> list[int]:
     """Token ids of an episode's history in the rollout layout, ending where the model writes next.
 
     With ``len(actions) == len(observations)`` the sequence ends after ``a_{t}`` and the template text that
     opens the next observation (the model's next tokens are ``o_{t+1}``: the world-model prompt); with one
     action fewer it ends at the start of the assistant's turn (the policy prompt).
 
+    ``pieces`` (:meth:`ChatPieces.of` of ``tokenizer``) may be passed by callers that build many histories.
+
     Raises:
         ValueError: ``actions`` is not as long as ``observations`` or one shorter.
     """
     if len(observations) - len(actions) not in (0, 1) or not observations:
         raise ValueError(f"{len(observations)} observations and {len(actions)} actions do not form a history")
-    pieces = ChatPieces.of(tokenizer)
+    pieces = pieces or ChatPieces.of(tokenizer)
     ids = first_prompt_ids(tokenizer, observations[0])
     for t, action in enumerate(actions):
-        ids += _encode(tokenizer, action) + [tokenizer.eos_token_id] + _encode(tokenizer, pieces.after_action)
+        before, body, after = pieces.observation_turn(tokenizer, observations[t + 1] if t + 1 < len(observations)
+                                                      else "")
+        ids += _encode(tokenizer, action) + [tokenizer.eos_token_id] + before
         if t + 1 < len(observations):
-            ids += _encode(tokenizer, observations[t + 1]) + _encode(tokenizer, pieces.after_observation)
+            ids += body + after
     return ids
 
 
@@ -117,6 +130,7 @@ def walkthrough_examples(tokenizer: PreTrainedTokenizerBase, episodes: Sequence[
     Raises:
         ValueError: a transition has no action.
     """
+    pieces = ChatPieces.of(tokenizer)
     examples = []
     for episode in episodes:
         observations = [episode.transitions[0].x]
@@ -124,7 +138,7 @@ def walkthrough_examples(tokenizer: PreTrainedTokenizerBase, episodes: Sequence[
         for t in episode.transitions:
             if t.z is None:
                 raise ValueError(f"expert episode {episode.episode_id} step {t.step} has no action")
-            prompt = tokenizer.decode(history_ids(tokenizer, observations, actions))
+            prompt = tokenizer.decode(history_ids(tokenizer, observations, actions, pieces))
             examples.append({"prompt": prompt, "completion": t.z + tokenizer.eos_token})
             observations.append(t.y)
             actions.append(t.z)
@@ -227,9 +241,10 @@ def _play(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, envs: Sequ
             r.won = r.won or result.won
             observation = result.observation[:max_observation_chars]
             r.observations.append(observation)
-            r.extend(_encode(tokenizer, pieces.after_action))
-            r.extend(_encode(tokenizer, observation), step=step)
-            r.extend(_encode(tokenizer, pieces.after_observation))
+            before, body, after = pieces.observation_turn(tokenizer, observation)
+            r.extend(before)
+            r.extend(body, step=step)
+            r.extend(after)
             too_long = len(r.prompt_ids) + len(r.completion_ids) + max_action_tokens > max_context_tokens
             r.done = result.done or too_long or step == max_steps - 1
 
