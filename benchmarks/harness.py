@@ -6,12 +6,20 @@ test metrics of every phase and baseline (``swirl_wm.reporting.benchmark``) into
 seeds, git commit, machine, wall time, rows) and a Markdown table. ``--readme`` replaces the block between
 ``<!-- harness:NAME:start -->`` and ``<!-- harness:NAME:end -->`` in that file with the table.
 
-Variants that change only ``swirl`` / ``baselines`` settings start from the base variant's SFT checkpoints
-of the same seed (copied with their ledger entries), so an ablation costs its phases only.
+Variants that change only settings used after SFT (``swirl`` / ``baselines``; for agent runs ``rl`` /
+``paw``) start from the base variant's SFT checkpoints of the same seed (copied with their ledger
+entries), so an ablation costs its phases only.
+
+Agent configs (``swirl paw``'s, recognised by their top-level ``env``) run the agent pipeline instead: rows
+are the walkthrough-SFT policy and each variant after RL (success rate, return, steps, the policy's world
+model, RL seconds per step and peak memory), and the JSON adds each variant's time and memory per RL step
+relative to the base variant, paired by seed (PaW's overhead over GRPO).
 
     python benchmarks/harness.py configs/physics-bench.yaml --seeds 0 1 2 \\
         --variant greedy:swirl.latent_action.mode=greedy --variant beta1:swirl.phase1.beta=1.0 \\
         --output benchmarks/results/harness-physics.json --readme README.md
+    python benchmarks/harness.py configs/paw-textworld.yaml --base-config paw.enabled=false --seeds 0 1 2 \\
+        --variant paw:paw.enabled=true --output benchmarks/results/harness-paw-textworld.json
 """
 
 from __future__ import annotations
@@ -20,20 +28,55 @@ import argparse
 import json
 import shutil
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from swirl_wm.config import RunConfig, load_config
+from swirl_wm.agent_pipeline import run_agent
+from swirl_wm.config import AgentRunConfig, RunConfig, load_config
 from swirl_wm.files import atomic_write_text
 from swirl_wm.pipeline import run_swirl
-from swirl_wm.reporting.benchmark import aggregate, benchmark_tables
+from swirl_wm.reporting.benchmark import (
+    AGENT_TABLE_KEYS,
+    TABLE_KEYS,
+    agent_phases,
+    aggregate,
+    benchmark_tables,
+    paired_change,
+)
 from swirl_wm.reporting.run_info import git_commit, machine_info
 
-# Settings an ablation may change while still sharing the base variant's data and SFT warm start.
-_AFTER_SFT = ("name", "output_dir", "swirl", "baselines")
 _SFT_STAGES = ("data", "sft", "sft/eval")
+
+
+@dataclass(frozen=True)
+class Kind:
+    """What the harness runs for one kind of config."""
+
+    schema: type[RunConfig] | type[AgentRunConfig]
+    run: Callable[[Any], dict[str, Any]]  # config → metrics.json dict in the SWIRL loop's shape
+    after_sft: tuple[str, ...]  # settings an ablation may change while sharing the base's data and SFT
+    copied: tuple[str, ...]  # run sub-folders a variant takes over from the base run
+
+    def base_name(self, config: Any) -> str:
+        if isinstance(config, AgentRunConfig):
+            return "grpo+paw" if config.paw.enabled else "grpo"
+        return "swirl"
+
+
+SWIRL = Kind(RunConfig, run_swirl, ("name", "output_dir", "swirl", "baselines"),
+             ("data", "checkpoints/sft", "predictions/sft"))
+AGENT = Kind(AgentRunConfig, lambda config: agent_phases(run_agent(config)), ("name", "output_dir", "rl", "paw"),
+             ("data", "checkpoints/sft"))
+
+
+def kind_of(path: Path) -> Kind:
+    """Agent configs have a top-level ``env`` (the environment the agent plays); SWIRL configs a ``data``."""
+    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return AGENT if isinstance(raw, dict) and "env" in raw else SWIRL
 
 
 def parse_variant(text: str) -> tuple[str, dict[str, Any]]:
@@ -50,7 +93,8 @@ def parse_variant(text: str) -> tuple[str, dict[str, Any]]:
     return name, overrides
 
 
-def with_overrides(config: RunConfig, overrides: dict[str, Any]) -> RunConfig:
+def with_overrides(config: Any, overrides: dict[str, Any]) -> Any:
+    """A copy of ``config`` (a RunConfig or AgentRunConfig) with dotted keys set, validated again."""
     raw = config.model_dump(mode="json")
     for dotted, value in overrides.items():
         node = raw
@@ -60,22 +104,22 @@ def with_overrides(config: RunConfig, overrides: dict[str, Any]) -> RunConfig:
         if leaf not in node:
             raise KeyError(f"unknown config key {dotted!r}")
         node[leaf] = value
-    return RunConfig.model_validate(raw)
+    return type(config).model_validate(raw)
 
 
-def _shares_sft(a: RunConfig, b: RunConfig) -> bool:
-    strip = lambda c: {k: v for k, v in c.model_dump(mode="json").items() if k not in _AFTER_SFT}  # noqa: E731
+def _shares_sft(a: Any, b: Any, kind: Kind = SWIRL) -> bool:
+    strip = lambda c: {k: v for k, v in c.model_dump(mode="json").items() if k not in kind.after_sft}  # noqa: E731
     return strip(a) == strip(b)
 
 
-def seed_from_base(base_dir: Path, run_dir: Path) -> None:
+def seed_from_base(base_dir: Path, run_dir: Path, copied: tuple[str, ...] = SWIRL.copied) -> None:
     """Copy the base run's data, SFT checkpoints and their ledger entries into a fresh run folder."""
     if (run_dir / "state.json").exists() or not (base_dir / "state.json").exists():
         return
     stages = json.loads((base_dir / "state.json").read_text(encoding="utf-8"))["stages"]
     if not all(s in stages for s in _SFT_STAGES):
         return
-    for sub in ("data", "checkpoints/sft", "predictions/sft"):
+    for sub in copied:
         if (base_dir / sub).exists():
             shutil.copytree(base_dir / sub, run_dir / sub, dirs_exist_ok=True)
     shutil.rmtree(run_dir / "data" / "latent", ignore_errors=True)
@@ -97,6 +141,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("config", type=Path)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--base-config", type=lambda text: parse_variant(f"base:{text}")[1], default={},
+                        help="key=value[,key=value...] applied to the config before every variant (the base)")
     parser.add_argument("--variant", type=parse_variant, action="append", default=[])
     parser.add_argument("--runs-dir", type=Path, default=Path("runs/harness"))
     parser.add_argument("--output", type=Path, required=True)
@@ -105,15 +151,18 @@ def main() -> None:
                         help="only re-render the Markdown (and --readme) from the existing --output JSON")
     args = parser.parse_args()
 
-    base = load_config(args.config)
+    kind = kind_of(args.config)
+    base = with_overrides(load_config(args.config, schema=kind.schema), args.base_config)
     if args.render:
-        table = benchmark_tables(json.loads(args.output.read_text(encoding="utf-8"))["rows"])
+        result = json.loads(args.output.read_text(encoding="utf-8"))
+        table = _tables(result, kind)
         atomic_write_text(args.output.with_suffix(".md"), f"# Benchmark: {base.name}\n\n{table}")
         if args.readme:
             splice_readme(args.readme, base.name, table)
         print(table)
         return
-    variants = [("swirl", {})] + args.variant
+    base_variant = kind.base_name(base)
+    variants = [(base_variant, {})] + args.variant
     start = time.monotonic()
     runs: dict[str, list[dict[str, Any]]] = {}
     for variant, overrides in variants:
@@ -121,26 +170,47 @@ def main() -> None:
             config = with_overrides(base, overrides | {"seed": seed})
             run_dir = args.runs_dir / base.name / variant / f"seed{seed}"
             config = config.model_copy(update={"output_dir": run_dir})
-            base_dir = args.runs_dir / base.name / "swirl" / f"seed{seed}"
-            if variant != "swirl" and _shares_sft(config, with_overrides(base, {"seed": seed})):
-                seed_from_base(base_dir, run_dir)
+            base_dir = args.runs_dir / base.name / base_variant / f"seed{seed}"
+            if variant != base_variant and _shares_sft(config, with_overrides(base, {"seed": seed}), kind):
+                seed_from_base(base_dir, run_dir, kind.copied)
             print(f"== {variant} seed {seed} → {run_dir}", flush=True)
-            runs.setdefault(variant, []).append(run_swirl(config))
+            runs.setdefault(variant, []).append(kind.run(config))
     rows = aggregate(runs)
-    table = benchmark_tables(rows)
     result = {"config_path": str(args.config), "config": base.model_dump(mode="json"),
               "variants": {name: overrides for name, overrides in variants}, "seeds": args.seeds,
               "git_commit": git_commit(), "machine": machine_info(), "wall_time_s": time.monotonic() - start,
               "run_wall_time_s": {v: [m["run"]["wall_time_s"] for m in ms] for v, ms in runs.items()},
-              "latent_actions": {v: [[p.get("latent_actions") for p in m["phases"] if "latent_actions" in p]
-                                     for m in ms] for v, ms in runs.items()},
               "rows": rows}
+    if kind is SWIRL:
+        result["latent_actions"] = {v: [[p.get("latent_actions") for p in m["phases"] if "latent_actions" in p]
+                                        for m in ms] for v, ms in runs.items()}
+    else:
+        result["cost_vs_base"] = {v: {key: paired_change(ms, runs[base_variant], key)
+                                      for key in ("rl/seconds_per_step", "rl/peak_rss_mb")}
+                                  for v, ms in runs.items() if v != base_variant}
+    table = _tables(result, kind)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(args.output, json.dumps(result, indent=2))
     atomic_write_text(args.output.with_suffix(".md"), f"# Benchmark: {base.name}\n\n{table}")
     if args.readme:
         splice_readme(args.readme, base.name, table)
     print(table)
+
+
+def _tables(result: dict[str, Any], kind: Kind) -> str:
+    """The Markdown of a harness result: metric tables, and for agent runs the RL cost over the base."""
+    if kind is SWIRL:
+        return benchmark_tables(result["rows"], TABLE_KEYS)
+    per_type = sorted({k for r in result["rows"] for k in r["metrics"] if k.startswith("agent/success_rate/")})
+    text = benchmark_tables(result["rows"], AGENT_TABLE_KEYS[:1] + tuple(per_type) + AGENT_TABLE_KEYS[1:])
+    base = next(iter(result["variants"]))
+    lines = [f"\nRL cost relative to {base}, paired by seed (%, mean ± 95 % CI).\n",
+             "| variant | seconds per RL step | peak RSS |", "|---|---:|---:|"]
+    for variant, cost in result.get("cost_vs_base", {}).items():
+        cells = [f"{c['mean']:+.1f} ± {c['ci95']:.1f} %" if c["ci95"] == c["ci95"] else f"{c['mean']:+.1f} %"
+                 for c in (cost["rl/seconds_per_step"], cost["rl/peak_rss_mb"])]
+        lines.append(f"| {variant} | " + " | ".join(cells) + " |")
+    return text + "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":

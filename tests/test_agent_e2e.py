@@ -43,6 +43,13 @@ def test_paw_run_resumes_and_reports(tmp_path) -> None:
     rl = metrics["stages"]["rl"]
     assert rl["paw"] and rl["train_log"] and "paw/wm_loss" in rl["train_log"][0]
     assert "GRPO + PaW" in (run / "report.md").read_text()
+    evaluated = CliRunner().invoke(app, ["eval", "--run", str(run), "--phase", "sft",
+                                         "--output", str(tmp_path / "eval.json")])
+    assert evaluated.exit_code == 0, evaluated.output
+    again_sft = json.loads((tmp_path / "eval.json").read_text())
+    assert again_sft["phase"] == "sft" and again_sft["test"] == metrics["stages"]["sft/eval"]["test"]  # greedy
+    missing = CliRunner().invoke(app, ["eval", "--run", str(run), "--phase", "iter1/phase1"])
+    assert missing.exit_code == 2 and "has not finished" in missing.output
     again = CliRunner().invoke(app, ["paw", str(config)])  # a finished run: every stage is skipped
     assert again.exit_code == 0 and again.output.count("[skip]") == 5
     config.write_text(CONFIG.format(out=run, paw="false"), encoding="utf-8")

@@ -10,7 +10,7 @@ from swirl_wm.evaluation.best_of_n import best_of_n
 from swirl_wm.evaluation.metrics import summarise
 from swirl_wm.models.scoring import Scorer
 from swirl_wm.records import Transition
-from swirl_wm.reporting.benchmark import aggregate, benchmark_tables
+from swirl_wm.reporting.benchmark import AGENT_TABLE_KEYS, agent_phases, aggregate, benchmark_tables, paired_change
 
 
 def _run(seed: int, sft: float, phase1: float, bootstrap: float | None = None) -> dict:
@@ -88,3 +88,24 @@ def test_best_of_n_keeps_the_candidate_the_idm_scores_highest(tiny) -> None:
     assert again == predictions  # seeded
     with pytest.raises(ValueError, match="n ≥ 1"):
         best_of_n(scorer, scorer, ts, 0, max_new_tokens=8, temperature=1.0, top_p=1.0, batch_size=8, seed=0)
+
+
+def _agent_run(seed: int, sft: float, rl: float, seconds: float) -> dict:
+    stages = {"sft/eval": {"test": {"agent/success_rate": sft}}, "rl/eval": {"test": {"agent/success_rate": rl}},
+              "rl": {"seconds_per_step": seconds, "peak_rss_mb": 1000.0}}
+    return agent_phases({"run": {"seed": seed}, "stages": stages})
+
+
+def test_agent_runs_aggregate_and_their_cost_is_paired() -> None:
+    grpo = [_agent_run(0, 0.5, 0.6, 10.0), _agent_run(1, 0.4, 0.4, 20.0)]
+    paw = [_agent_run(0, 0.5, 0.7, 11.0), _agent_run(1, 0.4, 0.5, 20.0)]
+    rows = aggregate({"grpo": grpo, "paw": paw})
+    assert [r["row"] for r in rows] == ["sft", "grpo: rl", "paw: rl"]
+    assert _row(rows, "paw: rl")["delta_vs_sft"]["agent/success_rate"]["values"] == pytest.approx([0.2, 0.1])
+    assert "rl/seconds_per_step" not in _row(rows, "sft")["metrics"]  # the SFT policy has no RL cost
+    cost = paired_change(paw, grpo, "rl/seconds_per_step")
+    assert cost["values"] == pytest.approx([10.0, 0.0]) and cost["mean"] == pytest.approx(5.0)
+    table = benchmark_tables(rows, AGENT_TABLE_KEYS)
+    assert "| paw: rl | 60.0 % ± 127.1 % |" in table and "rl/seconds_per_step" in table
+    with pytest.raises(ValueError, match="differ"):
+        paired_change(paw[:1], grpo[1:], "rl/seconds_per_step")

@@ -10,8 +10,15 @@ from datasets import Dataset
 
 from swirl_wm.config import GRPOPhaseConfig, PaWConfig, RolloutConfig
 from swirl_wm.envs.agent import AgentEnv, AgentTask, StepResult
+from swirl_wm.records import Episode, Transition
 from swirl_wm.training.paw import AgentGRPOTrainer, paw_targets
-from swirl_wm.training.rollouts import ChatPieces, Rollout, group_returns, play_episodes
+from swirl_wm.training.rollouts import (
+    ChatPieces,
+    Rollout,
+    history_ids,
+    play_episodes,
+    walkthrough_examples,
+)
 from swirl_wm.training.trl_args import grpo_args
 
 
@@ -77,11 +84,27 @@ def test_rollouts_label_action_and_observation_tokens(tiny) -> None:
         assert all(lp == 0 for lp, m in zip(r.logprobs, r.action_mask, strict=True) if not m)
         assert not any(m and s >= 0 for m, s in zip(r.action_mask, r.observation_step, strict=True))
         assert all(e >= 0 for e in r.action_entropy)
-    assert group_returns(rollouts, 2) == [
-        (rollouts[0].episode_return + rollouts[1].episode_return) / 2,
-        (rollouts[2].episode_return + rollouts[3].episode_return) / 2]
-    with pytest.raises(ValueError, match="groups of 3"):
-        group_returns(rollouts, 3)
+
+
+def test_walkthrough_example_is_the_episode_with_its_actions_masked_in(tiny) -> None:
+    _, tokenizer = tiny
+    steps = [("Kitchen. Goal: eat.", "take apple", "You take the apple."),
+             ("You take the apple.", "eat apple", "You win.")]
+    episode = Episode("e0", "game", tuple(Transition(x=x, z=z, y=y, episode_id="e0", step=i)
+                                          for i, (x, z, y) in enumerate(steps)))
+    [example] = walkthrough_examples(tokenizer, [episode])
+    ids, mask = example["input_ids"], example["completion_mask"]
+    assert len(ids) == len(mask)
+    # the sequence is the rollout layout: the history up to o_1 is a prefix, and it ends at a_1's end token
+    prefix = history_ids(tokenizer, ["Kitchen. Goal: eat.", "You take the apple."], ["take apple"])
+    assert ids[:len(prefix)] == prefix and ids[-1] == tokenizer.eos_token_id
+    # the masked-in tokens are exactly the two actions, each closed by the end token
+    trained = [i for i, m in zip(ids, mask, strict=True) if m]
+    eos = tokenizer.eos_token
+    assert tokenizer.decode(trained) == f"take apple{eos}eat apple{eos}"
+    with pytest.raises(ValueError, match="no action"):
+        unlabelled = Transition(x="a", z=None, y="b", episode_id="e1", step=0)
+        walkthrough_examples(tokenizer, [Episode("e1", "game", (unlabelled,))])
 
 
 def _rollout(entropies: list[float], episode_return: float) -> Rollout:
@@ -102,6 +125,24 @@ def test_paw_targets_select_by_entropy_and_weight_by_return() -> None:
     assert flat == [1.0] * 4
     every, _, _ = paw_targets(rollouts, 2, PaWConfig(alpha=1.0), r_max=1.0)
     assert every == [r.observation_step for r in rollouts]
+    with pytest.raises(ValueError, match="groups of 3"):
+        paw_targets(rollouts, 3, PaWConfig(), r_max=1.0)
+
+
+def test_paw_targets_see_whole_groups_across_processes() -> None:
+    """Two processes of two rollouts each, groups of 4: each process's share equals the one-process answer."""
+    rollouts = [_rollout([0.1, 0.9], 1.0), _rollout([0.5, 0.2], 0.0), _rollout([0.6, 0.4], 0.0),
+                _rollout([0.8, 0.7], 0.0)]
+    whole = paw_targets(rollouts, 4, PaWConfig(alpha=0.5), r_max=1.0)
+    scores = [(r.action_entropy, r.episode_return) for r in rollouts]  # what gather_object returns
+    for rank in (0, 1):
+        mine = rollouts[2 * rank:2 * rank + 2]
+        part = paw_targets(mine, 4, PaWConfig(alpha=0.5), r_max=1.0, scores=scores, offset=2 * rank)
+        assert part == tuple(column[2 * rank:2 * rank + 2] for column in whole)
+    # process 1 alone would drop r2's step 0 (its half's top two are r3's) and weigh its return 0 as λ = 1
+    alone = paw_targets(rollouts[2:], 2, PaWConfig(alpha=0.5), r_max=1.0)
+    assert whole[0][2] == [0, 0, -1, -1] and alone[0][0] == [-1, -1, -1, -1]
+    assert whole[1] == [0.75] * 4 and alone[1] == [1.0, 1.0]
 
 
 @pytest.mark.slow

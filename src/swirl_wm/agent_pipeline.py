@@ -18,12 +18,13 @@ import resource
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import torch
 from datasets import Dataset
 
-from swirl_wm.config import AgentRunConfig
+from swirl_wm.config import AgentRunConfig, load_config
 from swirl_wm.data.jsonl import group_episodes, read_transitions, write_episodes
 from swirl_wm.envs.agent import AgentEnv, expert_episode
 from swirl_wm.evaluation.agent_eval import evaluate_agent, evaluate_policy_wm
@@ -67,17 +68,56 @@ def _data_stage(run: SwirlRun, make_env: Callable[[], AgentEnv]) -> dict[str, An
     return result
 
 
-def _evaluate(run: SwirlRun, checkpoint: str, make_env: Callable[[], AgentEnv]) -> dict[str, Any]:
-    cfg = run.config
-    path = str(run.path(checkpoint))
-    model, tokenizer = load_model(path, run.device), load_tokenizer(path)
+def evaluate_checkpoint(config: AgentRunConfig, checkpoint: Path, expert_path: Path,
+                        device: torch.device | str = "cpu") -> dict[str, float]:
+    """A policy checkpoint on the config's held-out test tasks, and its world model on expert transitions.
+
+    Args:
+        config: the run's config (environment, rollout limits, evaluation settings).
+        checkpoint: a saved policy folder.
+        expert_path: JSONL of expert episodes (with actions), such as a run's ``data/expert-test.jsonl``.
+
+    Returns:
+        :func:`~swirl_wm.evaluation.agent_eval.evaluate_agent`'s metrics (success rate, per task type,
+        mean return, mean steps) and :func:`~swirl_wm.evaluation.agent_eval.evaluate_policy_wm`'s
+        (``wm/exact_match``, ``wm/rouge_l``, ``wm/examples``).
+
+    Raises:
+        DataError: a malformed ``expert_path``; ValueError: no test tasks.
+    """
+    make_env = env_factory(config)
+    model, tokenizer = load_model(str(checkpoint), device), load_tokenizer(str(checkpoint))
     with make_env() as env:
         tasks = env.tasks("test")
-    metrics = evaluate_agent(model, tokenizer, make_env, tasks, cfg.rollout, cfg.eval.batch_size)
-    episodes = group_episodes(read_transitions(run.path("data/expert-test.jsonl")))
-    wm, _ = evaluate_policy_wm(model, tokenizer, episodes, cfg.eval.max_new_tokens_observation,
-                               cfg.eval.batch_size, cfg.eval.wm_max_examples)
-    return {"test": metrics | wm}
+    metrics = evaluate_agent(model, tokenizer, make_env, tasks, config.rollout, config.eval.batch_size)
+    episodes = group_episodes(read_transitions(expert_path))
+    wm, _ = evaluate_policy_wm(model, tokenizer, episodes, config.eval.max_new_tokens_observation,
+                               config.eval.batch_size, config.eval.wm_max_examples)
+    return metrics | wm
+
+
+def evaluate_agent_run(run_dir: Path, phase: str = "best", data_path: Path | None = None) -> dict[str, Any]:
+    """``swirl eval`` of an agent run: the policy after ``phase`` (``sft``, ``rl``; ``best`` = the last
+    finished of the two) on the run's test tasks, and its world model on ``data_path`` (expert episodes
+    with actions; default: the run's own held-out walkthroughs).
+
+    Raises:
+        FileNotFoundError: not a run folder; KeyError: the phase did not finish; DataError: bad data.
+    """
+    config = load_config(run_dir / "config.yaml", schema=AgentRunConfig)
+    stages = json.loads((run_dir / "state.json").read_text(encoding="utf-8"))["stages"]
+    finished = [p for p in ("sft", "rl") if p in stages]
+    chosen = (finished or ["sft"])[-1] if phase == "best" else phase
+    if chosen not in stages or "checkpoint" not in stages[chosen]:
+        raise KeyError(f"phase {phase!r} has not finished in {run_dir}; finished: {finished}")
+    data_path = data_path or run_dir / "data/expert-test.jsonl"
+    metrics = evaluate_checkpoint(config, run_dir / stages[chosen]["checkpoint"], data_path)
+    return {"run": str(run_dir), "phase": chosen, "data": str(data_path), "test": metrics}
+
+
+def _evaluate(run: SwirlRun, checkpoint: str) -> dict[str, Any]:
+    return {"test": evaluate_checkpoint(run.config, run.path(checkpoint), run.path("data/expert-test.jsonl"),
+                                        run.device)}
 
 
 def _rl_stage(run: SwirlRun, make_env: Callable[[], AgentEnv]) -> dict[str, Any]:
@@ -130,9 +170,9 @@ def run_agent(config: AgentRunConfig, announce: Announce = print) -> dict[str, A
         return {"checkpoint": "checkpoints/sft", "examples": len(examples), "train_log": train_log_of(history)}
 
     stages = {"sft": run.stage("sft", sft, all_processes=True)}
-    stages["sft/eval"] = run.stage("sft/eval", lambda: _evaluate(run, "checkpoints/sft", make_env))
+    stages["sft/eval"] = run.stage("sft/eval", lambda: _evaluate(run, "checkpoints/sft"))
     stages["rl"] = run.stage("rl", lambda: _rl_stage(run, make_env), all_processes=True)
-    stages["rl/eval"] = run.stage("rl/eval", lambda: _evaluate(run, "checkpoints/rl", make_env))
+    stages["rl/eval"] = run.stage("rl/eval", lambda: _evaluate(run, "checkpoints/rl"))
     metrics = {"run": {"name": config.name, "seed": config.seed, "git_commit": git_commit(), "env": config.env.name,
                        "model": config.model.name_or_path, "model_source": source.source, "paw": config.paw.enabled,
                        "machine": machine_info(),

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+import yaml
 from rich.console import Console
 from rich.markdown import Markdown
 
@@ -142,19 +143,33 @@ def paw(
 
 @app.command("eval")
 def evaluate(
-    run: Annotated[Path, typer.Option(help="a run folder written by `swirl train`/`swirl demo`")],
-    data: Annotated[Path, typer.Option(help="JSONL transitions with gold actions")],
-    phase: Annotated[str, typer.Option(help="'best' or a phase name such as sft, iter1/phase1")] = "best",
+    run: Annotated[Path, typer.Option(help="a run folder written by `swirl train`/`swirl demo`/`swirl paw`")],
+    data: Annotated[Path | None, typer.Option(
+        help="JSONL transitions with gold actions (required for SWIRL runs; for agent runs, expert episodes "
+             "for the policy's world model, default the run's held-out walkthroughs)")] = None,
+    phase: Annotated[str, typer.Option(help="'best' or a phase name: sft, iter1/phase1 (SWIRL); sft, rl (agent)")
+                     ] = "best",
     output: Annotated[Path | None, typer.Option(help="write the metrics as JSON here")] = None,
 ) -> None:
-    """Evaluate a run's FWM and IDM (of one phase) on any transitions file."""
+    """Evaluate a run: a SWIRL run's FWM and IDM (of one phase) on any transitions file, or an agent run's
+    policy on its held-out tasks (success rate, return, steps) and as a world model of expert episodes."""
     _offline_unless_hub(str(run))  # a run's checkpoints are local folders
+    from swirl_wm.config import ConfigError
     from swirl_wm.data.jsonl import DataError
-    from swirl_wm.evaluation.run_eval import evaluate_run
 
     try:
-        metrics = evaluate_run(run, data, phase)
-    except (DataError, ValueError, FileNotFoundError, KeyError) as err:
+        raw = yaml.safe_load((run / "config.yaml").read_text(encoding="utf-8"))
+        if isinstance(raw, dict) and "env" in raw:  # an agent run (swirl paw)
+            from swirl_wm.agent_pipeline import evaluate_agent_run
+
+            metrics = evaluate_agent_run(run, phase, data)
+        else:
+            from swirl_wm.evaluation.run_eval import evaluate_run
+
+            if data is None:
+                raise ValueError(f"{run} is a SWIRL run: pass --data, a JSONL of transitions with gold actions")
+            metrics = evaluate_run(run, data, phase)
+    except (ConfigError, DataError, ValueError, OSError, KeyError, yaml.YAMLError) as err:
         raise _fail(str(err)) from None
     text = json.dumps(metrics, indent=2)
     if output:

@@ -23,6 +23,41 @@ TABLE_KEYS = ("fwm/exact_match", "fwm/bleu", "fwm/rouge_l", "fwm/json_field_f1",
               "fwm/embedding_similarity", "fwm/log_likelihood", "idm/bleu", "idm/rouge_l", "idm/grounded_accuracy")
 
 
+# Columns for agent runs (issue #5): task success, the policy's own world model, and RL cost per step.
+AGENT_TABLE_KEYS = ("agent/success_rate", "agent/mean_return", "agent/mean_steps", "wm/exact_match", "wm/rouge_l",
+                    "rl/seconds_per_step", "rl/peak_rss_mb")
+
+
+def agent_phases(metrics: Mapping[str, Any]) -> dict[str, Any]:
+    """An agent run's ``metrics.json`` in the SWIRL loop's shape, so that :func:`aggregate` takes it.
+
+    Phases: ``sft`` (the walkthrough-SFT policy on the test tasks) and ``rl`` (after GRPO or GRPO + PaW),
+    whose test metrics also carry the RL stage's ``rl/seconds_per_step`` (s) and ``rl/peak_rss_mb`` (MiB).
+    """
+    stages = metrics["stages"]
+    cost = {"rl/seconds_per_step": stages["rl"]["seconds_per_step"], "rl/peak_rss_mb": stages["rl"]["peak_rss_mb"]}
+    return {"run": metrics["run"], "phases": [{"name": "sft", "test": stages["sft/eval"]["test"]},
+                                              {"name": "rl", "test": stages["rl/eval"]["test"] | cost}]}
+
+
+def paired_change(runs: Sequence[Mapping[str, Any]], base: Sequence[Mapping[str, Any]], key: str,
+                  phase: str = "rl") -> dict[str, Any]:
+    """Relative change of ``key`` in ``phase`` over the base variant, paired by seed, in % (mean ± 95 % CI).
+
+    Used for PaW's overhead over GRPO: ``rl/seconds_per_step`` of GRPO + PaW over GRPO's, seed by seed.
+
+    Raises:
+        ValueError: the two lists hold different seeds.
+    """
+    seeds = [m["run"]["seed"] for m in runs]
+    if seeds != [m["run"]["seed"] for m in base]:
+        raise ValueError(f"seeds {seeds} differ from the base's {[m['run']['seed'] for m in base]}")
+    value = lambda m: next(p["test"][key] for p in m["phases"] if p["name"] == phase)  # noqa: E731
+    changes = [100 * (value(m) / value(b) - 1) for m, b in zip(runs, base, strict=True)]
+    mean, ci = summarise(changes)
+    return {"mean": mean, "ci95": ci, "values": changes}
+
+
 def _rows_of_run(variant: str, metrics: Mapping[str, Any], base: bool) -> dict[str, dict[str, float]]:
     """Test metrics of every model in one run, keyed by row name."""
     rows: dict[str, dict[str, float]] = {}

@@ -12,9 +12,9 @@
   sampling pass), weighted by ``λ_g = clip(1 − R̄_g / R_max, 0, 1)`` (:mod:`swirl_wm.objectives.paw`).
 
 The log-probs TRL computes are those of the sampling distribution (logits / temperature); the WM loss
-uses the same numbers, so ``p`` is the probability at the policy's temperature. Selection and λ_g are
-computed per process on the rollouts it played; with several processes a group whose copies TRL spread
-over processes is selected per part.
+uses the same numbers, so ``p`` is the probability at the policy's temperature. With several processes,
+the action entropies and returns of every process's rollouts are gathered first, so that the selection
+and λ_g see whole groups even where TRL spread a group's copies over processes.
 """
 
 from __future__ import annotations
@@ -23,12 +23,13 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
+from accelerate.utils import gather_object
 from trl import GRPOTrainer
 
 from swirl_wm.config import PaWConfig, RolloutConfig
 from swirl_wm.envs.agent import AgentEnv, AgentTask
 from swirl_wm.objectives.paw import paw_loss, reward_adaptive_weight, select_by_entropy, wm_token_loss
-from swirl_wm.training.rollouts import Rollout, group_returns, play_episodes
+from swirl_wm.training.rollouts import Rollout, play_episodes
 
 
 def episode_return_reward(completions: list[Any], episode_return: list[float], **_: Any) -> list[float]:
@@ -39,27 +40,47 @@ def episode_return_reward(completions: list[Any], episode_return: list[float], *
 episode_return_reward.__name__ = "episode_return"
 
 
-def paw_targets(rollouts: Sequence[Rollout], group_size: int, config: PaWConfig, r_max: float
+def paw_targets(rollouts: Sequence[Rollout], group_size: int, config: PaWConfig, r_max: float,
+                scores: Sequence[tuple[Sequence[float], float]] | None = None, offset: int = 0
                 ) -> tuple[list[list[int]], list[float], list[int]]:
     """Which observation tokens the WM loss trains, and with which weight.
 
+    Args:
+        rollouts: this process's rollouts, in TRL's order (a group's G copies consecutive).
+        group_size: G.
+        config: the PaW switches (α, reward-adaptive weighting).
+        r_max: the environment's largest episode return (λ_g's normaliser).
+        scores: ``(action entropies per step, episode return)`` of EVERY process's rollouts in TRL's global
+            order (process-major), so that a group split across processes is selected and weighted as one
+            group; ``None`` = this process's rollouts are the whole batch.
+        offset: global index of ``rollouts[0]`` in ``scores`` (process index × rollouts per process).
+
     Returns:
-        ``(wm_step, wm_lambda, group_id)``: per rollout, the completion's ``observation_step`` with the
-        steps that the entropy selection dropped set to −1; λ_g of its group (1.0 when not reward-adaptive);
-        its group index.
+        ``(wm_step, wm_lambda, group_id)``: per local rollout, the completion's ``observation_step`` with
+        the steps that the entropy selection dropped set to −1; λ_g of its group (1.0 when not
+        reward-adaptive); its global group index.
+
+    Raises:
+        ValueError: the number of scored rollouts is not a multiple of ``group_size``.
     """
-    steps = [(i, t, e) for i, r in enumerate(rollouts) for t, e in enumerate(r.action_entropy)]
+    if scores is None:
+        scores = [(r.action_entropy, r.episode_return) for r in rollouts]
+    if group_size < 1 or len(scores) % group_size:
+        raise ValueError(f"{len(scores)} rollouts do not split into groups of {group_size}")
+    steps = [(i, t, e) for i, (entropies, _) in enumerate(scores) for t, e in enumerate(entropies)]
     keep: set[tuple[int, int]] = set()
     if steps:
         entropy = torch.tensor([e for _, _, e in steps], dtype=torch.float64)
         groups = torch.tensor([i // group_size for i, _, _ in steps])
         chosen = select_by_entropy(entropy, groups, config.alpha)
         keep = {(i, t) for (i, t, _), c in zip(steps, chosen.tolist(), strict=True) if c}
-    means = torch.tensor(group_returns(rollouts, group_size), dtype=torch.float64)
+    returns = torch.tensor([r for _, r in scores], dtype=torch.float64)
+    means = returns.view(-1, group_size).mean(dim=1)
     lambdas = reward_adaptive_weight(means, r_max) if config.reward_adaptive else torch.ones_like(means)
-    wm_step = [[t if t >= 0 and (i, t) in keep else -1 for t in r.observation_step] for i, r in enumerate(rollouts)]
-    return wm_step, [float(lambdas[i // group_size]) for i in range(len(rollouts))], \
-        [i // group_size for i in range(len(rollouts))]
+    group_id = [(offset + i) // group_size for i in range(len(rollouts))]
+    wm_step = [[t if t >= 0 and (offset + i, t) in keep else -1 for t in r.observation_step]
+               for i, r in enumerate(rollouts)]
+    return wm_step, [float(lambdas[g]) for g in group_id], group_id
 
 
 class AgentGRPOTrainer(GRPOTrainer):
@@ -104,9 +125,13 @@ class AgentGRPOTrainer(GRPOTrainer):
             max_steps=cfg.max_steps, max_action_tokens=cfg.max_action_tokens,
             max_observation_chars=cfg.max_observation_chars, max_context_tokens=cfg.max_context_tokens,
             temperature=self.temperature, top_p=self.top_p)
-        group = self.num_generations if len(prompts) % self.num_generations == 0 else 1
         if self.paw.enabled:
-            wm_step, wm_lambda, group_id = paw_targets(rollouts, group, self.paw, self._envs[0].max_return)
+            scores = [(r.action_entropy, r.episode_return) for r in rollouts]
+            if self.accelerator.num_processes > 1:  # select and weight whole groups, wherever their copies ran
+                scores = gather_object(scores)
+            group = self.num_generations if len(scores) % self.num_generations == 0 else 1
+            wm_step, wm_lambda, group_id = paw_targets(rollouts, group, self.paw, self._envs[0].max_return,
+                                                       scores, self.accelerator.process_index * len(rollouts))
             self._pending = {"wm_step": wm_step, "wm_lambda": wm_lambda, "group_id": group_id}
         n = len(rollouts)
         self.rollout_stats.append({"success_rate": sum(r.won for r in rollouts) / n,

@@ -19,7 +19,6 @@ settings; the action entropy of a step is the mean per-token entropy (nats) of t
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -124,8 +123,15 @@ def history_ids(tokenizer: PreTrainedTokenizerBase, observations: Sequence[str],
     return ids
 
 
-def walkthrough_examples(tokenizer: PreTrainedTokenizerBase, episodes: Sequence[Episode]) -> list[dict[str, str]]:
-    """SFT examples of expert episodes: prompt = the history up to ``o_t`` (rollout layout), completion = ``a_t``.
+def walkthrough_examples(tokenizer: PreTrainedTokenizerBase, episodes: Sequence[Episode]
+                         ) -> list[dict[str, list[int]]]:
+    """SFT examples of expert episodes, one per episode, in the rollout layout.
+
+    ``input_ids`` is the whole episode ``[prompt][a_0][end][o_1][...][a_T][end]`` exactly as a rollout builds
+    it, and ``completion_mask`` is 1 on the action tokens and their end token (what the policy generates:
+    a rollout's ``action_mask``), 0 on the prompt, observations and template. TRL's SFT trains the masked
+    tokens only, so one example teaches every step of the episode; the token count is linear in the
+    episode's length, where one example per step (each with its whole history) is quadratic.
 
     Raises:
         ValueError: a transition has no action.
@@ -133,15 +139,17 @@ def walkthrough_examples(tokenizer: PreTrainedTokenizerBase, episodes: Sequence[
     pieces = ChatPieces.of(tokenizer)
     examples = []
     for episode in episodes:
-        observations = [episode.transitions[0].x]
-        actions: list[str] = []
+        ids = first_prompt_ids(tokenizer, episode.transitions[0].x)
+        mask = [0] * len(ids)
         for t in episode.transitions:
             if t.z is None:
                 raise ValueError(f"expert episode {episode.episode_id} step {t.step} has no action")
-            prompt = tokenizer.decode(history_ids(tokenizer, observations, actions, pieces))
-            examples.append({"prompt": prompt, "completion": t.z + tokenizer.eos_token})
-            observations.append(t.y)
-            actions.append(t.z)
+            action = _encode(tokenizer, t.z) + [tokenizer.eos_token_id]
+            ids, mask = ids + action, mask + [1] * len(action)
+            if t is not episode.transitions[-1]:
+                turn = [token for part in pieces.observation_turn(tokenizer, t.y) for token in part]
+                ids, mask = ids + turn, mask + [0] * len(turn)
+        examples.append({"input_ids": ids, "completion_mask": mask})
     return examples
 
 
@@ -247,15 +255,3 @@ def _play(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, envs: Sequ
             r.extend(after)
             too_long = len(r.prompt_ids) + len(r.completion_ids) + max_action_tokens > max_context_tokens
             r.done = result.done or too_long or step == max_steps - 1
-
-
-def group_returns(rollouts: Sequence[Rollout], group_size: int) -> list[float]:
-    """Mean return of each consecutive group of ``group_size`` rollouts (TRL orders a group's G copies together).
-
-    Raises:
-        ValueError: the number of rollouts is not a multiple of ``group_size``.
-    """
-    if group_size < 1 or len(rollouts) % group_size:
-        raise ValueError(f"{len(rollouts)} rollouts do not split into groups of {group_size}")
-    return [math.fsum(r.episode_return for r in rollouts[g:g + group_size]) / group_size
-            for g in range(0, len(rollouts), group_size)]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from datasets import Dataset
 from transformers import PreTrainedTokenizerBase
@@ -54,9 +55,10 @@ def train_sft(init_path: str, output_dir: Path, log_dir: Path, transitions: Sequ
                              seed)
 
 
-def train_on_examples(init_path: str, output_dir: Path, log_dir: Path, examples: Sequence[dict[str, str]],
+def train_on_examples(init_path: str, output_dir: Path, log_dir: Path, examples: Sequence[dict[str, Any]],
                       config: SFTConfig, seed: int) -> tuple[Path, list[dict]]:
-    """SFT of the model at ``init_path`` on prompt/completion pairs (loss on completions); save atomically.
+    """SFT of the model at ``init_path`` on prompt/completion pairs, or on tokenized ``input_ids`` with a
+    ``completion_mask`` (loss on the completion / masked tokens only); save atomically.
 
     Returns:
         ``output_dir`` and TRL's log history.

@@ -1,0 +1,101 @@
+"""PaW's cost over plain GRPO on the same batch (issue #5; the paper reports about +2 %).
+
+Plays one batch of rollouts (``tasks × G`` episodes of the config's agent environment) with an
+``AgentGRPOTrainer`` that has PaW on, then times TRL's loss forward + backward on that SAME batch with
+the PaW term switched off (plain GRPO) and on, alternating, ``--repeats`` times after one warm-up each.
+Rollouts are identical for both, so the difference is the PaW term alone (its observation-token losses
+reuse the log-probs of TRL's own forward pass). Writes JSON (config, seed, machine, git commit, rollout
+seconds, loss seconds per mode, overhead of a whole RL step = rollout + loss) to ``--output``; on CUDA
+also the peak memory of each mode.
+
+    python benchmarks/paw_overhead.py configs/paw-textworld.yaml --model runs/…/checkpoints/sft \\
+        --output benchmarks/results/paw_overhead_textworld.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from pathlib import Path
+
+import torch
+from datasets import Dataset
+
+from swirl_wm.agent_pipeline import env_factory
+from swirl_wm.config import AgentRunConfig, load_config
+from swirl_wm.models.loading import load_tokenizer, resolve_model
+from swirl_wm.reporting.run_info import git_commit, machine_info
+from swirl_wm.training.paw import AgentGRPOTrainer
+from swirl_wm.training.trl_args import grpo_args
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("config", type=Path, help="an agent config (configs/paw-*.yaml)")
+    parser.add_argument("--model", help="policy checkpoint or model name (default: the config's model)")
+    parser.add_argument("--tasks", type=int, default=2, help="tasks in the batch (each played G times)")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (0 = torch's default)")
+    parser.add_argument("--output", type=Path, required=True)
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    config = load_config(args.config, schema=AgentRunConfig)
+    model = resolve_model(args.model or config.model.name_or_path).path
+    make_env = env_factory(config)
+    with make_env() as env:
+        tasks = {t.task_id: t for t in env.tasks("train")[: args.tasks]}
+    g = config.rl.num_generations
+    rl = config.rl.model_copy(update={"per_device_train_batch_size": g * len(tasks), "gradient_accumulation_steps": 1})
+    trainer = AgentGRPOTrainer(env_factory=make_env, tasks=tasks, rollout=config.rollout,
+                               paw=config.paw.model_copy(update={"enabled": True}), model=model,
+                               args=grpo_args(rl, Path("/tmp/paw_overhead"), config.seed),
+                               train_dataset=Dataset.from_list([{"prompt": t} for t in tasks]),
+                               processing_class=load_tokenizer(model))
+    torch.manual_seed(config.seed)
+    start = time.perf_counter()
+    batch = trainer._generate_and_score_completions([{"prompt": t} for t in tasks for _ in range(g)])
+    rollout_s = time.perf_counter() - start
+    trainer.close_environments()
+    trainer.model.train()
+    trainer.current_gradient_accumulation_steps = 1  # set by Trainer's loop, which this bypasses
+    modes = {"grpo": config.paw.model_copy(update={"enabled": False}), "paw": trainer.paw}
+    seconds: dict[str, list[float]] = {m: [] for m in modes}
+    peak_mb: dict[str, float | None] = {m: None for m in modes}
+    cuda = torch.cuda.is_available()
+    for repeat in range(args.repeats + 1):
+        for mode, paw in modes.items():
+            trainer.paw = paw
+            if cuda:
+                torch.cuda.synchronize()
+                torch.cuda.reset_peak_memory_stats()
+            start = time.perf_counter()
+            loss = trainer._compute_loss(trainer.model, batch)
+            loss.backward()
+            if cuda:
+                torch.cuda.synchronize()
+                peak_mb[mode] = torch.cuda.max_memory_allocated() / 2**20
+            trainer.model.zero_grad(set_to_none=True)
+            if repeat:  # the first round warms up
+                seconds[mode].append(time.perf_counter() - start)
+    loss_s = {m: statistics.median(v) for m, v in seconds.items()}
+    tokens = int(batch["completion_mask"].sum()) + int(batch["prompt_mask"].sum())
+    result = {
+        "benchmark": "paw_overhead", "config_path": str(args.config), "config": config.model_dump(mode="json"),
+        "model": args.model or config.model.name_or_path, "seed": config.seed, "tasks": len(tasks),
+        "num_generations": g, "repeats": args.repeats, "tokens_in_batch": tokens,
+        "device": "cuda" if cuda else "cpu", "threads": torch.get_num_threads(),
+        "git_commit": git_commit(), "machine": machine_info(),
+        "rollout_s": rollout_s, "loss_backward_s": loss_s, "loss_backward_s_all": seconds, "peak_cuda_mb": peak_mb,
+        "overhead_loss_pct": 100 * (loss_s["paw"] / loss_s["grpo"] - 1),
+        "overhead_step_pct": 100 * (loss_s["paw"] - loss_s["grpo"]) / (rollout_s + loss_s["grpo"]),
+    }
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(result, indent=2), encoding="utf-8")
+    print(json.dumps({k: v for k, v in result.items() if k not in ("machine", "config")}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
