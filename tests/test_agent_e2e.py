@@ -57,6 +57,23 @@ def test_paw_run_resumes_and_reports(tmp_path) -> None:
     assert refused.exit_code == 2 and "different config" in refused.output
 
 
+@pytest.mark.slow
+def test_paw_runs_on_alfworld(tmp_path) -> None:
+    """The ALFWorld-style environment through the same CLI: GRPO + PaW, per-task-type success."""
+    pytest.importorskip("alfworld", reason="alfworld not installed (make alfworld)")
+    run = tmp_path / "run"
+    config = tmp_path / "paw.yaml"
+    text = CONFIG.format(out=run, paw="true").replace(
+        "name: textworld_express\n  textworld_express: {game: cookingworld, train_tasks: 2, test_tasks: 1}",
+        "name: alfworld\n  alfworld: {train_tasks: 2, test_tasks: 2, task_types: [pick_and_place_simple, look_at_obj_in_light]}")
+    config.write_text(text, encoding="utf-8")
+    result = CliRunner().invoke(app, ["paw", str(config)])
+    assert result.exit_code == 0, result.output
+    test = json.loads((run / "metrics.json").read_text())["stages"]["rl/eval"]["test"]
+    assert any(key.startswith("agent/success_rate/") for key in test)
+    assert "paw/wm_loss" in json.loads((run / "metrics.json").read_text())["stages"]["rl"]["train_log"][0]
+
+
 def test_paw_config_errors_name_the_field(tmp_path) -> None:
     config = tmp_path / "bad.yaml"
     config.write_text("paw: {alpha: 2}\n", encoding="utf-8")

@@ -86,6 +86,31 @@ def test_rollouts_label_action_and_observation_tokens(tiny) -> None:
         assert all(e >= 0 for e in r.action_entropy)
 
 
+@pytest.mark.parametrize("temperature", [0.0, 1.0])
+def test_episode_kv_cache_plays_like_the_batch_path(tiny, temperature: float) -> None:
+    """Reusing each episode's KV cache changes the cost, not the policy: greedy play gives the same tokens,
+    and the log-probs / entropies of the same tokens agree to float precision."""
+    model, tokenizer = tiny
+    tasks = DoorGame().tasks("train")
+    played = {}
+    for mode in ("batch", "episode"):
+        torch.manual_seed(0)
+        played[mode] = play_episodes(model, tokenizer, [DoorGame(max_steps=4) for _ in range(3)],
+                                     [tasks[0], tasks[1], tasks[0]], max_steps=4, max_action_tokens=5,
+                                     max_observation_chars=100, max_context_tokens=1024, temperature=temperature,
+                                     top_p=1.0, kv_cache=mode)
+    for a, b in zip(played["batch"], played["episode"], strict=True):
+        assert a.cache is None and b.cache is None  # freed when the episodes end
+        if temperature == 0.0:
+            assert a.completion_ids == b.completion_ids and a.actions == b.actions
+            assert a.logprobs == pytest.approx(b.logprobs, abs=1e-4)
+            assert a.action_entropy == pytest.approx(b.action_entropy, abs=1e-4)
+        assert len(b.completion_ids) == len(b.logprobs) == len(b.action_mask) == len(b.observation_step)
+    with pytest.raises(ValueError, match="kv_cache"):
+        play_episodes(model, tokenizer, [DoorGame()], tasks[:1], max_steps=1, max_action_tokens=2,
+                      max_observation_chars=10, max_context_tokens=64, temperature=0.0, top_p=1.0, kv_cache="x")
+
+
 def test_walkthrough_example_is_the_episode_with_its_actions_masked_in(tiny) -> None:
     _, tokenizer = tiny
     steps = [("Kitchen. Goal: eat.", "take apple", "You take the apple."),

@@ -111,7 +111,8 @@ def evaluate_agent_run(run_dir: Path, phase: str = "best", data_path: Path | Non
     if chosen not in stages or "checkpoint" not in stages[chosen]:
         raise KeyError(f"phase {phase!r} has not finished in {run_dir}; finished: {finished}")
     data_path = data_path or run_dir / "data/expert-test.jsonl"
-    metrics = evaluate_checkpoint(config, run_dir / stages[chosen]["checkpoint"], data_path)
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    metrics = evaluate_checkpoint(config, run_dir / stages[chosen]["checkpoint"], data_path, device)
     return {"run": str(run_dir), "phase": chosen, "data": str(data_path), "test": metrics}
 
 

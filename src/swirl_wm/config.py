@@ -178,6 +178,10 @@ class RolloutConfig(_Strict):
     max_action_tokens: int = Field(24, ge=1, description="tokens of one action at most")
     max_observation_chars: int = Field(600, ge=50, description="an observation keeps this many characters")
     max_context_tokens: int = Field(2048, ge=64, description="an episode ends when its sequence would grow past this")
+    kv_cache: Literal["auto", "episode", "batch"] = Field(
+        "auto", description="episode: each episode keeps its KV cache and is decoded alone (only new tokens are "
+        "encoded; fastest on CPU); batch: all episodes re-encoded in one padded batch per step (GPU); "
+        "auto: episode on CPU, batch on GPU")
 
 
 class PaWConfig(_Strict):

@@ -44,7 +44,8 @@ def evaluate_agent(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, e
             rollouts += play_episodes(model, tokenizer, envs[:len(chunk)], chunk, max_steps=rollout.max_steps,
                                       max_action_tokens=rollout.max_action_tokens,
                                       max_observation_chars=rollout.max_observation_chars,
-                                      max_context_tokens=rollout.max_context_tokens, temperature=0.0, top_p=1.0)
+                                      max_context_tokens=rollout.max_context_tokens, temperature=0.0, top_p=1.0,
+                                      kv_cache=rollout.kv_cache)
     finally:
         for env in envs:
             env.close()

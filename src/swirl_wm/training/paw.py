@@ -124,7 +124,7 @@ class AgentGRPOTrainer(GRPOTrainer):
             self.model, self.processing_class, self._environments(len(prompts)), [self._tasks[p] for p in prompts],
             max_steps=cfg.max_steps, max_action_tokens=cfg.max_action_tokens,
             max_observation_chars=cfg.max_observation_chars, max_context_tokens=cfg.max_context_tokens,
-            temperature=self.temperature, top_p=self.top_p)
+            temperature=self.temperature, top_p=self.top_p, kv_cache=cfg.kv_cache)
         if self.paw.enabled:
             scores = [(r.action_entropy, r.episode_return) for r in rollouts]
             if self.accelerator.num_processes > 1:  # select and weight whole groups, wherever their copies ran

@@ -21,9 +21,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any, Literal
 
 import torch
-from transformers import PreTrainedModel, PreTrainedTokenizerBase
+from transformers import DynamicCache, PreTrainedModel, PreTrainedTokenizerBase
 
 from swirl_wm.envs.agent import AgentEnv, AgentTask
 from swirl_wm.records import Episode
@@ -48,6 +49,7 @@ class Rollout:
     episode_return: float = 0.0
     won: bool = False
     done: bool = False
+    cache: Any = field(default=None, repr=False, compare=False)  # the episode's KV cache while it is played
 
     def extend(self, ids: Sequence[int], *, action: bool = False, step: int = -1,
                logprobs: Sequence[float] | None = None) -> None:
@@ -153,11 +155,32 @@ def walkthrough_examples(tokenizer: PreTrainedTokenizerBase, episodes: Sequence[
     return examples
 
 
+def _sampling(temperature: float, top_p: float) -> dict[str, Any]:
+    return ({"do_sample": True, "temperature": temperature, "top_p": top_p} if temperature > 0 else
+            {"do_sample": False, "temperature": None, "top_p": None, "top_k": None})
+
+
+def _actions_of(out: Any, width: int, eos: int, temperature: float) -> list[tuple[list[int], list[float], float]]:
+    """(ids up to EOS, their log-probs, mean entropy) per row of a ``generate`` output (``width`` = input)."""
+    new = out.sequences[:, width:]
+    logits = torch.stack(out.logits, dim=1).float() / (temperature or 1.0)  # (B, N, V): the sampling distribution
+    logp = torch.log_softmax(logits, dim=-1)
+    token_logp = logp.gather(-1, new.unsqueeze(-1)).squeeze(-1)
+    entropy = -(logp.exp() * logp).nan_to_num().sum(-1)
+    results = []
+    for row in range(new.shape[0]):
+        ids = new[row].tolist()
+        n = ids.index(eos) + 1 if eos in ids else len(ids)
+        results.append((ids[:n], token_logp[row, :n].tolist(), entropy[row, :n].mean().item() if n else 0.0))
+    return results
+
+
 @torch.no_grad()
 def _sample_actions(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, contexts: list[list[int]],
                     max_new_tokens: int, temperature: float, top_p: float
                     ) -> list[tuple[list[int], list[float], float]]:
-    """Sample one action per context: (token ids, their log-probs, mean entropy), ids ending at EOS.
+    """Sample one action per context, all contexts in one left-padded batch re-encoded from scratch:
+    (token ids, their log-probs, mean entropy), ids ending at EOS.
 
     ``temperature = 0`` decodes greedily (evaluation); log-probs and entropy are then those at T = 1.
     """
@@ -165,27 +188,34 @@ def _sample_actions(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, 
     width = max(len(c) for c in contexts)
     input_ids = torch.tensor([[pad] * (width - len(c)) + c for c in contexts], device=model.device)
     attention = torch.tensor([[0] * (width - len(c)) + [1] * len(c) for c in contexts], device=model.device)
-    sampling = ({"do_sample": True, "temperature": temperature, "top_p": top_p} if temperature > 0 else
-                {"do_sample": False, "temperature": None, "top_p": None, "top_k": None})
     out = model.generate(input_ids=input_ids, attention_mask=attention, max_new_tokens=max_new_tokens,
                          pad_token_id=pad, eos_token_id=tokenizer.eos_token_id, output_logits=True,
-                         return_dict_in_generate=True, **sampling)
-    new = out.sequences[:, width:]
-    logits = torch.stack(out.logits, dim=1).float() / (temperature or 1.0)  # (B, N, V): the sampling distribution
-    logp = torch.log_softmax(logits, dim=-1)
-    token_logp = logp.gather(-1, new.unsqueeze(-1)).squeeze(-1)
-    entropy = -(logp.exp() * logp).nan_to_num().sum(-1)
-    results = []
-    for row in range(len(contexts)):
-        ids = new[row].tolist()
-        n = ids.index(tokenizer.eos_token_id) + 1 if tokenizer.eos_token_id in ids else len(ids)
-        results.append((ids[:n], token_logp[row, :n].tolist(), entropy[row, :n].mean().item() if n else 0.0))
-    return results
+                         return_dict_in_generate=True, **_sampling(temperature, top_p))
+    return _actions_of(out, width, tokenizer.eos_token_id, temperature)
+
+
+@torch.no_grad()
+def _sample_action_cached(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, rollout: Rollout,
+                          max_new_tokens: int, temperature: float, top_p: float
+                          ) -> tuple[list[int], list[float], float]:
+    """Sample one action of one episode, reusing the episode's KV cache: only the tokens added since its
+    last action (the observation turn) are encoded. The cache stays on ``rollout.cache``."""
+    context = rollout.prompt_ids + rollout.completion_ids
+    if rollout.cache is None:
+        rollout.cache = DynamicCache(config=model.config)
+    input_ids = torch.tensor([context], device=model.device)
+    out = model.generate(input_ids=input_ids, attention_mask=torch.ones_like(input_ids),
+                         past_key_values=rollout.cache, max_new_tokens=max_new_tokens,
+                         pad_token_id=tokenizer.eos_token_id, eos_token_id=tokenizer.eos_token_id, output_logits=True,
+                         return_dict_in_generate=True, **_sampling(temperature, top_p))
+    rollout.cache = out.past_key_values
+    return _actions_of(out, len(context), tokenizer.eos_token_id, temperature)[0]
 
 
 def play_episodes(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, envs: Sequence[AgentEnv],
                   tasks: Sequence[AgentTask], *, max_steps: int, max_action_tokens: int, max_observation_chars: int,
                   max_context_tokens: int, temperature: float, top_p: float,
+                  kv_cache: Literal["auto", "episode", "batch"] = "auto",
                   on_step: Callable[[int], None] | None = None) -> list[Rollout]:
     """Play ``tasks[i]`` in ``envs[i]`` with the sampling policy, all episodes in lockstep.
 
@@ -197,6 +227,11 @@ def play_episodes(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, en
         max_observation_chars: an observation longer than this keeps its head (the rest is dropped).
         max_context_tokens: an episode whose sequence would grow beyond this ends (not won).
         temperature, top_p: the policy's sampling; ``temperature = 0`` plays greedily (evaluation).
+        kv_cache: ``"episode"``: each episode keeps its KV cache between steps and is decoded on its own, so
+            a step encodes only the new observation turn (cost linear in the episode's length; the fast
+            choice on CPU); ``"batch"``: every step re-encodes all active episodes in one left-padded
+            batch (quadratic in length, but batched: the choice on GPU); ``"auto"``: episode on CPU, batch
+            otherwise. Both sample from the same distribution.
         on_step: called with the step number before each lockstep generation (progress).
 
     Returns:
@@ -213,30 +248,39 @@ def play_episodes(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, en
         first = env.reset(task)[:max_observation_chars]
         rollouts.append(Rollout(task_id=task.task_id, prompt_ids=first_prompt_ids(tokenizer, first),
                                 observations=[first]))
+    if kv_cache not in ("auto", "episode", "batch"):
+        raise ValueError(f"kv_cache must be auto, episode or batch, got {kv_cache!r}")
+    per_episode = kv_cache == "episode" or (kv_cache == "auto" and model.device.type == "cpu")
     was_training = model.training
     model.eval()
     try:
         _play(model, tokenizer, envs, rollouts, pieces, max_steps=max_steps, max_action_tokens=max_action_tokens,
               max_observation_chars=max_observation_chars, max_context_tokens=max_context_tokens,
-              temperature=temperature, top_p=top_p, on_step=on_step)
+              temperature=temperature, top_p=top_p, per_episode=per_episode, on_step=on_step)
     finally:
         model.train(was_training)
+        for r in rollouts:
+            r.cache = None
     return rollouts
 
 
 def _play(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, envs: Sequence[AgentEnv],
           rollouts: list[Rollout], pieces: ChatPieces, *, max_steps: int, max_action_tokens: int,
           max_observation_chars: int, max_context_tokens: int, temperature: float, top_p: float,
-          on_step: Callable[[int], None] | None) -> None:
+          per_episode: bool, on_step: Callable[[int], None] | None) -> None:
     for step in range(max_steps):
         active = [i for i, r in enumerate(rollouts) if not r.done]
         if not active:
             break
         if on_step:
             on_step(step)
-        contexts = [rollouts[i].prompt_ids + rollouts[i].completion_ids for i in active]
-        for i, (ids, logps, entropy) in zip(active, _sample_actions(
-                model, tokenizer, contexts, max_action_tokens, temperature, top_p), strict=True):
+        if per_episode:
+            sampled = [_sample_action_cached(model, tokenizer, rollouts[i], max_action_tokens, temperature, top_p)
+                       for i in active]
+        else:
+            sampled = _sample_actions(model, tokenizer, [rollouts[i].prompt_ids + rollouts[i].completion_ids
+                                                         for i in active], max_action_tokens, temperature, top_p)
+        for i, (ids, logps, entropy) in zip(active, sampled, strict=True):
             r = rollouts[i]
             r.extend(ids, action=True, logprobs=logps)
             if not ids or ids[-1] != tokenizer.eos_token_id:
@@ -255,3 +299,5 @@ def _play(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, envs: Sequ
             r.extend(after)
             too_long = len(r.prompt_ids) + len(r.completion_ids) + max_action_tokens > max_context_tokens
             r.done = result.done or too_long or step == max_steps - 1
+            if r.done:
+                r.cache = None  # free a finished episode's cache
