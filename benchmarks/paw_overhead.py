@@ -1,7 +1,8 @@
 """PaW's cost over plain GRPO on the same batch (issue #5; the paper reports about +2 %).
 
 Plays one batch of rollouts (``tasks × G`` episodes of the config's agent environment) with an
-``AgentGRPOTrainer`` that has PaW on, then times TRL's loss forward + backward on that SAME batch with
+``AgentGRPOTrainer`` that has PaW on, then times TRL's loss forward + backward (in micro-batches of
+``rl.per_device_train_batch_size`` rows, as training runs them) on that SAME batch with
 the PaW term switched off (plain GRPO) and on, alternating, ``--repeats`` times after one warm-up each.
 Rollouts are identical for both, so the difference is the PaW term alone (its observation-token losses
 reuse the log-probs of TRL's own forward pass). Writes JSON (config, seed, machine, git commit, rollout
@@ -60,7 +61,11 @@ def main() -> None:
     rollout_s = time.perf_counter() - start
     trainer.close_environments()
     trainer.model.train()
-    trainer.current_gradient_accumulation_steps = 1  # set by Trainer's loop, which this bypasses
+    rows = len(batch["completion_ids"])
+    size = config.rl.per_device_train_batch_size
+    micro_batches = [{k: v[i:i + size] if isinstance(v, torch.Tensor) and v.dim() and len(v) == rows else v
+                      for k, v in batch.items()} for i in range(0, rows, size)]
+    trainer.current_gradient_accumulation_steps = len(micro_batches)  # set by Trainer's loop, bypassed here
     modes = {"grpo": config.paw.model_copy(update={"enabled": False}), "paw": trainer.paw}
     seconds: dict[str, list[float]] = {m: [] for m in modes}
     peak_mb: dict[str, float | None] = {m: None for m in modes}
@@ -72,8 +77,9 @@ def main() -> None:
                 torch.cuda.synchronize()
                 torch.cuda.reset_peak_memory_stats()
             start = time.perf_counter()
-            loss = trainer._compute_loss(trainer.model, batch)
-            loss.backward()
+            for micro in micro_batches:  # as training runs them: rl.per_device_train_batch_size rows at a time
+                loss = trainer._compute_loss(trainer.model, micro)
+                loss.backward()
             if cuda:
                 torch.cuda.synchronize()
                 peak_mb[mode] = torch.cuda.max_memory_allocated() / 2**20
@@ -85,7 +91,7 @@ def main() -> None:
     result = {
         "benchmark": "paw_overhead", "config_path": str(args.config), "config": config.model_dump(mode="json"),
         "model": args.model or config.model.name_or_path, "seed": config.seed, "tasks": len(tasks),
-        "num_generations": g, "repeats": args.repeats, "tokens_in_batch": tokens,
+        "num_generations": g, "micro_batches": len(micro_batches), "repeats": args.repeats, "tokens_in_batch": tokens,
         "device": "cuda" if cuda else "cpu", "threads": torch.get_num_threads(),
         "git_commit": git_commit(), "machine": machine_info(),
         "rollout_s": rollout_s, "loss_backward_s": loss_s, "loss_backward_s_all": seconds, "peak_cuda_mb": peak_mb,
