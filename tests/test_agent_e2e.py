@@ -65,7 +65,8 @@ def test_paw_runs_on_alfworld(tmp_path) -> None:
     config = tmp_path / "paw.yaml"
     text = CONFIG.format(out=run, paw="true").replace(
         "name: textworld_express\n  textworld_express: {game: cookingworld, train_tasks: 2, test_tasks: 1}",
-        "name: alfworld\n  alfworld: {train_tasks: 2, test_tasks: 2, task_types: [pick_and_place_simple, look_at_obj_in_light]}")
+        "name: alfworld\n  alfworld: {train_tasks: 2, test_tasks: 2,\n"
+        "             task_types: [pick_and_place_simple, look_at_obj_in_light]}")
     config.write_text(text, encoding="utf-8")
     result = CliRunner().invoke(app, ["paw", str(config)])
     assert result.exit_code == 0, result.output
