@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import shutil
 import time
 from collections.abc import Callable
@@ -36,7 +37,7 @@ from typing import Any
 import yaml
 
 from swirl_wm.agent_pipeline import run_agent
-from swirl_wm.config import AgentRunConfig, RunConfig, load_config
+from swirl_wm.config import AgentRunConfig, RunConfig, is_agent_config, load_config
 from swirl_wm.files import atomic_write_text
 from swirl_wm.pipeline import run_swirl
 from swirl_wm.reporting.benchmark import (
@@ -74,9 +75,7 @@ AGENT = Kind(AgentRunConfig, lambda config: agent_phases(run_agent(config)), ("n
 
 
 def kind_of(path: Path) -> Kind:
-    """Agent configs have a top-level ``env`` (the environment the agent plays); SWIRL configs a ``data``."""
-    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    return AGENT if isinstance(raw, dict) and "env" in raw else SWIRL
+    return AGENT if is_agent_config(path) else SWIRL
 
 
 def parse_variant(text: str) -> tuple[str, dict[str, Any]]:
@@ -207,7 +206,7 @@ def _tables(result: dict[str, Any], kind: Kind) -> str:
     lines = [f"\nRL cost relative to {base}, paired by seed (%, mean ± 95 % CI).\n",
              "| variant | seconds per RL step | peak RSS |", "|---|---:|---:|"]
     for variant, cost in result.get("cost_vs_base", {}).items():
-        cells = [f"{c['mean']:+.1f} ± {c['ci95']:.1f} %" if c["ci95"] == c["ci95"] else f"{c['mean']:+.1f} %"
+        cells = [f"{c['mean']:+.1f} ± {c['ci95']:.1f} %" if math.isfinite(c["ci95"]) else f"{c['mean']:+.1f} %"
                  for c in (cost["rl/seconds_per_step"], cost["rl/peak_rss_mb"])]
         lines.append(f"| {variant} | " + " | ".join(cells) + " |")
     return text + "\n".join(lines) + "\n"

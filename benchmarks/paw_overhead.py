@@ -15,36 +15,25 @@ also the peak memory of each mode.
 
 from __future__ import annotations
 
-import argparse
-import json
 import statistics
 import time
 from pathlib import Path
 
+import agent_bench
 import torch
 from datasets import Dataset
+from trl.trainer.utils import split_tensor_dict
 
 from swirl_wm.agent_pipeline import env_factory
-from swirl_wm.config import AgentRunConfig, load_config
-from swirl_wm.models.loading import load_tokenizer, resolve_model
-from swirl_wm.reporting.run_info import git_commit, machine_info
+from swirl_wm.models.loading import load_tokenizer
 from swirl_wm.training.paw import AgentGRPOTrainer
 from swirl_wm.training.trl_args import grpo_args
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("config", type=Path, help="an agent config (configs/paw-*.yaml)")
-    parser.add_argument("--model", help="policy checkpoint or model name (default: the config's model)")
-    parser.add_argument("--tasks", type=int, default=2, help="tasks in the batch (each played G times)")
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--threads", type=int, default=0, help="torch threads (0 = torch's default)")
-    parser.add_argument("--output", type=Path, required=True)
-    args = parser.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    config = load_config(args.config, schema=AgentRunConfig)
-    model = resolve_model(args.model or config.model.name_or_path).path
+    args = agent_bench.parser(__doc__, tasks=2, repeats=5, tasks_help="tasks in the batch (each played G times)"
+                              ).parse_args()
+    config, model = agent_bench.setup(args)
     make_env = env_factory(config)
     with make_env() as env:
         tasks = {t.task_id: t for t in env.tasks("train")[: args.tasks]}
@@ -61,10 +50,9 @@ def main() -> None:
     rollout_s = time.perf_counter() - start
     trainer.close_environments()
     trainer.model.train()
-    rows = len(batch["completion_ids"])
-    size = config.rl.per_device_train_batch_size
-    micro_batches = [{k: v[i:i + size] if isinstance(v, torch.Tensor) and v.dim() and len(v) == rows else v
-                      for k, v in batch.items()} for i in range(0, rows, size)]
+    # as training runs them: TRL's own split into micro-batches of rl.per_device_train_batch_size rows
+    chunks = max(1, len(batch["completion_ids"]) // config.rl.per_device_train_batch_size)
+    micro_batches = split_tensor_dict(batch, chunks)
     trainer.current_gradient_accumulation_steps = len(micro_batches)  # set by Trainer's loop, bypassed here
     modes = {"grpo": config.paw.model_copy(update={"enabled": False}), "paw": trainer.paw}
     seconds: dict[str, list[float]] = {m: [] for m in modes}
@@ -77,7 +65,7 @@ def main() -> None:
                 torch.cuda.synchronize()
                 torch.cuda.reset_peak_memory_stats()
             start = time.perf_counter()
-            for micro in micro_batches:  # as training runs them: rl.per_device_train_batch_size rows at a time
+            for micro in micro_batches:
                 loss = trainer._compute_loss(trainer.model, micro)
                 loss.backward()
             if cuda:
@@ -88,19 +76,12 @@ def main() -> None:
                 seconds[mode].append(time.perf_counter() - start)
     loss_s = {m: statistics.median(v) for m, v in seconds.items()}
     tokens = int(batch["completion_mask"].sum()) + int(batch["prompt_mask"].sum())
-    result = {
-        "benchmark": "paw_overhead", "config_path": str(args.config), "config": config.model_dump(mode="json"),
-        "model": args.model or config.model.name_or_path, "seed": config.seed, "tasks": len(tasks),
-        "num_generations": g, "micro_batches": len(micro_batches), "repeats": args.repeats, "tokens_in_batch": tokens,
-        "device": "cuda" if cuda else "cpu", "threads": torch.get_num_threads(),
-        "git_commit": git_commit(), "machine": machine_info(),
+    agent_bench.write("paw_overhead", args, config, "cuda" if cuda else "cpu", {
+        "tasks": len(tasks), "num_generations": g, "micro_batches": len(micro_batches), "tokens_in_batch": tokens,
         "rollout_s": rollout_s, "loss_backward_s": loss_s, "loss_backward_s_all": seconds, "peak_cuda_mb": peak_mb,
         "overhead_loss_pct": 100 * (loss_s["paw"] / loss_s["grpo"] - 1),
         "overhead_step_pct": 100 * (loss_s["paw"] - loss_s["grpo"]) / (rollout_s + loss_s["grpo"]),
-    }
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(result, indent=2), encoding="utf-8")
-    print(json.dumps({k: v for k, v in result.items() if k not in ("machine", "config")}, indent=2))
+    })
 
 
 if __name__ == "__main__":

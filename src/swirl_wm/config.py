@@ -256,6 +256,17 @@ def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
     return line
 
 
+def is_agent_config(path: Path) -> bool:
+    """Whether the YAML at ``path`` configures an agent run (``swirl paw``: a top-level ``env``, the
+    environment the agent plays) rather than a SWIRL run (``data``).
+
+    Raises:
+        OSError: unreadable file; yaml.YAMLError: not YAML.
+    """
+    raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    return isinstance(raw, dict) and "env" in raw
+
+
 def load_config(path: str | os.PathLike[str], overrides: dict[str, Any] | None = None,
                 schema: type[ConfigT] = RunConfig) -> ConfigT:
     """Safe-load a YAML config, apply top-level ``overrides`` (e.g. from the CLI), validate against ``schema``

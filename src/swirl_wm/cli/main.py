@@ -154,12 +154,11 @@ def evaluate(
     """Evaluate a run: a SWIRL run's FWM and IDM (of one phase) on any transitions file, or an agent run's
     policy on its held-out tasks (success rate, return, steps) and as a world model of expert episodes."""
     _offline_unless_hub(str(run))  # a run's checkpoints are local folders
-    from swirl_wm.config import ConfigError
+    from swirl_wm.config import ConfigError, is_agent_config
     from swirl_wm.data.jsonl import DataError
 
     try:
-        raw = yaml.safe_load((run / "config.yaml").read_text(encoding="utf-8"))
-        if isinstance(raw, dict) and "env" in raw:  # an agent run (swirl paw)
+        if is_agent_config(run / "config.yaml"):  # a swirl paw run
             from swirl_wm.agent_pipeline import evaluate_agent_run
 
             metrics = evaluate_agent_run(run, phase, data)
