@@ -18,3 +18,4 @@ _._bootstrap_needs_phase1  # pydantic validator
 _.paw  # typer command (swirl paw)
 _._ranges  # pydantic validator (envs/alfworld.py)
 _._params_known  # pydantic validator (envs/textworld_express.py)
+_.quality  # TypedDict field (evaluation/reward_signal.py Group), read by key

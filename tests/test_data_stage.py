@@ -67,6 +67,9 @@ def test_resume_accepts_a_config_written_before_new_options_existed(tmp_path: Pa
     saved = tmp_path / "config.yaml"
     saved.write_text(yaml.safe_dump(raw), encoding="utf-8")
     assert _same_config(saved, config)
+    raw["model"]["torch_threads"] = 1  # the thread count changes speed only: still the same run
+    saved.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    assert _same_config(saved, config)
     raw["seed"] = 4  # a changed value is still refused
     saved.write_text(yaml.safe_dump(raw), encoding="utf-8")
     assert not _same_config(saved, config)

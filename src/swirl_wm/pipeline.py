@@ -138,17 +138,29 @@ class SwirlRun:
                       batch_size=self.config.eval.batch_size, min_logprob=self.config.eval.min_logprob)
 
 
+# Settings that change how fast a run goes, never what it computes: a run may resume with other values.
+EXECUTION_ONLY = (("model", "torch_threads"),)
+
+
 def _same_config(saved: Path, config: BaseModel) -> bool:
     """Whether the run folder's config equals ``config`` once read with today's defaults.
 
     A field added to the config since the folder was written takes its default, so an upgrade of this
-    package that only adds options does not stop a run from resuming; a changed value still does.
+    package that only adds options does not stop a run from resuming; a changed value still does, except
+    for the execution-only settings in ``EXECUTION_ONLY`` (the CPU thread count).
     """
     try:
         previous = type(config).model_validate(yaml.safe_load(saved.read_text(encoding="utf-8")))
     except (ValueError, yaml.YAMLError):
         return False
-    return previous.model_dump(mode="json") == config.model_dump(mode="json")
+    return _results_part(previous) == _results_part(config)
+
+
+def _results_part(config: BaseModel) -> dict[str, Any]:
+    raw = config.model_dump(mode="json")
+    for section, key in EXECUTION_ONLY:
+        raw.get(section, {}).pop(key, None)
+    return raw
 
 
 def _data_stage(run: SwirlRun) -> dict[str, Any]:

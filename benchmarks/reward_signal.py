@@ -1,0 +1,147 @@
+"""How much the Phase I reward says about the quality of a sampled next state (issue #3's diagnostics).
+
+Phase I (SWIRL §3.3) samples a group of G next states ``ŷ_1..ŷ_G ~ P_θ(· | x, z)`` from the FWM and
+rewards each with the frozen IDM's ``log Q_φ(z | x, ŷ_i)``; GRPO's advantage is that reward centred (and
+scaled) within the group. The FWM can only get better at predicting the true ``y`` if, within a group, the
+reward ranks samples closer to ``y`` higher. For each seed's run folder this script takes the run's SFT
+FWM and IDM and ``--pairs`` pairs of its unlabelled split, labels them as Phase I does
+(``infer_latent_actions`` with the config's latent-action settings), samples G next states per pair at
+each ``--temperature``, scores them with the Phase I reward, and measures against the true ``y``:
+
+- ``distinct_fraction``: distinct samples per group / G (1/G = all samples identical);
+- ``reward_std``: within-group standard deviation of the reward (nats per token);
+- ``corr_reward_quality``: within-group Pearson correlation of reward and the sample's quality (field
+  accuracy for the physics world, else ROUGE-L), averaged over groups where both vary, with their count;
+- ``best_minus_mean``: quality of the group's highest-reward sample minus the group's mean quality (what
+  Phase I pushes towards, per pair; > 0 means the reward points the FWM at the true state);
+- the same split by whether the latent action reproduces the transition (``grounded``, physics only), and
+  once more with the logged action (``meta.action``, where the importer kept it) in place of the latent
+  one: the reward's signal if the IDM's pseudo-labels were right.
+
+The unlabelled split is training data; nothing here is a test metric. Writes JSON (config, seeds, machine,
+git commit, figures per seed and pooled) to ``--output``.
+
+    python benchmarks/reward_signal.py runs/harness/physics-bench/swirl/seed0 runs/harness/physics-bench/swirl/seed1 \\
+        --pairs 32 --temperature 0.7 1.0 --output benchmarks/results/reward_signal_physics.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from swirl_wm.config import RunConfig, load_config
+from swirl_wm.data.jsonl import read_transitions
+from swirl_wm.evaluation.evaluate import APPLY
+from swirl_wm.evaluation.reward_signal import Group, group_figures, sample_quality
+from swirl_wm.files import atomic_write_text
+from swirl_wm.models.generation import generate
+from swirl_wm.models.loading import load_model, load_tokenizer
+from swirl_wm.models.prompts import fwm_prompt, idm_prompt
+from swirl_wm.models.scoring import Scorer
+from swirl_wm.records import Transition
+from swirl_wm.reporting.run_info import git_commit, machine_info
+from swirl_wm.training.latent import infer_latent_actions
+
+
+def sample_groups(fwm: Scorer, idm: Scorer, pairs: list[Transition], g: int, temperature: float, top_p: float,
+                  max_new_tokens: int, batch_size: int, seed: int) -> list[Group]:
+    """G FWM samples per labelled pair, each with its Phase I reward and its quality against ``y``."""
+    prompts = [fwm_prompt(fwm.tokenizer, t.x, t.z) for t in pairs for _ in range(g)]
+    samples = generate(fwm.model, fwm.tokenizer, prompts, max_new_tokens, do_sample=True, temperature=temperature,
+                       top_p=top_p, batch_size=batch_size, seed=seed, desc="FWM samples")
+    rewards = idm([idm_prompt(idm.tokenizer, pairs[i // g].x, s) for i, s in enumerate(samples)],
+                  [pairs[i // g].z for i in range(len(samples))])
+    groups = []
+    for k, t in enumerate(pairs):
+        chunk = samples[k * g:(k + 1) * g]
+        groups.append({"samples": chunk, "rewards": rewards[k * g:(k + 1) * g],
+                       "quality": [sample_quality(t.env, s, t.y) for s in chunk]})
+    return groups
+
+
+def run_seed(run_dir: Path, args: argparse.Namespace) -> dict[str, Any]:
+    config = load_config(run_dir / "config.yaml", schema=RunConfig)
+    torch.manual_seed(config.seed)
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    scorers = {}
+    for role in ("fwm", "idm"):
+        path = str(run_dir / "checkpoints" / "sft" / role)
+        scorers[role] = Scorer(load_model(path, device), load_tokenizer(path), batch_size=config.eval.batch_size,
+                               min_logprob=config.eval.min_logprob)
+    phase1 = config.swirl.phase1
+    unlabelled = read_transitions(run_dir / "data" / "unlabelled.jsonl")[: args.pairs]
+    latent, stats = infer_latent_actions(scorers["idm"], unlabelled, config.swirl.latent_action,
+                                         phase1.temperature, phase1.top_p, config.eval.batch_size, config.seed)
+    # The logged action (held back from the unlabelled split, kept in ``meta``) in the latent one's place.
+    gold = [replace(t, z=t.meta["action"]) for t in latent if (t.meta or {}).get("action")]
+    apply = APPLY.get(latent[0].env) if latent else None
+    grounded = [apply is not None and _reproduces(apply, t) for t in latent]
+    result: dict[str, Any] = {"run_dir": str(run_dir), "seed": config.seed, "pairs": stats.pairs, "kept": stats.kept,
+                              "latent_distinct_fraction": stats.distinct_fraction}
+    if apply is not None:
+        result["latent_grounded_accuracy"] = sum(grounded) / len(grounded) if grounded else 0.0
+    for temperature in args.temperature:
+        sampling = (args.num_generations, temperature, phase1.top_p, phase1.max_completion_length,
+                    config.eval.batch_size, config.seed)
+        groups = sample_groups(scorers["fwm"], scorers["idm"], latent, *sampling)
+        gold_groups = sample_groups(scorers["fwm"], scorers["idm"], gold, *sampling) if gold else []
+        figures = {"latent": group_figures(groups), "gold": group_figures(gold_groups) if gold else None}
+        if apply is not None:
+            figures["latent_grounded"] = group_figures([g for g, ok in zip(groups, grounded, strict=True) if ok])
+            figures["latent_wrong"] = group_figures([g for g, ok in zip(groups, grounded, strict=True) if not ok])
+        result[f"T={temperature}"] = figures
+        result[f"T={temperature}/groups"] = {"latent": groups, "gold": gold_groups}
+    return result
+
+
+def _reproduces(apply, t: Transition) -> bool:  # noqa: ANN001
+    try:
+        return apply(t.x, t.z) == t.y
+    except ValueError:
+        return False
+
+
+def pooled(per_seed: list[dict[str, Any]], temperature: float) -> dict[str, Any]:
+    key = f"T={temperature}/groups"
+    out = {}
+    for source in ("latent", "gold"):
+        out[source] = group_figures([g for r in per_seed for g in r[key][source]])
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("runs", type=Path, nargs="+", help="run folders with checkpoints/sft/{fwm,idm}")
+    parser.add_argument("--pairs", type=int, default=32, help="unlabelled pairs per run (first ones)")
+    parser.add_argument("--num-generations", type=int, default=8, help="G, samples per pair")
+    parser.add_argument("--temperature", type=float, nargs="+", default=[0.7])
+    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--output", type=Path, required=True)
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    start = time.monotonic()
+    per_seed = [run_seed(run, args) for run in args.runs]
+    result = {"runs": [str(r) for r in args.runs], "pairs": args.pairs, "num_generations": args.num_generations,
+              "temperatures": args.temperature, "git_commit": git_commit(), "machine": machine_info(),
+              "wall_time_s": time.monotonic() - start,
+              "pooled": {f"T={t}": pooled(per_seed, t) for t in args.temperature}, "per_seed": per_seed}
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(args.output, json.dumps(result, indent=2))
+    for t in args.temperature:
+        for source in ("latent", "gold"):
+            print(f"T={t} {source}: {json.dumps(result['pooled'][f'T={t}'][source])}")
+        for r in per_seed:
+            print(f"  seed {r['seed']}: latent grounded {r.get('latent_grounded_accuracy')}, "
+                  + ", ".join(f"{k}: {json.dumps(v)}" for k, v in r[f"T={t}"].items() if k.startswith("latent_")))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,85 @@
+"""Does a GRPO group's reward rank its samples by quality? (issue #3's diagnostics of the Phase I signal)
+
+GRPO learns only from differences *within* a group (SWIRL §3.3, method.md §1.4): the advantage of a
+sample is its reward centred on the group's mean. Phase I can make the FWM better at predicting the true
+next state ``y`` only if, within a group of next states sampled for one ``(x, z)``, the IDM's reward
+``log Q_φ(z | x, ŷ_i)`` is higher for the samples closer to ``y``. :func:`group_figures` measures that on
+groups whose true ``y`` is known (``benchmarks/reward_signal.py`` samples them).
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Sequence
+from typing import TypedDict
+
+from swirl_wm.envs import physics
+from swirl_wm.evaluation.metrics import field_accuracy, rouge_l
+
+
+class Group(TypedDict):
+    """One prompt's G samples with their rewards and qualities (three lists of length G)."""
+
+    samples: list[str]
+    rewards: list[float]
+    quality: list[float]
+
+
+def sample_quality(env: str, prediction: str, reference: str) -> float:
+    """Quality of one sampled state against the true one, in [0, 1].
+
+    Field accuracy for the physics world (its states parse into fields), ROUGE-L / 100 elsewhere.
+    """
+    if env == "physics":
+        return field_accuracy([prediction], [reference], physics.state_fields)["field_accuracy"]
+    return rouge_l([prediction], [reference]) / 100.0
+
+
+def _pearson(a: Sequence[float], b: Sequence[float]) -> float | None:
+    if len(set(a)) < 2 or len(set(b)) < 2:
+        return None
+    return statistics.correlation(a, b)
+
+
+def group_figures(groups: Sequence[Group]) -> dict[str, float | int | None]:
+    """Averages over groups of how much the reward says about quality.
+
+    Args:
+        groups: groups of equal or different sizes G ≥ 1; rewards in nats per token, qualities in [0, 1].
+
+    Returns:
+        ``{"groups": count}`` alone for no groups; otherwise also
+
+        - ``distinct_fraction``: distinct samples / G, averaged (1/G: all samples alike, no signal);
+        - ``reward_std``: the within-group population standard deviation of the reward (nats per token);
+        - ``mean_quality``: over all samples;
+        - ``corr_reward_quality``: the within-group Pearson correlation of reward and quality, averaged over
+          the ``groups_with_corr`` groups where both vary (None if there are none);
+        - ``best_minus_mean``: the quality of the highest-reward sample (the earlier one on ties) minus the
+          group's mean quality, averaged: > 0 when the reward points towards the true state.
+
+    Raises:
+        ValueError: a group whose three lists differ in length, or an empty group.
+
+    Source: this project's diagnostic of GRPO's within-group signal (SWIRL §3.3, the group advantage).
+    """
+    for g in groups:
+        if not g["samples"] or not len(g["samples"]) == len(g["rewards"]) == len(g["quality"]):
+            raise ValueError(f"a group needs G ≥ 1 samples, rewards and qualities alike; got "
+                             f"{len(g['samples'])}, {len(g['rewards'])}, {len(g['quality'])}")
+    if not groups:
+        return {"groups": 0}
+    corrs = [c for g in groups if (c := _pearson(g["rewards"], g["quality"])) is not None]
+    gains = []
+    for g in groups:
+        best = max(range(len(g["rewards"])), key=lambda k, r=g["rewards"]: (r[k], -k))
+        gains.append(g["quality"][best] - statistics.fmean(g["quality"]))
+    return {
+        "groups": len(groups),
+        "distinct_fraction": statistics.fmean(len(set(g["samples"])) / len(g["samples"]) for g in groups),
+        "reward_std": statistics.fmean(statistics.pstdev(g["rewards"]) for g in groups),
+        "mean_quality": statistics.fmean(q for g in groups for q in g["quality"]),
+        "corr_reward_quality": statistics.fmean(corrs) if corrs else None,
+        "groups_with_corr": len(corrs),
+        "best_minus_mean": statistics.fmean(gains),
+    }
