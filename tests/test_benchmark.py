@@ -44,6 +44,19 @@ def test_aggregate_means_and_paired_deltas() -> None:
     assert _row(rows, "swirl: best-of-4 (SFT FWM, IDM picks)")["metrics"]["fwm/rouge_l"]["mean"] == pytest.approx(61)
 
 
+def test_phase1_is_paired_with_its_own_variants_bootstrap() -> None:
+    # Phase I 53, 62, 73 against the bootstrap's 49, 61, 70 on the same pseudo-labels: +4, +1, +3
+    runs = {"swirl": [_run(0, 50, 53, 49), _run(1, 60, 62, 61), _run(2, 70, 73, 70)],
+            "beta1": [_run(0, 50, 40), _run(1, 60, 50), _run(2, 70, 60)]}  # no bootstrap of its own
+    rows = aggregate(runs)
+    versus = _row(rows, "swirl: iter1/phase1")["delta_vs_bootstrap"]
+    assert versus["fwm/rouge_l"]["values"] == [4, 1, 3]
+    assert set(versus) == {"fwm/rouge_l"}  # FWM metrics that both rows have (the bootstrap has no exact match)
+    assert "delta_vs_bootstrap" not in _row(rows, "beta1: iter1/phase1")
+    text = benchmark_tables(rows)
+    assert "| swirl: iter1/phase1 − bootstrap | " in text and "beta1: iter1/phase1 −" not in text
+
+
 def test_variant_rows_are_paired_with_the_base_sft() -> None:
     runs = {"swirl": [_run(0, 50, 51), _run(1, 60, 61)], "beta1": [_run(0, 50, 40), _run(1, 60, 50)]}
     rows = aggregate(runs)

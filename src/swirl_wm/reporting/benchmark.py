@@ -23,6 +23,8 @@ TABLE_KEYS = ("fwm/exact_match", "fwm/bleu", "fwm/rouge_l", "fwm/json_field_f1",
               "fwm/embedding_similarity", "fwm/log_likelihood", "idm/bleu", "idm/rouge_l", "idm/grounded_accuracy")
 
 
+BOOTSTRAP_ROW = "bootstrap (SFT on pseudo-labels)"
+
 # Columns for agent runs (issue #5): task success, the policy's own world model, and RL cost per step.
 AGENT_TABLE_KEYS = ("agent/success_rate", "agent/mean_return", "agent/mean_steps", "wm/exact_match", "wm/rouge_l",
                     "rl/seconds_per_step", "rl/peak_rss_mb")
@@ -73,7 +75,7 @@ def _rows_of_run(variant: str, metrics: Mapping[str, Any], base: bool) -> dict[s
     if "best_of_n" in baselines:
         rows[f"{variant}: best-of-{baselines['best_of_n']['n']} (SFT FWM, IDM picks)"] = baselines["best_of_n"]["test"]
     if "bootstrap" in baselines:
-        rows[f"{variant}: bootstrap (SFT on pseudo-labels)"] = baselines["bootstrap"]["test"]
+        rows[f"{variant}: {BOOTSTRAP_ROW}"] = baselines["bootstrap"]["test"]
     return rows
 
 
@@ -86,7 +88,9 @@ def aggregate(runs: Mapping[str, Sequence[Mapping[str, Any]]]) -> list[dict[str,
 
     Returns:
         One dict per row, in order: ``{"row", "variant", "seeds", "metrics": {key: {"mean", "ci95",
-        "values"}}, "delta_vs_sft": {key: {"mean", "ci95", "values"}}}``; ``ci95`` is the half-width of
+        "values"}}, "delta_vs_sft": {key: {"mean", "ci95", "values"}}}``, and for a variant's
+        ``iter1/phase1`` row when its runs have the bootstrap baseline, ``"delta_vs_bootstrap"`` over the FWM
+        metrics (RL vs SFT on the same pseudo-labels, paired by seed; SWIRL Table 7). ``ci95`` is the half-width of
         the 95 % t-interval (NaN with one seed). Units are those of the metric (fractions in [0, 1],
         BLEU/ROUGE-L in [0, 100], log-likelihood in nats per token).
 
@@ -126,6 +130,22 @@ def aggregate(runs: Mapping[str, Sequence[Mapping[str, Any]]]) -> list[dict[str,
                     delta_out[key] = {"mean": mean, "ci95": ci, "values": deltas}
         out.append({"row": entry["row"], "variant": entry["variant"], "seeds": sorted(entry["by_seed"]),
                     "metrics": metrics_out, "delta_vs_sft": delta_out})
+    for row in out:
+        bootstrap = per_row.get(f"{row['variant']}: {BOOTSTRAP_ROW}")
+        if row["row"] == f"{row['variant']}: iter1/phase1" and bootstrap:
+            row["delta_vs_bootstrap"] = _paired(per_row[row["row"]]["by_seed"], bootstrap["by_seed"], seeds)
+    return out
+
+
+def _paired(rows: Mapping[int, Mapping[str, float]], base: Mapping[int, Mapping[str, float]],
+            seeds: Sequence[int]) -> dict[str, dict[str, Any]]:
+    """Per FWM metric, ``rows[seed] − base[seed]`` over the seeds both have it, as mean ± 95 % CI."""
+    out = {}
+    for key in sorted({k for values in rows.values() for k in values if k.startswith("fwm/")}):
+        deltas = [rows[s][key] - base[s][key] for s in seeds if key in rows.get(s, {}) and key in base.get(s, {})]
+        if deltas:
+            mean, ci = summarise(deltas)
+            out[key] = {"mean": mean, "ci95": ci, "values": deltas}
     return out
 
 
@@ -142,9 +162,10 @@ def _cell(key: str, stat: Mapping[str, float] | None, signed: bool = False) -> s
 
 
 def benchmark_tables(rows: Sequence[Mapping[str, Any]], keys: Sequence[str] = TABLE_KEYS) -> str:
-    """Two Markdown tables: test metrics (mean ± 95 % CI over seeds), and the paired change over SFT.
+    """Markdown tables: test metrics (mean ± 95 % CI over seeds), the paired change over SFT, and where
+    rows carry it the paired change of Phase I over the bootstrap baseline (FWM metrics).
 
-    Only ``keys`` present in at least one row become columns. In the change table, ``*`` marks a change
+    Only ``keys`` present in at least one row become columns. In a change table, ``*`` marks a change
     whose 95 % CI excludes zero.
     """
     present = [k for k in keys if any(k in r["metrics"] for r in rows)]
@@ -156,5 +177,14 @@ def benchmark_tables(rows: Sequence[Mapping[str, Any]], keys: Sequence[str] = TA
         f"| {r['row']} | " + " | ".join(_cell(k, r["delta_vs_sft"].get(k), signed=True) for k in present) + " |\n"
         for r in deltas)
     n = max((len(r["seeds"]) for r in rows), default=0)
-    return (f"Test split, mean ± 95 % CI over {n} seed{'s' if n != 1 else ''}.\n\n{table}\n"
+    text = (f"Test split, mean ± 95 % CI over {n} seed{'s' if n != 1 else ''}.\n\n{table}\n"
             f"Change over SFT, paired by seed (`*`: the 95 % CI excludes 0).\n\n{change}")
+    versus = [r for r in rows if r.get("delta_vs_bootstrap")]
+    fwm = [k for k in present if k.startswith("fwm/")]
+    if versus and fwm:
+        text += ("\nRL vs SFT on the same pseudo-labels: Phase I minus the bootstrap baseline, paired by seed.\n\n"
+                 "| model | " + " | ".join(fwm) + " |\n|" + "---|" * (len(fwm) + 1) + "\n" + "".join(
+                     f"| {r['row']} − bootstrap | " + " | ".join(
+                         _cell(k, r["delta_vs_bootstrap"].get(k), signed=True) for k in fwm) + " |\n"
+                     for r in versus))
+    return text
