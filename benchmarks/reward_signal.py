@@ -86,19 +86,26 @@ def run_seed(run_dir: Path, args: argparse.Namespace) -> dict[str, Any]:
     result: dict[str, Any] = {"run_dir": str(run_dir), "seed": config.seed, "pairs": stats.pairs, "kept": stats.kept,
                               "latent_distinct_fraction": stats.distinct_fraction}
     if apply is not None:
+        result["grounded"] = grounded
         result["latent_grounded_accuracy"] = sum(grounded) / len(grounded) if grounded else 0.0
     for temperature in args.temperature:
         sampling = (args.num_generations, temperature, phase1.top_p, phase1.max_completion_length,
                     config.eval.batch_size, config.seed)
         groups = sample_groups(scorers["fwm"], scorers["idm"], latent, *sampling)
         gold_groups = sample_groups(scorers["fwm"], scorers["idm"], gold, *sampling) if gold else []
-        figures = {"latent": group_figures(groups), "gold": group_figures(gold_groups) if gold else None}
-        if apply is not None:
-            figures["latent_grounded"] = group_figures([g for g, ok in zip(groups, grounded, strict=True) if ok])
-            figures["latent_wrong"] = group_figures([g for g, ok in zip(groups, grounded, strict=True) if not ok])
-        result[f"T={temperature}"] = figures
         result[f"T={temperature}/groups"] = {"latent": groups, "gold": gold_groups}
+        result[f"T={temperature}"] = _figures(result[f"T={temperature}/groups"], result.get("grounded"))
     return result
+
+
+def _figures(groups: dict[str, list[Group]], grounded: list[bool] | None) -> dict[str, Any]:
+    figures = {"latent": group_figures(groups["latent"]),
+               "gold": group_figures(groups["gold"]) if groups["gold"] else None}
+    if grounded is not None:  # the environment executes actions: split by whether z reproduces (x, y)
+        pairs = list(zip(groups["latent"], grounded, strict=True))
+        figures["latent_grounded"] = group_figures([g for g, ok in pairs if ok])
+        figures["latent_wrong"] = group_figures([g for g, ok in pairs if not ok])
+    return figures
 
 
 def _reproduces(apply, t: Transition) -> bool:  # noqa: ANN001
@@ -124,15 +131,24 @@ def main() -> None:
     parser.add_argument("--temperature", type=float, nargs="+", default=[0.7])
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--output", type=Path, required=True)
+    parser.add_argument("--render", action="store_true",
+                        help="only recompute the figures from the groups stored in the existing --output JSON")
     args = parser.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    start = time.monotonic()
-    per_seed = [run_seed(run, args) for run in args.runs]
-    result = {"runs": [str(r) for r in args.runs], "pairs": args.pairs, "num_generations": args.num_generations,
-              "temperatures": args.temperature, "git_commit": git_commit(), "machine": machine_info(),
-              "wall_time_s": time.monotonic() - start,
-              "pooled": {f"T={t}": pooled(per_seed, t) for t in args.temperature}, "per_seed": per_seed}
+    if args.render:
+        result = json.loads(args.output.read_text(encoding="utf-8"))
+        per_seed, args.temperature = result["per_seed"], result["temperatures"]
+        for r in per_seed:
+            for t in args.temperature:
+                r[f"T={t}"] = r[f"T={t}"] | _figures(r[f"T={t}/groups"], r.get("grounded"))
+    else:
+        if args.threads:
+            torch.set_num_threads(args.threads)
+        start = time.monotonic()
+        per_seed = [run_seed(run, args) for run in args.runs]
+        result = {"runs": [str(r) for r in args.runs], "pairs": args.pairs, "num_generations": args.num_generations,
+                  "temperatures": args.temperature, "git_commit": git_commit(), "machine": machine_info(),
+                  "wall_time_s": time.monotonic() - start}
+    result |= {"pooled": {f"T={t}": pooled(per_seed, t) for t in args.temperature}, "per_seed": per_seed}
     args.output.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(args.output, json.dumps(result, indent=2))
     for t in args.temperature:

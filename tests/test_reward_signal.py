@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
 import statistics
 
 import pytest
 
+from swirl_wm.evaluation.metrics import summarise
 from swirl_wm.evaluation.reward_signal import group_figures, sample_quality
 
 
@@ -19,6 +21,8 @@ def test_group_figures_by_hand() -> None:
     assert figures["corr_reward_quality"] == pytest.approx(statistics.correlation([-1.0, -0.5, -0.1], [0, 0.5, 1]))
     assert figures["groups_with_corr"] == 1  # the flat group has no correlation to average
     assert figures["best_minus_mean"] == pytest.approx(((1.0 - 0.5) + 0.0) / 2)
+    assert figures["best_minus_mean_ci95"] == pytest.approx(summarise([0.5, 0.0])[1])
+    assert math.isnan(figures["corr_reward_quality_ci95"])  # one correlation: no interval
 
 
 def test_reward_pointing_away_from_the_truth_is_negative() -> None:

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import TypedDict
 
 from swirl_wm.envs import physics
-from swirl_wm.evaluation.metrics import field_accuracy, rouge_l
+from swirl_wm.evaluation.metrics import field_accuracy, rouge_l, summarise
 
 
 class Group(TypedDict):
@@ -56,7 +56,9 @@ def group_figures(groups: Sequence[Group]) -> dict[str, float | int | None]:
         - ``corr_reward_quality``: the within-group Pearson correlation of reward and quality, averaged over
           the ``groups_with_corr`` groups where both vary (None if there are none);
         - ``best_minus_mean``: the quality of the highest-reward sample (the earlier one on ties) minus the
-          group's mean quality, averaged: > 0 when the reward points towards the true state.
+          group's mean quality, averaged: > 0 when the reward points towards the true state;
+        - ``corr_reward_quality_ci95``, ``best_minus_mean_ci95``: half-widths of their 95 % t-intervals
+          over groups (NaN with one group).
 
     Raises:
         ValueError: a group whose three lists differ in length, or an empty group.
@@ -74,12 +76,16 @@ def group_figures(groups: Sequence[Group]) -> dict[str, float | int | None]:
     for g in groups:
         best = max(range(len(g["rewards"])), key=lambda k, r=g["rewards"]: (r[k], -k))
         gains.append(g["quality"][best] - statistics.fmean(g["quality"]))
+    corr, corr_ci = summarise(corrs) if corrs else (None, None)
+    gain, gain_ci = summarise(gains)
     return {
         "groups": len(groups),
         "distinct_fraction": statistics.fmean(len(set(g["samples"])) / len(g["samples"]) for g in groups),
         "reward_std": statistics.fmean(statistics.pstdev(g["rewards"]) for g in groups),
         "mean_quality": statistics.fmean(q for g in groups for q in g["quality"]),
-        "corr_reward_quality": statistics.fmean(corrs) if corrs else None,
+        "corr_reward_quality": corr,
+        "corr_reward_quality_ci95": corr_ci,
         "groups_with_corr": len(corrs),
-        "best_minus_mean": statistics.fmean(gains),
+        "best_minus_mean": gain,
+        "best_minus_mean_ci95": gain_ci,
     }
