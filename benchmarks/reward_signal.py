@@ -38,7 +38,7 @@ import torch
 
 from swirl_wm.config import RunConfig, load_config
 from swirl_wm.data.jsonl import read_transitions
-from swirl_wm.evaluation.evaluate import APPLY
+from swirl_wm.evaluation.evaluate import APPLY, grounded
 from swirl_wm.evaluation.reward_signal import Group, group_figures, sample_quality
 from swirl_wm.files import atomic_write_text
 from swirl_wm.models.generation import generate
@@ -82,12 +82,12 @@ def run_seed(run_dir: Path, args: argparse.Namespace) -> dict[str, Any]:
     # The logged action (held back from the unlabelled split, kept in ``meta``) in the latent one's place.
     gold = [replace(t, z=t.meta["action"]) for t in latent if (t.meta or {}).get("action")]
     apply = APPLY.get(latent[0].env) if latent else None
-    grounded = [apply is not None and _reproduces(apply, t) for t in latent]
     result: dict[str, Any] = {"run_dir": str(run_dir), "seed": config.seed, "pairs": stats.pairs, "kept": stats.kept,
                               "latent_distinct_fraction": stats.distinct_fraction}
     if apply is not None:
-        result["grounded"] = grounded
-        result["latent_grounded_accuracy"] = sum(grounded) / len(grounded) if grounded else 0.0
+        hits = [grounded(apply, t.x, t.z, t.y) for t in latent]
+        result["grounded"] = hits
+        result["latent_grounded_accuracy"] = sum(hits) / len(hits)
     for temperature in args.temperature:
         sampling = (args.num_generations, temperature, phase1.top_p, phase1.max_completion_length,
                     config.eval.batch_size, config.seed)
@@ -98,21 +98,14 @@ def run_seed(run_dir: Path, args: argparse.Namespace) -> dict[str, Any]:
     return result
 
 
-def _figures(groups: dict[str, list[Group]], grounded: list[bool] | None) -> dict[str, Any]:
+def _figures(groups: dict[str, list[Group]], hits: list[bool] | None) -> dict[str, Any]:
     figures = {"latent": group_figures(groups["latent"]),
                "gold": group_figures(groups["gold"]) if groups["gold"] else None}
-    if grounded is not None:  # the environment executes actions: split by whether z reproduces (x, y)
-        pairs = list(zip(groups["latent"], grounded, strict=True))
+    if hits is not None:  # the environment executes actions: split by whether z reproduces (x, y)
+        pairs = list(zip(groups["latent"], hits, strict=True))
         figures["latent_grounded"] = group_figures([g for g, ok in pairs if ok])
         figures["latent_wrong"] = group_figures([g for g, ok in pairs if not ok])
     return figures
-
-
-def _reproduces(apply, t: Transition) -> bool:  # noqa: ANN001
-    try:
-        return apply(t.x, t.z) == t.y
-    except ValueError:
-        return False
 
 
 def pooled(per_seed: list[dict[str, Any]], temperature: float) -> dict[str, Any]:

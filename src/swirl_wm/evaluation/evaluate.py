@@ -71,7 +71,9 @@ def _is_json_document(text: str) -> bool:
         return False
 
 
-def _grounded(apply: Callable[[str, str], str], x: str, z: str, y: str) -> bool:
+def grounded(apply: Callable[[str, str], str], x: str, z: str, y: str) -> bool:
+    """Whether action ``z`` taken in state ``x`` reproduces ``y`` under the environment's ``apply``; an
+    action ``apply`` cannot parse (``ValueError``) does not."""
     try:
         return apply(x, z) == y
     except ValueError:  # an unparseable predicted action does not reproduce the transition
@@ -106,7 +108,7 @@ def prediction_metrics(role: Role, transitions: Sequence[Transition], prediction
     if forward and env in STATE_FIELDS:
         metrics |= {f"fwm/{k}": v for k, v in field_accuracy(predictions, refs, STATE_FIELDS[env]).items()}
     elif not forward and env in APPLY:
-        hits = [_grounded(APPLY[env], t.x, z, t.y) for t, z in zip(transitions, predictions, strict=True)]
+        hits = [grounded(APPLY[env], t.x, z, t.y) for t, z in zip(transitions, predictions, strict=True)]
         metrics["idm/grounded_accuracy"] = sum(hits) / len(hits)
     if forward:
         structured = [i for i, r in enumerate(refs) if _is_json_document(r)]

@@ -117,31 +117,28 @@ def aggregate(runs: Mapping[str, Sequence[Mapping[str, Any]]]) -> list[dict[str,
     out = []
     for entry in per_row.values():
         keys = sorted({k for values in entry["by_seed"].values() for k in values})
-        metrics_out, delta_out = {}, {}
+        metrics_out = {}
         for key in keys:
             values = [entry["by_seed"][s][key] for s in seeds if key in entry["by_seed"].get(s, {})]
             mean, ci = summarise(values)
             metrics_out[key] = {"mean": mean, "ci95": ci, "values": values}
-            if entry["row"] != "sft":
-                deltas = [entry["by_seed"][s][key] - sft_by_seed[s][key] for s in seeds
-                          if key in entry["by_seed"].get(s, {}) and key in sft_by_seed.get(s, {})]
-                if deltas:
-                    mean, ci = summarise(deltas)
-                    delta_out[key] = {"mean": mean, "ci95": ci, "values": deltas}
-        out.append({"row": entry["row"], "variant": entry["variant"], "seeds": sorted(entry["by_seed"]),
-                    "metrics": metrics_out, "delta_vs_sft": delta_out})
-    for row in out:
-        bootstrap = per_row.get(f"{row['variant']}: {BOOTSTRAP_ROW}")
-        if row["row"] == f"{row['variant']}: iter1/phase1" and bootstrap:
-            row["delta_vs_bootstrap"] = _paired(per_row[row["row"]]["by_seed"], bootstrap["by_seed"], seeds)
+        row = {"row": entry["row"], "variant": entry["variant"], "seeds": sorted(entry["by_seed"]),
+               "metrics": metrics_out,
+               "delta_vs_sft": {} if entry["row"] == "sft" else _paired(entry["by_seed"], sft_by_seed, seeds, keys)}
+        bootstrap = per_row.get(f"{entry['variant']}: {BOOTSTRAP_ROW}")
+        if entry["row"] == f"{entry['variant']}: iter1/phase1" and bootstrap:
+            row["delta_vs_bootstrap"] = _paired(entry["by_seed"], bootstrap["by_seed"], seeds,
+                                                [k for k in keys if k.startswith("fwm/")])
+        out.append(row)
     return out
 
 
 def _paired(rows: Mapping[int, Mapping[str, float]], base: Mapping[int, Mapping[str, float]],
-            seeds: Sequence[int]) -> dict[str, dict[str, Any]]:
-    """Per FWM metric, ``rows[seed] − base[seed]`` over the seeds both have it, as mean ± 95 % CI."""
+            seeds: Sequence[int], keys: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """Per key, ``rows[seed] − base[seed]`` over the seeds that have it in both, as mean ± 95 % CI (keys
+    with no such seed are left out)."""
     out = {}
-    for key in sorted({k for values in rows.values() for k in values if k.startswith("fwm/")}):
+    for key in keys:
         deltas = [rows[s][key] - base[s][key] for s in seeds if key in rows.get(s, {}) and key in base.get(s, {})]
         if deltas:
             mean, ci = summarise(deltas)
