@@ -14,7 +14,7 @@ def test_defaults_are_the_paper_values():
     assert (c.swirl.phase1.beta, c.swirl.phase1.temperature, c.swirl.phase1.top_p, c.swirl.phase1.epsilon) == (
         0.1, 0.7, 0.96, 0.2)
     assert c.swirl.latent_action.threshold == -2.0 and c.eval.min_logprob == -10.0
-    assert c.data.split.labelled_fraction == 0.5
+    assert c.data.split.simulated_unlabelled_fraction is None  # labels decide; 0.5 simulated when none missing
 
 
 def test_round_trip_through_yaml(tmp_path):

@@ -6,3 +6,22 @@ unlabelled transitions.
 """
 
 __version__ = "0.1.0"
+
+__all__ = ["InferredAction", "WorldModel", "load_world_model"]
+
+
+def __getattr__(name: str):
+    """Lazy exports (importing ``swirl_wm`` stays cheap: torch and transformers load on first use).
+
+    ``WorldModel`` and ``InferredAction`` (models/world_model.py); ``load_world_model(run_dir, phase)``
+    (evaluation/run_eval.py).
+    """
+    if name in ("WorldModel", "InferredAction"):
+        from swirl_wm.models import world_model
+
+        return getattr(world_model, name)
+    if name == "load_world_model":
+        from swirl_wm.evaluation.run_eval import load_world_model
+
+        return load_world_model
+    raise AttributeError(f"module 'swirl_wm' has no attribute {name!r}")

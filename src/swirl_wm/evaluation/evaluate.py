@@ -29,6 +29,8 @@ from swirl_wm.records import Transition
 # Environment hooks: parse a state into fields, and execute an action on a rendered state.
 STATE_FIELDS: dict[str, Callable[[str], dict[str, str]]] = {"physics": physics.state_fields}
 APPLY: dict[str, Callable[[str, str], str]] = {"physics": physics.apply}
+# The environment's no-op action, for the no-op-rule baseline (its passive dynamics only).
+NOOP_ACTION: dict[str, str] = {"physics": "wait"}
 
 # The headline FWM metric of each domain (its next states' kind): tool outputs are scored with BLEU (the
 # StableToolBench convention, SWIRL §4), web pages and text observations with ROUGE-L (SWIRL §4:
@@ -58,7 +60,24 @@ def primary_metric(env: str) -> str:
     return _PRIMARY.get(env, "fwm/rouge_l")
 
 
-def _single_env(transitions: Sequence[Transition]) -> str | None:
+def selection_metric(role: Role, key: str, transitions: Sequence[Transition]) -> str:
+    """The validation metric that picks the best phase of ``role``: ``key``, or for ``"auto"`` the headline
+    metric of the transitions' environment (FWM: :func:`primary_metric`; IDM: grounded accuracy where the
+    environment executes actions, else ROUGE-L).
+
+    Raises:
+        Nothing (keys are checked when the config is validated).
+    """
+    if key != "auto":
+        return key
+    env = single_env(transitions)
+    if role == "fwm":
+        return primary_metric(env or "")
+    return "idm/grounded_accuracy" if env in APPLY else "idm/rouge_l"
+
+
+def single_env(transitions: Sequence[Transition]) -> str | None:
+    """The one environment name of ``transitions``, or ``None`` when they mix several (or are empty)."""
     envs = {t.env for t in transitions}
     return envs.pop() if len(envs) == 1 else None
 
@@ -80,17 +99,65 @@ def grounded(apply: Callable[[str, str], str], x: str, z: str, y: str) -> bool:
         return False
 
 
+def state_metrics(prefix: str, env: str | None, predictions: Sequence[str], refs: Sequence[str],
+                  config: EvalConfig, embedding: bool | None = None) -> dict[str, float]:
+    """Metrics of predicted states against true ones, keys ``<prefix>/<metric>``.
+
+    Exact match, BLEU, ROUGE-L; per-field accuracy where environment ``env`` parses its states; JSON field
+    F1 over the references that are JSON objects or arrays (left out when none is); embedding similarity
+    when ``embedding`` (default ``config.embedding_similarity``). Units as :func:`prediction_metrics`.
+
+    Raises:
+        ValueError: lengths differ or are 0.
+    """
+    if len(predictions) != len(refs) or not refs:
+        raise ValueError(f"{len(predictions)} predictions for {len(refs)} references")
+    metrics = {f"{prefix}/exact_match": exact_match(predictions, refs), f"{prefix}/bleu": bleu(predictions, refs),
+               f"{prefix}/rouge_l": rouge_l(predictions, refs)}
+    if env in STATE_FIELDS:
+        metrics |= {f"{prefix}/{k}": v for k, v in field_accuracy(predictions, refs, STATE_FIELDS[env]).items()}
+    structured = [i for i, r in enumerate(refs) if _is_json_document(r)]
+    if structured:
+        metrics[f"{prefix}/json_field_f1"] = json_field_f1([predictions[i] for i in structured],
+                                                           [refs[i] for i in structured])
+    if config.embedding_similarity if embedding is None else embedding:
+        metrics[f"{prefix}/embedding_similarity"] = embedding_similarity(predictions, refs, config.batch_size)
+    return metrics
+
+
+def action_metrics(prefix: str, transitions: Sequence[Transition], predictions: Sequence[str],
+                   config: EvalConfig) -> dict[str, float]:
+    """Metrics of predicted actions against the gold ones, keys ``<prefix>/<metric>``: exact match, BLEU,
+    ROUGE-L, grounded accuracy where the environment executes actions, embedding similarity (optional).
+
+    Raises:
+        ValueError: lengths differ, or a transition has no gold action.
+    """
+    if any(t.z is None for t in transitions) or len(transitions) != len(predictions):
+        raise ValueError("action metrics need one prediction per transition and the gold action of every one")
+    refs = [t.z for t in transitions]
+    metrics = {f"{prefix}/exact_match": exact_match(predictions, refs), f"{prefix}/bleu": bleu(predictions, refs),
+               f"{prefix}/rouge_l": rouge_l(predictions, refs)}
+    env = single_env(transitions)
+    if env in APPLY:
+        hits = [grounded(APPLY[env], t.x, z, t.y) for t, z in zip(transitions, predictions, strict=True)]
+        metrics[f"{prefix}/grounded_accuracy"] = sum(hits) / len(hits)
+    if config.embedding_similarity:
+        metrics[f"{prefix}/embedding_similarity"] = embedding_similarity(predictions, refs, config.batch_size)
+    return metrics
+
+
 def prediction_metrics(role: Role, transitions: Sequence[Transition], predictions: Sequence[str],
                        config: EvalConfig) -> dict[str, float]:
     """Metrics of a role's predictions against the transitions' references (keys ``<role>/...``).
 
     Every role and environment: exact match, BLEU, ROUGE-L, and, when ``config.embedding_similarity``
-    is on, embedding similarity. FWM: per-field accuracy where the environment parses states; JSON field
-    F1 over the transitions whose reference ``y`` is a JSON object or array (all of BFCL's states but those
-    cut by :mod:`swirl_wm.data.truncate`, which are left out of this one metric), present when at least
-    one is. IDM: grounded accuracy where the environment executes actions. Fractions (exact match, field
-    accuracy, JSON field F1, grounded accuracy) in 0..1, BLEU/ROUGE-L in 0..100, embedding similarity in
-    −100..100 (100 × cosine).
+    is on, embedding similarity. FWM (:func:`state_metrics`): per-field accuracy where the environment
+    parses states; JSON field F1 over the transitions whose reference ``y`` is a JSON object or array (all
+    of BFCL's states but those cut by :mod:`swirl_wm.data.truncate`, which are left out of this one
+    metric), present when at least one is. IDM (:func:`action_metrics`): grounded accuracy where the
+    environment executes actions. Fractions (exact match, field accuracy, JSON field F1, grounded
+    accuracy) in 0..1, BLEU/ROUGE-L in 0..100, embedding similarity in −100..100 (100 × cosine).
 
     Args:
         predictions: one generated ``y`` (FWM) or ``z`` (IDM) per transition.
@@ -100,24 +167,9 @@ def prediction_metrics(role: Role, transitions: Sequence[Transition], prediction
     """
     if any(t.z is None for t in transitions):
         raise ValueError(f"{role.upper()} evaluation needs the gold action of every transition")
-    forward = role == "fwm"
-    refs = [t.y if forward else t.z for t in transitions]
-    metrics = {f"{role}/exact_match": exact_match(predictions, refs), f"{role}/bleu": bleu(predictions, refs),
-               f"{role}/rouge_l": rouge_l(predictions, refs)}
-    env = _single_env(transitions)
-    if forward and env in STATE_FIELDS:
-        metrics |= {f"fwm/{k}": v for k, v in field_accuracy(predictions, refs, STATE_FIELDS[env]).items()}
-    elif not forward and env in APPLY:
-        hits = [grounded(APPLY[env], t.x, z, t.y) for t, z in zip(transitions, predictions, strict=True)]
-        metrics["idm/grounded_accuracy"] = sum(hits) / len(hits)
-    if forward:
-        structured = [i for i, r in enumerate(refs) if _is_json_document(r)]
-        if structured:
-            metrics["fwm/json_field_f1"] = json_field_f1([predictions[i] for i in structured],
-                                                         [refs[i] for i in structured])
-    if config.embedding_similarity:
-        metrics[f"{role}/embedding_similarity"] = embedding_similarity(predictions, refs, config.batch_size)
-    return metrics
+    if role == "fwm":
+        return state_metrics("fwm", single_env(transitions), predictions, [t.y for t in transitions], config)
+    return action_metrics("idm", transitions, predictions, config)
 
 
 def evaluate_role(role: Role, scorer: Scorer, transitions: Sequence[Transition], config: EvalConfig
@@ -134,7 +186,7 @@ def evaluate_role(role: Role, scorer: Scorer, transitions: Sequence[Transition],
         raise ValueError(f"{role.upper()} evaluation needs the gold action of every transition")
     tokenizer = scorer.tokenizer
     forward = role == "fwm"
-    prompts = [build_prompt(tokenizer, role, t.x, t.z if forward else t.y) for t in transitions]
+    prompts = [build_prompt(tokenizer, role, t.x, t.z if forward else t.y, scorer.description) for t in transitions]
     budget = config.max_new_tokens_state if forward else config.max_new_tokens_action
     preds = generate(scorer.model, tokenizer, prompts, budget, batch_size=config.batch_size,
                      desc="FWM next states" if forward else "IDM actions")

@@ -1,4 +1,5 @@
-"""Evaluate the models of any finished run phase on any transitions file (``swirl eval``)."""
+"""Use and evaluate the models of any finished run phase (``swirl eval``, ``swirl predict`` / ``label`` /
+``rollout``, and the Python API :func:`load_world_model`)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,11 @@ from typing import Any
 import yaml
 
 from swirl_wm.config import EvalConfig
-from swirl_wm.data.jsonl import read_transitions
+from swirl_wm.data.jsonl import group_episodes, read_transitions
+from swirl_wm.evaluation.cycle import cycle_metrics
 from swirl_wm.evaluation.evaluate import evaluate_role
-from swirl_wm.models.loading import load_model, load_tokenizer
-from swirl_wm.models.scoring import Scorer
+from swirl_wm.evaluation.rollout import rollout_metrics
+from swirl_wm.models.world_model import WorldModel
 
 
 def phase_checkpoints(run_dir: Path, phase: str) -> dict[str, str]:
@@ -32,20 +34,58 @@ def phase_checkpoints(run_dir: Path, phase: str) -> dict[str, str]:
     return state[f"{phase}/eval"]["checkpoints"]
 
 
-def evaluate_run(run_dir: Path, data_path: Path, phase: str = "best") -> dict[str, Any]:
-    """FWM and IDM metrics of a run's phase on the labelled transitions of ``data_path``.
+def _run_config(run_dir: Path) -> dict[str, Any]:
+    return yaml.safe_load((Path(run_dir) / "config.yaml").read_text(encoding="utf-8"))
+
+
+def load_world_model(run_dir: str | Path, phase: str = "best", device: str | None = None) -> WorldModel:
+    """The FWM and IDM of a run's phase, with the run's task description and generation budgets.
+
+    Args:
+        run_dir: a folder written by ``swirl train`` / ``swirl demo``.
+        phase: ``"best"`` (each role's best phase on validation), ``"sft"``, ``"iter1/phase1"``, ...
+        device: ``None`` = a GPU when one is visible, else the CPU.
 
     Raises:
-        DataError: malformed transitions file; ValueError: a transition without a gold action.
+        FileNotFoundError: not a run folder; KeyError: the phase did not finish.
     """
-    raw = yaml.safe_load((run_dir / "config.yaml").read_text(encoding="utf-8"))
+    run_dir = Path(run_dir)
+    raw = _run_config(run_dir)
     config = EvalConfig.model_validate(raw.get("eval", {}))
-    transitions = read_transitions(data_path)
     checkpoints = phase_checkpoints(run_dir, phase)
+    return WorldModel.from_pretrained(
+        str(run_dir / checkpoints["fwm"]), str(run_dir / checkpoints["idm"]),
+        description=(raw.get("data") or {}).get("description"), device=device, batch_size=config.batch_size,
+        min_logprob=config.min_logprob, max_new_tokens_state=config.max_new_tokens_state,
+        max_new_tokens_action=config.max_new_tokens_action)
+
+
+def evaluate_run(run_dir: Path, data_path: Path, phase: str = "best", rollout_steps: int = 0,
+                 device: str | None = None) -> dict[str, Any]:
+    """Metrics of a run's phase on the transitions of ``data_path`` (JSONL).
+
+    Supervised FWM and IDM metrics on its labelled transitions (when it has any), cycle consistency on all
+    of them (labels not needed), and, with ``rollout_steps``, the per-step rollout metrics of its fully
+    labelled episodes.
+
+    Raises:
+        DataError: malformed transitions file; ValueError: ``rollout_steps`` > 0 and no fully labelled
+            episode.
+    """
+    config = EvalConfig.model_validate(_run_config(run_dir).get("eval", {}))
+    transitions = read_transitions(data_path)
+    labelled = [t for t in transitions if t.z is not None]
+    world_model = load_world_model(run_dir, phase, device)
     metrics: dict[str, Any] = {"run": str(run_dir), "phase": phase, "data": str(data_path),
-                               "transitions": len(transitions), "checkpoints": checkpoints}
-    for role in ("fwm", "idm"):
-        path = str(run_dir / checkpoints[role])
-        metrics |= evaluate_role(role, Scorer(load_model(path), load_tokenizer(path), batch_size=config.batch_size,
-                                   min_logprob=config.min_logprob), transitions, config)[0]
+                               "transitions": len(transitions), "labelled": len(labelled),
+                               "checkpoints": phase_checkpoints(run_dir, phase)}
+    if labelled:
+        for role in ("fwm", "idm"):
+            metrics |= evaluate_role(role, getattr(world_model, role), labelled, config)[0]
+    metrics |= cycle_metrics(world_model, transitions, config)[0]
+    if rollout_steps:
+        episodes = [e for e in group_episodes(transitions) if all(t.z is not None for t in e.transitions)]
+        if not episodes:
+            raise ValueError(f"{data_path}: a rollout evaluation needs episodes whose every step has an action")
+        metrics["rollout"] = rollout_metrics(world_model, episodes, rollout_steps, config)
     return metrics

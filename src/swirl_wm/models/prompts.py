@@ -31,8 +31,18 @@ def _user_text(role: Role, x: str, other: str) -> str:
     return f"State: {x}\nNext state: {other}"
 
 
-def build_prompt(tokenizer: PreTrainedTokenizerBase, role: Role, x: str, other: str) -> str:
+def system_text(role: Role, description: str | None = None) -> str:
+    """The system message of ``role``: the optional task / environment description, then the role's
+    instruction (``data.description`` in a run config)."""
+    return f"{description.strip()}\n{SYSTEM[role]}" if description and description.strip() else SYSTEM[role]
+
+
+def build_prompt(tokenizer: PreTrainedTokenizerBase, role: Role, x: str, other: str,
+                 description: str | None = None) -> str:
     """The prompt text of ``role``: FWM conditions on ``(x, z=other)``, IDM on ``(x, y=other)``.
+
+    Args:
+        description: a task / environment description placed before the role's instruction.
 
     Raises:
         ValueError: unknown role.
@@ -40,21 +50,22 @@ def build_prompt(tokenizer: PreTrainedTokenizerBase, role: Role, x: str, other: 
     if role not in SYSTEM:
         raise ValueError(f"unknown role {role!r}; expected one of {ROLES}")
     user = _user_text(role, x, other)
+    system = system_text(role, description)
     if tokenizer.chat_template:
-        messages = [{"role": "system", "content": SYSTEM[role]}, {"role": "user", "content": user}]
+        messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
         return tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
     target = "Next state:" if role == "fwm" else "Action:"
-    return f"{SYSTEM[role]}\n{user}\n{target} "
+    return f"{system}\n{user}\n{target} "
 
 
-def fwm_prompt(tokenizer: PreTrainedTokenizerBase, x: str, z: str) -> str:
+def fwm_prompt(tokenizer: PreTrainedTokenizerBase, x: str, z: str, description: str | None = None) -> str:
     """Prompt of ``P_θ(y | x, z)``."""
-    return build_prompt(tokenizer, "fwm", x, z)
+    return build_prompt(tokenizer, "fwm", x, z, description)
 
 
-def idm_prompt(tokenizer: PreTrainedTokenizerBase, x: str, y: str) -> str:
+def idm_prompt(tokenizer: PreTrainedTokenizerBase, x: str, y: str, description: str | None = None) -> str:
     """Prompt of ``Q_φ(z | x, y)``."""
-    return build_prompt(tokenizer, "idm", x, y)
+    return build_prompt(tokenizer, "idm", x, y, description)
 
 
 def completion(tokenizer: PreTrainedTokenizerBase, text: str) -> str:

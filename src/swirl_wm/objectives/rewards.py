@@ -42,9 +42,11 @@ class SwirlReward:
         """The (prompt, target) pairs the frozen model scores, one per completion."""
         tokenizer = self.scorer.tokenizer
         if self.trained_role == "fwm":  # score z given (x, ŷ)
-            prompts = [idm_prompt(tokenizer, xi, yi) for xi, yi in zip(x, completions, strict=True)]
+            prompts = [idm_prompt(tokenizer, xi, yi, self.scorer.description)
+                       for xi, yi in zip(x, completions, strict=True)]
         else:  # score y given (x, ẑ)
-            prompts = [fwm_prompt(tokenizer, xi, zi) for xi, zi in zip(x, completions, strict=True)]
+            prompts = [fwm_prompt(tokenizer, xi, zi, self.scorer.description)
+                       for xi, zi in zip(x, completions, strict=True)]
         return prompts, list(target)
 
     def __call__(self, prompts: Sequence[Any], completions: Sequence[str], x: Sequence[str],

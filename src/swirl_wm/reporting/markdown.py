@@ -103,7 +103,60 @@ def metrics_table(metrics: dict[str, Any], split: str = "test", only: tuple[str,
         name = f"**{phase['name']}**" if best else phase["name"]
         values = [format_value(key, phase.get(split, {}).get(key)) for key in keys]
         lines.append("| " + " | ".join([name, ", ".join(best), *values]) + " |")
+    for baseline, per_split in metrics.get("trivial_baselines", {}).items():
+        values = [format_value(key, per_split.get(split, {}).get(key)) for key in keys]
+        lines.append("| " + " | ".join([f"*{TRIVIAL_NAMES.get(baseline, baseline)}*", "", *values]) + " |")
     return "\n".join(lines) + "\n"
+
+
+# Names of the trivial baselines (evaluation/baselines.py) in tables.
+TRIVIAL_NAMES = {"copy": "copy the state (ŷ = x)", "noop": "no-op rule (passive dynamics)",
+                 "most_frequent_action": "most frequent action"}
+
+
+def verdict_lines(metrics: dict[str, Any], split: str = "test") -> list[str]:
+    """Plain words: does the best FWM (IDM) phase beat the best trivial baseline on its selection metric?
+
+    A model that does not is reported as having learnt nothing the baselines do not already know.
+    """
+    baselines = metrics.get("trivial_baselines", {})
+    lines = []
+    for role in _ROLE_ORDER:
+        name = metrics.get("best", {}).get(role)
+        key = metrics.get("best", {}).get("criterion", {}).get(role, "").partition(" ")[2]
+        phase = _phase(metrics["phases"], name) if name else None
+        if phase is None or key not in phase.get(split, {}):
+            continue
+        rivals = {b: v[split][key] for b, v in baselines.items() if key in v.get(split, {})}
+        if not rivals:
+            continue
+        top = max(rivals, key=rivals.get)
+        value = phase[split][key]
+        verb = "beats" if value > rivals[top] else "does NOT beat"
+        tail = "" if value > rivals[top] else ": it has learnt nothing the baseline does not already know"
+        lines.append(f"- {role.upper()} (`{name}`) {verb} the best trivial baseline on {split} {key}: "
+                     f"{format_value(key, value)} vs {format_value(key, rivals[top])} "
+                     f"({TRIVIAL_NAMES.get(top, top)}){tail}.")
+    return lines
+
+
+def _rollout_lines(metrics: dict[str, Any]) -> list[str]:
+    """Per-step rollout table of each phase (test episodes), headline state metric, copy baseline last."""
+    with_rollout = [p for p in metrics["phases"] if p.get("rollout")]
+    if not with_rollout:
+        return []
+    first = with_rollout[0]["rollout"]["model"]
+    key = next((k for k in ("fwm/field_accuracy", "fwm/rouge_l") if k in first[0]), "fwm/rouge_l")
+    steps = [r["step"] for r in first]
+    lines = [f"## Multi-step rollouts (test episodes, {key} per step; the FWM feeds on its own predictions)", "",
+             "| model | " + " | ".join(f"t={t} (n={r['episodes']})" for t, r in zip(steps, first, strict=True))
+             + " |", "|---|" + "---:|" * len(steps)]
+    for phase in with_rollout:
+        lines.append(f"| {phase['name']} | " + " | ".join(format_value(key, r.get(key))
+                                                       for r in phase["rollout"]["model"]) + " |")
+    lines.append(f"| *{TRIVIAL_NAMES['copy']}* | " + " | ".join(format_value(key, r.get(key))
+                                                              for r in with_rollout[0]["rollout"]["copy"]) + " |")
+    return lines
 
 
 def _duration(seconds: float | None) -> str:
@@ -117,7 +170,8 @@ def _duration(seconds: float | None) -> str:
 def _data_line(data: dict[str, Any] | None) -> str:
     if not data:
         return MISSING
-    splits = ", ".join(f"{data[k]} {k}" for k in ("labelled", "unlabelled", "val", "test") if k in data)
+    splits = ", ".join(f"{data[k]} {k}" + (f" ({data[k + '_episodes']} episodes)" if k + "_episodes" in data else "")
+                       for k in ("labelled", "unlabelled", "val", "test") if k in data)
     line = f"{data.get('episodes', MISSING)} episodes; transitions: {splits}"
     if "truncated" in data:
         line += f"; {data['truncated']} with a state cut to {data.get('max_state_chars', MISSING)} chars"
@@ -303,6 +357,10 @@ def write_report(metrics: dict[str, Any], path: Path, plot_path: Path | None) ->
     legend = "Fractions in %; BLEU and ROUGE-L on 0–100; other values as logged; — = not measured."
     for title, split in (("Test split", "test"), ("Validation split", "val")):
         lines += ["", f"## {title}", "", legend, "", metrics_table(metrics, split).rstrip("\n")]
+        if split == "test" and verdict_lines(metrics):
+            lines += ["", "Against the trivial baselines (italic rows):", "", *verdict_lines(metrics)]
+    rollout = _rollout_lines(metrics)
+    lines += ["", *rollout] if rollout else []
     lines += ["", *_best_section(metrics), "", *_gain_section(metrics)]
     baselines = _baseline_lines(metrics)
     lines += ["", *baselines] if baselines else []

@@ -71,6 +71,21 @@ def _plot_key_metrics(ax: Axes, phases: list[dict[str, Any]]) -> None:
     ax.set_title("(b) key validation metrics per phase")
 
 
+def _plot_rollouts(ax: Axes, phases: list[dict[str, Any]]) -> None:
+    first = phases[0]["rollout"]["model"]
+    key = next((k for k in ("fwm/field_accuracy", "fwm/rouge_l") if k in first[0]), "fwm/rouge_l")
+    scale = 100.0 if key.endswith("accuracy") else 1.0
+    for phase in phases:
+        rows = phase["rollout"]["model"]
+        ax.plot([r["step"] for r in rows], [scale * r[key] for r in rows], marker="o", label=phase["name"])
+    copy = phases[0]["rollout"]["copy"]
+    ax.plot([r["step"] for r in copy], [scale * r[key] for r in copy], "k--", label="copy x0")
+    ax.set_xlabel("rollout step t")
+    ax.set_ylabel(f"test {key}" + (" (%)" if scale == 100.0 else ""))
+    ax.set_title("(c) multi-step rollouts")
+    ax.legend(fontsize=8)
+
+
 def plot_run(metrics: dict[str, Any], path: Path) -> Path:
     """Draw the run's figure and save it as a PNG, atomically.
 
@@ -78,7 +93,8 @@ def plot_run(metrics: dict[str, Any], path: Path) -> Path:
     phase, x = global step (each phase's ``step`` continues from the last step of the phase before),
     dashed lines between phases, a ± ``reward_std`` band when logged. Panel (b): validation FWM ROUGE-L
     and exact match, IDM ROUGE-L and grounded accuracy (those present) per phase, in training order;
-    fractions are drawn in %.
+    fractions are drawn in %. Panel (c), when phases have ``rollout``: the headline state metric of the
+    test rollouts per step, one line per phase, and the copy baseline dashed.
 
     Args:
         metrics: the run's ``metrics.json`` dict (``phases`` with ``name``, ``val``, ``train_log``).
@@ -95,10 +111,13 @@ def plot_run(metrics: dict[str, Any], path: Path) -> Path:
         first iteration, which panel (b) makes visible.
     """
     phases = metrics["phases"]
-    fig = Figure(figsize=(12, 4.5))
-    ax_reward, ax_metrics = fig.subplots(1, 2)
-    _plot_rewards(ax_reward, phases)
-    _plot_key_metrics(ax_metrics, phases)
+    rollouts = [p for p in phases if p.get("rollout")]
+    fig = Figure(figsize=(18 if rollouts else 12, 4.5))
+    axes = fig.subplots(1, 3 if rollouts else 2)
+    _plot_rewards(axes[0], phases)
+    _plot_key_metrics(axes[1], phases)
+    if rollouts:
+        _plot_rollouts(axes[2], rollouts)
     fig.suptitle(f"SWIRL run {metrics['run']['name']}")
     fig.tight_layout()
     buffer = io.BytesIO()

@@ -24,8 +24,9 @@ from swirl_wm.training.trl_args import sft_args
 
 
 def sft_examples(transitions: Sequence[Transition], tokenizer: PreTrainedTokenizerBase,
-                 roles: Sequence[Role]) -> list[dict[str, str]]:
-    """Prompt/completion pairs for ``roles`` from labelled transitions.
+                 roles: Sequence[Role], description: str | None = None) -> list[dict[str, str]]:
+    """Prompt/completion pairs for ``roles`` from labelled transitions (``description``: the run's task
+    description, in every prompt).
 
     Raises:
         ValueError: a transition has no action (SFT needs labelled data).
@@ -35,13 +36,14 @@ def sft_examples(transitions: Sequence[Transition], tokenizer: PreTrainedTokeniz
         if t.z is None:
             raise ValueError(f"SFT needs labelled transitions; episode {t.episode_id} step {t.step} has no z")
         for role in roles:
-            prompt = build_prompt(tokenizer, role, t.x, t.z if role == "fwm" else t.y)
+            prompt = build_prompt(tokenizer, role, t.x, t.z if role == "fwm" else t.y, description)
             examples.append({"prompt": prompt, "completion": completion(tokenizer, t.y if role == "fwm" else t.z)})
     return examples
 
 
 def train_sft(init_path: str, output_dir: Path, log_dir: Path, transitions: Sequence[Transition],
-              roles: Sequence[Role], config: SFTConfig, seed: int) -> tuple[Path, list[dict]]:
+              roles: Sequence[Role], config: SFTConfig, seed: int, description: str | None = None
+              ) -> tuple[Path, list[dict]]:
     """Fine-tune the model at ``init_path`` on the roles' examples; save it atomically to ``output_dir``.
 
     Args:
@@ -51,8 +53,8 @@ def train_sft(init_path: str, output_dir: Path, log_dir: Path, transitions: Sequ
         ``output_dir`` (safetensors weights + tokenizer) and TRL's log history (one dict per step).
     """
     tokenizer = load_tokenizer(init_path)
-    return train_on_examples(init_path, output_dir, log_dir, sft_examples(transitions, tokenizer, roles), config,
-                             seed)
+    examples = sft_examples(transitions, tokenizer, roles, description)
+    return train_on_examples(init_path, output_dir, log_dir, examples, config, seed)
 
 
 def train_on_examples(init_path: str, output_dir: Path, log_dir: Path, examples: Sequence[dict[str, Any]],

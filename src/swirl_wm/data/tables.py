@@ -1,0 +1,60 @@
+"""Transitions from tables: Parquet files and local Hugging Face ``datasets`` folders, read with ``datasets``.
+
+A row is a record of the JSONL schema (:mod:`swirl_wm.data.jsonl`): a transition (``episode_id``, ``x``,
+``z``, ``y``, optional ``step``, ``env``, ``meta``), or an episode of states (``episode_id``, ``states``,
+``actions``). A column map (``data.columns``) renames a source's columns to these fields. Rows are checked
+by the same code as JSONL lines, so a malformed row stops the run with ``file:row: field 'f': problem``
+(rows are numbered from 1, in the table's order).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from swirl_wm.data.jsonl import ColumnMap, DataError, parse_record
+from swirl_wm.records import Transition
+
+
+def _load(path: Path):
+    """The rows of a Parquet file (or folder of Parquet files) or of a ``save_to_disk`` folder."""
+    import datasets
+
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such file or folder")
+    if path.is_dir() and not any(path.glob("*.parquet")):
+        try:
+            loaded = datasets.load_from_disk(str(path))
+        except FileNotFoundError as err:
+            raise DataError(os.fspath(path), 0, "", f"not a Hugging Face datasets folder written by save_to_disk "
+                                                     f"nor a folder of Parquet files ({err})") from None
+        if isinstance(loaded, datasets.DatasetDict):
+            names = sorted(loaded)
+            raise DataError(os.fspath(path), 0, "", f"a DatasetDict with splits {names}: set data.path to one "
+                                                     f"split's folder, e.g. {path / names[0]}")
+        return loaded
+    files = sorted(str(p) for p in path.glob("*.parquet")) if path.is_dir() else str(path)
+    return datasets.Dataset.from_parquet(files)
+
+
+def read_table(path: str | os.PathLike[str], columns: ColumnMap | None = None) -> list[Transition]:
+    """Every transition of a table, in row order (episode-of-states rows expanded).
+
+    Args:
+        path: a ``.parquet`` file, a folder of ``.parquet`` files, or a folder written by
+            ``datasets.Dataset.save_to_disk``.
+        columns: source column names, for tables whose columns are not named as the schema's fields.
+
+    Raises:
+        FileNotFoundError: no such path.
+        DataError: a malformed row (file, 1-based row, field), a ``DatasetDict`` folder (names its splits),
+            an unreadable folder, or a table with no rows (row 0).
+    """
+    source = Path(path)
+    table = _load(source)
+    name = os.fspath(source)
+    transitions = [t for row, record in enumerate(table, start=1)
+                   for t in parse_record(record, (name, row), columns)]
+    if not transitions:
+        raise DataError(name, 0, "", "the table holds no transitions")
+    return transitions
