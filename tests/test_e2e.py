@@ -59,6 +59,17 @@ def test_whole_loop_resume_and_eval(tmp_path, tiny_path):
             assert {"fwm/exact_match", "fwm/bleu", "fwm/rouge_l", "fwm/log_likelihood", "fwm/field_accuracy",
                     "idm/bleu", "idm/rouge_l", "idm/grounded_accuracy"} <= keys
     assert metrics["phases"][1]["latent_actions"]["pairs"] == 2
+    # trivial baselines beside the models, cycle consistency and per-step rollouts in every phase
+    assert {"copy", "noop", "most_frequent_action"} <= metrics["trivial_baselines"].keys()
+    assert "fwm/field_accuracy" in metrics["trivial_baselines"]["noop"]["test"]
+    assert all({"cycle/rouge_l", "cycle/log_likelihood"} <= p["test"].keys() for p in metrics["phases"])
+    rollout = metrics["phases"][0]["rollout"]
+    assert [r["step"] for r in rollout["model"]] == [1, 2, 3] == [r["step"] for r in rollout["copy"]]
+    assert metrics["best"]["criterion"] == {"fwm": "val fwm/field_accuracy", "idm": "val idm/grounded_accuracy"}
+    report = (run / "report.md").read_text()
+    assert "*copy the state (ŷ = x)*" in report and "Multi-step rollouts" in report
+    card = (run / "checkpoints/iter1-phase1/fwm/README.md").read_text()
+    assert card.startswith("---\nlibrary_name: transformers") and "after iter1/phase1" in card
     assert metrics["phases"][1]["nonfinite_scores"] == metrics["phases"][2]["nonfinite_scores"] == 0
     assert all("reward" in e and "kl" in e for e in metrics["phases"][1]["train_log"])
     assert metrics["best"]["fwm"] in {"sft", "iter1/phase1", "iter1/phase2"}
@@ -78,7 +89,7 @@ def test_whole_loop_resume_and_eval(tmp_path, tiny_path):
     # the same command resumes: every stage is skipped and the metrics are unchanged
     again = runner.invoke(app, ["train", str(config)])
     assert again.exit_code == 0, again.output
-    assert again.output.count("[skip]") == 7
+    assert again.output.count("[skip]") == 8
     assert json.loads((run / "metrics.json").read_text())["phases"] == metrics["phases"]
 
     # a different config on the same folder is refused with a clear message

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from swirl_wm.data.jsonl import DataError, group_episodes, read_transitions, write_transitions
+from swirl_wm.data.jsonl import ColumnMap, DataError, group_episodes, read_transitions, write_transitions
 from swirl_wm.records import Transition
 
 texts = st.text(min_size=1).filter(lambda s: s.strip())
@@ -74,3 +74,41 @@ def test_arbitrary_lines_parse_or_raise_data_error(tmp_path_factory, line):
             assert t.x.strip() and t.y.strip()
     except DataError as err:
         assert err.line in (0, 1)
+
+
+@settings(max_examples=60, deadline=None)
+@given(states=st.lists(texts, min_size=2, max_size=6), labelled=st.lists(st.booleans(), min_size=5, max_size=5),
+       null_actions=st.booleans())
+def test_episode_of_states_expands_into_transitions(tmp_path_factory, states, labelled, null_actions):
+    actions = None if null_actions else [f"a{i}" if labelled[i] else None for i in range(len(states) - 1)]
+    path = tmp_path_factory.mktemp("states") / "s.jsonl"
+    path.write_text(json.dumps({"episode_id": "e", "env": "w", "states": states, "actions": actions}) + "\n",
+                    encoding="utf-8")
+    ts = read_transitions(path)
+    assert [(t.x, t.y, t.step, t.env) for t in ts] == [(states[i], states[i + 1], i, "w")
+                                                       for i in range(len(states) - 1)]
+    assert [t.z for t in ts] == (actions or [None] * (len(states) - 1))
+
+
+@pytest.mark.parametrize(("record", "field", "message"), [
+    ({"episode_id": "a", "states": ["s"]}, "states", "at least two states"),
+    ({"episode_id": "a", "states": ["s", 3]}, "states[1]", "expected a string"),
+    ({"episode_id": "a", "states": ["s", " "]}, "states[1]", "empty"),
+    ({"episode_id": "a", "states": ["s", "t", "u"], "actions": ["go"]}, "actions", "list of 2 actions"),
+    ({"episode_id": "a", "states": ["s", "t"], "actions": [7]}, "actions[0]", "string or null"),
+    ({"episode_id": "a", "states": ["s", "t"], "x": "s"}, "x", "unknown field"),
+])
+def test_episode_of_states_errors_name_the_field(tmp_path, record, field, message):
+    path = _write(tmp_path, ['{"episode_id": "ok", "x": "1", "y": "2"}', json.dumps(record)])
+    with pytest.raises(DataError) as err:
+        read_transitions(path)
+    assert (err.value.line, err.value.field) == (2, field) and message in err.value.message
+
+
+def test_column_map_renames_and_ignores(tmp_path):
+    path = _write(tmp_path, [json.dumps({"traj": "e1", "obs": "s", "act": "go", "next_obs": "t", "reward": 1.0})])
+    columns = ColumnMap(episode_id="traj", x="obs", z="act", y="next_obs", ignore=("reward",))
+    (t,) = read_transitions(path, columns)
+    assert (t.episode_id, t.x, t.z, t.y) == ("e1", "s", "go", "t")
+    with pytest.raises(DataError, match="field 'reward': unknown field"):
+        read_transitions(path, ColumnMap(episode_id="traj", x="obs", z="act", y="next_obs"))

@@ -1,6 +1,7 @@
 """``swirl``: train and evaluate world models with SWIRL from the command line.
 
 Commands: ``swirl demo``, ``swirl train CONFIG.yaml``, ``swirl eval --run DIR --data FILE.jsonl``,
+``swirl predict`` / ``swirl label`` / ``swirl rollout`` (use a trained world model),
 ``swirl data generate --env NAME --output FILE.jsonl``,
 ``swirl data import --format NAME --input PATH --output FILE.jsonl``. Each parses, validates the config,
 calls one library function and prints the result.
@@ -150,9 +151,15 @@ def evaluate(
     phase: Annotated[str, typer.Option(help="'best' or a phase name: sft, iter1/phase1 (SWIRL); sft, rl (agent)")
                      ] = "best",
     output: Annotated[Path | None, typer.Option(help="write the metrics as JSON here")] = None,
+    rollout_steps: Annotated[int, typer.Option(min=0, help="SWIRL runs: also roll the labelled episodes' gold "
+                                                      "plans out for up to this many steps (metrics per step)")] = 0,
+    device: Annotated[str | None, typer.Option(help="SWIRL runs: cpu, cuda, cuda:1... (default: a GPU if any)")
+                      ] = None,
 ) -> None:
-    """Evaluate a run: a SWIRL run's FWM and IDM (of one phase) on any transitions file, or an agent run's
-    policy on its held-out tasks (success rate, return, steps) and as a world model of expert episodes."""
+    """Evaluate a run: a SWIRL run's FWM and IDM (of one phase) on any transitions file — supervised metrics
+    on its labelled transitions, cycle consistency on all (no labels needed), per-step rollouts with
+    --rollout-steps — or an agent run's policy on its held-out tasks (success rate, return, steps) and as a
+    world model of expert episodes."""
     _offline_unless_hub(str(run))  # a run's checkpoints are local folders
     from swirl_wm.config import ConfigError, is_agent_config
     from swirl_wm.data.jsonl import DataError
@@ -166,8 +173,9 @@ def evaluate(
             from swirl_wm.evaluation.run_eval import evaluate_run
 
             if data is None:
-                raise ValueError(f"{run} is a SWIRL run: pass --data, a JSONL of transitions with gold actions")
-            metrics = evaluate_run(run, data, phase)
+                raise ValueError(f"{run} is a SWIRL run: pass --data, a JSONL of transitions (e.g. "
+                                 f"{run / 'data/test.jsonl'})")
+            metrics = evaluate_run(run, data, phase, rollout_steps, device)
     except (ConfigError, DataError, ValueError, OSError, KeyError, yaml.YAMLError) as err:
         raise _fail(str(err)) from None
     text = json.dumps(metrics, indent=2)
@@ -176,6 +184,133 @@ def evaluate(
 
         atomic_write_text(output, text)
     console.print(text)
+
+
+RunOption = Annotated[Path | None, typer.Option(help="a run folder written by `swirl train` (or use --fwm/--idm)")]
+PhaseOption = Annotated[str, typer.Option(help="'best' (by validation) or a phase name: sft, iter1/phase1, ...")]
+FwmOption = Annotated[Path | None, typer.Option(help="a plain HF folder holding the FWM (instead of --run)")]
+IdmOption = Annotated[Path | None, typer.Option(help="a plain HF folder holding the IDM (default: --fwm, shared)")]
+DescriptionOption = Annotated[str | None, typer.Option(help="with --fwm: the task description used in training")]
+DeviceOption = Annotated[str | None, typer.Option(help="cpu, cuda, cuda:1... (default: a GPU if any)")]
+OutputOption = Annotated[Path | None, typer.Option(help="write JSONL here (default: print)")]
+
+
+def _world_model(run: Path | None, phase: str, fwm: Path | None, idm: Path | None, description: str | None,
+                 device: str | None):
+    """The world model named on the command line: a run's phase, or two plain HF folders."""
+    if (run is None) == (fwm is None):
+        raise _fail("name the models with --run RUN_FOLDER or with --fwm FOLDER [--idm FOLDER], not both")
+    _offline_unless_hub(str(run or fwm))
+    try:
+        if run is not None:
+            from swirl_wm.evaluation.run_eval import load_world_model
+
+            return load_world_model(run, phase, device)
+        from swirl_wm.models.world_model import WorldModel
+
+        return WorldModel.from_pretrained(str(fwm), str(idm) if idm else None, description=description, device=device)
+    except (OSError, KeyError, ValueError, yaml.YAMLError) as err:
+        raise _fail(str(err)) from None
+
+
+def _read_input(path: Path):
+    from swirl_wm.data.jsonl import DataError
+    from swirl_wm.data.tables import read_any
+
+    try:
+        return read_any(path)
+    except (DataError, OSError) as err:
+        raise _fail(str(err)) from None
+
+
+def _emit(rows: list[dict[str, Any]], output: Path | None) -> None:
+    text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+    if output is None:
+        console.print(text.rstrip("\n"), markup=False, highlight=False, soft_wrap=True)
+        return
+    from swirl_wm.files import atomic_write_text
+
+    atomic_write_text(output, text)
+    console.print(f"wrote {len(rows)} rows to {output}")
+
+
+@app.command()
+def predict(
+    run: RunOption = None, phase: PhaseOption = "best", fwm: FwmOption = None, idm: IdmOption = None,
+    description: DescriptionOption = None, device: DeviceOption = None, output: OutputOption = None,
+    x: Annotated[str | None, typer.Option(help="a prior state (with --z)")] = None,
+    z: Annotated[str | None, typer.Option(help="an action (with --x)")] = None,
+    input_path: Annotated[Path | None, typer.Option("--input", help="transitions (JSONL, Parquet, datasets folder); "
+                                                    "each labelled one gets predictions")] = None,
+    n: Annotated[int, typer.Option(min=1, help="next states per input: 1 = greedy, more = sampled (T 0.7, p .96)")
+                 ] = 1,
+    seed: Annotated[int, typer.Option(help="sampling seed")] = 0,
+) -> None:
+    """The FWM's next state(s) for (x, z): one pair from --x/--z, or every labelled transition of --input."""
+    if (x is None or z is None) == (input_path is None):
+        raise _fail("give --x and --z, or --input FILE")
+    rows = [{"x": x, "z": z}] if input_path is None else [
+        {"episode_id": t.episode_id, "step": t.step, "x": t.x, "z": t.z, "y": t.y}
+        for t in _read_input(input_path) if t.z is not None]
+    if not rows:
+        raise _fail(f"{input_path}: no transition has an action to predict from")
+    model = _world_model(run, phase, fwm, idm, description, device)
+    states = model.predict([r["x"] for r in rows], [r["z"] for r in rows], n=n, seed=seed)
+    _emit([r | {"predictions": s} for r, s in zip(rows, states, strict=True)], output)
+
+
+@app.command()
+def label(
+    input_path: Annotated[Path, typer.Option("--input", help="state-only or partly labelled transitions (JSONL, "
+                                             "Parquet, datasets folder)")],
+    output: Annotated[Path, typer.Option(help="JSONL of the transitions with the IDM's actions")],
+    run: RunOption = None, phase: PhaseOption = "best", fwm: FwmOption = None, idm: IdmOption = None,
+    description: DescriptionOption = None, device: DeviceOption = None,
+    min_logprob: Annotated[float | None, typer.Option(help="confidence filter: an action whose mean token "
+                                                      "log-prob is below this stays unlabelled (released code: -2.0)")
+                           ] = None,
+    relabel: Annotated[bool, typer.Option(help="also replace gold actions (kept in meta.gold_action)")] = False,
+) -> None:
+    """Annotate transitions with the IDM's actions and their confidence (meta.idm_action, meta.idm_logprob)."""
+    from swirl_wm.data.jsonl import write_transitions
+
+    transitions = _read_input(input_path)
+    model = _world_model(run, phase, fwm, idm, description, device)
+    labelled = model.label(transitions, min_logprob=min_logprob, relabel=relabel)
+    write_transitions(output, labelled)
+    sources = [t.meta["label_source"] for t in labelled]
+    console.print(f"wrote {len(labelled)} transitions to {output}: {sources.count('idm')} labelled by the IDM, "
+                  f"{sources.count('gold')} gold kept, {sources.count('none')} below --min-logprob left unlabelled")
+
+
+@app.command()
+def rollout(
+    run: RunOption = None, phase: PhaseOption = "best", fwm: FwmOption = None, idm: IdmOption = None,
+    description: DescriptionOption = None, device: DeviceOption = None, output: OutputOption = None,
+    x0: Annotated[str | None, typer.Option(help="a start state (with --action, repeated: the plan)")] = None,
+    action: Annotated[list[str] | None, typer.Option(help="one action of the plan; repeat for each step")] = None,
+    input_path: Annotated[Path | None, typer.Option("--input", help="episodes (JSONL, Parquet, datasets folder): each "
+                                                    "labelled one is rolled out from its first state")] = None,
+    steps: Annotated[int, typer.Option(min=1, help="with --input: the first STEPS actions of each episode")] = 6,
+) -> None:
+    """Roll a plan out in the FWM, which feeds on its own predictions: from --x0 with the --action plan, or
+    from the first state of each fully labelled episode of --input with its gold actions."""
+    from swirl_wm.data.jsonl import group_episodes
+
+    if (x0 is None or not action) == (input_path is None):
+        raise _fail("give --x0 and at least one --action, or --input FILE")
+    if input_path is None:
+        rows = [{"x0": x0, "actions": list(action or [])}]
+    else:
+        episodes = [e for e in group_episodes(_read_input(input_path)) if all(t.z is not None for t in e.transitions)]
+        if not episodes:
+            raise _fail(f"{input_path}: no episode has an action at every step")
+        rows = [{"episode_id": e.episode_id, "x0": e.transitions[0].x,
+                 "actions": [t.z for t in e.transitions[:steps]],
+                 "true_states": [t.y for t in e.transitions[:steps]]} for e in episodes]
+    model = _world_model(run, phase, fwm, idm, description, device)
+    chains = model.rollout([r["x0"] for r in rows], [r["actions"] for r in rows])
+    _emit([r | {"predicted_states": c} for r, c in zip(rows, chains, strict=True)], output)
 
 
 @data_app.command("generate")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from swirl_wm.data.jsonl import ColumnMap, DataError, parse_record
+from swirl_wm.data.jsonl import ColumnMap, DataError, parse_record, read_transitions
 from swirl_wm.records import Transition
 
 
@@ -58,3 +58,16 @@ def read_table(path: str | os.PathLike[str], columns: ColumnMap | None = None) -
     if not transitions:
         raise DataError(name, 0, "", "the table holds no transitions")
     return transitions
+
+
+def read_any(path: str | os.PathLike[str], columns: ColumnMap | None = None) -> list[Transition]:
+    """Transitions of a user's file by its kind: a ``.parquet`` file or a folder (Parquet files or a
+    ``datasets`` folder) through :func:`read_table`, anything else as JSONL.
+
+    Raises:
+        FileNotFoundError, DataError: as the reader used.
+    """
+    source = Path(path)
+    if source.suffix == ".parquet" or source.is_dir():
+        return read_table(source, columns)
+    return read_transitions(source, columns)

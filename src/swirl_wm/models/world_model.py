@@ -14,7 +14,7 @@ samples with ``temperature`` and ``top_p`` (the paper's 0.7 and 0.96 by default,
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import torch
@@ -23,6 +23,7 @@ from swirl_wm.models.generation import generate
 from swirl_wm.models.loading import load_model, load_tokenizer
 from swirl_wm.models.prompts import fwm_prompt, idm_prompt
 from swirl_wm.models.scoring import DEFAULT_MIN_LOGPROB, Scorer
+from swirl_wm.records import Transition
 
 
 @dataclass(frozen=True)
@@ -186,6 +187,31 @@ class WorldModel:
             for i, states in zip(active, nxt, strict=True):
                 chains[i].append(states[0])
         return chains[0] if single else chains
+
+    def label(self, transitions: Sequence[Transition], min_logprob: float | None = None, relabel: bool = False
+              ) -> list[Transition]:
+        """Annotate transitions with the IDM's greedy action and its confidence (the released code labels
+        every pair this way before each phase, method.md §1.6).
+
+        Each unlabelled transition (every one with ``relabel``) gets ``z`` = the IDM's action and
+        ``meta["idm_action"]``, ``meta["idm_logprob"]`` (mean nats per token); with ``min_logprob``, an action
+        below it is not trusted: ``z`` stays ``None`` and only the meta fields record it (nothing is dropped).
+        Gold actions are kept and marked ``meta["label_source"] = "gold"``; IDM labels ``"idm"``, untrusted
+        ones ``"none"``; a gold action replaced under ``relabel`` is kept in ``meta["gold_action"]``.
+
+        Returns:
+            the transitions in input order (new records; the inputs are not changed).
+        """
+        todo = [i for i, t in enumerate(transitions) if relabel or t.z is None]
+        guesses = self.infer_action([transitions[i].x for i in todo], [transitions[i].y for i in todo]) if todo else []
+        out = [replace(t, meta={**t.meta, "label_source": "gold"}) for t in transitions]
+        for i, (guess,) in zip(todo, guesses, strict=True):
+            t = transitions[i]
+            trusted = min_logprob is None or guess.logprob >= min_logprob
+            meta = {**t.meta, "idm_action": guess.action, "idm_logprob": guess.logprob,
+                    "label_source": "idm" if trusted else "none", **({"gold_action": t.z} if t.z is not None else {})}
+            out[i] = replace(t, z=guess.action if trusted else None, meta=meta)
+        return out
 
     @staticmethod
     def _check(n: int, *columns: str | Sequence[str]) -> tuple[bool, list[list[str]]]:
