@@ -19,3 +19,6 @@ _.paw  # typer command (swirl paw)
 _._ranges  # pydantic validator (envs/alfworld.py)
 _._params_known  # pydantic validator (envs/textworld_express.py)
 _.quality  # TypedDict field (evaluation/reward_signal.py Group), read by key
+_._selectors_exist  # pydantic validator (config.py)
+_._renamed  # pydantic validator (data/splits.py)
+__getattr__  # module-level lazy exports (swirl_wm/__init__.py, PEP 562)

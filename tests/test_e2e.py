@@ -21,7 +21,8 @@ data:
   env: physics
   physics: {{n_objects: 2, episode_length: 3, n_episodes: 12}}
 model: {{name_or_path: tiny, torch_threads: 1}}
-sft: {{learning_rate: 1.0e-3, max_steps: 2, per_device_train_batch_size: 4}}
+sft: {{learning_rate: 1.0e-3, max_steps: 2, per_device_train_batch_size: 4, eval_steps: 1, early_stopping_patience: 2,
+      curve_examples: 2}}
 swirl:
   iterations: 1
   phase1: {{learning_rate: 1.0e-3, num_generations: 2, per_device_train_batch_size: 4, max_steps: 1,
@@ -66,7 +67,13 @@ def test_whole_loop_resume_and_eval(tmp_path, tiny_path):
     rollout = metrics["phases"][0]["rollout"]
     assert [r["step"] for r in rollout["model"]] == [1, 2, 3] == [r["step"] for r in rollout["copy"]]
     assert metrics["best"]["criterion"] == {"fwm": "val fwm/field_accuracy", "idm": "val idm/grounded_accuracy"}
+    # the SFT warm start is checked on validation: loss and generation metrics per evaluation, per role
+    sft_log = metrics["phases"][0]["train_log"]
+    assert {e["role"] for e in sft_log if "eval_loss" in e} == {"fwm", "idm"}
+    assert any("curve/idm/grounded_accuracy" in e for e in sft_log)
+    assert not list((run / "logs").glob("sft-*/checkpoint-*"))  # early stopping's checkpoints are cleaned up
     report = (run / "report.md").read_text()
+    assert "SFT learning curve" in report
     assert "*copy the state (ŷ = x)*" in report and "Multi-step rollouts" in report
     card = (run / "checkpoints/iter1-phase1/fwm/README.md").read_text()
     assert card.startswith("---\nlibrary_name: transformers") and "after iter1/phase1" in card

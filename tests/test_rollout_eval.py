@@ -72,7 +72,8 @@ def test_cycle_metrics_need_no_labels():
 def test_trivial_baselines_on_physics():
     eps = physics.generate_episodes(physics.PhysicsWorldConfig(n_objects=2, n_episodes=4), 0)
     ts = [t for e in eps for t in e.transitions]
-    labelled = [Transition(x="s", z="wait", y="s"), Transition(x="s", z="wait", y="s"), Transition(x="s", z="go", y="t")]
+    labelled = [Transition(x="s", z="wait", y="s"), Transition(x="s", z="wait", y="s"),
+                Transition(x="s", z="go", y="t")]
     assert most_frequent_action(labelled) == "wait" and most_frequent_action([]) is None
     out = trivial_baselines(labelled, ts, CONFIG)
     copy_hits = sum(t.x == t.y for t in ts) / len(ts)

@@ -86,6 +86,15 @@ class SFTConfig(_Strict):
     warmup_ratio: float = Field(0.05, ge=0, le=1)
     lr_scheduler_type: str = Field("cosine", description="paper: cosine")
     max_length: int = Field(1024, ge=16, description="tokens of prompt + completion")
+    eval_steps: int | None = Field(
+        None, ge=1, description="validation loss every this many optimizer steps (plus the learning curve); None "
+                                "= once per epoch; evaluated only when the run has a validation split")
+    early_stopping_patience: int | None = Field(
+        None, ge=1, description="stop after this many evaluations without a lower validation loss and keep the "
+                                "best checkpoint (transformers' EarlyStoppingCallback); None = train to the end")
+    curve_examples: int = Field(
+        0, ge=0, description="validation transitions on which each evaluation also generates and scores (FWM "
+                             "headline metric, IDM grounded accuracy / ROUGE-L): the SFT learning curve; 0 = loss only")
 
 
 class GRPOPhaseConfig(_Strict):

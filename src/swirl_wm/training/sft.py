@@ -7,12 +7,13 @@ trained on both kinds of examples.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import shutil
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from datasets import Dataset
-from transformers import PreTrainedTokenizerBase
+from transformers import EarlyStoppingCallback, PreTrainedModel, PreTrainedTokenizerBase, TrainerCallback, TrainerState
 from trl import SFTTrainer
 
 from swirl_wm.config import SFTConfig
@@ -41,33 +42,78 @@ def sft_examples(transitions: Sequence[Transition], tokenizer: PreTrainedTokeniz
     return examples
 
 
+Measure = Callable[[PreTrainedModel, PreTrainedTokenizerBase], dict[str, float]]
+
+
+class LearningCurve(TrainerCallback):
+    """After each validation-loss evaluation, ``measure`` the model in training (generation metrics on a
+    few validation transitions) and log the result with the step: the SFT learning curve (issue #13).
+
+    Runs on the main process only; the model is put back in training mode afterwards.
+    """
+
+    def __init__(self, measure: Measure) -> None:
+        self.measure = measure
+
+    def on_evaluate(self, args, state: TrainerState, control, model=None, processing_class=None, **kwargs):
+        if not state.is_world_process_zero or model is None:
+            return
+        was_training = model.training
+        values = self.measure(model, processing_class)
+        model.train(was_training)
+        state.log_history.append({"step": state.global_step, **values})
+
+
 def train_sft(init_path: str, output_dir: Path, log_dir: Path, transitions: Sequence[Transition],
-              roles: Sequence[Role], config: SFTConfig, seed: int, description: str | None = None
+              roles: Sequence[Role], config: SFTConfig, seed: int, description: str | None = None,
+              val_transitions: Sequence[Transition] = (), measure: Measure | None = None
               ) -> tuple[Path, list[dict]]:
     """Fine-tune the model at ``init_path`` on the roles' examples; save it atomically to ``output_dir``.
 
     Args:
-        log_dir: TRL's ``output_dir`` (logs only: nothing is saved by TRL itself).
+        log_dir: TRL's ``output_dir`` (logs, and the evaluation checkpoints of early stopping).
+        val_transitions: labelled validation transitions: the validation loss is tracked on their examples
+            (and early stopping uses it, ``config.early_stopping_patience``); empty = no evaluation.
+        measure: generation metrics of the model in training, logged at each evaluation (the learning curve).
 
     Returns:
-        ``output_dir`` (safetensors weights + tokenizer) and TRL's log history (one dict per step).
+        ``output_dir`` (safetensors weights + tokenizer) and TRL's log history (one dict per step, plus
+        ``eval_loss`` entries and the ``measure`` results at each evaluation).
+
+    Raises:
+        ValueError: a transition has no action.
     """
     tokenizer = load_tokenizer(init_path)
     examples = sft_examples(transitions, tokenizer, roles, description)
-    return train_on_examples(init_path, output_dir, log_dir, examples, config, seed)
+    val = sft_examples(val_transitions, tokenizer, roles, description) if val_transitions else []
+    return train_on_examples(init_path, output_dir, log_dir, examples, config, seed, val,
+                             [LearningCurve(measure)] if measure and val else [])
 
 
 def train_on_examples(init_path: str, output_dir: Path, log_dir: Path, examples: Sequence[dict[str, Any]],
-                      config: SFTConfig, seed: int) -> tuple[Path, list[dict]]:
+                      config: SFTConfig, seed: int, eval_examples: Sequence[dict[str, Any]] = (),
+                      callbacks: Sequence[TrainerCallback] = ()) -> tuple[Path, list[dict]]:
     """SFT of the model at ``init_path`` on prompt/completion pairs, or on tokenized ``input_ids`` with a
     ``completion_mask`` (loss on the completion / masked tokens only); save atomically.
+
+    With ``eval_examples`` the validation loss is tracked (:func:`~swirl_wm.training.trl_args.sft_args`) and,
+    with ``config.early_stopping_patience``, training stops early and the best checkpoint is the one saved.
 
     Returns:
         ``output_dir`` and TRL's log history.
     """
     tokenizer = load_tokenizer(init_path)
     dataset = Dataset.from_list(list(examples)).shuffle(seed=seed)
-    trainer = SFTTrainer(model=load_model(init_path), args=sft_args(config, log_dir, seed),
-                         train_dataset=dataset, processing_class=tokenizer)
+    validate = bool(eval_examples)
+    extra = list(callbacks)
+    if validate and config.early_stopping_patience:
+        extra.append(EarlyStoppingCallback(early_stopping_patience=config.early_stopping_patience))
+    eval_dataset = Dataset.from_list(list(eval_examples)) if validate else None
+    trainer = SFTTrainer(model=load_model(init_path), args=sft_args(config, log_dir, seed, validate),
+                         train_dataset=dataset, eval_dataset=eval_dataset, processing_class=tokenizer, callbacks=extra)
     trainer.train()
-    return save_trained(trainer, tokenizer, output_dir), trainer.state.log_history
+    path = save_trained(trainer, tokenizer, output_dir)
+    if validate and config.early_stopping_patience:  # the evaluation checkpoints were only for picking the best
+        for folder in Path(log_dir).glob("checkpoint-*"):
+            shutil.rmtree(folder, ignore_errors=True)
+    return path, trainer.state.log_history

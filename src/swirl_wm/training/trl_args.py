@@ -32,10 +32,24 @@ def _device_args(seed: int, output_dir: Path) -> dict:
     }
 
 
-def sft_args(config: SFTConfig, output_dir: Path, seed: int) -> TRLSFTConfig:
-    """TRL SFT arguments: loss on the completion only (prompt tokens masked)."""
+def sft_args(config: SFTConfig, output_dir: Path, seed: int, validate: bool = False) -> TRLSFTConfig:
+    """TRL SFT arguments: loss on the completion only (prompt tokens masked).
+
+    With ``validate`` the validation loss is computed every ``config.eval_steps`` steps (else once per
+    epoch); with ``config.early_stopping_patience`` too, checkpoints are saved at each evaluation (at most
+    two kept in ``output_dir``, the logs folder) and the best by validation loss is loaded at the end.
+    """
+    evaluation: dict = {}
+    if validate:
+        strategy = "steps" if config.eval_steps else "epoch"
+        evaluation = {"eval_strategy": strategy, "eval_steps": config.eval_steps,
+                      "per_device_eval_batch_size": config.per_device_train_batch_size}
+        if config.early_stopping_patience:
+            evaluation |= {"save_strategy": strategy, "save_steps": config.eval_steps, "save_total_limit": 2,
+                           "load_best_model_at_end": True, "metric_for_best_model": "eval_loss",
+                           "greater_is_better": False, "save_only_model": True}
     return TRLSFTConfig(
-        **_device_args(seed, output_dir),
+        **(_device_args(seed, output_dir) | evaluation),
         learning_rate=config.learning_rate,
         num_train_epochs=config.num_train_epochs,
         max_steps=config.max_steps,
