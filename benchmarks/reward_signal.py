@@ -39,31 +39,12 @@ import torch
 from swirl_wm.config import RunConfig, load_config
 from swirl_wm.data.jsonl import read_transitions
 from swirl_wm.evaluation.evaluate import APPLY, grounded
-from swirl_wm.evaluation.reward_signal import Group, group_figures, sample_quality
+from swirl_wm.evaluation.reward_signal import Group, group_figures, sample_groups
 from swirl_wm.files import atomic_write_text
-from swirl_wm.models.generation import generate
 from swirl_wm.models.loading import load_model, load_tokenizer
-from swirl_wm.models.prompts import fwm_prompt, idm_prompt
 from swirl_wm.models.scoring import Scorer
-from swirl_wm.records import Transition
 from swirl_wm.reporting.run_info import git_commit, machine_info
 from swirl_wm.training.latent import infer_latent_actions
-
-
-def sample_groups(fwm: Scorer, idm: Scorer, pairs: list[Transition], g: int, temperature: float, top_p: float,
-                  max_new_tokens: int, batch_size: int, seed: int) -> list[Group]:
-    """G FWM samples per labelled pair, each with its Phase I reward and its quality against ``y``."""
-    prompts = [fwm_prompt(fwm.tokenizer, t.x, t.z) for t in pairs for _ in range(g)]
-    samples = generate(fwm.model, fwm.tokenizer, prompts, max_new_tokens, do_sample=True, temperature=temperature,
-                       top_p=top_p, batch_size=batch_size, seed=seed, desc="FWM samples")
-    rewards = idm([idm_prompt(idm.tokenizer, pairs[i // g].x, s) for i, s in enumerate(samples)],
-                  [pairs[i // g].z for i in range(len(samples))])
-    groups = []
-    for k, t in enumerate(pairs):
-        chunk = samples[k * g:(k + 1) * g]
-        groups.append({"samples": chunk, "rewards": rewards[k * g:(k + 1) * g],
-                       "quality": [sample_quality(t.env, s, t.y) for s in chunk]})
-    return groups
 
 
 def run_seed(run_dir: Path, args: argparse.Namespace) -> dict[str, Any]:

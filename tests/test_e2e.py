@@ -30,6 +30,7 @@ swirl:
   phase2: {{learning_rate: 1.0e-3, num_generations: 2, per_device_train_batch_size: 4, max_steps: 1,
            max_completion_length: 8}}
   latent_action: {{max_new_tokens: 8}}
+  warm_start_check: {{pairs: 2}}
 eval: {{max_examples: 3, max_new_tokens_state: 8, max_new_tokens_action: 8, min_logprob: -1000,
        embedding_similarity: false}}
 """
@@ -60,6 +61,8 @@ def test_whole_loop_resume_and_eval(tmp_path, tiny_path):
             assert {"fwm/exact_match", "fwm/bleu", "fwm/rouge_l", "fwm/log_likelihood", "fwm/field_accuracy",
                     "idm/bleu", "idm/rouge_l", "idm/grounded_accuracy"} <= keys
     assert metrics["phases"][1]["latent_actions"]["pairs"] == 2
+    check = metrics["phases"][1]["warm_start_check"]
+    assert check["reward_signal"]["groups"] == 2 and "idm/grounded_accuracy" in check["idm_val"]
     # trivial baselines beside the models, cycle consistency and per-step rollouts in every phase
     assert {"copy", "noop", "most_frequent_action"} <= metrics["trivial_baselines"].keys()
     assert "fwm/field_accuracy" in metrics["trivial_baselines"]["noop"]["test"]
@@ -194,3 +197,15 @@ def test_out_of_memory_gives_an_actionable_message(tmp_path, monkeypatch):
     result = CliRunner().invoke(app, ["train", str(config)])
     assert result.exit_code == 2
     assert "out of memory" in result.output and "per_device_train_batch_size" in result.output
+
+
+@pytest.mark.slow
+def test_warm_start_check_stops_before_phase1(tmp_path):
+    run = tmp_path / "check"
+    config = tmp_path / "check.yaml"
+    config.write_text(CONFIG.format(out=run).replace("warm_start_check: {pairs: 2}",
+                                                     "warm_start_check: {pairs: 2, min_idm_metric: 1.01}"))
+    result = CliRunner().invoke(app, ["train", str(config)])
+    assert result.exit_code == 2 and "warm start is not ready for RL" in result.output
+    assert "IDM val idm/grounded_accuracy" in result.output
+    assert "iter1/phase1" not in json.loads((run / "state.json").read_text())["stages"]

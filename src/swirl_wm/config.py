@@ -134,6 +134,23 @@ class LatentActionConfig(_Strict):
     max_new_tokens: int = Field(32, ge=1, description="tokens of a generated action")
 
 
+class WarmStartCheckConfig(_Strict):
+    """The check before each Phase I (issue #13): has the warm start learnt enough for RL to help?
+
+    Measured and reported (``warm_start_check`` of each Phase I in ``metrics.json`` and the report); a
+    threshold that is set and not met stops the run before Phase I with the figures, so that no RL compute
+    is spent on an unconverged warm start.
+    """
+
+    pairs: int = Field(0, ge=0, description="phase pairs on which the reward signal is measured: G FWM samples "
+                                            "each, the within-group correlation of the Phase I reward with the "
+                                            "sample's quality against the true y; 0 = off")
+    min_correlation: float | None = Field(None, ge=-1, le=1, description="stop unless the mean within-group "
+                                                                         "correlation is at least this")
+    min_idm_metric: float | None = Field(None, description="stop unless the frozen IDM's validation selection "
+                                                           "metric (physics: grounded accuracy) is at least this")
+
+
 class SwirlConfig(_Strict):
     """The SWIRL loop: ``iterations`` × (Phase I → Phase II) (SWIRL §3.5)."""
 
@@ -142,6 +159,7 @@ class SwirlConfig(_Strict):
     phase2: GRPOPhaseConfig = Field(default_factory=GRPOPhaseConfig, description="IDM, FWM frozen")
     latent_action: LatentActionConfig = Field(default_factory=LatentActionConfig)
     train_idm: bool = Field(True, description="run Phase II; False = Phase I only, the 'IDM → FWM' ablation")
+    warm_start_check: WarmStartCheckConfig = Field(default_factory=WarmStartCheckConfig)
 
 
 class BaselinesConfig(_Strict):

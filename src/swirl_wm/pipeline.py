@@ -39,7 +39,8 @@ from swirl_wm.envs import bfcl, miniwob, physics
 from swirl_wm.evaluation.baselines import trivial_baselines
 from swirl_wm.evaluation.best_of_n import best_of_n
 from swirl_wm.evaluation.cycle import cycle_metrics
-from swirl_wm.evaluation.evaluate import evaluate_role, prediction_metrics, selection_metric
+from swirl_wm.evaluation.evaluate import APPLY, evaluate_role, grounded, prediction_metrics, selection_metric
+from swirl_wm.evaluation.reward_signal import group_figures, sample_groups
 from swirl_wm.evaluation.rollout import rollout_metrics
 from swirl_wm.files import atomic_write_text
 from swirl_wm.models.loading import SMALL, ModelSource, build_small_model, load_model, load_tokenizer, resolve_model
@@ -289,6 +290,8 @@ def _phase_stage(run: SwirlRun, name: str, trained: str, current: dict[str, str]
         if not pairs:
             raise RuntimeError(f"{name}: every latent action was dropped by the threshold {la.threshold}; "
                                f"lower swirl.latent_action.threshold or use mode 'sample'")
+        if cfg.swirl.warm_start_check.pairs:
+            result["warm_start_check"] = _warm_start_check(run, name, current, scorer, pairs, splits.val, seed)
     out = name.replace("/", "-")
     target = f"checkpoints/{out}/{'shared' if cfg.model.shared else trained}"
     _, history = train_phase(trained, str(run.path(current[trained])), scorer, pairs, phase_cfg,
@@ -296,6 +299,42 @@ def _phase_stage(run: SwirlRun, name: str, trained: str, current: dict[str, str]
     new = dict(current, **({"fwm": target, "idm": target} if cfg.model.shared else {trained: target}))
     return result | {"fwm": new["fwm"], "idm": new["idm"], "pairs": len(pairs), "train_log": train_log_of(history),
                      "nonfinite_scores": scorer.nonfinite}
+
+
+def _warm_start_check(run: SwirlRun, name: str, current: dict[str, str], idm: Scorer, pairs: list[Transition],
+                      val: list[Transition], seed: int) -> dict[str, Any]:
+    """Before Phase I: does the Phase I reward rank the FWM's samples by quality (on the phase's first
+    pairs, with their latent actions), and is the frozen IDM accurate enough (its validation metric)?
+
+    Raises:
+        RuntimeError: a threshold of ``swirl.warm_start_check`` is set and not met (with the figures).
+    """
+    cfg = run.config
+    check, phase1 = cfg.swirl.warm_start_check, cfg.swirl.phase1
+    subset = pairs[: check.pairs]
+    groups = sample_groups(run.scorer(current["fwm"]), idm, subset, phase1.num_generations, phase1.temperature,
+                           phase1.top_p, phase1.max_completion_length, cfg.eval.batch_size, seed)
+    figures: dict[str, Any] = {"reward_signal": group_figures(groups)}
+    apply = APPLY.get(subset[0].env) if subset else None
+    if apply is not None:
+        figures["latent_grounded_accuracy"] = sum(grounded(apply, t.x, t.z, t.y) for t in subset) / len(subset)
+    evaluation = next((run.ledger.stages[k] for k in reversed(run.ledger.stages)
+                       if k.endswith("/eval") and run.ledger.stages[k]["checkpoints"]["idm"] == current["idm"]), None)
+    key = selection_metric("idm", cfg.eval.select_idm_by, val)
+    figures["idm_val"] = {key: evaluation["val"].get(key)} if evaluation else {}
+    corr = figures["reward_signal"].get("corr_reward_quality")
+    problems = []
+    if check.min_correlation is not None and (corr is None or corr < check.min_correlation):
+        problems.append(f"reward-quality correlation {corr} < swirl.warm_start_check.min_correlation "
+                        f"{check.min_correlation}")
+    value = figures["idm_val"].get(key)
+    if check.min_idm_metric is not None and (value is None or value < check.min_idm_metric):
+        problems.append(f"IDM val {key} {value} < swirl.warm_start_check.min_idm_metric {check.min_idm_metric}")
+    run.announce(f"{name} warm-start check: {json.dumps(figures)}")
+    if problems:
+        raise RuntimeError(f"{name}: the warm start is not ready for RL: {'; '.join(problems)}. Train SFT longer "
+                           f"(sft.num_train_epochs, early stopping) or with more labels, then re-run")
+    return figures
 
 
 def _mean_words(transitions: list[Transition]) -> float:
@@ -440,7 +479,7 @@ def run_swirl(config: RunConfig, announce: Announce = print) -> dict[str, Any]:
                            "checkpoints": evaluation["checkpoints"],
                            "nonfinite_scores": done["nonfinite_scores"],
                            **({"rollout": evaluation["rollout"]} if "rollout" in evaluation else {}),
-                           **({"latent_actions": done["latent_actions"]} if "latent_actions" in done else {})})
+                           **{k: done[k] for k in ("latent_actions", "warm_start_check") if k in done}})
     sft_roles = {"fwm": sft["fwm"], "idm": sft["idm"]}
     baselines = {}
     if config.baselines.best_of_n:

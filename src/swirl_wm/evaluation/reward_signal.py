@@ -15,6 +15,10 @@ from typing import TypedDict
 
 from swirl_wm.envs import physics
 from swirl_wm.evaluation.metrics import field_accuracy, rouge_l, summarise
+from swirl_wm.models.generation import generate
+from swirl_wm.models.prompts import fwm_prompt, idm_prompt
+from swirl_wm.models.scoring import Scorer
+from swirl_wm.records import Transition
 
 
 class Group(TypedDict):
@@ -33,6 +37,28 @@ def sample_quality(env: str, prediction: str, reference: str) -> float:
     if env == "physics":
         return field_accuracy([prediction], [reference], physics.state_fields)["field_accuracy"]
     return rouge_l([prediction], [reference]) / 100.0
+
+
+def sample_groups(fwm: Scorer, idm: Scorer, pairs: Sequence[Transition], g: int, temperature: float, top_p: float,
+                  max_new_tokens: int, batch_size: int, seed: int) -> list[Group]:
+    """G FWM samples per pair with an action, each with its Phase I reward ``log Q_φ(z | x, ŷ)`` (the frozen
+    IDM's mean token log-probability) and its quality against the pair's true ``y`` (:func:`sample_quality`).
+
+    Args:
+        fwm, idm: the two roles' scorers (their ``description`` goes into the prompts).
+        pairs: B transitions whose ``z`` is the action to condition on (latent or gold).
+
+    Returns:
+        B groups of G samples.
+    """
+    prompts = [fwm_prompt(fwm.tokenizer, t.x, t.z, fwm.description) for t in pairs for _ in range(g)]
+    samples = generate(fwm.model, fwm.tokenizer, prompts, max_new_tokens, do_sample=True, temperature=temperature,
+                       top_p=top_p, batch_size=batch_size, seed=seed, desc="FWM samples")
+    rewards = idm([idm_prompt(idm.tokenizer, pairs[i // g].x, s, idm.description) for i, s in enumerate(samples)],
+                  [pairs[i // g].z for i in range(len(samples))])
+    return [{"samples": samples[k * g:(k + 1) * g], "rewards": rewards[k * g:(k + 1) * g],
+             "quality": [sample_quality(t.env, s, t.y) for s in samples[k * g:(k + 1) * g]]}
+            for k, t in enumerate(pairs)]
 
 
 def _pearson(a: Sequence[float], b: Sequence[float]) -> float | None:

@@ -321,6 +321,26 @@ def _latent_action_lines(phases: list[dict[str, Any]]) -> list[str]:
     collapsed = [name for name, la in rows if la["kept"] and la["distinct_fraction"] < 0.94]
     if collapsed:
         lines += ["", f"**Below the paper's 94 % distinct latent actions:** {', '.join(collapsed)}."]
+    checks = [(p["name"], p["warm_start_check"]) for p in phases if "warm_start_check" in p]
+    if checks:
+        lines += ["", "Warm-start check before each Phase I (does the reward rank the FWM's samples by quality?):", "",
+                  "| phase | groups | distinct samples | reward std | corr(reward, quality) | best − mean quality "
+                  "| latent actions grounded | IDM val |", "|---|---:|---:|---:|---:|---:|---:|---|"]
+        for name, c in checks:
+            r = c["reward_signal"]
+
+            def num(v: float | None, ci: float | None = None) -> str:
+                if v is None:
+                    return MISSING
+                return f"{v:.3f}" + (f" ± {ci:.3f}" if ci is not None and math.isfinite(ci) else "")
+
+            grounded = c.get("latent_grounded_accuracy")
+            idm = ", ".join(f"{k} {format_value(k, v)}" for k, v in c.get("idm_val", {}).items()) or MISSING
+            corr = num(r.get("corr_reward_quality"), r.get("corr_reward_quality_ci95"))
+            gain = num(r.get("best_minus_mean"), r.get("best_minus_mean_ci95"))
+            lines.append(f"| {name} | {r.get('groups', 0)} | {num(r.get('distinct_fraction'))} | "
+                         f"{num(r.get('reward_std'))} | {corr} | {gain} | "
+                         f"{MISSING if grounded is None else f'{100 * grounded:.1f} %'} | {idm} |")
     return lines
 
 
