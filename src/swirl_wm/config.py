@@ -170,6 +170,10 @@ class BaselinesConfig(_Strict):
                            "pseudo-labels (paper Table 7: RL vs SFT on pseudo-labels); needs iterations ≥ 1")
     bootstrap_learning_rate: float | None = Field(
         None, gt=0, description="lr of the bootstrap SFT; None = sft.learning_rate")
+    oracle: bool = Field(
+        False, description="SFT of both roles on the labelled split plus the unlabelled one with its true actions "
+                           "(the upper bound SWIRL's gain is measured against; needs a simulated split, "
+                           "data.split.simulated_unlabelled_fraction > 0)")
     best_of_n: int = Field(
         0, ge=0, description="N next states sampled from the SFT FWM, the one the SFT IDM scores highest "
                              "kept (test-time verification); 0 = off")

@@ -439,6 +439,32 @@ def _trivial_baselines_stage(run: SwirlRun, splits: Splits) -> dict[str, Any]:
     return {name: {split: per_split[split][name] for split in per_split} for name in per_split["test"]}
 
 
+def _oracle_stage(run: SwirlRun, base: str, splits: Splits) -> dict[str, Any]:
+    """SFT of both roles on L + U with U's true actions (the oracle arm; issue #13), evaluated like SFT.
+
+    Raises:
+        ValueError: the split did not simulate state-only data, so no true actions of U are known.
+    """
+    cfg = run.config
+    if not splits.oracle:
+        raise ValueError("baselines.oracle needs the true actions of the unlabelled split: only a simulated split "
+                         "(data.split.simulated_unlabelled_fraction > 0) keeps them")
+    data = splits.labelled + splits.oracle
+    result: dict[str, Any] = {"transitions": len(data), "val": {}, "test": {}, "train_log": []}
+    for role in ("fwm", "idm"):
+        target = f"checkpoints/oracle/{role}"
+        _, history = train_sft(base, run.path(target), run.path(f"logs/oracle-{role}"), data, (role,), cfg.sft,
+                               cfg.seed, cfg.data.description, splits.val)
+        result["train_log"] += [{**h, "role": role} for h in train_log_of(history)]
+        if not run.state.is_main_process:
+            continue
+        scorer = run.scorer(target)
+        for split in ("val", "test"):
+            transitions = getattr(splits, split)[: cfg.eval.max_examples]
+            result[split] |= evaluate_role(role, scorer, transitions, cfg.eval)[0]
+    return result
+
+
 def _best(phases: list[dict[str, Any]], key: str) -> str:
     scored = [(p["val"].get(key, float("-inf")), -i, p["name"]) for i, p in enumerate(phases)]
     return max(scored)[2]  # ties go to the earlier phase
@@ -484,6 +510,9 @@ def run_swirl(config: RunConfig, announce: Announce = print) -> dict[str, Any]:
     baselines = {}
     if config.baselines.best_of_n:
         baselines["best_of_n"] = run.stage("baselines/best_of_n", lambda: _best_of_n_stage(run, sft_roles, splits))
+    if config.baselines.oracle:
+        baselines["oracle"] = run.stage("baselines/oracle", lambda: _oracle_stage(run, source.path, splits),
+                                        all_processes=True)
     if config.baselines.bootstrap:
         baselines["bootstrap"] = run.stage("baselines/bootstrap", lambda: _bootstrap_stage(run, sft_roles, splits),
                                            all_processes=True)

@@ -10,7 +10,10 @@ unlabelled ones the SWIRL split, so no action is ever dropped or invented and no
 **Simulated state-only data** (benchmarks; SWIRL §4 uses half of the training episodes): for a fully
 labelled source, ``simulated_unlabelled_fraction`` of the labelled training episodes have their actions
 removed and join the SWIRL split. By default (``None``) this happens only when the source holds no
-unlabelled transition at all, with the paper's 0.5; set 0 to keep every label.
+unlabelled transition at all, with the paper's 0.5; set 0 to keep every label. The hidden actions are kept
+apart in ``oracle`` (``oracle.jsonl``), read only by the benchmarks' oracle arm (SFT on L + U with the true
+actions), never by SWIRL. ``max_labelled_episodes`` caps the labelled SFT episodes with validation, test and
+the unlabelled pool unchanged: the labelled size ``L`` of a label-efficiency study.
 
 Splitting by episode, never by transition, keeps near-duplicate consecutive states of one episode on one
 side. Episodes are ordered by id and shuffled with the seed, so a split depends on the seed and the data
@@ -20,7 +23,7 @@ only.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -43,6 +46,12 @@ class SplitConfig(BaseModel):
         description="share of the labelled training episodes whose actions are removed to simulate state-only "
                     "logs (benchmarks; SWIRL §4: 0.5); None = 0.5 when the source has no unlabelled transition, "
                     "else 0")
+
+    max_labelled_episodes: int | None = Field(
+        None, ge=1, description="keep at most this many labelled training episodes for SFT (the first in the seeded "
+                                "order; the others are left out of every split), so that a label-efficiency "
+                                "study varies the labelled size L with validation, test and the unlabelled pool "
+                                "fixed; None = all")
 
     @model_validator(mode="before")
     @classmethod
@@ -72,18 +81,24 @@ class Splits:
     unlabelled: list[Transition]
     val: list[Transition]
     test: list[Transition]
+    oracle: list[Transition] = field(default_factory=list)  # simulated unlabelled transitions, actions kept
 
     FILES = ("labelled", "unlabelled", "val", "test")
 
     def save(self, folder: Path) -> None:
-        """Write ``<part>.jsonl`` for each part (atomically). The unlabelled file holds no actions."""
+        """Write ``<part>.jsonl`` for each part (atomically), and ``oracle.jsonl`` when the split simulated
+        state-only data. The unlabelled file holds no actions."""
         for name in self.FILES:
             write_transitions(folder / f"{name}.jsonl", getattr(self, name))
+        if self.oracle:
+            write_transitions(folder / "oracle.jsonl", self.oracle)
 
     @classmethod
     def load(cls, folder: Path) -> Splits:
-        """Read the four files written by :meth:`save`. Raises DataError / FileNotFoundError."""
-        return cls(**{name: read_transitions(folder / f"{name}.jsonl") for name in cls.FILES})
+        """Read the files written by :meth:`save`. Raises DataError / FileNotFoundError."""
+        oracle = folder / "oracle.jsonl"
+        return cls(**{name: read_transitions(folder / f"{name}.jsonl") for name in cls.FILES},
+                   oracle=read_transitions(oracle) if oracle.exists() else [])
 
     def counts(self) -> dict[str, int]:
         """Transitions and episodes per part: ``{"labelled": n, "labelled_episodes": m, ...}``."""
@@ -140,9 +155,11 @@ def split_episodes(episodes: list[Episode], config: SplitConfig, seed: int) -> S
         n_keep = round(len(train) * (1 - simulate))
         n_keep = min(max(needs["SFT"], n_keep), len(train) - 1)
     pool = sorted(state_only + partial, key=lambda e: e.episode_id)
+    kept = train[:n_keep] if config.max_labelled_episodes is None else train[:min(n_keep, config.max_labelled_episodes)]
     return Splits(
-        labelled=_flat(train[:n_keep]) + [t for t in _flat(pool) if t.z is not None],
+        labelled=_flat(kept) + [t for t in _flat(pool) if t.z is not None],
         unlabelled=[t.without_action() for t in _flat(train[n_keep:])] + [t for t in _flat(pool) if t.z is None],
         val=_flat(val),
         test=_flat(test),
+        oracle=_flat(train[n_keep:]),
     )

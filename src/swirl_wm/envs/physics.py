@@ -146,6 +146,12 @@ class PhysicsWorldConfig(BaseModel):
     width: int = Field(default=8, ge=MIN_WIDTH, le=MAX_WIDTH, description="Cells on the track (positions 0..width-1).")
     episode_length: int = Field(default=6, ge=1, le=1000, description="Transitions per episode.")
     n_episodes: int = Field(default=200, ge=1, le=1_000_000, description="Episodes to generate.")
+    paraphrased: bool = Field(
+        default=True,
+        description="Word each action with one of its five paraphrases, drawn at random; False writes the "
+        "canonical form ('push ball right', the one parse_action and meta.action use), so that the IDM's target "
+        "wording is identifiable (issue #13). The states are the same either way.",
+    )
     identifiable_only: bool = Field(
         default=True,
         description="Draw only actions that no other action imitates on the current state, so z is "
@@ -409,7 +415,9 @@ def _episode(config: PhysicsWorldConfig, seed: int, index: int) -> Episode:
         kind = rng.choice(list(dict.fromkeys(a.kind for a in outcomes)))
         action = rng.choice([a for a in outcomes if a.kind == kind])
         x, y = render_state(state), render_state(outcomes[action])
-        z = rng.choice(paraphrases(action))
+        z = rng.choice(paraphrases(action))  # drawn either way, so that both settings give the same states
+        if not config.paraphrased:
+            z = str(action)
         transitions.append(Transition(x, z, y, episode_id, t, ENV_NAME, {"action": str(action)}))
         state = outcomes[action]
     return Episode(episode_id, ENV_NAME, tuple(transitions))

@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from swirl_wm.evaluation.metrics import summarise
-from swirl_wm.reporting.markdown import MISSING, format_value
+from swirl_wm.reporting.markdown import MISSING, TRIVIAL_NAMES, format_value
 
 # Columns of the Markdown table, when present in the runs (the JSON keeps every metric).
 TABLE_KEYS = ("fwm/exact_match", "fwm/bleu", "fwm/rouge_l", "fwm/json_field_f1", "fwm/field_accuracy",
@@ -24,6 +24,7 @@ TABLE_KEYS = ("fwm/exact_match", "fwm/bleu", "fwm/rouge_l", "fwm/json_field_f1",
 
 
 BOOTSTRAP_ROW = "bootstrap (SFT on pseudo-labels)"
+ORACLE_ROW = "oracle (SFT on L + U with true actions)"
 
 # Columns for agent runs (issue #5): task success, the policy's own world model, and RL cost per step.
 AGENT_TABLE_KEYS = ("agent/success_rate", "agent/mean_return", "agent/mean_steps", "wm/exact_match", "wm/rouge_l",
@@ -76,6 +77,11 @@ def _rows_of_run(variant: str, metrics: Mapping[str, Any], base: bool) -> dict[s
         rows[f"{variant}: best-of-{baselines['best_of_n']['n']} (SFT FWM, IDM picks)"] = baselines["best_of_n"]["test"]
     if "bootstrap" in baselines:
         rows[f"{variant}: {BOOTSTRAP_ROW}"] = baselines["bootstrap"]["test"]
+    if "oracle" in baselines and base:
+        rows[ORACLE_ROW] = baselines["oracle"]["test"]
+    if base:  # the trivial baselines: same test transitions for every variant of a seed
+        for name, per_split in metrics.get("trivial_baselines", {}).items():
+            rows[f"{TRIVIAL_NAMES.get(name, name)} (trivial)"] = per_split["test"]
     return rows
 
 
