@@ -122,3 +122,15 @@ def test_agent_runs_aggregate_and_their_cost_is_paired() -> None:
     assert "| paw: rl | 60.0 % ± 127.1 % |" in table and "rl/seconds_per_step" in table
     with pytest.raises(ValueError, match="differ"):
         paired_change(paw[:1], grpo[1:], "rl/seconds_per_step")
+
+
+def test_trivial_baselines_and_the_oracle_are_rows_paired_with_sft() -> None:
+    runs = []
+    for seed, (sft, copy, oracle) in enumerate([(50, 40, 70), (60, 44, 75)]):
+        m = _run(seed, sft, sft + 1)
+        m["trivial_baselines"] = {"copy": {"test": {"fwm/rouge_l": copy}, "val": {}}}
+        m["baselines"] = {"oracle": {"test": {"fwm/rouge_l": oracle}}}
+        runs.append(m)
+    rows = aggregate({"swirl": runs})
+    assert _row(rows, "copy the state (ŷ = x) (trivial)")["delta_vs_sft"]["fwm/rouge_l"]["values"] == [-10, -16]
+    assert _row(rows, "oracle (SFT on L + U with true actions)")["metrics"]["fwm/rouge_l"]["mean"] == 72.5

@@ -345,6 +345,7 @@ def test_config_rejects_unknown_keys_and_out_of_range_values() -> None:
         "width": 8,
         "episode_length": 6,
         "n_episodes": 200,
+        "paraphrased": True,
         "identifiable_only": True,
     }
     with pytest.raises(pydantic.ValidationError, match="extra"):
@@ -359,3 +360,12 @@ def test_config_rejects_unknown_keys_and_out_of_range_values() -> None:
     ]:
         with pytest.raises(pydantic.ValidationError):
             PhysicsWorldConfig(**bad)
+
+
+def test_canonical_actions_keep_the_states_and_name_the_action() -> None:
+    paraphrased = generate_episodes(PhysicsWorldConfig(n_episodes=4), seed=3)
+    canonical = generate_episodes(PhysicsWorldConfig(n_episodes=4, paraphrased=False), seed=3)
+    pairs = [(a, b) for ea, eb in zip(paraphrased, canonical, strict=True)
+             for a, b in zip(ea.transitions, eb.transitions, strict=True)]
+    assert all((a.x, a.y, a.meta) == (b.x, b.y, b.meta) for a, b in pairs)
+    assert all(b.z == b.meta["action"] and apply(b.x, b.z) == b.y for _, b in pairs)

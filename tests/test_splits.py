@@ -112,3 +112,21 @@ def test_too_few_labels_names_the_counts():
         split_episodes(_mixed(2, 6), SplitConfig(), 0)
     ok = split_episodes(_mixed(1, 6), SplitConfig(val_fraction=0, test_fraction=0), 0)
     assert len(_ids(ok.labelled)) == 1
+
+
+def test_max_labelled_episodes_varies_l_with_everything_else_fixed():
+    eps = _episodes(40)
+    full = split_episodes(eps, SplitConfig(), 0)
+    small = split_episodes(eps, SplitConfig(max_labelled_episodes=3), 0)
+    assert (small.val, small.test, small.unlabelled) == (full.val, full.test, full.unlabelled)
+    assert len(_ids(small.labelled)) == 3 and _ids(small.labelled) <= _ids(full.labelled)
+
+
+def test_oracle_keeps_the_hidden_actions_apart(tmp_path):
+    s = split_episodes(_episodes(20), SplitConfig(), 0)
+    assert [(t.x, t.y) for t in s.oracle] == [(t.x, t.y) for t in s.unlabelled]
+    assert all(t.z is not None for t in s.oracle)
+    s.save(tmp_path)
+    assert Splits.load(tmp_path).oracle == s.oracle
+    natural = split_episodes(_mixed(6, 4), SplitConfig(), 0)
+    assert natural.oracle == []  # real state-only data has no true actions to keep
