@@ -91,3 +91,21 @@ def test_too_few_labels_is_a_clear_error(tmp_path):
     result = CliRunner().invoke(app, ["train", str(config)])
     assert result.exit_code == 2
     assert "2 labelled episode(s)" in result.output and "3 are needed" in result.output
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["predict", "--x", "s", "--z", "a"], "--run RUN_FOLDER or with --fwm"),
+    (["predict", "--run", "r", "--fwm", "f", "--x", "s", "--z", "a"], "not both"),
+    (["predict", "--run", "r"], "give --x and --z, or --input FILE"),
+    (["rollout", "--run", "r", "--x0", "s"], "at least one --action"),
+    (["label", "--run", "r", "--input", "missing.jsonl", "--output", "o.jsonl"], "missing.jsonl"),
+])
+def test_use_commands_refuse_unclear_arguments(tmp_path, monkeypatch, args, message):
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2 and message in result.output
+
+
+def test_model_folder_without_run_is_a_clear_error(tmp_path):
+    result = CliRunner().invoke(app, ["predict", "--run", str(tmp_path / "nope"), "--x", "s", "--z", "a"])
+    assert result.exit_code == 2 and "nope" in result.output

@@ -1,0 +1,158 @@
+"""The label-efficiency study (issue #13): SFT, SWIRL, bootstrap and oracle against the labelled size L.
+
+Each labelled size is one harness run (``benchmarks/harness.py``) of the study config with
+``data.split.max_labelled_episodes=L``: validation, test and the unlabelled pool U stay fixed per seed,
+only the SFT episodes change. This script reads those harness JSONs and writes, per L, the headline
+metric of each arm (mean ± 95 % CI over seeds), the change over SFT paired by seed, RL against the
+bootstrap on the same pseudo-labels, the fraction of the oracle gap SWIRL closes,
+``(SWIRL − SFT) / (oracle − SFT)`` (per seed, then mean), the trivial baselines, and a plot of the
+headline metric against L.
+
+    for L in 10 40 150; do
+      python benchmarks/harness.py configs/physics-study.yaml --seeds 0 1 2 \\
+          --base-config data.split.max_labelled_episodes=$L --runs-dir runs/study/L$L \\
+          --output benchmarks/results/study/physics-L$L.json
+    done
+    python benchmarks/study.py benchmarks/results/study/physics-L*.json --output benchmarks/results/study/physics
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+from matplotlib.figure import Figure
+
+from swirl_wm.evaluation.metrics import summarise
+from swirl_wm.files import atomic_write_bytes, atomic_write_text
+from swirl_wm.reporting.benchmark import BOOTSTRAP_ROW, ORACLE_ROW
+from swirl_wm.reporting.markdown import format_value
+
+ARMS = {"SFT": "sft", "SWIRL (Phase I)": "swirl: iter1/phase1", "bootstrap": f"swirl: {BOOTSTRAP_ROW}",
+        "oracle": ORACLE_ROW}
+
+
+def _row(result: dict[str, Any], name: str) -> dict[str, Any] | None:
+    return next((r for r in result["rows"] if r["row"] == name), None)
+
+
+def _swirl_rows(result: dict[str, Any]) -> list[str]:
+    return [r["row"] for r in result["rows"] if r["row"].startswith("swirl: iter")]
+
+
+def study_of(result: dict[str, Any], key: str) -> dict[str, Any]:
+    """One labelled size's figures of ``key`` from a harness result (see the module docstring)."""
+    seeds = result["seeds"]
+    arms = {}
+    for label, name in ARMS.items():
+        row = _row(result, name)
+        if row and key in row["metrics"]:
+            arms[label] = row["metrics"][key] | {"delta_vs_sft": row.get("delta_vs_sft", {}).get(key)}
+    for name in _swirl_rows(result):
+        row = _row(result, name)
+        if key in row["metrics"]:
+            arms.setdefault(name.removeprefix("swirl: "), row["metrics"][key] | {
+                "delta_vs_sft": row["delta_vs_sft"].get(key)})
+    trivial = {r["row"]: r["metrics"][key]["mean"] for r in result["rows"]
+               if r["row"].endswith("(trivial)") and key in r["metrics"]}
+    gap = None
+    if {"SFT", "SWIRL (Phase I)", "oracle"} <= arms.keys():
+        fractions = [(w - s) / (o - s) for s, w, o in zip(arms["SFT"]["values"], arms["SWIRL (Phase I)"]["values"],
+                                                          arms["oracle"]["values"], strict=True) if o != s]
+        if fractions:
+            mean, ci = summarise(fractions)
+            gap = {"mean": mean, "ci95": ci, "values": fractions}
+    phase1 = _row(result, "swirl: iter1/phase1") or {}
+    return {"L": result["config"]["data"]["split"]["max_labelled_episodes"], "seeds": seeds, "arms": arms,
+            "trivial": trivial, "oracle_gap_closed": gap,
+            "rl_vs_bootstrap": phase1.get("delta_vs_bootstrap", {}).get(key)}
+
+
+def _cell(key: str, stats: dict[str, Any] | None, delta: bool = False) -> str:
+    if not stats:
+        return "—"
+    mean, ci = stats["mean"], stats["ci95"]
+    if key.endswith(("accuracy", "exact_match")):
+        unit = " pp" if delta else " %"
+        text = f"{100 * mean:+.1f}" if delta else f"{100 * mean:.1f}"
+        return text + (f" ± {100 * ci:.1f}" if ci == ci else "") + unit + (" *" if delta and abs(mean) > ci else "")
+    text = f"{mean:+.2f}" if delta else f"{mean:.2f}"
+    return text + (f" ± {ci:.2f}" if ci == ci else "") + (" *" if delta and abs(mean) > ci else "")
+
+
+def markdown(studies: list[dict[str, Any]], key: str) -> str:
+    """Tables of the study: the arms and trivial baselines per L, and the changes over SFT."""
+    arms = list(dict.fromkeys(a for s in studies for a in s["arms"]))
+    trivial = list(dict.fromkeys(t for s in studies for t in s["trivial"]))
+    lines = [f"Test {key}, mean ± 95 % CI over seeds; italic: trivial baselines (no model).", "",
+             "| L (labelled episodes) | seeds | " + " | ".join(arms) + " | " + " | ".join(f"*{t}*" for t in trivial)
+             + " |", "|---:|---:|" + "---:|" * (len(arms) + len(trivial))]
+    for s in studies:
+        lines.append(f"| {s['L']} | {len(s['seeds'])} | " + " | ".join(_cell(key, s["arms"].get(a)) for a in arms)
+                     + " | " + " | ".join(format_value(key, s["trivial"].get(t)) for t in trivial) + " |")
+    others = [a for a in arms if a != "SFT"]
+    lines += ["", "Change over SFT, paired by seed (`*`: the 95 % CI excludes 0); RL − bootstrap on the same "
+              "pseudo-labels; fraction of the oracle gap SWIRL's Phase I closes, (SWIRL − SFT) / (oracle − SFT).", "",
+              "| L | " + " | ".join(others) + " | RL − bootstrap | oracle gap closed |",
+              "|---:|" + "---:|" * (len(others) + 2)]
+    for s in studies:
+        gap = s["oracle_gap_closed"]
+        gap_text = "—" if gap is None else f"{gap['mean']:+.2f}" + (f" ± {gap['ci95']:.2f}" if gap["ci95"] ==
+                                                                    gap["ci95"] else "")
+        lines.append(f"| {s['L']} | " + " | ".join(_cell(key, s["arms"].get(a, {}).get("delta_vs_sft"), True)
+                                                  for a in others)
+                     + f" | {_cell(key, s['rl_vs_bootstrap'], True)} | {gap_text} |")
+    return "\n".join(lines) + "\n"
+
+
+def plot(studies: list[dict[str, Any]], key: str, path: Path) -> None:
+    """The headline metric against L for the four arms (error bars: 95 % CI) and the trivial baselines."""
+    fig = Figure(figsize=(6.5, 4.2))
+    ax = fig.subplots()
+    xs = [s["L"] for s in studies]
+    scale = 100.0 if key.endswith(("accuracy", "exact_match")) else 1.0
+    for arm in ARMS:
+        points = [(s["L"], s["arms"][arm]) for s in studies if arm in s["arms"]]
+        if points:
+            ax.errorbar([p[0] for p in points], [scale * p[1]["mean"] for p in points],
+                        yerr=[scale * p[1]["ci95"] if p[1]["ci95"] == p[1]["ci95"] else 0 for p in points],
+                        marker="o", capsize=3, label=arm)
+    for name in dict.fromkeys(t for s in studies for t in s["trivial"]):
+        ax.plot(xs, [scale * s["trivial"].get(name, float("nan")) for s in studies], "--", label=name)
+    ax.set_xscale("log")
+    ax.set_xlabel("labelled episodes L (log scale)")
+    ax.set_ylabel(f"test {key}" + (" (%)" if scale == 100.0 else ""))
+    ax.set_title("Label efficiency on the physics world")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=120)
+    atomic_write_bytes(path, buffer.getvalue())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("results", type=Path, nargs="+", help="harness JSONs, one per labelled size")
+    parser.add_argument("--key", default="fwm/field_accuracy", help="the headline metric")
+    parser.add_argument("--extra-key", action="append", default=["idm/grounded_accuracy"])
+    parser.add_argument("--output", type=Path, required=True, help="path prefix: writes .json, .md and .png")
+    args = parser.parse_args()
+    results = [json.loads(p.read_text(encoding="utf-8")) for p in args.results]
+    studies = sorted((study_of(r, args.key) for r in results), key=lambda s: s["L"])
+    extra = {k: sorted((study_of(r, k) for r in results), key=lambda s: s["L"]) for k in args.extra_key}
+    out = {"key": args.key, "inputs": [str(p) for p in args.results], "studies": studies, "extra": extra,
+           "git_commits": sorted({r["git_commit"] for r in results}), "machine": results[0]["machine"],
+           "wall_time_s": sum(r["wall_time_s"] for r in results)}
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(args.output.with_suffix(".json"), json.dumps(out, indent=2))
+    text = markdown(studies, args.key) + "".join(f"\n{markdown(v, k)}" for k, v in extra.items())
+    atomic_write_text(args.output.with_suffix(".md"), text)
+    plot(studies, args.key, args.output.with_suffix(".png"))
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
