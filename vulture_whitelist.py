@@ -22,3 +22,5 @@ _.quality  # TypedDict field (evaluation/reward_signal.py Group), read by key
 _._selectors_exist  # pydantic validator (config.py)
 _._renamed  # pydantic validator (data/splits.py)
 __getattr__  # module-level lazy exports (swirl_wm/__init__.py, PEP 562)
+_.on_evaluate  # transformers TrainerCallback hook (training/sft.py LearningCurve)
+_.pre_tokenizer  # tokenizers.Tokenizer attribute, read by the library (models/loading.py)

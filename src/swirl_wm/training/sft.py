@@ -55,7 +55,7 @@ class LearningCurve(TrainerCallback):
     def __init__(self, measure: Measure) -> None:
         self.measure = measure
 
-    def on_evaluate(self, args, state: TrainerState, control, model=None, processing_class=None, **kwargs):
+    def on_evaluate(self, args, state: TrainerState, _control, model=None, processing_class=None, **kwargs):
         if not state.is_world_process_zero or model is None:
             return
         was_training = model.training
