@@ -31,16 +31,13 @@ from swirl_wm.files import atomic_write_bytes, atomic_write_text
 from swirl_wm.reporting.benchmark import BOOTSTRAP_ROW, ORACLE_ROW
 from swirl_wm.reporting.markdown import format_value
 
-ARMS = {"SFT": "sft", "SWIRL (Phase I)": "swirl: iter1/phase1", "bootstrap": f"swirl: {BOOTSTRAP_ROW}",
-        "oracle": ORACLE_ROW}
+# Phase II changes only the IDM (its FWM columns repeat Phase I's); both are kept for the IDM's metrics.
+ARMS = {"SFT": "sft", "SWIRL (Phase I)": "swirl: iter1/phase1", "SWIRL (Phase II)": "swirl: iter1/phase2",
+        "bootstrap": f"swirl: {BOOTSTRAP_ROW}", "oracle": ORACLE_ROW}
 
 
 def _row(result: dict[str, Any], name: str) -> dict[str, Any] | None:
     return next((r for r in result["rows"] if r["row"] == name), None)
-
-
-def _swirl_rows(result: dict[str, Any]) -> list[str]:
-    return [r["row"] for r in result["rows"] if r["row"].startswith("swirl: iter")]
 
 
 def study_of(result: dict[str, Any], key: str) -> dict[str, Any]:
@@ -51,11 +48,6 @@ def study_of(result: dict[str, Any], key: str) -> dict[str, Any]:
         row = _row(result, name)
         if row and key in row["metrics"]:
             arms[label] = row["metrics"][key] | {"delta_vs_sft": row.get("delta_vs_sft", {}).get(key)}
-    for name in _swirl_rows(result):
-        row = _row(result, name)
-        if key in row["metrics"]:
-            arms.setdefault(name.removeprefix("swirl: "), row["metrics"][key] | {
-                "delta_vs_sft": row["delta_vs_sft"].get(key)})
     trivial = {r["row"]: r["metrics"][key]["mean"] for r in result["rows"]
                if r["row"].endswith("(trivial)") and key in r["metrics"]}
     gap = None
@@ -115,6 +107,8 @@ def plot(studies: list[dict[str, Any]], key: str, path: Path) -> None:
     xs = [s["L"] for s in studies]
     scale = 100.0 if key.endswith(("accuracy", "exact_match")) else 1.0
     for arm in ARMS:
+        if arm == "SWIRL (Phase II)" and key.startswith("fwm/"):
+            continue  # the same FWM as Phase I
         points = [(s["L"], s["arms"][arm]) for s in studies if arm in s["arms"]]
         if points:
             ax.errorbar([p[0] for p in points], [scale * p[1]["mean"] for p in points],
@@ -123,6 +117,8 @@ def plot(studies: list[dict[str, Any]], key: str, path: Path) -> None:
     for name in dict.fromkeys(t for s in studies for t in s["trivial"]):
         ax.plot(xs, [scale * s["trivial"].get(name, float("nan")) for s in studies], "--", label=name)
     ax.set_xscale("log")
+    ax.set_xticks(xs, [str(x) for x in xs])
+    ax.minorticks_off()
     ax.set_xlabel("labelled episodes L (log scale)")
     ax.set_ylabel(f"test {key}" + (" (%)" if scale == 100.0 else ""))
     ax.set_title("Label efficiency on the physics world")
