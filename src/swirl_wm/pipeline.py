@@ -291,7 +291,7 @@ def _phase_stage(run: SwirlRun, name: str, trained: str, current: dict[str, str]
             raise RuntimeError(f"{name}: every latent action was dropped by the threshold {la.threshold}; "
                                f"lower swirl.latent_action.threshold or use mode 'sample'")
         if cfg.swirl.warm_start_check.pairs:
-            result["warm_start_check"] = _warm_start_check(run, name, current, scorer, pairs, splits.val, seed)
+            result["warm_start_check"] = _warm_start_check(run, name, current, scorer, pairs, splits.labelled, seed)
     out = name.replace("/", "-")
     target = f"checkpoints/{out}/{'shared' if cfg.model.shared else trained}"
     _, history = train_phase(trained, str(run.path(current[trained])), scorer, pairs, phase_cfg,
@@ -302,7 +302,7 @@ def _phase_stage(run: SwirlRun, name: str, trained: str, current: dict[str, str]
 
 
 def _warm_start_check(run: SwirlRun, name: str, current: dict[str, str], idm: Scorer, pairs: list[Transition],
-                      val: list[Transition], seed: int) -> dict[str, Any]:
+                      labelled: list[Transition], seed: int) -> dict[str, Any]:
     """Before Phase I: does the Phase I reward rank the FWM's samples by quality (on the phase's first
     pairs, with their latent actions), and is the frozen IDM accurate enough (its validation metric)?
 
@@ -320,7 +320,7 @@ def _warm_start_check(run: SwirlRun, name: str, current: dict[str, str], idm: Sc
         figures["latent_grounded_accuracy"] = sum(grounded(apply, t.x, t.z, t.y) for t in subset) / len(subset)
     evaluation = next((run.ledger.stages[k] for k in reversed(run.ledger.stages)
                        if k.endswith("/eval") and run.ledger.stages[k]["checkpoints"]["idm"] == current["idm"]), None)
-    key = selection_metric("idm", cfg.eval.select_idm_by, val)
+    key = selection_metric("idm", cfg.eval.select_idm_by, labelled)
     figures["idm_val"] = {key: evaluation["val"].get(key)} if evaluation else {}
     corr = figures["reward_signal"].get("corr_reward_quality")
     problems = []
@@ -355,19 +355,28 @@ def _eval_stage(run: SwirlRun, name: str, current: dict[str, str], previous: dic
     cfg = run.config
     result: dict[str, Any] = {"checkpoints": dict(current), "val": {}, "test": {}}
     parts = {"val": splits.val[: cfg.eval.max_examples], "test": splits.test[: cfg.eval.max_examples]}
-    scorers = {}
+    joint = cfg.eval.cycle or bool(cfg.eval.rollout_steps)  # measures that need both roles loaded
+    loaded: dict[str, Scorer] = {}  # by checkpoint folder: shared weights are loaded once
+
+    def scorer_of(role: str) -> Scorer:
+        if current[role] not in loaded:
+            loaded[current[role]] = run.scorer(current[role])
+        return loaded[current[role]]
+
     for role in ("fwm", "idm"):
-        scorers[role] = scorer = run.scorer(current[role])
         if previous is not None and previous["checkpoints"][role] == current[role]:
             for split in parts:
                 result[split] |= {k: v for k, v in previous[split].items() if k.startswith(f"{role}/")}
             continue
+        scorer = scorer_of(role)
         for split, transitions in parts.items():
             metrics, predictions = evaluate_role(role, scorer, transitions, cfg.eval)
             result[split] |= metrics
             _save_predictions(run.path(f"predictions/{name.replace('/', '-')}/{split}-{role}.jsonl"), role,
                               transitions, predictions)
-    world_model = WorldModel(scorers["fwm"], scorers["idm"], cfg.eval.max_new_tokens_state,
+    if not joint:
+        return result
+    world_model = WorldModel(scorer_of("fwm"), scorer_of("idm"), cfg.eval.max_new_tokens_state,
                              cfg.eval.max_new_tokens_action)
     if cfg.eval.cycle:
         for split, transitions in parts.items():
@@ -517,7 +526,7 @@ def run_swirl(config: RunConfig, announce: Announce = print) -> dict[str, Any]:
         baselines["bootstrap"] = run.stage("baselines/bootstrap", lambda: _bootstrap_stage(run, sft_roles, splits),
                                            all_processes=True)
     trivial = run.stage("baselines/trivial", lambda: _trivial_baselines_stage(run, splits))
-    select = {role: selection_metric(role, getattr(config.eval, f"select_{role}_by"), splits.test or splits.val)
+    select = {role: selection_metric(role, getattr(config.eval, f"select_{role}_by"), splits.labelled)
               for role in ("fwm", "idm")}
     metrics = {
         "run": run_info(config, source, sum(s.get("wall_time_s", 0.0) for s in run.ledger.stages.values()))

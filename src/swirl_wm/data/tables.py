@@ -22,7 +22,8 @@ def _load(path: Path):
 
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such file or folder")
-    if path.is_dir() and not any(path.glob("*.parquet")):
+    parquet = sorted(str(p) for p in path.glob("*.parquet")) if path.is_dir() else [str(path)]
+    if path.is_dir() and not parquet:
         try:
             loaded = datasets.load_from_disk(str(path))
         except FileNotFoundError as err:
@@ -33,8 +34,7 @@ def _load(path: Path):
             raise DataError(os.fspath(path), 0, "", f"a DatasetDict with splits {names}: set data.path to one "
                                                      f"split's folder, e.g. {path / names[0]}")
         return loaded
-    files = sorted(str(p) for p in path.glob("*.parquet")) if path.is_dir() else str(path)
-    return datasets.Dataset.from_parquet(files)
+    return datasets.Dataset.from_parquet(parquet)
 
 
 def read_table(path: str | os.PathLike[str], columns: ColumnMap | None = None) -> list[Transition]:

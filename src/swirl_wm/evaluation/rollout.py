@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from swirl_wm.config import EvalConfig
-from swirl_wm.evaluation.evaluate import state_metrics
+from swirl_wm.evaluation.evaluate import single_env, state_metrics
 from swirl_wm.models.world_model import WorldModel
 from swirl_wm.records import Episode
 
@@ -36,8 +36,7 @@ def step_metrics(episodes: Sequence[Episode], chains: Sequence[Sequence[str]], c
         raise ValueError(f"{len(episodes)} episodes but {len(chains)} chains")
     if any(len(c) > len(e) for e, c in zip(episodes, chains, strict=True)):
         raise ValueError("a chain is longer than its episode")
-    envs = {e.env for e in episodes}
-    env = envs.pop() if len(envs) == 1 else None
+    env = single_env([t for e in episodes for t in e.transitions])
     out = []
     for t in range(1, max((len(c) for c in chains), default=0) + 1):
         live = [i for i, c in enumerate(chains) if len(c) >= t]

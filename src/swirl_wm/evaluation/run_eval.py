@@ -38,6 +38,19 @@ def _run_config(run_dir: Path) -> dict[str, Any]:
     return yaml.safe_load((Path(run_dir) / "config.yaml").read_text(encoding="utf-8"))
 
 
+def _load(run_dir: Path, phase: str, device: str | None) -> tuple[WorldModel, EvalConfig, dict[str, str]]:
+    """The phase's world model, the run's evaluation settings and the phase's checkpoint folders."""
+    raw = _run_config(run_dir)
+    config = EvalConfig.model_validate(raw.get("eval", {}))
+    checkpoints = phase_checkpoints(run_dir, phase)
+    world_model = WorldModel.from_pretrained(
+        str(run_dir / checkpoints["fwm"]), str(run_dir / checkpoints["idm"]),
+        description=(raw.get("data") or {}).get("description"), device=device, batch_size=config.batch_size,
+        min_logprob=config.min_logprob, max_new_tokens_state=config.max_new_tokens_state,
+        max_new_tokens_action=config.max_new_tokens_action)
+    return world_model, config, checkpoints
+
+
 def load_world_model(run_dir: str | Path, phase: str = "best", device: str | None = None) -> WorldModel:
     """The FWM and IDM of a run's phase, with the run's task description and generation budgets.
 
@@ -49,15 +62,7 @@ def load_world_model(run_dir: str | Path, phase: str = "best", device: str | Non
     Raises:
         FileNotFoundError: not a run folder; KeyError: the phase did not finish.
     """
-    run_dir = Path(run_dir)
-    raw = _run_config(run_dir)
-    config = EvalConfig.model_validate(raw.get("eval", {}))
-    checkpoints = phase_checkpoints(run_dir, phase)
-    return WorldModel.from_pretrained(
-        str(run_dir / checkpoints["fwm"]), str(run_dir / checkpoints["idm"]),
-        description=(raw.get("data") or {}).get("description"), device=device, batch_size=config.batch_size,
-        min_logprob=config.min_logprob, max_new_tokens_state=config.max_new_tokens_state,
-        max_new_tokens_action=config.max_new_tokens_action)
+    return _load(Path(run_dir), phase, device)[0]
 
 
 def evaluate_run(run_dir: Path, data_path: Path, phase: str = "best", rollout_steps: int = 0,
@@ -72,13 +77,12 @@ def evaluate_run(run_dir: Path, data_path: Path, phase: str = "best", rollout_st
         DataError: malformed transitions file; ValueError: ``rollout_steps`` > 0 and no fully labelled
             episode.
     """
-    config = EvalConfig.model_validate(_run_config(run_dir).get("eval", {}))
     transitions = read_transitions(data_path)
     labelled = [t for t in transitions if t.z is not None]
-    world_model = load_world_model(run_dir, phase, device)
+    world_model, config, checkpoints = _load(run_dir, phase, device)
     metrics: dict[str, Any] = {"run": str(run_dir), "phase": phase, "data": str(data_path),
                                "transitions": len(transitions), "labelled": len(labelled),
-                               "checkpoints": phase_checkpoints(run_dir, phase)}
+                               "checkpoints": checkpoints}
     if labelled:
         for role in ("fwm", "idm"):
             metrics |= evaluate_role(role, getattr(world_model, role), labelled, config)[0]

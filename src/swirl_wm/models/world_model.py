@@ -101,6 +101,9 @@ class WorldModel:
         idm = fwm if idm_path in (None, fwm_path) else scorer(idm_path)
         return cls(fwm, idm, **budgets)
 
+    def _fwm_prompts(self, xs: list[str], zs: list[str]) -> list[str]:
+        return [fwm_prompt(self.fwm.tokenizer, x, z, self.fwm.description) for x, z in zip(xs, zs, strict=True)]
+
     def _generate(self, role: Scorer, prompts: list[str], n: int, budget: int, temperature: float, top_p: float,
                   seed: int | None) -> list[list[str]]:
         flat = [p for p in prompts for _ in range(n)]
@@ -119,7 +122,7 @@ class WorldModel:
             ValueError: mixed single/batch arguments or unequal lengths; ``n < 1``.
         """
         single, (xs, zs) = self._check(n, x, z)
-        prompts = [fwm_prompt(self.fwm.tokenizer, xi, zi, self.fwm.description) for xi, zi in zip(xs, zs, strict=True)]
+        prompts = self._fwm_prompts(xs, zs)
         out = self._generate(self.fwm, prompts, n, self.max_new_tokens_state, temperature, top_p, seed)
         return out[0] if single else out
 
@@ -153,8 +156,7 @@ class WorldModel:
             ValueError: as :meth:`predict`.
         """
         single, (xs, zs, ys) = _batch(x, z, y)
-        prompts = [fwm_prompt(self.fwm.tokenizer, xi, zi, self.fwm.description) for xi, zi in zip(xs, zs, strict=True)]
-        out = self.fwm(prompts, ys)
+        out = self.fwm(self._fwm_prompts(xs, zs), ys)
         return out[0] if single else out
 
     def rollout(self, x0: str | Sequence[str], actions: Sequence[str] | Sequence[Sequence[str]]

@@ -140,13 +140,18 @@ def verdict_lines(metrics: dict[str, Any], split: str = "test") -> list[str]:
     return lines
 
 
+def rollout_metric(rows: list[dict[str, Any]]) -> str:
+    """The state metric a rollout table or curve shows: field accuracy where the states parse, else ROUGE-L."""
+    return "fwm/field_accuracy" if rows and "fwm/field_accuracy" in rows[0] else "fwm/rouge_l"
+
+
 def _rollout_lines(metrics: dict[str, Any]) -> list[str]:
     """Per-step rollout table of each phase (test episodes), headline state metric, copy baseline last."""
     with_rollout = [p for p in metrics["phases"] if p.get("rollout")]
     if not with_rollout:
         return []
     first = with_rollout[0]["rollout"]["model"]
-    key = next((k for k in ("fwm/field_accuracy", "fwm/rouge_l") if k in first[0]), "fwm/rouge_l")
+    key = rollout_metric(first)
     steps = [r["step"] for r in first]
     lines = [f"## Multi-step rollouts (test episodes, {key} per step; the FWM feeds on its own predictions)", "",
              "| model | " + " | ".join(f"t={t} (n={r['episodes']})" for t, r in zip(steps, first, strict=True))
@@ -328,20 +333,20 @@ def _latent_action_lines(phases: list[dict[str, Any]]) -> list[str]:
                   "| latent actions grounded | IDM val |", "|---|---:|---:|---:|---:|---:|---:|---|"]
         for name, c in checks:
             r = c["reward_signal"]
-
-            def num(v: float | None, ci: float | None = None) -> str:
-                if v is None:
-                    return MISSING
-                return f"{v:.3f}" + (f" ± {ci:.3f}" if ci is not None and math.isfinite(ci) else "")
-
-            grounded = c.get("latent_grounded_accuracy")
             idm = ", ".join(f"{k} {format_value(k, v)}" for k, v in c.get("idm_val", {}).items()) or MISSING
-            corr = num(r.get("corr_reward_quality"), r.get("corr_reward_quality_ci95"))
-            gain = num(r.get("best_minus_mean"), r.get("best_minus_mean_ci95"))
-            lines.append(f"| {name} | {r.get('groups', 0)} | {num(r.get('distinct_fraction'))} | "
-                         f"{num(r.get('reward_std'))} | {corr} | {gain} | "
-                         f"{MISSING if grounded is None else f'{100 * grounded:.1f} %'} | {idm} |")
+            corr = _with_ci(r.get("corr_reward_quality"), r.get("corr_reward_quality_ci95"))
+            gain = _with_ci(r.get("best_minus_mean"), r.get("best_minus_mean_ci95"))
+            grounded = format_value("idm/grounded_accuracy", c.get("latent_grounded_accuracy"))
+            lines.append(f"| {name} | {r.get('groups', 0)} | {_with_ci(r.get('distinct_fraction'))} | "
+                         f"{_with_ci(r.get('reward_std'))} | {corr} | {gain} | {grounded} | {idm} |")
     return lines
+
+
+def _with_ci(value: float | None, ci: float | None = None) -> str:
+    """``value`` to 3 decimals, with ``± ci`` when the half-width is finite; "—" for no value."""
+    if value is None:
+        return MISSING
+    return f"{value:.3f}" + (f" ± {ci:.3f}" if ci is not None and math.isfinite(ci) else "")
 
 
 def _baseline_lines(metrics: dict[str, Any]) -> list[str]:
@@ -398,8 +403,9 @@ def write_report(metrics: dict[str, Any], path: Path, plot_path: Path | None) ->
     legend = "Fractions in %; BLEU and ROUGE-L on 0–100; other values as logged; — = not measured."
     for title, split in (("Test split", "test"), ("Validation split", "val")):
         lines += ["", f"## {title}", "", legend, "", metrics_table(metrics, split).rstrip("\n")]
-        if split == "test" and verdict_lines(metrics):
-            lines += ["", "Against the trivial baselines (italic rows):", "", *verdict_lines(metrics)]
+        verdict = verdict_lines(metrics) if split == "test" else []
+        if verdict:
+            lines += ["", "Against the trivial baselines (italic rows):", "", *verdict]
     rollout = _rollout_lines(metrics)
     lines += ["", *rollout] if rollout else []
     curve = sft_curve_lines(metrics["phases"])
