@@ -12,6 +12,7 @@ from safetensors.torch import load_file
 from typer.testing import CliRunner
 
 from swirl_wm.cli.main import app
+from swirl_wm.models.prompts import PromptFormat
 
 CONFIG = """
 name: e2e
@@ -126,10 +127,11 @@ def test_data_generate_and_bad_input(tmp_path):
 
 
 @pytest.mark.slow
-def test_shared_weights(tmp_path):
+def test_shared_weights_and_the_idm_diff_format(tmp_path):
     run = tmp_path / "shared"
     config = tmp_path / "shared.yaml"
-    config.write_text(CONFIG.format(out=run).replace("torch_threads: 1}", "torch_threads: 1, shared: true}"))
+    config.write_text(CONFIG.format(out=run).replace("torch_threads: 1}", "torch_threads: 1, shared: true, "
+                                                                           "idm_diff: true}"))
     result = CliRunner().invoke(app, ["train", str(config)])
     assert result.exit_code == 0, result.output
     state = json.loads((run / "state.json").read_text())["stages"]
@@ -137,6 +139,8 @@ def test_shared_weights(tmp_path):
     assert state["iter1/phase1"]["fwm"] == state["iter1/phase1"]["idm"] == "checkpoints/iter1-phase1/shared"
     assert state["iter1/phase2"]["idm"] == "checkpoints/iter1-phase2/shared"
     assert _changed(_weights(run / "checkpoints/sft/shared"), _weights(run / "checkpoints/iter1-phase2/shared"))
+    for phase in ("sft", "iter1-phase1", "iter1-phase2"):  # every checkpoint is prompted as it was trained
+        assert PromptFormat.load(run / f"checkpoints/{phase}/shared") == PromptFormat(idm_diff=True)
 
 
 @pytest.mark.slow

@@ -1,9 +1,11 @@
 """The world-model API on the tiny model: shapes, determinism under a seed, scores, rollouts, labels."""
 
+import shutil
+
 import pytest
 
 from swirl_wm.models import world_model as wm_module
-from swirl_wm.models.prompts import fwm_prompt
+from swirl_wm.models.prompts import PromptFormat, fwm_prompt
 from swirl_wm.models.scoring import Scorer
 from swirl_wm.models.world_model import InferredAction, WorldModel
 from swirl_wm.records import Transition
@@ -12,7 +14,7 @@ from swirl_wm.records import Transition
 @pytest.fixture(scope="module")
 def wm(tiny):
     model, tokenizer = tiny
-    scorer = Scorer(model, tokenizer, batch_size=4, min_logprob=-1000, description="A toy world.")
+    scorer = Scorer(model, tokenizer, batch_size=4, min_logprob=-1000, prompt_format=PromptFormat("A toy world."))
     return WorldModel(scorer, scorer, max_new_tokens_state=5, max_new_tokens_action=4)
 
 
@@ -34,7 +36,8 @@ def test_greedy_and_seeded_sampling_are_deterministic(wm):
 
 def test_score_is_the_fwm_scorer_with_the_description(wm, tiny):
     model, tokenizer = tiny
-    direct = Scorer(model, tokenizer, min_logprob=-1000)([fwm_prompt(tokenizer, "s0", "go", "A toy world.")], ["s1"])
+    prompt = fwm_prompt(tokenizer, "s0", "go", PromptFormat("A toy world."))
+    direct = Scorer(model, tokenizer, min_logprob=-1000)([prompt], ["s1"])
     assert wm.score("s0", "go", "s1") == pytest.approx(direct[0])
 
 
@@ -78,5 +81,18 @@ def test_label_keeps_gold_fills_the_rest_and_filters_by_confidence(wm, monkeypat
 
 def test_from_pretrained_loads_one_model_for_shared_weights(tiny_path):
     model = WorldModel.from_pretrained(tiny_path, device="cpu", description="d", max_new_tokens_state=3)
-    assert model.fwm is model.idm and model.fwm.description == "d" and model.max_new_tokens_state == 3
+    assert model.fwm is model.idm and model.fwm.prompt_format == PromptFormat("d") and model.max_new_tokens_state == 3
     assert wm_module.default_device() in ("cpu", "cuda")
+
+
+def test_from_pretrained_prompts_as_the_checkpoint_was_trained(tiny_path, tmp_path):
+    folder = tmp_path / "idm"
+    shutil.copytree(tiny_path, folder)
+    PromptFormat("saved", idm_diff=True).save(folder)
+    model = WorldModel.from_pretrained(str(folder), device="cpu")
+    assert model.idm.prompt_format == PromptFormat("saved", idm_diff=True)
+    override = WorldModel.from_pretrained(str(folder), device="cpu", description="new")
+    assert override.idm.prompt_format == PromptFormat("new", idm_diff=True)
+    (folder / "prompt_format.json").write_text('{"colour": 1}')
+    with pytest.raises(ValueError, match="prompt_format.json"):
+        WorldModel.from_pretrained(str(folder), device="cpu")

@@ -28,7 +28,7 @@ from swirl_wm.config import AgentRunConfig, load_config
 from swirl_wm.data.jsonl import group_episodes, read_transitions, write_episodes
 from swirl_wm.envs.agent import AgentEnv, expert_episode
 from swirl_wm.evaluation.agent_eval import evaluate_agent, evaluate_policy_wm
-from swirl_wm.files import atomic_write_text
+from swirl_wm.files import atomic_write_text, exclusive_writer
 from swirl_wm.models.loading import load_model, load_tokenizer, resolve_model
 from swirl_wm.pipeline import Announce, SwirlRun, train_log_of
 from swirl_wm.reporting.run_info import git_commit, machine_info
@@ -153,12 +153,19 @@ def run_agent(config: AgentRunConfig, announce: Announce = print) -> dict[str, A
 
     Raises:
         ValueError: the output folder holds a run with a different config.
+        RunFolderBusy: another process is writing the output folder.
         RuntimeError: an expert walkthrough does not win its task.
     """
     if config.model.torch_threads:
         torch.set_num_threads(config.model.torch_threads)
     run = SwirlRun(config, announce)
-    run.check_config()
+    with exclusive_writer(run.dir, run.state.is_main_process):
+        run.check_config()
+        return _agent_stages(run)
+
+
+def _agent_stages(run: SwirlRun) -> dict[str, Any]:
+    config = run.config
     make_env = env_factory(config)
     data = run.stage("data", lambda: _data_stage(run, make_env))
     source = resolve_model(config.model.name_or_path)

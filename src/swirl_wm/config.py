@@ -71,6 +71,10 @@ class ModelConfig(_Strict):
 
     name_or_path: str = Field("smollm2", description="'smollm2', 'tiny', a local folder or a hub id")
     shared: bool = Field(False, description="one set of weights for FWM and IDM (else separate copies; paper)")
+    idm_diff: bool = Field(
+        False, description="the IDM's prompt also lists the word-level changes from x to y ('[temp=80 -> "
+        "temp=70]'), still a function of (x, y) only; not in the paper (issue #13: small IDMs otherwise do not "
+        "read y)")
     torch_threads: int | None = Field(
         None, ge=1, description="torch CPU threads; None = all cores (trl-notes.md: 1 when cores are shared)")
 

@@ -1,4 +1,5 @@
-"""Atomic file writes: a reader sees the old file or the new one, never a half-written one.
+"""Atomic file writes (a reader sees the old file or the new one, never a half-written one) and the
+one-writer lock of a run folder.
 
 Run artefacts (``metrics.json``, the report, the plot) are read while a run is still going — by a person,
 a dashboard or a resumed run — and a run can be killed at any moment, so every artefact is written to a
@@ -9,11 +10,16 @@ one file system on POSIX and Windows).
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
+import socket
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
+
+from filelock import FileLock, Timeout
 
 # tempfile creates files readable by the owner only (0o600); artefacts are meant to be shared like any
 # file the user writes, so they get the usual 0o644.
@@ -94,3 +100,57 @@ def atomic_dir(target: Path) -> Iterator[Path]:
         os.replace(tmp, target)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+LOCK_FILE = ".writer.lock"
+HOLDER_FILE = ".writer.json"
+
+
+class RunFolderBusy(RuntimeError):
+    """Another process is writing the run folder."""
+
+
+@contextlib.contextmanager
+def exclusive_writer(folder: Path, enabled: bool = True) -> Iterator[None]:
+    """Hold the run folder's writer lock for the block: a second writer fails at once, naming the holder.
+
+    The lock is an OS file lock (``filelock``: ``flock`` on POSIX), which the kernel drops when its holder
+    exits or is killed, so a stale lock of a killed run is simply taken over; the holder's pid, host and
+    start time are written beside it (``.writer.json``) for the message. Readers (``swirl eval``, reports)
+    do not take it.
+
+    Args:
+        folder: the run folder (created if missing).
+        enabled: False = no lock (the non-main processes of a multi-process job).
+
+    Raises:
+        RunFolderBusy: another live process holds the lock.
+
+    Source: issue #18 (two runs started 8 s apart in one folder both wrote it).
+    """
+    if not enabled:
+        yield
+        return
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(folder / LOCK_FILE, timeout=0)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise RunFolderBusy(f"{folder} is being written by another process ({_holder(folder)}); wait for it to "
+                            f"finish or stop it, or use another output_dir") from None
+    try:
+        atomic_write_text(folder / HOLDER_FILE, json.dumps(
+            {"pid": os.getpid(), "host": socket.gethostname(),
+             "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")}))
+        yield
+    finally:
+        lock.release()
+
+
+def _holder(folder: Path) -> str:
+    try:
+        holder = json.loads((folder / HOLDER_FILE).read_text(encoding="utf-8"))
+        return f"pid {holder['pid']} on {holder['host']}, started {holder['started']}"
+    except (OSError, ValueError, KeyError):  # the holder is between taking the lock and writing the file
+        return "holder not yet recorded"

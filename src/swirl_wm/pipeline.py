@@ -42,9 +42,9 @@ from swirl_wm.evaluation.cycle import cycle_metrics
 from swirl_wm.evaluation.evaluate import APPLY, evaluate_role, grounded, prediction_metrics, selection_metric
 from swirl_wm.evaluation.reward_signal import group_figures, sample_groups
 from swirl_wm.evaluation.rollout import rollout_metrics
-from swirl_wm.files import atomic_write_text
+from swirl_wm.files import atomic_write_text, exclusive_writer
 from swirl_wm.models.loading import SMALL, ModelSource, build_small_model, load_model, load_tokenizer, resolve_model
-from swirl_wm.models.prompts import system_text
+from swirl_wm.models.prompts import PROMPT_WORDS, PromptFormat, system_text
 from swirl_wm.models.scoring import Scorer
 from swirl_wm.models.world_model import WorldModel
 from swirl_wm.records import Episode, Transition
@@ -157,7 +157,12 @@ class SwirlRun:
         path = str(self.path(relative))
         return Scorer(load_model(path, self.device), load_tokenizer(path),
                       batch_size=self.config.eval.batch_size, min_logprob=self.config.eval.min_logprob,
-                      description=self.config.data.description)
+                      prompt_format=self.prompt_format)
+
+    @property
+    def prompt_format(self) -> PromptFormat:
+        """The run's prompt layout: ``data.description`` and ``model.idm_diff``."""
+        return PromptFormat(self.config.data.description, self.config.model.idm_diff)
 
 
 # Settings that change how fast a run goes, never what it computes: a run may resume with other values.
@@ -216,7 +221,7 @@ def _base_model(run: SwirlRun, splits: Splits) -> ModelSource:
         return resolve_model(cfg.model.name_or_path)
     texts = [s for t in splits.labelled + splits.unlabelled for s in (t.x, t.y, t.z) if s]
     texts += [system_text(role, cfg.data.description) for role in ("fwm", "idm")]
-    texts += ["State: Action: Next state:"]
+    texts += [PROMPT_WORDS]
     if run.state.is_main_process:
         build_small_model(run.path("base"), texts, cfg.seed)
     run.state.wait_for_everyone()
@@ -234,7 +239,7 @@ def _learning_curve(run: SwirlRun, roles: tuple[str, ...], val: list[Transition]
 
     def measure(model, tokenizer) -> dict[str, float]:
         scorer = Scorer(model, tokenizer, batch_size=cfg.eval.batch_size, min_logprob=cfg.eval.min_logprob,
-                        description=cfg.data.description)
+                        prompt_format=run.prompt_format)
         out: dict[str, float] = {}
         for role in roles:
             metrics, _ = evaluate_role(role, scorer, subset, quiet)
@@ -249,13 +254,13 @@ def _sft_stage(run: SwirlRun, base: str, splits: Splits) -> dict[str, Any]:
     if cfg.model.shared:
         roles = ("fwm", "idm")
         _, history = train_sft(base, run.path("checkpoints/sft/shared"), run.path("logs/sft"), splits.labelled,
-                               roles, cfg.sft, cfg.seed, cfg.data.description, splits.val,
+                               roles, cfg.sft, cfg.seed, run.prompt_format, splits.val,
                                _learning_curve(run, roles, splits.val))
         return {"fwm": "checkpoints/sft/shared", "idm": "checkpoints/sft/shared", "train_log": train_log_of(history)}
     logs = []
     for role in ("fwm", "idm"):
         _, history = train_sft(base, run.path(f"checkpoints/sft/{role}"), run.path(f"logs/sft-{role}"),
-                               splits.labelled, (role,), cfg.sft, cfg.seed, cfg.data.description, splits.val,
+                               splits.labelled, (role,), cfg.sft, cfg.seed, run.prompt_format, splits.val,
                                _learning_curve(run, (role,), splits.val))
         logs += [{**h, "role": role} for h in train_log_of(history)]
     return {"fwm": "checkpoints/sft/fwm", "idm": "checkpoints/sft/idm", "train_log": logs}
@@ -426,7 +431,7 @@ def _bootstrap_stage(run: SwirlRun, sft: dict[str, str], splits: Splits) -> dict
                                          "num_train_epochs": 1.0})
     target = "checkpoints/bootstrap/fwm"
     _, history = train_sft(str(run.path(sft["fwm"])), run.path(target), run.path("logs/bootstrap"), pairs,
-                           ("fwm",), sft_cfg, cfg.seed + 7000, cfg.data.description)
+                           ("fwm",), sft_cfg, cfg.seed + 7000, run.prompt_format)
     result: dict[str, Any] = {"checkpoint": target, "pairs": len(pairs), "learning_rate": lr,
                               "train_log": train_log_of(history), "val": {}, "test": {}}
     if not run.state.is_main_process:
@@ -463,7 +468,7 @@ def _oracle_stage(run: SwirlRun, base: str, splits: Splits) -> dict[str, Any]:
     for role in ("fwm", "idm"):
         target = f"checkpoints/oracle/{role}"
         _, history = train_sft(base, run.path(target), run.path(f"logs/oracle-{role}"), data, (role,), cfg.sft,
-                               cfg.seed, cfg.data.description, splits.val)
+                               cfg.seed, run.prompt_format, splits.val)
         result["train_log"] += [{**h, "role": role} for h in train_log_of(history)]
         if not run.state.is_main_process:
             continue
@@ -484,12 +489,19 @@ def run_swirl(config: RunConfig, announce: Announce = print) -> dict[str, Any]:
 
     Raises:
         ValueError: the output folder holds a run with a different config.
+        RunFolderBusy: another process is writing the output folder.
         DataError: malformed input transitions (file, line, field).
     """
     if config.model.torch_threads:
         torch.set_num_threads(config.model.torch_threads)
     run = SwirlRun(config, announce)
-    run.check_config()
+    with exclusive_writer(run.dir, run.state.is_main_process):
+        run.check_config()
+        return _swirl_stages(run)
+
+
+def _swirl_stages(run: SwirlRun) -> dict[str, Any]:
+    config = run.config
     run.stage("data", lambda: _data_stage(run))
     splits = Splits.load(run.path("data"))
     source = _base_model(run, splits)

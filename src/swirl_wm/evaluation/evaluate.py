@@ -186,7 +186,7 @@ def evaluate_role(role: Role, scorer: Scorer, transitions: Sequence[Transition],
         raise ValueError(f"{role.upper()} evaluation needs the gold action of every transition")
     tokenizer = scorer.tokenizer
     forward = role == "fwm"
-    prompts = [build_prompt(tokenizer, role, t.x, t.z if forward else t.y, scorer.description) for t in transitions]
+    prompts = [build_prompt(tokenizer, role, t.x, t.z if forward else t.y, scorer.prompt_format) for t in transitions]
     budget = config.max_new_tokens_state if forward else config.max_new_tokens_action
     preds = generate(scorer.model, tokenizer, prompts, budget, batch_size=config.batch_size,
                      desc="FWM next states" if forward else "IDM actions")

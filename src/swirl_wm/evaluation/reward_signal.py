@@ -51,10 +51,10 @@ def sample_groups(fwm: Scorer, idm: Scorer, pairs: Sequence[Transition], g: int,
     Returns:
         B groups of G samples.
     """
-    prompts = [fwm_prompt(fwm.tokenizer, t.x, t.z, fwm.description) for t in pairs for _ in range(g)]
+    prompts = [fwm_prompt(fwm.tokenizer, t.x, t.z, fwm.prompt_format) for t in pairs for _ in range(g)]
     samples = generate(fwm.model, fwm.tokenizer, prompts, max_new_tokens, do_sample=True, temperature=temperature,
                        top_p=top_p, batch_size=batch_size, seed=seed, desc="FWM samples")
-    rewards = idm([idm_prompt(idm.tokenizer, pairs[i // g].x, s, idm.description) for i, s in enumerate(samples)],
+    rewards = idm([idm_prompt(idm.tokenizer, pairs[i // g].x, s, idm.prompt_format) for i, s in enumerate(samples)],
                   [pairs[i // g].z for i in range(len(samples))])
     return [{"samples": samples[k * g:(k + 1) * g], "rewards": rewards[k * g:(k + 1) * g],
              "quality": [sample_quality(t.env, s, t.y) for s in samples[k * g:(k + 1) * g]]}

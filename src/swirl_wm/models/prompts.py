@@ -4,12 +4,20 @@
 - IDM ``Q_φ(z | x, y)``: prompt from the prior and the next state; the completion is the action.
 
 With a chat template the prompt is a system + user turn and ``add_generation_prompt=True``; without one it
-is plain text. Every completion ends with the tokenizer's EOS token, in SFT targets and in scored spans
+is plain text. A run's :class:`PromptFormat` (its task description, and whether the IDM also reads the
+word-level changes from x to y) goes into every prompt of both roles, and is saved beside each checkpoint
+(``prompt_format.json``) so that a model is always prompted as it was trained.
+
+Every completion ends with the tokenizer's EOS token, in SFT targets and in scored spans
 alike, so that training, generation and scoring see the same token sequence.
 """
 
 from __future__ import annotations
 
+import difflib
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Literal
 
 from transformers import PreTrainedTokenizerBase
@@ -25,10 +33,73 @@ SYSTEM = {
 }
 
 
-def _user_text(role: Role, x: str, other: str) -> str:
+FORMAT_FILE = "prompt_format.json"
+# Words the prompts add to the states' own text (the small preset's tokenizer is trained on them too).
+PROMPT_WORDS = "State: Action: Next state: Changes: [ -> ] none"
+
+
+@dataclass(frozen=True)
+class PromptFormat:
+    """How a run lays out its prompts (config: ``data.description``, ``model.idm_diff``).
+
+    Attributes:
+        description: a task / environment description put before each role's instruction; None = none.
+        idm_diff: the IDM's prompt also lists the word-level changes from x to y (:func:`state_diff`), so
+            that a small model need not learn to align two long states before it can name the action.
+            Still a function of ``(x, y)`` only, so ``Q_φ(z | x, y)`` and both SWIRL rewards keep their
+            meaning. Source: issue #13 (a 4-layer IDM trained on 400 transitions without it reached 7–24 %
+            grounded accuracy on physics).
+    """
+
+    description: str | None = None
+    idm_diff: bool = False
+
+    def save(self, folder: Path) -> None:
+        """Write ``prompt_format.json`` into a checkpoint folder."""
+        (Path(folder) / FORMAT_FILE).write_text(json.dumps(asdict(self), indent=2), encoding="utf-8")
+
+    @classmethod
+    def load(cls, folder: str | Path) -> PromptFormat:
+        """The format saved in a checkpoint folder; the plain format when the folder has none (a model that
+        swirl-wm did not train, or a checkpoint from before the file existed).
+
+        Raises:
+            ValueError: the file is not a JSON object of this class's fields.
+        """
+        path = Path(folder) / FORMAT_FILE
+        if not path.exists():
+            return cls()
+        try:
+            return cls(**json.loads(path.read_text(encoding="utf-8")))
+        except (json.JSONDecodeError, TypeError) as err:
+            raise ValueError(f"{path}: not a prompt format ({err}); expected keys description, idm_diff") from err
+
+
+PLAIN = PromptFormat()  # no description, no list of changes
+
+
+def state_diff(x: str, y: str, context: int = 3) -> str:
+    """The word-level changes from ``x`` to ``y``: each changed run of whitespace-separated words as
+    ``<up to `context` words before it> [old words -> new words]``, joined by ``"; "``; ``"none"`` when the
+    two states have the same words.
+
+    >>> state_diff("tin: pos=5 vel=0 temp=80", "tin: pos=5 vel=0 temp=70")
+    'tin: pos=5 vel=0 [temp=80 -> temp=70]'
+    """
+    a, b = x.split(), y.split()
+    parts = []
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes():
+        if op != "equal":
+            before = " ".join(a[max(0, i1 - context):i1])
+            parts.append(f"{before} [{' '.join(a[i1:i2])} -> {' '.join(b[j1:j2])}]".lstrip())
+    return "; ".join(parts) if parts else "none"
+
+
+def _user_text(role: Role, x: str, other: str, fmt: PromptFormat) -> str:
     if role == "fwm":
         return f"State: {x}\nAction: {other}"
-    return f"State: {x}\nNext state: {other}"
+    text = f"State: {x}\nNext state: {other}"
+    return f"{text}\nChanges: {state_diff(x, other)}" if fmt.idm_diff else text
 
 
 def system_text(role: Role, description: str | None = None) -> str:
@@ -38,19 +109,19 @@ def system_text(role: Role, description: str | None = None) -> str:
 
 
 def build_prompt(tokenizer: PreTrainedTokenizerBase, role: Role, x: str, other: str,
-                 description: str | None = None) -> str:
+                 fmt: PromptFormat = PLAIN) -> str:
     """The prompt text of ``role``: FWM conditions on ``(x, z=other)``, IDM on ``(x, y=other)``.
 
     Args:
-        description: a task / environment description placed before the role's instruction.
+        fmt: the run's prompt format (task description; the IDM's list of changes).
 
     Raises:
         ValueError: unknown role.
     """
     if role not in SYSTEM:
         raise ValueError(f"unknown role {role!r}; expected one of {ROLES}")
-    user = _user_text(role, x, other)
-    system = system_text(role, description)
+    user = _user_text(role, x, other, fmt)
+    system = system_text(role, fmt.description)
     if tokenizer.chat_template:
         messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
         return tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
@@ -58,14 +129,14 @@ def build_prompt(tokenizer: PreTrainedTokenizerBase, role: Role, x: str, other: 
     return f"{system}\n{user}\n{target} "
 
 
-def fwm_prompt(tokenizer: PreTrainedTokenizerBase, x: str, z: str, description: str | None = None) -> str:
+def fwm_prompt(tokenizer: PreTrainedTokenizerBase, x: str, z: str, fmt: PromptFormat = PLAIN) -> str:
     """Prompt of ``P_θ(y | x, z)``."""
-    return build_prompt(tokenizer, "fwm", x, z, description)
+    return build_prompt(tokenizer, "fwm", x, z, fmt)
 
 
-def idm_prompt(tokenizer: PreTrainedTokenizerBase, x: str, y: str, description: str | None = None) -> str:
+def idm_prompt(tokenizer: PreTrainedTokenizerBase, x: str, y: str, fmt: PromptFormat = PLAIN) -> str:
     """Prompt of ``Q_φ(z | x, y)``."""
-    return build_prompt(tokenizer, "idm", x, y, description)
+    return build_prompt(tokenizer, "idm", x, y, fmt)
 
 
 def completion(tokenizer: PreTrainedTokenizerBase, text: str) -> str:

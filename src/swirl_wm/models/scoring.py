@@ -14,6 +14,8 @@ from collections.abc import Sequence
 import torch
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
+from swirl_wm.models.prompts import PLAIN, PromptFormat
+
 DEFAULT_MIN_LOGPROB = -10.0
 
 
@@ -52,16 +54,16 @@ class Scorer:
         batch_size: rows per forward pass.
         min_logprob: lower clamp (−10 in the paper's code).
         max_length: prompt tokens are cut from the left so that prompt + target fits.
-        description: the run's task / environment description, which every prompt built for this model
-            carries (``data.description``; :func:`~swirl_wm.models.prompts.build_prompt`).
+        prompt_format: the run's prompt format, which every prompt built for this model follows
+            (:class:`~swirl_wm.models.prompts.PromptFormat`).
     """
 
     def __init__(self, model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, batch_size: int = 16,
                  min_logprob: float = DEFAULT_MIN_LOGPROB, max_length: int = 2048,
-                 description: str | None = None) -> None:
+                 prompt_format: PromptFormat = PLAIN) -> None:
         self.model = model.eval()
         self.tokenizer = tokenizer
-        self.description = description
+        self.prompt_format = prompt_format
         self.batch_size = batch_size
         self.min_logprob = min_logprob
         self.max_length = max_length

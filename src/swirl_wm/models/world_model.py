@@ -21,7 +21,7 @@ import torch
 
 from swirl_wm.models.generation import generate
 from swirl_wm.models.loading import load_model, load_tokenizer
-from swirl_wm.models.prompts import fwm_prompt, idm_prompt
+from swirl_wm.models.prompts import PromptFormat, fwm_prompt, idm_prompt
 from swirl_wm.models.scoring import DEFAULT_MIN_LOGPROB, Scorer
 from swirl_wm.records import Transition
 
@@ -81,28 +81,33 @@ class WorldModel:
         Args:
             fwm_path: the FWM's folder.
             idm_path: the IDM's folder; ``None`` or the same path = one model for both roles.
-            description: the task description the models were trained with (``data.description``).
+            description: the task description the models were trained with (``data.description``); ``None`` =
+                the one saved in each folder's ``prompt_format.json`` (with whether the IDM reads the list of
+                changes; :class:`~swirl_wm.models.prompts.PromptFormat`).
             device: ``"cpu"``, ``"cuda"``, ``"cuda:1"``...; ``None`` = :func:`default_device`.
             dtype: ``None`` = bfloat16 on a GPU that supports it, float32 otherwise.
             budgets: ``max_new_tokens_state`` / ``max_new_tokens_action``.
 
         Raises:
-            OSError: a folder without a model or tokenizer.
+            OSError: a folder without a model or tokenizer; ValueError: a malformed ``prompt_format.json``.
         """
         device = device or default_device()
         if dtype is None:
             dtype = torch.bfloat16 if device.startswith("cuda") and torch.cuda.is_bf16_supported() else torch.float32
 
         def scorer(path: str) -> Scorer:
+            fmt = PromptFormat.load(path)
+            if description is not None:
+                fmt = replace(fmt, description=description)
             return Scorer(load_model(path, device, dtype), load_tokenizer(path), batch_size=batch_size,
-                          min_logprob=min_logprob, description=description)
+                          min_logprob=min_logprob, prompt_format=fmt)
 
         fwm = scorer(fwm_path)
         idm = fwm if idm_path in (None, fwm_path) else scorer(idm_path)
         return cls(fwm, idm, **budgets)
 
     def _fwm_prompts(self, xs: list[str], zs: list[str]) -> list[str]:
-        return [fwm_prompt(self.fwm.tokenizer, x, z, self.fwm.description) for x, z in zip(xs, zs, strict=True)]
+        return [fwm_prompt(self.fwm.tokenizer, x, z, self.fwm.prompt_format) for x, z in zip(xs, zs, strict=True)]
 
     def _generate(self, role: Scorer, prompts: list[str], n: int, budget: int, temperature: float, top_p: float,
                   seed: int | None) -> list[list[str]]:
@@ -138,7 +143,8 @@ class WorldModel:
             ValueError: as :meth:`predict`.
         """
         single, (xs, ys) = self._check(n, x, y)
-        prompts = [idm_prompt(self.idm.tokenizer, xi, yi, self.idm.description) for xi, yi in zip(xs, ys, strict=True)]
+        prompts = [idm_prompt(self.idm.tokenizer, xi, yi, self.idm.prompt_format)
+                   for xi, yi in zip(xs, ys, strict=True)]
         actions = self._generate(self.idm, prompts, n, self.max_new_tokens_action, temperature, top_p, seed)
         scores = _group(self.idm([p for p in prompts for _ in range(n)], [a for row in actions for a in row]), n)
         out = [[InferredAction(a, s) for a, s in zip(row_a, row_s, strict=True)]

@@ -42,10 +42,10 @@ class SwirlReward:
         """The (prompt, target) pairs the frozen model scores, one per completion."""
         tokenizer = self.scorer.tokenizer
         if self.trained_role == "fwm":  # score z given (x, ŷ)
-            prompts = [idm_prompt(tokenizer, xi, yi, self.scorer.description)
+            prompts = [idm_prompt(tokenizer, xi, yi, self.scorer.prompt_format)
                        for xi, yi in zip(x, completions, strict=True)]
         else:  # score y given (x, ẑ)
-            prompts = [fwm_prompt(tokenizer, xi, zi, self.scorer.description)
+            prompts = [fwm_prompt(tokenizer, xi, zi, self.scorer.prompt_format)
                        for xi, zi in zip(x, completions, strict=True)]
         return prompts, list(target)
 

@@ -82,7 +82,7 @@ def model_card(metrics: dict[str, Any], phase: dict[str, Any], role: str, folder
         *[line for r in roles for line in _metric_lines(metrics, phase, r)], "",
         "## Use", "", "```python", "from swirl_wm import WorldModel", "",
         f'wm = WorldModel.from_pretrained("{folder}"' + ('' if shared else ', idm_path="..."')
-        + ", description=...)  # the run's data.description", "```", "",
+        + ")  # prompts laid out as in training (prompt_format.json)", "```", "",
         "## Config", "", "```yaml", config_yaml.rstrip(), "```", ""]
     return "\n".join(lines)
 

@@ -14,6 +14,7 @@ from typing import Any
 from transformers import PreTrainedTokenizerBase, Trainer
 
 from swirl_wm.files import atomic_dir, atomic_write_text
+from swirl_wm.models.prompts import PromptFormat
 
 
 class RunLedger:
@@ -43,8 +44,10 @@ class RunLedger:
             atomic_write_text(self.path, json.dumps({"stages": self.stages}, indent=2))
 
 
-def save_trained(trainer: Trainer, tokenizer: PreTrainedTokenizerBase, output_dir: Path) -> Path:
-    """Save a trainer's model (safetensors) and tokenizer to ``output_dir`` atomically, once per job.
+def save_trained(trainer: Trainer, tokenizer: PreTrainedTokenizerBase, output_dir: Path,
+                 prompt_format: PromptFormat | None = None) -> Path:
+    """Save a trainer's model (safetensors) and tokenizer to ``output_dir`` atomically, once per job, with
+    the prompt format it was trained with (``prompt_format.json``; world-model roles only).
 
     Under ``accelerate launch`` every process trains, the main process writes, and all of them wait for
     the write to finish before going on.
@@ -62,5 +65,7 @@ def save_trained(trainer: Trainer, tokenizer: PreTrainedTokenizerBase, output_di
         with atomic_dir(output_dir) as tmp:
             model.save_pretrained(tmp, safe_serialization=True)
             tokenizer.save_pretrained(tmp)
+            if prompt_format is not None:
+                prompt_format.save(tmp)
     accelerator.wait_for_everyone()
     return output_dir

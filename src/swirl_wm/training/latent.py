@@ -40,7 +40,7 @@ def infer_latent_actions(scorer: Scorer, transitions: Sequence[Transition], conf
         temperature, top_p: sampling parameters (``sample`` mode).
     """
     tokenizer = scorer.tokenizer
-    prompts = [idm_prompt(tokenizer, t.x, t.y, scorer.description) for t in transitions]
+    prompts = [idm_prompt(tokenizer, t.x, t.y, scorer.prompt_format) for t in transitions]
     sample = config.mode == "sample"
     actions = generate(scorer.model, tokenizer, prompts, config.max_new_tokens, do_sample=sample,
                        temperature=temperature, top_p=top_p, batch_size=batch_size, seed=seed,

@@ -19,7 +19,7 @@ from trl import GRPOTrainer
 
 from swirl_wm.config import GRPOPhaseConfig
 from swirl_wm.models.loading import load_tokenizer
-from swirl_wm.models.prompts import Role, build_prompt
+from swirl_wm.models.prompts import PLAIN, PromptFormat, Role, build_prompt
 from swirl_wm.models.scoring import Scorer
 from swirl_wm.objectives.rewards import SwirlReward
 from swirl_wm.records import Transition
@@ -28,10 +28,10 @@ from swirl_wm.training.trl_args import grpo_args
 
 
 def phase_examples(trained_role: Role, transitions: Sequence[Transition], tokenizer,
-                   description: str | None = None) -> list[dict[str, str]]:
+                   fmt: PromptFormat = PLAIN) -> list[dict[str, str]]:
     """GRPO prompts and the columns the reward needs (``x`` and ``z`` for Phase I, ``x`` and ``y`` for II).
 
-    ``description`` is the run's task description (``data.description``), in every prompt.
+    ``fmt`` is the run's prompt format (task description, the IDM's list of changes), in every prompt.
 
     Raises:
         ValueError: Phase I needs a (latent) action on every pair.
@@ -41,9 +41,9 @@ def phase_examples(trained_role: Role, transitions: Sequence[Transition], tokeni
         if trained_role == "fwm":
             if t.z is None:
                 raise ValueError("Phase I needs latent actions: label the pairs with the IDM first")
-            rows.append({"prompt": build_prompt(tokenizer, "fwm", t.x, t.z, description), "x": t.x, "z": t.z})
+            rows.append({"prompt": build_prompt(tokenizer, "fwm", t.x, t.z, fmt), "x": t.x, "z": t.z})
         else:
-            rows.append({"prompt": build_prompt(tokenizer, "idm", t.x, t.y, description), "x": t.x, "y": t.y})
+            rows.append({"prompt": build_prompt(tokenizer, "idm", t.x, t.y, fmt), "x": t.x, "y": t.y})
     return rows
 
 
@@ -52,8 +52,8 @@ def train_phase(trained_role: Role, policy_path: str, scorer: Scorer, transition
     """Run GRPO on the role at ``policy_path`` and save the result atomically to ``output_dir``.
 
     Args:
-        scorer: the frozen opposite model that gives the reward; its ``description`` is the run's, and goes
-            into the policy's prompts too.
+        scorer: the frozen opposite model that gives the reward; its ``prompt_format`` is the run's, lays out
+            the policy's prompts too, and is saved with the result.
         transitions: the phase's pairs (with latent actions for Phase I).
         log_dir: TRL's ``output_dir`` (logs only).
 
@@ -61,8 +61,8 @@ def train_phase(trained_role: Role, policy_path: str, scorer: Scorer, transition
         ``output_dir`` and TRL's log history (per step: ``reward``, ``reward_std``, ``kl``, ``loss``...).
     """
     tokenizer = load_tokenizer(policy_path)
-    dataset = Dataset.from_list(phase_examples(trained_role, transitions, tokenizer, scorer.description))
+    dataset = Dataset.from_list(phase_examples(trained_role, transitions, tokenizer, scorer.prompt_format))
     trainer = GRPOTrainer(model=policy_path, reward_funcs=[SwirlReward(trained_role, scorer)],
                           args=grpo_args(config, log_dir, seed), train_dataset=dataset, processing_class=tokenizer)
     trainer.train()
-    return save_trained(trainer, tokenizer, output_dir), trainer.state.log_history
+    return save_trained(trainer, tokenizer, output_dir, scorer.prompt_format), trainer.state.log_history

@@ -18,16 +18,16 @@ from trl import SFTTrainer
 
 from swirl_wm.config import SFTConfig
 from swirl_wm.models.loading import load_model, load_tokenizer
-from swirl_wm.models.prompts import Role, build_prompt, completion
+from swirl_wm.models.prompts import PLAIN, PromptFormat, Role, build_prompt, completion
 from swirl_wm.records import Transition
 from swirl_wm.training.checkpoints import save_trained
 from swirl_wm.training.trl_args import sft_args
 
 
 def sft_examples(transitions: Sequence[Transition], tokenizer: PreTrainedTokenizerBase,
-                 roles: Sequence[Role], description: str | None = None) -> list[dict[str, str]]:
-    """Prompt/completion pairs for ``roles`` from labelled transitions (``description``: the run's task
-    description, in every prompt).
+                 roles: Sequence[Role], fmt: PromptFormat = PLAIN) -> list[dict[str, str]]:
+    """Prompt/completion pairs for ``roles`` from labelled transitions, laid out by the run's prompt format
+    ``fmt``.
 
     Raises:
         ValueError: a transition has no action (SFT needs labelled data).
@@ -37,7 +37,7 @@ def sft_examples(transitions: Sequence[Transition], tokenizer: PreTrainedTokeniz
         if t.z is None:
             raise ValueError(f"SFT needs labelled transitions; episode {t.episode_id} step {t.step} has no z")
         for role in roles:
-            prompt = build_prompt(tokenizer, role, t.x, t.z if role == "fwm" else t.y, description)
+            prompt = build_prompt(tokenizer, role, t.x, t.z if role == "fwm" else t.y, fmt)
             examples.append({"prompt": prompt, "completion": completion(tokenizer, t.y if role == "fwm" else t.z)})
     return examples
 
@@ -65,13 +65,14 @@ class LearningCurve(TrainerCallback):
 
 
 def train_sft(init_path: str, output_dir: Path, log_dir: Path, transitions: Sequence[Transition],
-              roles: Sequence[Role], config: SFTConfig, seed: int, description: str | None = None,
+              roles: Sequence[Role], config: SFTConfig, seed: int, fmt: PromptFormat = PLAIN,
               val_transitions: Sequence[Transition] = (), measure: Measure | None = None
               ) -> tuple[Path, list[dict]]:
     """Fine-tune the model at ``init_path`` on the roles' examples; save it atomically to ``output_dir``.
 
     Args:
         log_dir: TRL's ``output_dir`` (logs, and the evaluation checkpoints of early stopping).
+        fmt: the run's prompt format; saved with the checkpoint.
         val_transitions: labelled validation transitions: the validation loss is tracked on their examples
             (and early stopping uses it, ``config.early_stopping_patience``); empty = no evaluation.
         measure: generation metrics of the model in training, logged at each evaluation (the learning curve).
@@ -84,17 +85,19 @@ def train_sft(init_path: str, output_dir: Path, log_dir: Path, transitions: Sequ
         ValueError: a transition has no action.
     """
     tokenizer = load_tokenizer(init_path)
-    examples = sft_examples(transitions, tokenizer, roles, description)
-    val = sft_examples(val_transitions, tokenizer, roles, description) if val_transitions else []
+    examples = sft_examples(transitions, tokenizer, roles, fmt)
+    val = sft_examples(val_transitions, tokenizer, roles, fmt) if val_transitions else []
     return train_on_examples(init_path, output_dir, log_dir, examples, config, seed, val,
-                             [LearningCurve(measure)] if measure and val else [])
+                             [LearningCurve(measure)] if measure and val else [], fmt)
 
 
 def train_on_examples(init_path: str, output_dir: Path, log_dir: Path, examples: Sequence[dict[str, Any]],
                       config: SFTConfig, seed: int, eval_examples: Sequence[dict[str, Any]] = (),
-                      callbacks: Sequence[TrainerCallback] = ()) -> tuple[Path, list[dict]]:
+                      callbacks: Sequence[TrainerCallback] = (), prompt_format: PromptFormat | None = None
+                      ) -> tuple[Path, list[dict]]:
     """SFT of the model at ``init_path`` on prompt/completion pairs, or on tokenized ``input_ids`` with a
-    ``completion_mask`` (loss on the completion / masked tokens only); save atomically.
+    ``completion_mask`` (loss on the completion / masked tokens only); save atomically (with
+    ``prompt_format`` when the model is a world-model role).
 
     With ``eval_examples`` the validation loss is tracked (:func:`~swirl_wm.training.trl_args.sft_args`) and,
     with ``config.early_stopping_patience``, training stops early and the best checkpoint is the one saved.
@@ -112,7 +115,7 @@ def train_on_examples(init_path: str, output_dir: Path, log_dir: Path, examples:
     trainer = SFTTrainer(model=load_model(init_path), args=sft_args(config, log_dir, seed, validate),
                          train_dataset=dataset, eval_dataset=eval_dataset, processing_class=tokenizer, callbacks=extra)
     trainer.train()
-    path = save_trained(trainer, tokenizer, output_dir)
+    path = save_trained(trainer, tokenizer, output_dir, prompt_format)
     if validate and config.early_stopping_patience:  # the evaluation checkpoints were only for picking the best
         for folder in Path(log_dir).glob("checkpoint-*"):
             shutil.rmtree(folder, ignore_errors=True)

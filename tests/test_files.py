@@ -1,0 +1,58 @@
+"""The run folder's writer lock (issue #18): a second writer fails at once naming the holder; a killed
+holder's lock is taken over; readers and disabled ranks are not blocked."""
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+
+import pytest
+from typer.testing import CliRunner
+
+from swirl_wm.cli.main import app
+from swirl_wm.files import HOLDER_FILE, RunFolderBusy, exclusive_writer
+
+HOLD = textwrap.dedent("""
+    import sys, time
+    from swirl_wm.files import exclusive_writer
+    with exclusive_writer(sys.argv[1]):
+        print("held", flush=True)
+        time.sleep(120)
+""")
+
+
+@pytest.fixture
+def holder(tmp_path):
+    """A live process holding the lock of ``tmp_path / 'run'``."""
+    proc = subprocess.Popen([sys.executable, "-c", HOLD, str(tmp_path / "run")], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "held"
+    yield proc
+    proc.kill()
+    proc.wait()
+
+
+def test_second_writer_fails_naming_the_holder(tmp_path, holder):
+    with pytest.raises(RunFolderBusy, match=f"pid {holder.pid} on .*, started "), exclusive_writer(tmp_path / "run"):
+        pass
+    with exclusive_writer(tmp_path / "run", enabled=False):  # a non-main rank does not take it
+        pass
+
+
+def test_killed_holder_is_taken_over(tmp_path, holder):
+    os.kill(holder.pid, signal.SIGKILL)
+    holder.wait()
+    assert (tmp_path / "run" / HOLDER_FILE).exists()  # the stale holder record is still there
+    with exclusive_writer(tmp_path / "run"):
+        assert f'"pid": {os.getpid()}' in (tmp_path / "run" / HOLDER_FILE).read_text()
+    with exclusive_writer(tmp_path / "run"):  # released on exit: the same process takes it again
+        pass
+
+
+def test_train_refuses_a_folder_being_written(tmp_path, holder):
+    config = tmp_path / "c.yaml"
+    config.write_text(f"name: busy\noutput_dir: {tmp_path / 'run'}\nmodel: {{name_or_path: tiny}}\n")
+    result = CliRunner().invoke(app, ["train", str(config)])
+    assert result.exit_code != 0
+    assert f"pid {holder.pid}" in result.output and "another process" in result.output
+    assert not (tmp_path / "run" / "state.json").exists()  # nothing was written
