@@ -34,10 +34,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from swirl_wm.agent_pipeline import run_agent
-from swirl_wm.config import AgentRunConfig, RunConfig, is_agent_config, load_config
+from swirl_wm.config import (
+    AgentRunConfig,
+    ConfigError,
+    RunConfig,
+    is_agent_config,
+    load_config,
+    parse_override,
+    set_dotted,
+)
 from swirl_wm.files import atomic_write_text
 from swirl_wm.pipeline import run_swirl
 from swirl_wm.reporting.benchmark import (
@@ -79,30 +85,26 @@ def kind_of(path: Path) -> Kind:
 
 
 def parse_variant(text: str) -> tuple[str, dict[str, Any]]:
-    """``"beta1:swirl.phase1.beta=1.0,swirl.phase2.beta=1.0"`` → ``("beta1", {dotted key: YAML value})``."""
+    """``"beta1:swirl.phase1.beta=1.0,swirl.phase2.beta=1.0"`` → ``("beta1", {dotted key: YAML value})``
+    (each item as ``swirl train --set`` reads it)."""
     name, _, body = text.partition(":")
     if not name or not body:
         raise argparse.ArgumentTypeError(f"--variant {text!r}: expected NAME:key=value[,key=value...]")
-    overrides = {}
-    for item in body.split(","):
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise argparse.ArgumentTypeError(f"--variant {text!r}: {item!r} is not key=value")
-        overrides[key.strip()] = yaml.safe_load(value)
-    return name, overrides
+    try:
+        return name, dict(parse_override(item) for item in body.split(","))
+    except ConfigError as err:
+        raise argparse.ArgumentTypeError(f"--variant {text!r}: {err}") from None
 
 
 def with_overrides(config: Any, overrides: dict[str, Any]) -> Any:
-    """A copy of ``config`` (a RunConfig or AgentRunConfig) with dotted keys set, validated again."""
+    """A copy of ``config`` (a RunConfig or AgentRunConfig) with dotted keys set, validated again.
+
+    Raises:
+        ConfigError: a path through a value; pydantic.ValidationError: an unknown key or a bad value.
+    """
     raw = config.model_dump(mode="json")
     for dotted, value in overrides.items():
-        node = raw
-        *parents, leaf = dotted.split(".")
-        for part in parents:
-            node = node[part]
-        if leaf not in node:
-            raise KeyError(f"unknown config key {dotted!r}")
-        node[leaf] = value
+        set_dotted(raw, dotted, value)
     return type(config).model_validate(raw)
 
 

@@ -1,6 +1,6 @@
 import pytest
 
-from swirl_wm.config import ConfigError, GRPOPhaseConfig, RunConfig, dump_config, load_config
+from swirl_wm.config import ConfigError, GRPOPhaseConfig, RunConfig, dump_config, load_config, parse_override
 
 
 def _write(tmp_path, text):
@@ -62,3 +62,34 @@ def test_shipped_configs_validate():
 
     for path in [*sorted((root / "configs").glob("*.yaml")), *sorted((root / "src/swirl_wm/configs").glob("*.yaml"))]:
         load_config(path, schema=AgentRunConfig if path.name.startswith("paw-") else RunConfig)
+
+
+def test_dotted_overrides_by_hand(tmp_path):
+    path = _write(tmp_path, "seed: 3\nswirl:\n  iterations: 2\n")
+    c = load_config(path, {"swirl.phase1.beta": 1.0, "model.idm_diff": True, "seed": 4})
+    assert (c.swirl.phase1.beta, c.swirl.iterations, c.model.idm_diff, c.seed) == (1.0, 2, True, 4)
+    assert parse_override("swirl.phase1.beta=1.0") == ("swirl.phase1.beta", 1.0)
+    assert parse_override("data.description=x=1, y") == ("data.description", "x=1, y")  # split at the first =
+    with pytest.raises(ConfigError, match="expected key=value"):
+        parse_override("swirl.phase1.beta")
+    with pytest.raises(ConfigError, match="seed is a value, not a section"):
+        load_config(path, {"seed.x": 1})
+    with pytest.raises(ConfigError, match=r"c.yaml:3: field 'swirl.iterations'.*\n  --set: field 'swirl.phase1.bta'"):
+        load_config(_write(tmp_path, "swirl:\n  phase1: {}\n  iterations: -1\n"), {"swirl.phase1.bta": 1})
+
+
+def test_set_and_config_show_on_the_cli(tmp_path):
+    from typer.testing import CliRunner
+
+    from swirl_wm.cli.main import app
+
+    path = _write(tmp_path, "seed: 3\n")
+    result = CliRunner().invoke(app, ["config", "show", str(path), "--set", "sft.learning_rate=1e-4",
+                                      "--set", "model.idm_diff=true"])
+    assert result.exit_code == 0, result.output
+    shown = load_config(_write(tmp_path, result.output))
+    assert (shown.seed, shown.sft.learning_rate, shown.model.idm_diff) == (3, 1e-4, True)
+    bad = CliRunner().invoke(app, ["config", "show", str(path), "--set", "sft.lr=1"])
+    assert bad.exit_code == 2 and "--set: field 'sft.lr'" in bad.output
+    train = CliRunner().invoke(app, ["train", str(path), "--set", "swirl.phase1.num_generations=1"])
+    assert train.exit_code == 2 and "swirl.phase1.num_generations" in train.output

@@ -348,15 +348,47 @@ def is_agent_config(path: Path) -> bool:
     return isinstance(raw, dict) and "env" in raw
 
 
+def parse_override(text: str) -> tuple[str, Any]:
+    """``"swirl.phase1.beta=1.0"`` → ``("swirl.phase1.beta", 1.0)``: a dotted key and a YAML value (``--set``).
+
+    Raises:
+        ConfigError: no ``=``, an empty key, or a value that is not YAML.
+    """
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise ConfigError(f"--set {text!r}: expected key=value with a dotted key, e.g. swirl.phase1.beta=1.0")
+    try:
+        return key.strip(), yaml.safe_load(value)
+    except yaml.YAMLError as err:
+        raise ConfigError(f"--set {text!r}: the value is not YAML ({err})") from None
+
+
+def set_dotted(raw: dict[str, Any], dotted: str, value: Any) -> None:
+    """Set ``raw[a][b][c] = value`` for ``dotted = "a.b.c"``, creating missing sections (an unknown key is
+    then rejected when the config is validated).
+
+    Raises:
+        ConfigError: a part of the path holds a value, not a section.
+    """
+    node = raw
+    *parents, leaf = dotted.split(".")
+    for i, part in enumerate(parents):
+        node = node.setdefault(part, {})
+        if not isinstance(node, dict):
+            raise ConfigError(f"--set {dotted}: {'.'.join(parents[: i + 1])} is a value, not a section")
+    node[leaf] = value
+
+
 def load_config(path: str | os.PathLike[str], overrides: dict[str, Any] | None = None,
                 schema: type[ConfigT] = RunConfig) -> ConfigT:
-    """Safe-load a YAML config, apply top-level ``overrides`` (e.g. from the CLI), validate against ``schema``
-    (:class:`RunConfig` for SWIRL runs, :class:`AgentRunConfig` for agent runs).
+    """Safe-load a YAML config, apply ``overrides`` (dotted keys, e.g. ``{"sft.learning_rate": 1e-4}`` from
+    ``--set``), validate against ``schema`` (:class:`RunConfig` for SWIRL runs, :class:`AgentRunConfig` for
+    agent runs).
 
     Raises:
         FileNotFoundError: no such file (OSError for another unreadable path, such as a folder).
         ConfigError: not UTF-8, invalid YAML, not a mapping, unknown key, wrong type or out-of-range value; the
-            message lists ``file:line: field: problem`` for each.
+            message lists ``file:line: field: problem`` for each (``--set`` for a field an override set).
     """
     name = os.fspath(path)
     data = Path(name).read_bytes()
@@ -374,15 +406,18 @@ def load_config(path: str | os.PathLike[str], overrides: dict[str, Any] | None =
         raise ConfigError(f"{name}:{line}: invalid YAML: {getattr(err, 'problem', err)}") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{name}:1: expected a mapping of config fields, got {type(raw).__name__}")
-    raw.update(overrides or {})
+    overrides = overrides or {}
+    for dotted, value in overrides.items():
+        set_dotted(raw, dotted, value)
     try:
         return schema.model_validate(raw)
     except ValidationError as err:
         problems = []
         for e in err.errors():
             field = ".".join(str(p) for p in e["loc"]) or "(top level)"
-            line = _line_of(node, e["loc"]) or 0
-            problems.append(f"{name}:{line}: field '{field}': {e['msg']} (got {e.get('input')!r})")
+            overridden = any(field == k or field.startswith(k + ".") for k in overrides)
+            where = "--set" if overridden else f"{name}:{_line_of(node, e['loc']) or 0}"
+            problems.append(f"{where}: field '{field}': {e['msg']} (got {e.get('input')!r})")
         raise ConfigError("invalid config:\n  " + "\n  ".join(problems)) from None
 
 

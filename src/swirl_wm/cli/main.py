@@ -30,6 +30,8 @@ app = typer.Typer(help="swirl-wm: world models from state-only logs (SWIRL, arXi
                   no_args_is_help=True, pretty_exceptions_enable=False)
 data_app = typer.Typer(help="Create and convert transition data.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
+config_app = typer.Typer(help="Inspect run configs.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
 console = Console()
 if not console.is_terminal:  # logs and CI: rich would wrap the results table at 80 columns
     console.width = 160
@@ -46,12 +48,19 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(code=2)
 
 
-def _load(path: Path, overrides: dict[str, Any], schema: type | None = None):
-    """The config at ``path`` (``RunConfig``, or ``schema``) with the non-None ``overrides``; errors exit 2."""
-    from swirl_wm.config import ConfigError, RunConfig, load_config
+SetOption = Annotated[list[str] | None, typer.Option(
+    "--set", metavar="KEY=VALUE", help="override a config field by its dotted key, e.g. --set sft.learning_rate=1e-4 "
+    "(YAML value; repeatable)")]
+
+
+def _load(path: Path, overrides: dict[str, Any], schema: type | None = None, sets: list[str] | None = None):
+    """The config at ``path`` (``RunConfig``, or ``schema``) with the non-None ``overrides`` and the ``--set``
+    items; errors exit 2."""
+    from swirl_wm.config import ConfigError, RunConfig, load_config, parse_override
 
     try:
-        return load_config(path, {k: v for k, v in overrides.items() if v is not None}, schema=schema or RunConfig)
+        dotted = {k: v for k, v in overrides.items() if v is not None} | dict(map(parse_override, sets or []))
+        return load_config(path, dotted, schema=schema or RunConfig)
     except (ConfigError, OSError) as err:
         raise _fail(str(err)) from None
 
@@ -90,6 +99,7 @@ def demo(
     model: Annotated[str, typer.Option(help="'smollm2' (default), 'tiny', or a model folder")] = "smollm2",
     output_dir: Annotated[Path | None, typer.Option(help="run folder (default runs/demo[-MODEL])")] = None,
     seed: Annotated[int | None, typer.Option(help="seed (default 0)")] = None,
+    sets: SetOption = None,
 ) -> None:
     """Embedded physics world: SFT + one SWIRL iteration, then a table of SFT vs SWIRL phases.
 
@@ -99,7 +109,7 @@ def demo(
     overrides: dict[str, Any] = {"seed": seed, "output_dir": output_dir}
     if model not in ("smollm2", "tiny"):
         overrides["output_dir"] = output_dir or Path(f"runs/demo-{Path(model).name}")
-    config = _load(Path(str(CONFIGS / preset)), overrides)
+    config = _load(Path(str(CONFIGS / preset)), overrides, sets=sets)
     if model not in ("smollm2", "tiny"):
         config = config.model_copy(update={"model": config.model.model_copy(update={"name_or_path": model})})
     _run(config)
@@ -110,9 +120,10 @@ def train(
     config_path: Annotated[Path, typer.Argument(metavar="CONFIG.yaml", help="run config (see configs/)")],
     output_dir: Annotated[Path | None, typer.Option(help="override output_dir")] = None,
     seed: Annotated[int | None, typer.Option(help="override seed")] = None,
+    sets: SetOption = None,
 ) -> None:
     """Run (or resume) SFT + SWIRL as the config says; the same command resumes an interrupted run."""
-    _run(_load(config_path, {"output_dir": output_dir, "seed": seed}))
+    _run(_load(config_path, {"output_dir": output_dir, "seed": seed}, sets=sets))
 
 
 @app.command()
@@ -120,12 +131,13 @@ def paw(
     config_path: Annotated[Path, typer.Argument(metavar="CONFIG.yaml", help="agent run config (configs/paw-*.yaml)")],
     output_dir: Annotated[Path | None, typer.Option(help="override output_dir")] = None,
     seed: Annotated[int | None, typer.Option(help="override seed")] = None,
+    sets: SetOption = None,
 ) -> None:
     """Agent RL: walkthrough SFT, then GRPO on trajectories with PaW's world-model loss (paw.enabled), then
     success rate and the policy's world model on held-out tasks. Re-running resumes."""
     from swirl_wm.config import AgentRunConfig
 
-    config = _load(config_path, {"output_dir": output_dir, "seed": seed}, schema=AgentRunConfig)
+    config = _load(config_path, {"output_dir": output_dir, "seed": seed}, schema=AgentRunConfig, sets=sets)
     _offline_unless_hub(config.model.name_or_path)
     import torch
 
@@ -140,6 +152,22 @@ def paw(
         raise _fail(str(err)) from None
     console.print(Markdown((Path(config.output_dir) / "report.md").read_text(encoding="utf-8")))
     console.print(f"run folder: {config.output_dir}  wall time: {metrics['run']['wall_time_s']:.0f} s")
+
+
+@config_app.command("show")
+def config_show(
+    config_path: Annotated[Path, typer.Argument(metavar="CONFIG.yaml", help="a `swirl train` or `swirl paw` config")],
+    sets: SetOption = None,
+) -> None:
+    """Print the resolved config (every default written out) after validation and the --set overrides."""
+    from swirl_wm.config import AgentRunConfig, dump_config, is_agent_config
+
+    try:
+        agent = is_agent_config(config_path)
+    except (OSError, yaml.YAMLError) as err:
+        raise _fail(f"{config_path}: {err}") from None
+    config = _load(config_path, {}, schema=AgentRunConfig if agent else None, sets=sets)
+    typer.echo(dump_config(config), nl=False)
 
 
 @app.command("eval")
