@@ -6,6 +6,7 @@ _._divisible  # pydantic validator
 _._fits  # pydantic validator
 _._known_tasks  # pydantic validator
 _.demo  # typer command
+_.config_show  # typer command (swirl config show)
 _.data_generate  # typer command
 _.data_import  # typer command (swirl data import)
 _.distinct_fraction  # LatentActionStats, written to metrics.json via asdict

@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import shutil
 import time
 from collections.abc import Callable
@@ -113,8 +114,17 @@ def _shares_sft(a: Any, b: Any, kind: Kind = SWIRL) -> bool:
     return strip(a) == strip(b)
 
 
+def _link_or_copy(source: str, target: str) -> None:
+    try:
+        os.link(source, target)
+    except OSError:  # another file system, or links not supported
+        shutil.copy2(source, target)
+
+
 def seed_from_base(base_dir: Path, run_dir: Path, copied: tuple[str, ...] = SWIRL.copied) -> None:
-    """Copy the base run's data, SFT checkpoints and their ledger entries into a fresh run folder."""
+    """Hard-link (copy across file systems) the base run's data, SFT checkpoints and their ledger entries into
+    a fresh run folder. Links are safe: run files are only ever replaced by a rename, never written in
+    place, so neither folder can change the other's files (issue #18: a copy cost about 1 GB per variant)."""
     if (run_dir / "state.json").exists() or not (base_dir / "state.json").exists():
         return
     stages = json.loads((base_dir / "state.json").read_text(encoding="utf-8"))["stages"]
@@ -122,7 +132,7 @@ def seed_from_base(base_dir: Path, run_dir: Path, copied: tuple[str, ...] = SWIR
         return
     for sub in copied:
         if (base_dir / sub).exists():
-            shutil.copytree(base_dir / sub, run_dir / sub, dirs_exist_ok=True)
+            shutil.copytree(base_dir / sub, run_dir / sub, dirs_exist_ok=True, copy_function=_link_or_copy)
     shutil.rmtree(run_dir / "data" / "latent", ignore_errors=True)
     run_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_text(run_dir / "state.json", json.dumps({"stages": {s: stages[s] for s in _SFT_STAGES}}, indent=2))

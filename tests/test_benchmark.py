@@ -134,3 +134,26 @@ def test_trivial_baselines_and_the_oracle_are_rows_paired_with_sft() -> None:
     rows = aggregate({"swirl": runs})
     assert _row(rows, "copy the state (ŷ = x) (trivial)")["delta_vs_sft"]["fwm/rouge_l"]["values"] == [-10, -16]
     assert _row(rows, "oracle (SFT on L + U with true actions)")["metrics"]["fwm/rouge_l"]["mean"] == 72.5
+
+
+def test_harness_variants_link_the_base_checkpoints(tmp_path):
+    import importlib.util
+    import json
+    import sys
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location("harness", Path(__file__).parents[1] / "benchmarks/harness.py")
+    harness = importlib.util.module_from_spec(spec)
+    sys.modules["harness"] = harness  # its dataclasses look their module up
+    spec.loader.exec_module(harness)
+    base, variant = tmp_path / "base", tmp_path / "variant"
+    (base / "checkpoints/sft/fwm").mkdir(parents=True)
+    (base / "checkpoints/sft/fwm/model.safetensors").write_bytes(b"weights")
+    (base / "data/latent").mkdir(parents=True)
+    stages = {"data": {}, "sft": {"fwm": "checkpoints/sft/fwm"}, "sft/eval": {}, "iter1/phase1": {}}
+    (base / "state.json").write_text(json.dumps({"stages": stages}))
+    harness.seed_from_base(base, variant)
+    source, linked = base / "checkpoints/sft/fwm/model.safetensors", variant / "checkpoints/sft/fwm/model.safetensors"
+    assert linked.read_bytes() == b"weights" and linked.stat().st_ino == source.stat().st_ino  # no second copy
+    assert not (variant / "data/latent").exists()
+    assert list(json.loads((variant / "state.json").read_text())["stages"]) == ["data", "sft", "sft/eval"]

@@ -56,3 +56,25 @@ def test_train_refuses_a_folder_being_written(tmp_path, holder):
     assert result.exit_code != 0
     assert f"pid {holder.pid}" in result.output and "another process" in result.output
     assert not (tmp_path / "run" / "state.json").exists()  # nothing was written
+
+
+def test_checkpoint_refused_when_the_disk_is_full(tmp_path, tiny, monkeypatch):
+    from transformers import Trainer, TrainingArguments
+
+    from swirl_wm import files
+    from swirl_wm.files import NotEnoughDisk, ensure_free_space
+    from swirl_wm.training.checkpoints import save_trained
+
+    model, tokenizer = tiny
+    trainer = Trainer(model=model, args=TrainingArguments(output_dir=str(tmp_path / "logs"), report_to=[]))
+    monkeypatch.setattr(files, "free_bytes", lambda folder: 1000)
+    with pytest.raises(NotEnoughDisk, match=r"needs about \d+ MiB, 0 MiB free"):
+        save_trained(trainer, tokenizer, tmp_path / "checkpoints/sft/fwm")
+    assert not (tmp_path / "checkpoints").exists()  # nothing written, not even a temporary folder
+    monkeypatch.setattr(files, "free_bytes", lambda folder: 10 * 2**30)
+    save_trained(trainer, tokenizer, tmp_path / "checkpoints/sft/fwm")
+    assert (tmp_path / "checkpoints/sft/fwm/model.safetensors").exists()
+    with pytest.raises(NotEnoughDisk):
+        monkeypatch.setattr(files, "free_bytes", lambda folder: 109)
+        ensure_free_space(tmp_path, 100, "x")
+    ensure_free_space(tmp_path, 90, "x")  # 90 × 1.1 = 99 ≤ 109

@@ -102,6 +102,34 @@ def atomic_dir(target: Path) -> Iterator[Path]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+class NotEnoughDisk(RuntimeError):
+    """The disk cannot hold what is about to be written."""
+
+
+def free_bytes(folder: Path) -> int:
+    """Free bytes on the file system of ``folder`` (its nearest existing ancestor)."""
+    folder = Path(folder).absolute()
+    while not folder.exists():
+        folder = folder.parent
+    return shutil.disk_usage(folder).free
+
+
+def ensure_free_space(folder: Path, needed: int, what: str) -> None:
+    """Refuse to start a write of about ``needed`` bytes into ``folder`` when the disk lacks room for it plus a
+    10 % margin, so that nothing is half-written and the run stops with a clear message.
+
+    Raises:
+        NotEnoughDisk: less than ``1.1 × needed`` bytes free; the message gives both sizes.
+
+    Source: issue #18 (a full disk crashed three benchmark runs mid-checkpoint).
+    """
+    free = free_bytes(folder)
+    if free < 1.1 * needed:
+        raise NotEnoughDisk(f"not enough disk for {what} in {folder}: needs about {needed / 2**20:.0f} MiB, "
+                            f"{free / 2**20:.0f} MiB free. Free some space (old runs under runs/, checkpoints "
+                            f"of finished runs) and re-run the same command: finished stages are kept")
+
+
 LOCK_FILE = ".writer.lock"
 HOLDER_FILE = ".writer.json"
 

@@ -13,8 +13,10 @@ from typing import Any
 
 from transformers import PreTrainedTokenizerBase, Trainer
 
-from swirl_wm.files import atomic_dir, atomic_write_text
+from swirl_wm.files import atomic_dir, atomic_write_text, ensure_free_space
 from swirl_wm.models.prompts import PromptFormat
+
+_TOKENIZER_BYTES = 20 * 2**20  # a tokenizer folder with its vocabulary is a few MB; rounded up
 
 
 class RunLedger:
@@ -54,6 +56,7 @@ def save_trained(trainer: Trainer, tokenizer: PreTrainedTokenizerBase, output_di
 
     Raises:
         FloatingPointError: a weight is NaN or infinite (nothing is written).
+        NotEnoughDisk: the disk cannot hold the checkpoint (nothing is written).
     """
     accelerator = trainer.accelerator
     model = accelerator.unwrap_model(trainer.model)
@@ -62,6 +65,8 @@ def save_trained(trainer: Trainer, tokenizer: PreTrainedTokenizerBase, output_di
         raise FloatingPointError(f"training produced non-finite weights in {len(broken)} tensors (first: "
                                  f"{broken[0]}); {output_dir} was not written. Lower the learning rate.")
     if accelerator.is_main_process:
+        weights = sum(p.numel() * p.element_size() for p in model.state_dict().values())
+        ensure_free_space(Path(output_dir).parent, weights + _TOKENIZER_BYTES, f"the checkpoint {output_dir}")
         with atomic_dir(output_dir) as tmp:
             model.save_pretrained(tmp, safe_serialization=True)
             tokenizer.save_pretrained(tmp)
