@@ -130,6 +130,9 @@ def seed_from_base(base_dir: Path, run_dir: Path, copied: tuple[str, ...] = SWIR
     stages = json.loads((base_dir / "state.json").read_text(encoding="utf-8"))["stages"]
     if not all(s in stages for s in _SFT_STAGES):
         return
+    if not all((base_dir / folder).is_dir() for folder in stages["sft"].values() if isinstance(folder, str)
+               and folder.startswith("checkpoints/")):  # pruned by keep_checkpoints: the variant runs its own SFT
+        return
     for sub in copied:
         if (base_dir / sub).exists():
             shutil.copytree(base_dir / sub, run_dir / sub, dirs_exist_ok=True, copy_function=_link_or_copy)

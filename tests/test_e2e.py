@@ -213,3 +213,35 @@ def test_warm_start_check_stops_before_phase1(tmp_path):
     assert result.exit_code == 2 and "warm start is not ready for RL" in result.output
     assert "IDM val idm/grounded_accuracy" in result.output
     assert "iter1/phase1" not in json.loads((run / "state.json").read_text())["stages"]
+
+
+@pytest.mark.parametrize(("keep", "left"), [
+    ("all", {"sft/fwm", "sft/idm", "iter1-phase1/fwm", "iter1-phase2/idm", "bootstrap/fwm"}),
+    ("best", {"iter1-phase1/fwm", "sft/idm"}),
+    ("last", {"iter1-phase1/fwm", "iter1-phase2/idm"})])
+def test_prune_checkpoints(tmp_path, keep, left):
+    from swirl_wm.pipeline import prune_checkpoints
+
+    for folder in ("sft/fwm", "sft/idm", "iter1-phase1/fwm", "iter1-phase2/idm", "bootstrap/fwm"):
+        (tmp_path / "checkpoints" / folder).mkdir(parents=True)
+    phases = [{"name": "sft", "checkpoints": {"fwm": "checkpoints/sft/fwm", "idm": "checkpoints/sft/idm"}},
+              {"name": "iter1/phase1", "checkpoints": {"fwm": "checkpoints/iter1-phase1/fwm",
+                                                       "idm": "checkpoints/sft/idm"}},
+              {"name": "iter1/phase2", "checkpoints": {"fwm": "checkpoints/iter1-phase1/fwm",
+                                                       "idm": "checkpoints/iter1-phase2/idm"}}]
+    metrics = {"phases": phases, "best": {"fwm": "iter1/phase1", "idm": "sft"}}
+    removed = prune_checkpoints(tmp_path, metrics, keep)
+    now = {p.relative_to(tmp_path / "checkpoints").as_posix() for p in (tmp_path / "checkpoints").glob("*/*")}
+    assert now == left and len(removed) == 5 - len(left)
+    assert all(not (tmp_path / r).exists() for r in removed)
+    assert not (keep == "best" and (tmp_path / "checkpoints/bootstrap").exists())  # empty parents go too
+
+
+def test_eval_of_a_pruned_phase_is_a_clear_error(tmp_path):
+    from swirl_wm.evaluation.run_eval import load_world_model
+
+    (tmp_path / "config.yaml").write_text("keep_checkpoints: best\neval: {}\n")
+    stages = {"sft/eval": {"checkpoints": {"fwm": "checkpoints/sft/fwm", "idm": "checkpoints/sft/idm"}}}
+    (tmp_path / "state.json").write_text(json.dumps({"stages": stages}))
+    with pytest.raises(FileNotFoundError, match="is gone: the run kept only keep_checkpoints='best'"):
+        load_world_model(tmp_path, "sft")

@@ -233,6 +233,9 @@ class RunConfig(_Strict):
     name: str = Field("run", description="run name (report header)")
     seed: int = Field(0, description="seeds data generation, splits, sampling and training")
     output_dir: Path = Field(Path("runs/run"), description="run folder (config, data, checkpoints, metrics)")
+    keep_checkpoints: Literal["all", "best", "last"] = Field(
+        "all", description="checkpoint folders kept once the run has finished: all; best = the best FWM and IDM "
+        "on validation; last = the last phase's (about 0.5 GB per SmolLM2 role in fp32)")
     data: DataConfig = Field(default_factory=DataConfig)
     model: ModelConfig = Field(default_factory=ModelConfig)
     sft: SFTConfig = Field(default_factory=SFTConfig)

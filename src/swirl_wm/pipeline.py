@@ -18,6 +18,7 @@ from __future__ import annotations
 import gc
 import json
 import random
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import asdict
@@ -165,8 +166,9 @@ class SwirlRun:
         return PromptFormat(self.config.data.description, self.config.model.idm_diff)
 
 
-# Settings that change how fast a run goes, never what it computes: a run may resume with other values.
-EXECUTION_ONLY = (("model", "torch_threads"),)
+# Settings that change how fast a run goes or what it keeps on disk, never what it computes: a run may
+# resume with other values.
+EXECUTION_ONLY = (("model", "torch_threads"), ("keep_checkpoints",))
 
 
 def _same_config(saved: Path, config: BaseModel) -> bool:
@@ -185,8 +187,11 @@ def _same_config(saved: Path, config: BaseModel) -> bool:
 
 def _results_part(config: BaseModel) -> dict[str, Any]:
     raw = config.model_dump(mode="json")
-    for section, key in EXECUTION_ONLY:
-        raw.get(section, {}).pop(key, None)
+    for *sections, key in EXECUTION_ONLY:
+        node = raw
+        for section in sections:
+            node = node.get(section, {})
+        node.pop(key, None)
     return raw
 
 
@@ -550,6 +555,34 @@ def _swirl_stages(run: SwirlRun) -> dict[str, Any]:
                  "criterion": {role: f"val {key}" for role, key in select.items()}},
     }
     if run.state.is_main_process:
+        metrics["run"]["checkpoints_removed"] = prune_checkpoints(run.dir, metrics, config.keep_checkpoints)
         write_run_outputs(metrics, run.dir)
         write_model_cards(metrics, run.dir, dump_config(config))
     return metrics
+
+
+def prune_checkpoints(run_dir: Path, metrics: dict[str, Any], keep: str) -> list[str]:
+    """Remove the finished run's checkpoint folders that ``keep`` does not keep; returns them (run-relative).
+
+    ``all`` keeps every folder; ``best`` the best FWM and IDM on validation (``metrics["best"]``); ``last`` the
+    last phase's two roles. Baseline checkpoints (bootstrap, oracle) go unless kept by that rule. The ledger
+    keeps its entries, so the run stays finished; ``swirl eval`` on a removed phase says it was removed.
+
+    Source: issue #18 (a demo run folder held 2.1 GB: four fp32 checkpoints).
+    """
+    if keep == "all":
+        return []
+    phases = {p["name"]: p for p in metrics["phases"]}
+    if keep == "best":
+        kept = {phases[metrics["best"][role]]["checkpoints"][role] for role in ("fwm", "idm")}
+    else:
+        kept = set(metrics["phases"][-1]["checkpoints"].values())
+    removed = []
+    for folder in sorted(p for p in (Path(run_dir) / "checkpoints").glob("*/*") if p.is_dir()):
+        relative = folder.relative_to(run_dir).as_posix()
+        if relative not in kept:
+            shutil.rmtree(folder)
+            removed.append(relative)
+            if not any(folder.parent.iterdir()):
+                folder.parent.rmdir()
+    return removed

@@ -218,7 +218,8 @@ RunOption = Annotated[Path | None, typer.Option(help="a run folder written by `s
 PhaseOption = Annotated[str, typer.Option(help="'best' (by validation) or a phase name: sft, iter1/phase1, ...")]
 FwmOption = Annotated[Path | None, typer.Option(help="a plain HF folder holding the FWM (instead of --run)")]
 IdmOption = Annotated[Path | None, typer.Option(help="a plain HF folder holding the IDM (default: --fwm, shared)")]
-DescriptionOption = Annotated[str | None, typer.Option(help="with --fwm: the task description used in training")]
+DescriptionOption = Annotated[str | None, typer.Option(
+    help="with --fwm: the task description (default: the one saved with the model, prompt_format.json)")]
 DeviceOption = Annotated[str | None, typer.Option(help="cpu, cuda, cuda:1... (default: a GPU if any)")]
 OutputOption = Annotated[Path | None, typer.Option(help="write JSONL here (default: print)")]
 

@@ -43,6 +43,10 @@ def _load(run_dir: Path, phase: str, device: str | None) -> tuple[WorldModel, Ev
     raw = _run_config(run_dir)
     config = EvalConfig.model_validate(raw.get("eval", {}))
     checkpoints = phase_checkpoints(run_dir, phase)
+    for role, folder in checkpoints.items():
+        if not (run_dir / folder).is_dir():
+            raise FileNotFoundError(f"{run_dir / folder} ({role} of {phase!r}) is gone: the run kept only "
+                                    f"keep_checkpoints={raw.get('keep_checkpoints')!r}; pick another --phase")
     world_model = WorldModel.from_pretrained(
         str(run_dir / checkpoints["fwm"]), str(run_dir / checkpoints["idm"]),
         description=(raw.get("data") or {}).get("description"), device=device, batch_size=config.batch_size,
