@@ -115,7 +115,11 @@ class GRPOPhaseConfig(_Strict):
     temperature: float = Field(0.7, gt=0, description="sampling temperature (paper: 0.7)")
     top_p: float = Field(0.96, gt=0, le=1, description="nucleus sampling (paper: 0.96)")
     max_completion_length: int = Field(96, ge=1, description="tokens per sampled completion")
-    loss_type: str = Field("grpo", description="TRL loss aggregation; 'grpo' = the paper's GRPO")
+    loss_type: Literal["grpo", "dr_grpo", "dapo", "bnpo"] = Field(
+        "grpo", description="TRL loss aggregation; 'grpo' = the paper's GRPO, 'dapo' = the released code's")
+    scale_rewards: Literal["group", "batch", "none"] = Field(
+        "group", description="TRL advantage scaling: divide by the group's reward std (GRPO, the paper), the "
+        "batch's, or not at all (Dr. GRPO); 'none' keeps a group of near-equal rewards from being blown up")
     warmup_steps: int = Field(0, ge=0, description="paper: 25 (at effective batch 128)")
     lr_scheduler_type: str = Field("cosine")
 

@@ -79,7 +79,7 @@ def grpo_args(config: GRPOPhaseConfig, output_dir: Path, seed: int) -> GRPOConfi
         top_p=config.top_p,
         max_completion_length=config.max_completion_length,
         loss_type=config.loss_type,
-        scale_rewards="group",
+        scale_rewards=config.scale_rewards,
         warmup_steps=config.warmup_steps,
         lr_scheduler_type=config.lr_scheduler_type,
         remove_unused_columns=False,
