@@ -33,7 +33,11 @@ def test_unknown_role(tiny):
 def test_state_diff_by_hand():
     x = "width=8 | brick: pos=6 vel=0 temp=30 | tin: pos=2 vel=-2 temp=70"
     y = "width=8 | brick: pos=6 vel=0 temp=40 | tin: pos=0 vel=-2 temp=70"
-    assert state_diff(x, y) == "brick: pos=6 vel=0 [temp=30 -> temp=40]; temp=30 | tin: [pos=2 -> pos=0]"
+    assert state_diff(x, y) == ("brick: pos=6 vel=0 [temp=30 -> temp=40] (temp +10); "
+                                "temp=30 | tin: [pos=2 -> pos=0] (pos -2)")
+    bounce = "tin: [pos=0 vel=-2 -> pos=1 vel=+2] (pos +1, vel +4)"
+    assert state_diff("tin: pos=0 vel=-2", "tin: pos=1 vel=+2") == bounce
+    assert state_diff("price $12.50", "price $10.00") == "price [$12.50 -> $10.00] ($ -2.5)"
     assert state_diff(x, x) == "none"
     assert state_diff("a b", "a b c") == "a b [ -> c]"
     assert state_diff("a b", "b") == "[a -> ]"
@@ -51,7 +55,7 @@ def test_idm_diff_goes_into_the_idm_prompt_only(tiny):
     _, tokenizer = tiny
     fmt = PromptFormat("A toy world.", idm_diff=True)
     q = idm_prompt(tokenizer, "tin: temp=80", "tin: temp=70", fmt)
-    assert "Changes: tin: [temp=80 -> temp=70]" in q and "A toy world." in q
+    assert "Changes: tin: [temp=80 -> temp=70] (temp -10)" in q and "A toy world." in q
     assert "Changes:" not in idm_prompt(tokenizer, "tin: temp=80", "tin: temp=70", PromptFormat("A toy world."))
     assert fwm_prompt(tokenizer, "s", "go", fmt) == fwm_prompt(tokenizer, "s", "go", PromptFormat("A toy world."))
 
