@@ -16,6 +16,7 @@ _.get_variations_dev  # idem
 _.evaluate  # typer command (swirl eval)
 _._distinct_categories  # pydantic validator
 _._bootstrap_needs_phase1  # pydantic validator
+_._normalised_reward_needs_an_action_set  # pydantic validator
 _.paw  # typer command (swirl paw)
 _._ranges  # pydantic validator (envs/alfworld.py)
 _._params_known  # pydantic validator (envs/textworld_express.py)

@@ -43,6 +43,7 @@ from swirl_wm.evaluation.reward_signal import Group, group_figures, sample_group
 from swirl_wm.files import atomic_write_text
 from swirl_wm.models.loading import load_model, load_tokenizer
 from swirl_wm.models.scoring import Scorer
+from swirl_wm.objectives.rewards import SwirlReward
 from swirl_wm.reporting.run_info import git_commit, machine_info
 from swirl_wm.training.latent import infer_latent_actions
 
@@ -72,8 +73,9 @@ def run_seed(run_dir: Path, args: argparse.Namespace) -> dict[str, Any]:
     for temperature in args.temperature:
         sampling = (args.num_generations, temperature, phase1.top_p, phase1.max_completion_length,
                     config.eval.batch_size, config.seed)
-        groups = sample_groups(scorers["fwm"], scorers["idm"], latent, *sampling)
-        gold_groups = sample_groups(scorers["fwm"], scorers["idm"], gold, *sampling) if gold else []
+        reward = SwirlReward("fwm", scorers["idm"])
+        groups = sample_groups(scorers["fwm"], reward, latent, *sampling)
+        gold_groups = sample_groups(scorers["fwm"], reward, gold, *sampling) if gold else []
         result[f"T={temperature}/groups"] = {"latent": groups, "gold": gold_groups}
         result[f"T={temperature}"] = _figures(result[f"T={temperature}/groups"], result.get("grounded"))
     return result

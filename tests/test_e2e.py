@@ -127,11 +127,14 @@ def test_data_generate_and_bad_input(tmp_path):
 
 
 @pytest.mark.slow
-def test_shared_weights_and_the_idm_diff_format(tmp_path):
+def test_shared_weights_idm_diff_and_normalised_phase1_reward(tmp_path):
     run = tmp_path / "shared"
     config = tmp_path / "shared.yaml"
-    config.write_text(CONFIG.format(out=run).replace("torch_threads: 1}", "torch_threads: 1, shared: true, "
-                                                                           "idm_diff: true}"))
+    text = CONFIG.format(out=run).replace("torch_threads: 1}", "torch_threads: 1, shared: true, idm_diff: true}")
+    config.write_text(text.replace("iterations: 1", "iterations: 1\n  phase1_reward: normalised"))
+    result = CliRunner().invoke(app, ["train", str(config)])  # paraphrased actions: refused before any work
+    assert "normalised needs a finite set of canonical actions" in result.output and not run.exists()
+    config.write_text(config.read_text().replace("n_episodes: 12}", "n_episodes: 12, paraphrased: false}"))
     result = CliRunner().invoke(app, ["train", str(config)])
     assert result.exit_code == 0, result.output
     state = json.loads((run / "state.json").read_text())["stages"]
@@ -141,6 +144,9 @@ def test_shared_weights_and_the_idm_diff_format(tmp_path):
     assert _changed(_weights(run / "checkpoints/sft/shared"), _weights(run / "checkpoints/iter1-phase2/shared"))
     for phase in ("sft", "iter1-phase1", "iter1-phase2"):  # every checkpoint is prompted as it was trained
         assert PromptFormat.load(run / f"checkpoints/{phase}/shared") == PromptFormat(idm_diff=True)
+    rewards = [h["reward"] for h in state["iter1/phase1"]["train_log"] if "reward" in h]
+    # a log posterior over 11 actions of a random model sits near −log 11, a raw log Q near −log |V| ≈ −10.8
+    assert rewards and all(-6 < r <= 0 for r in rewards)
 
 
 @pytest.mark.slow

@@ -1,10 +1,12 @@
+import math
+
 import pytest
 import torch
 
 from swirl_wm.models.prompts import fwm_prompt, idm_prompt
 from swirl_wm.models.scoring import Scorer
 from swirl_wm.objectives.advantages import group_advantages
-from swirl_wm.objectives.rewards import SwirlReward
+from swirl_wm.objectives.rewards import SwirlReward, normalised_reward
 
 
 def test_group_advantages_by_hand():
@@ -40,3 +42,26 @@ def test_reward_is_a_plain_callable_not_a_module(tiny):
     assert not isinstance(SwirlReward("fwm", Scorer(*tiny)), torch.nn.Module)
     with pytest.raises(ValueError):
         SwirlReward("policy", Scorer(*tiny))
+
+
+def test_normalised_reward_by_hand():
+    # log(e^-1 / (e^-1 + e^-2 + e^-3)) = -log(1 + e^-1 + e^-2) ≈ -0.4076
+    expected = -math.log(1 + math.e ** -1 + math.e ** -2)
+    assert normalised_reward(torch.tensor([-1.0, -2.0, -3.0])) == pytest.approx(expected)
+    assert normalised_reward(torch.tensor([-4.0])) == 0.0  # a set of one: certain
+
+
+def test_phase1_normalised_reward_is_the_idm_posterior_over_the_action_set(tiny):
+    model, tokenizer = tiny
+    scorer = Scorer(model, tokenizer, min_logprob=-1e9)
+    actions = {"x0": ["push", "wait", "heat"]}
+    reward = SwirlReward("fwm", scorer, action_set=actions.__getitem__)
+    got = reward(prompts=["p", "p"], completions=["y one", "y two"], x=["x0", "x0"], z=["wait", "stop"])
+    q = [idm_prompt(tokenizer, "x0", "y one")] * 3
+    expected0 = normalised_reward(torch.tensor(scorer(q, ["wait", "push", "heat"])))
+    q = [idm_prompt(tokenizer, "x0", "y two")] * 4  # z outside the set joins it
+    expected1 = normalised_reward(torch.tensor(scorer(q, ["stop", "push", "wait", "heat"])))
+    assert got == pytest.approx([expected0, expected1]) and all(r <= 0 for r in got)
+    assert reward.__name__ == "log_Q_normalised"
+    with pytest.raises(ValueError, match="Phase I"):
+        SwirlReward("idm", scorer, action_set=actions.__getitem__)

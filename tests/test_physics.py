@@ -369,3 +369,11 @@ def test_canonical_actions_keep_the_states_and_name_the_action() -> None:
              for a, b in zip(ea.transitions, eb.transitions, strict=True)]
     assert all((a.x, a.y, a.meta) == (b.x, b.y, b.meta) for a, b in pairs)
     assert all(b.z == b.meta["action"] and apply(b.x, b.z) == b.y for _, b in pairs)
+
+
+def test_action_set_is_every_canonical_action_of_the_state():
+    from swirl_wm.envs.physics import action_set
+
+    got = action_set("width=8 | brick: pos=6 vel=0 temp=30 | tin: pos=5 vel=0 temp=80")
+    assert len(got) == 2 * 5 + 1 and len(set(got)) == len(got)
+    assert {"push brick left", "push tin right", "stop tin", "heat brick", "cool tin", "wait"} <= set(got)

@@ -167,6 +167,9 @@ class SwirlConfig(_Strict):
     phase2: GRPOPhaseConfig = Field(default_factory=GRPOPhaseConfig, description="IDM, FWM frozen")
     latent_action: LatentActionConfig = Field(default_factory=LatentActionConfig)
     train_idm: bool = Field(True, description="run Phase II; False = Phase I only, the 'IDM → FWM' ablation")
+    phase1_reward: Literal["log_q", "normalised"] = Field(
+        "log_q", description="log_q = log Q(z | x, ŷ) (paper); normalised = minus logsumexp over the "
+        "environment's finite action set (physics with canonical actions only; issue #13)")
     warm_start_check: WarmStartCheckConfig = Field(default_factory=WarmStartCheckConfig)
 
 
@@ -256,6 +259,13 @@ class RunConfig(_Strict):
     def _bootstrap_needs_phase1(self) -> RunConfig:
         if self.baselines.bootstrap and self.swirl.iterations < 1:
             raise ValueError("baselines.bootstrap reuses iteration 1's pseudo-labels: set swirl.iterations ≥ 1")
+        return self
+
+    @model_validator(mode="after")
+    def _normalised_reward_needs_an_action_set(self) -> RunConfig:
+        if self.swirl.phase1_reward == "normalised" and (self.data.env != "physics" or self.data.physics.paraphrased):
+            raise ValueError("swirl.phase1_reward: normalised needs a finite set of canonical actions: the physics "
+                             "world with data.physics.paraphrased: false")
         return self
 
 

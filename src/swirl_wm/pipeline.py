@@ -48,6 +48,7 @@ from swirl_wm.models.loading import SMALL, ModelSource, build_small_model, load_
 from swirl_wm.models.prompts import PROMPT_WORDS, PromptFormat, system_text
 from swirl_wm.models.scoring import Scorer
 from swirl_wm.models.world_model import WorldModel
+from swirl_wm.objectives.rewards import SwirlReward
 from swirl_wm.records import Episode, Transition
 from swirl_wm.reporting.model_card import write_model_cards
 from swirl_wm.reporting.run_info import run_info, write_run_outputs
@@ -304,11 +305,19 @@ def _phase_stage(run: SwirlRun, name: str, trained: str, current: dict[str, str]
             result["warm_start_check"] = _warm_start_check(run, name, current, scorer, pairs, splits.labelled, seed)
     out = name.replace("/", "-")
     target = f"checkpoints/{out}/{'shared' if cfg.model.shared else trained}"
-    _, history = train_phase(trained, str(run.path(current[trained])), scorer, pairs, phase_cfg,
+    _, history = train_phase(str(run.path(current[trained])), _reward(run, trained, scorer), pairs, phase_cfg,
                              run.path(target), run.path(f"logs/{out}"), seed)
     new = dict(current, **({"fwm": target, "idm": target} if cfg.model.shared else {trained: target}))
     return result | {"fwm": new["fwm"], "idm": new["idm"], "pairs": len(pairs), "train_log": train_log_of(history),
                      "nonfinite_scores": scorer.nonfinite}
+
+
+def _reward(run: SwirlRun, trained: str, scorer: Scorer) -> SwirlReward:
+    """The phase's reward on the frozen ``scorer``: Phase I's normalised over the action set when
+    ``swirl.phase1_reward`` says so (the config allows that only where the set is known: physics)."""
+    if trained == "idm" or run.config.swirl.phase1_reward == "log_q":
+        return SwirlReward(trained, scorer)
+    return SwirlReward(trained, scorer, action_set=physics.action_set)
 
 
 def _warm_start_check(run: SwirlRun, name: str, current: dict[str, str], idm: Scorer, pairs: list[Transition],
@@ -322,8 +331,8 @@ def _warm_start_check(run: SwirlRun, name: str, current: dict[str, str], idm: Sc
     cfg = run.config
     check, phase1 = cfg.swirl.warm_start_check, cfg.swirl.phase1
     subset = pairs[: check.pairs]
-    groups = sample_groups(run.scorer(current["fwm"]), idm, subset, phase1.num_generations, phase1.temperature,
-                           phase1.top_p, phase1.max_completion_length, cfg.eval.batch_size, seed)
+    groups = sample_groups(run.scorer(current["fwm"]), _reward(run, "fwm", idm), subset, phase1.num_generations,
+                           phase1.temperature, phase1.top_p, phase1.max_completion_length, cfg.eval.batch_size, seed)
     figures: dict[str, Any] = {"reward_signal": group_figures(groups)}
     apply = APPLY.get(subset[0].env) if subset else None
     if apply is not None:

@@ -258,6 +258,16 @@ def all_actions(names: Collection[str]) -> tuple[Action, ...]:
     return (*pushes, *others, Action("wait"))
 
 
+def action_set(x: str) -> list[str]:
+    """The canonical text of every action on the objects of state ``x`` (the finite action set that the
+    normalised Phase I reward sums over; ``data.physics.paraphrased: false`` runs use these strings).
+
+    Raises:
+        ValueError: ``x`` is not a physics state.
+    """
+    return [str(a) for a in all_actions(parse_state(x).names)]
+
+
 def paraphrases(action: Action) -> tuple[str, ...]:
     """The natural-language phrasings the generator uses for ``action`` (five each).
 

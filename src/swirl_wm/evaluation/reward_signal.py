@@ -16,8 +16,9 @@ from typing import TypedDict
 from swirl_wm.envs import physics
 from swirl_wm.evaluation.metrics import field_accuracy, rouge_l, summarise
 from swirl_wm.models.generation import generate
-from swirl_wm.models.prompts import fwm_prompt, idm_prompt
+from swirl_wm.models.prompts import fwm_prompt
 from swirl_wm.models.scoring import Scorer
+from swirl_wm.objectives.rewards import SwirlReward
 from swirl_wm.records import Transition
 
 
@@ -39,13 +40,15 @@ def sample_quality(env: str, prediction: str, reference: str) -> float:
     return rouge_l([prediction], [reference]) / 100.0
 
 
-def sample_groups(fwm: Scorer, idm: Scorer, pairs: Sequence[Transition], g: int, temperature: float, top_p: float,
-                  max_new_tokens: int, batch_size: int, seed: int) -> list[Group]:
-    """G FWM samples per pair with an action, each with its Phase I reward ``log Q_φ(z | x, ŷ)`` (the frozen
-    IDM's mean token log-probability) and its quality against the pair's true ``y`` (:func:`sample_quality`).
+def sample_groups(fwm: Scorer, reward: SwirlReward, pairs: Sequence[Transition], g: int, temperature: float,
+                  top_p: float, max_new_tokens: int, batch_size: int, seed: int) -> list[Group]:
+    """G FWM samples per pair with an action, each with its Phase I reward (``reward``: ``log Q_φ(z | x, ŷ)``,
+    the frozen IDM's mean token log-probability, or its normalised form) and its quality against the pair's
+    true ``y`` (:func:`sample_quality`).
 
     Args:
-        fwm, idm: the two roles' scorers (their ``description`` goes into the prompts).
+        fwm: the FWM's scorer (its prompt format lays out the prompts).
+        reward: Phase I's reward, holding the frozen IDM.
         pairs: B transitions whose ``z`` is the action to condition on (latent or gold).
 
     Returns:
@@ -54,8 +57,8 @@ def sample_groups(fwm: Scorer, idm: Scorer, pairs: Sequence[Transition], g: int,
     prompts = [fwm_prompt(fwm.tokenizer, t.x, t.z, fwm.prompt_format) for t in pairs for _ in range(g)]
     samples = generate(fwm.model, fwm.tokenizer, prompts, max_new_tokens, do_sample=True, temperature=temperature,
                        top_p=top_p, batch_size=batch_size, seed=seed, desc="FWM samples")
-    rewards = idm([idm_prompt(idm.tokenizer, pairs[i // g].x, s, idm.prompt_format) for i, s in enumerate(samples)],
-                  [pairs[i // g].z for i in range(len(samples))])
+    rewards = reward(prompts, samples, x=[pairs[i // g].x for i in range(len(samples))],
+                     z=[pairs[i // g].z for i in range(len(samples))])
     return [{"samples": samples[k * g:(k + 1) * g], "rewards": rewards[k * g:(k + 1) * g],
              "quality": [sample_quality(t.env, s, t.y) for s in samples[k * g:(k + 1) * g]]}
             for k, t in enumerate(pairs)]

@@ -6,13 +6,19 @@
 - Phase II trains the IDM: for a generated action ``ẑ_k`` the reward is ``log P_θ(y | x, ẑ_k)``, the
   frozen FWM's mean per-token log-probability of the real next state (ELBO, Theorem 3.2).
 
-One class serves both phases, parametrised by the role being trained.
+One class serves both phases, parametrised by the role being trained. Where the environment's actions form
+a finite set ``A(x)``, Phase I may use the normalised reward ``log Q(z | x, ŷ) − logsumexp_{a ∈ A(x)}
+log Q(a | x, ŷ)``: the IDM's posterior of z among the possible actions, so that a ŷ which makes every action
+(un)likely is not rewarded for that (issue #13; not in the paper). With the paper's mean-per-token scores
+it is a softmax over the set of those scores.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
+
+import torch
 
 from swirl_wm.models.prompts import Role, fwm_prompt, idm_prompt
 from swirl_wm.models.scoring import Scorer
@@ -25,17 +31,23 @@ class SwirlReward:
         trained_role: ``"fwm"`` (Phase I: completions are next states ŷ, scored by the IDM) or ``"idm"``
             (Phase II: completions are actions ẑ, scored by the FWM).
         scorer: the frozen opposite model's :class:`Scorer`.
+        action_set: Phase I only: ``x ↦ A(x)``, the environment's finite action set; given, the reward is
+            normalised over ``A(x) ∪ {z}`` (the IDM scores ``|A(x)| + 1`` actions per completion).
 
     The dataset must carry columns ``x`` and ``z`` (Phase I) or ``x`` and ``y`` (Phase II); TRL passes
     every dataset column to the reward as a keyword argument, repeated G times.
     """
 
-    def __init__(self, trained_role: Role, scorer: Scorer) -> None:
+    def __init__(self, trained_role: Role, scorer: Scorer,
+                 action_set: Callable[[str], Sequence[str]] | None = None) -> None:
         if trained_role not in ("fwm", "idm"):
             raise ValueError(f"unknown role {trained_role!r}")
+        if action_set is not None and trained_role != "fwm":
+            raise ValueError("the normalised reward is Phase I's (the IDM's posterior of z); Phase II has none")
         self.trained_role = trained_role
         self.scorer = scorer
-        self.__name__ = f"log_{'Q' if trained_role == 'fwm' else 'P'}"
+        self.action_set = action_set
+        self.__name__ = f"log_{'Q' if trained_role == 'fwm' else 'P'}{'_normalised' if action_set else ''}"
 
     def scoring_pairs(self, completions: Sequence[str], x: Sequence[str], target: Sequence[str]
                       ) -> tuple[list[str], list[str]]:
@@ -58,4 +70,21 @@ class SwirlReward:
         """
         target = columns["z"] if self.trained_role == "fwm" else columns["y"]
         pair_prompts, targets = self.scoring_pairs(completions, x, target)
-        return self.scorer(pair_prompts, targets)
+        if self.action_set is None:
+            return self.scorer(pair_prompts, targets)
+        candidates = [[z, *(a for a in self.action_set(xi) if a != z)] for xi, z in zip(x, targets, strict=True)]
+        scores = self.scorer([p for p, c in zip(pair_prompts, candidates, strict=True) for _ in c],
+                             [a for c in candidates for a in c])
+        rewards, start = [], 0
+        for c in candidates:
+            rewards.append(normalised_reward(torch.tensor(scores[start:start + len(c)])))
+            start += len(c)
+        return rewards
+
+
+def normalised_reward(scores: torch.Tensor) -> float:
+    """``scores[0] − logsumexp(scores)``: the log-softmax of the first of ``(A,)`` action scores (nats; ≤ 0).
+
+    Source: issue #13 (Phase I reward normalised over the environment's finite action set).
+    """
+    return float(scores[0] - torch.logsumexp(scores.double(), dim=0))

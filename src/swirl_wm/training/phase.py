@@ -20,7 +20,6 @@ from trl import GRPOTrainer
 from swirl_wm.config import GRPOPhaseConfig
 from swirl_wm.models.loading import load_tokenizer
 from swirl_wm.models.prompts import PLAIN, PromptFormat, Role, build_prompt
-from swirl_wm.models.scoring import Scorer
 from swirl_wm.objectives.rewards import SwirlReward
 from swirl_wm.records import Transition
 from swirl_wm.training.checkpoints import save_trained
@@ -47,13 +46,14 @@ def phase_examples(trained_role: Role, transitions: Sequence[Transition], tokeni
     return rows
 
 
-def train_phase(trained_role: Role, policy_path: str, scorer: Scorer, transitions: Sequence[Transition],
+def train_phase(policy_path: str, reward: SwirlReward, transitions: Sequence[Transition],
                 config: GRPOPhaseConfig, output_dir: Path, log_dir: Path, seed: int) -> tuple[Path, list[dict]]:
-    """Run GRPO on the role at ``policy_path`` and save the result atomically to ``output_dir``.
+    """Run GRPO on the role that ``reward`` trains (at ``policy_path``); save the result atomically to
+    ``output_dir``.
 
     Args:
-        scorer: the frozen opposite model that gives the reward; its ``prompt_format`` is the run's, lays out
-            the policy's prompts too, and is saved with the result.
+        reward: the phase's reward, holding the frozen opposite model; that model's ``prompt_format`` is the
+            run's, lays out the policy's prompts too, and is saved with the result.
         transitions: the phase's pairs (with latent actions for Phase I).
         log_dir: TRL's ``output_dir`` (logs only).
 
@@ -61,8 +61,9 @@ def train_phase(trained_role: Role, policy_path: str, scorer: Scorer, transition
         ``output_dir`` and TRL's log history (per step: ``reward``, ``reward_std``, ``kl``, ``loss``...).
     """
     tokenizer = load_tokenizer(policy_path)
-    dataset = Dataset.from_list(phase_examples(trained_role, transitions, tokenizer, scorer.prompt_format))
-    trainer = GRPOTrainer(model=policy_path, reward_funcs=[SwirlReward(trained_role, scorer)],
+    fmt = reward.scorer.prompt_format
+    dataset = Dataset.from_list(phase_examples(reward.trained_role, transitions, tokenizer, fmt))
+    trainer = GRPOTrainer(model=policy_path, reward_funcs=[reward],
                           args=grpo_args(config, log_dir, seed), train_dataset=dataset, processing_class=tokenizer)
     trainer.train()
-    return save_trained(trainer, tokenizer, output_dir, scorer.prompt_format), trainer.state.log_history
+    return save_trained(trainer, tokenizer, output_dir, fmt), trainer.state.log_history
