@@ -78,3 +78,15 @@ def test_checkpoint_refused_when_the_disk_is_full(tmp_path, tiny, monkeypatch):
         monkeypatch.setattr(files, "free_bytes", lambda folder: 109)
         ensure_free_space(tmp_path, 100, "x")
     ensure_free_space(tmp_path, 90, "x")  # 90 × 1.1 = 99 ≤ 109
+
+
+def test_atomic_dir_removes_what_a_killed_writer_left(tmp_path):
+    from swirl_wm.files import atomic_dir
+
+    (tmp_path / ".fwm.abc123").mkdir()  # a SIGKILL inside an earlier write leaves its temporary folder
+    (tmp_path / ".fwm.abc123" / "model.safetensors").write_bytes(b"half")
+    (tmp_path / ".idm.xyz").mkdir()  # another target's: not touched
+    with atomic_dir(tmp_path / "fwm") as tmp:
+        (tmp / "model.safetensors").write_bytes(b"whole")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".idm.xyz", "fwm"]
+    assert (tmp_path / "fwm" / "model.safetensors").read_bytes() == b"whole"

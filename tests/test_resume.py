@@ -3,6 +3,8 @@ lost and the final metrics equal those of an uninterrupted run with the same see
 
 import json
 import os
+import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -55,3 +57,52 @@ def test_killed_run_resumes_to_the_same_metrics(tmp_path):
     assert finished.returncode == 0, finished.stdout[-3000:]
     assert "[skip] sft" in finished.stdout  # finished stages were not redone
     assert _phases(resumed) == _phases(reference)
+
+
+# Moments to kill at: a stage's start, and the inside of a checkpoint write (transformers prints its progress
+# bar while the safetensors file is written into the temporary folder that atomic_dir renames).
+TRIGGERS = ("[stage] sft", "Writing model shards", "[stage] sft/eval", "[stage] iter1/phase1",
+            "[stage] iter1/phase1/eval", "[stage] iter1/phase2", "[stage] iter1/phase2/eval",
+            "[stage] baselines/trivial")
+
+
+def _kill_on(config, trigger, delay_s):
+    """Run until a line containing ``trigger``, SIGKILL ``delay_s`` later; returns (killed, finished)."""
+    process = subprocess.Popen(_command(config), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               env=_env())
+    for line in process.stdout:
+        if trigger in line:
+            time.sleep(delay_s)
+            process.send_signal(signal.SIGKILL)
+            break
+    process.wait(timeout=600)
+    return process.returncode == -signal.SIGKILL, process.returncode == 0
+
+
+@pytest.mark.slow
+def test_random_kills_resume_to_the_same_metrics(tmp_path):
+    """At least 10 SIGKILLs at seeded random moments (stage starts, checkpoint writes, evaluation outputs),
+    each followed by a resume; the final metrics equal an uninterrupted run's (issue #18)."""
+    reference, resumed = tmp_path / "reference", tmp_path / "resumed"
+    for name, run in (("reference", reference), ("resumed", resumed)):
+        (tmp_path / f"{name}.yaml").write_text(CONFIG.format(out=run), encoding="utf-8")
+    subprocess.run(_command(tmp_path / "reference.yaml"), check=True, capture_output=True, env=_env(), timeout=600)
+
+    rng = random.Random(18)
+    draws = []
+    while sum(d["killed"] for d in draws) < 10 and len(draws) < 40:
+        trigger = rng.choice(TRIGGERS)
+        # a checkpoint write of the tiny model lasts milliseconds: kill within it, or just after it
+        delay = round(rng.uniform(0.0, 0.02 if trigger == "Writing model shards" else 1.5), 3)
+        killed, finished = _kill_on(tmp_path / "resumed.yaml", trigger, delay)
+        draws.append({"trigger": trigger, "delay_s": delay, "killed": killed})
+        if finished:  # the draw's moment had passed: the run completed; start the interrupted run afresh
+            shutil.rmtree(resumed)
+    print(json.dumps(draws))  # the draws, recorded in the test log (-s / on failure)
+    assert sum(d["killed"] for d in draws) >= 10, draws
+    assert any(d["killed"] and d["trigger"] == "Writing model shards" for d in draws), draws
+    finished = subprocess.run(_command(tmp_path / "resumed.yaml"), capture_output=True, text=True, env=_env(),
+                              timeout=600)
+    assert finished.returncode == 0, finished.stdout[-3000:]
+    assert _phases(resumed) == _phases(reference)
+    assert not list(resumed.rglob(".*.tmp")) and not list((resumed / "checkpoints").rglob(".fwm.*"))

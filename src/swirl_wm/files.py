@@ -86,12 +86,15 @@ def atomic_dir(target: Path) -> Iterator[Path]:
     """Yield a temporary folder beside ``target``; when the block succeeds, it replaces ``target``.
 
     A checkpoint folder is thus either absent, the old one, or complete; an interrupted write leaves only a
-    hidden ``.<name>.*`` folder, which is removed.
+    hidden ``.<name>.*`` folder, which is removed — at once on an exception, by the next write of the same
+    target after a SIGKILL (a run folder has one writer: :func:`exclusive_writer`).
 
     Source: the write-temp-then-rename pattern, for folders.
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
+    for stale in target.parent.glob(f".{target.name}.*"):  # left by a killed writer
+        shutil.rmtree(stale, ignore_errors=True)
     tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}."))
     try:
         yield tmp
