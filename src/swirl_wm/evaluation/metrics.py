@@ -19,17 +19,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import sacrebleu
+import scipy.stats
 from rouge_score import rouge_scorer
-
-# Two-sided 95 % quantiles t_{0.975, df} of Student's t for df = 1..30 (any statistics table, e.g.
-# NIST/SEMATECH e-Handbook §1.3.6.7.2). Beyond df = 30 the normal quantile 1.96 is used; at df = 31 it
-# understates the half-width by 4 %, at df = 60 by 2 %.
-_T_975 = (
-    12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
-    2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
-    2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042,
-)  # fmt: skip
-_Z_975 = 1.96
 
 _ROUGE_L = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=False)
 # Object keys written bare in a JSON leaf path; any other key (``"report.txt"``, ``"0"``, ``""``) is
@@ -258,7 +249,7 @@ def summarise(values: Sequence[float]) -> tuple[float, float]:
     """Mean and half-width of its two-sided 95 % confidence interval (Student's t, sample std).
 
     The interval is ``mean ± t_{0.975, n-1} · s / √n``, with ``s`` the sample standard deviation
-    (n − 1 in the denominator); ``t`` comes from a table for n − 1 ≤ 30 and is 1.96 beyond.
+    (n − 1 in the denominator); ``t`` is Student's quantile for every n (``scipy.stats.t``).
 
     Args:
         values: one number per independent run (for example one test score per seed), any unit.
@@ -278,6 +269,5 @@ def summarise(values: Sequence[float]) -> tuple[float, float]:
     mean = statistics.fmean(values)
     if len(values) == 1:
         return mean, math.nan
-    df = len(values) - 1
-    t = _T_975[df - 1] if df <= len(_T_975) else _Z_975
+    t = float(scipy.stats.t.ppf(0.975, len(values) - 1))
     return mean, t * statistics.stdev(values) / math.sqrt(len(values))
