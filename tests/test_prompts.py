@@ -19,8 +19,8 @@ def test_plain_prompt_without_chat_template(tiny):
     template = tokenizer.chat_template
     try:
         tokenizer.chat_template = None
-        assert build_prompt(tokenizer, "fwm", "a", "b").endswith("Next state: ")
-        assert build_prompt(tokenizer, "idm", "a", "b").endswith("Action: ")
+        assert build_prompt(tokenizer, "fwm", "a", "b").endswith("Next state:\n")
+        assert build_prompt(tokenizer, "idm", "a", "b").endswith("Action:\n")
     finally:
         tokenizer.chat_template = template
 
@@ -64,3 +64,22 @@ def test_prompt_format_round_trip(tmp_path):
     assert PromptFormat.load(tmp_path) == PromptFormat()
     PromptFormat("d", idm_diff=True).save(tmp_path)
     assert PromptFormat.load(tmp_path) == PromptFormat("d", idm_diff=True)
+
+
+def test_prompt_tokens_are_a_prefix_of_prompt_plus_completion(tiny, tmp_path):
+    """Training (TRL tokenizes prompt + completion) and inference (prompt, then generated or scored tokens)
+    must see the same context before the completion's first token, for the chat template (SmolLM2's) and the
+    plain layout (the small preset's BPE tokenizer)."""
+    from swirl_wm.models.loading import build_small_model, load_tokenizer
+
+    x = "width=8 | brick: pos=6 vel=0 temp=30 | tin: pos=5 vel=0 temp=80"
+    y = "width=8 | brick: pos=6 vel=0 temp=30 | tin: pos=5 vel=0 temp=70"
+    texts = [x, y, "Action: cool tin", "Action: heat tin", f"Next state: {y}"]  # learns merges like " cool"
+    small = load_tokenizer(build_small_model(tmp_path / "small", texts, seed=0).path)
+    fmt = PromptFormat("A toy world.", idm_diff=True)
+    for tokenizer in (tiny[1], small):
+        for prompt, target in ((fwm_prompt(tokenizer, x, "cool tin", fmt), y), (idm_prompt(tokenizer, x, y, fmt),
+                                                                                  "cool tin")):
+            alone = tokenizer(prompt, add_special_tokens=False)["input_ids"]
+            joint = tokenizer(prompt + completion(tokenizer, target), add_special_tokens=False)["input_ids"]
+            assert joint[: len(alone)] == alone, tokenizer.decode(alone[-3:])

@@ -153,8 +153,12 @@ def build_prompt(tokenizer: PreTrainedTokenizerBase, role: Role, x: str, other: 
     if tokenizer.chat_template:
         messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
         return tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+    # End on a token boundary (a newline), never on a space: a trailing space merges with the completion's first
+    # word when prompt + completion are tokenized together (TRL's SFT), so training would see ":" + " cool" while
+    # generation and scoring see ":" + " " + "cool" — the deciding first token of every action untrained in the
+    # context used at inference (issue #13: the small IDM answered "heat" for every "cool").
     target = "Next state:" if role == "fwm" else "Action:"
-    return f"{system}\n{user}\n{target} "
+    return f"{system}\n{user}\n{target}\n"
 
 
 def fwm_prompt(tokenizer: PreTrainedTokenizerBase, x: str, z: str, fmt: PromptFormat = PLAIN) -> str:
