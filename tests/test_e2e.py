@@ -56,6 +56,10 @@ def test_whole_loop_resume_and_eval(tmp_path, tiny_path):
     assert result.exit_code == 0, result.output
     metrics = json.loads((run / "metrics.json").read_text())
     assert [p["name"] for p in metrics["phases"]] == ["sft", "iter1/phase1", "iter1/phase2"]
+    # TensorBoard curves of every SFT role and GRPO phase, and the CLI says where
+    logged = {p.parts[len(run.parts) + 1] for p in run.glob("logs/*/runs/*/events.out.tfevents.*")}
+    assert {"sft-fwm", "sft-idm", "iter1-phase1", "iter1-phase2"} <= logged, logged
+    assert f"tensorboard --logdir {run / 'logs'}" in " ".join(result.output.split())
     for phase in metrics["phases"]:
         for split in ("val", "test"):
             keys = set(phase[split])

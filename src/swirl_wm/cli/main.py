@@ -92,6 +92,15 @@ def _run(config) -> None:
     best = metrics["best"]
     console.print(f"best FWM: {best['fwm']}  best IDM: {best['idm']}  (by validation)")
     console.print(f"run folder: {config.output_dir}  wall time: {metrics['run']['wall_time_s']:.0f} s")
+    _print_log_location(config)
+
+
+def _print_log_location(config) -> None:
+    loggers = set(config.sft.report_to)
+    loggers |= set(config.rl.report_to) if hasattr(config, "rl") else {
+        name for phase in (config.swirl.phase1, config.swirl.phase2) for name in phase.report_to}
+    if "tensorboard" in loggers:
+        console.print(f"training curves: tensorboard --logdir {Path(config.output_dir) / 'logs'}")
 
 
 @app.command()
@@ -152,6 +161,7 @@ def paw(
         raise _fail(str(err)) from None
     console.print(Markdown((Path(config.output_dir) / "report.md").read_text(encoding="utf-8")))
     console.print(f"run folder: {config.output_dir}  wall time: {metrics['run']['wall_time_s']:.0f} s")
+    _print_log_location(config)
 
 
 @config_app.command("show")

@@ -16,7 +16,7 @@ from trl import SFTConfig as TRLSFTConfig
 from swirl_wm.config import GRPOPhaseConfig, SFTConfig
 
 
-def _device_args(seed: int, output_dir: Path) -> dict:
+def _device_args(seed: int, output_dir: Path, report_to: list[str]) -> dict:
     cuda = torch.cuda.is_available()
     return {
         "output_dir": str(output_dir),
@@ -25,7 +25,7 @@ def _device_args(seed: int, output_dir: Path) -> dict:
         "gradient_checkpointing": False,
         "seed": seed,
         "data_seed": seed,
-        "report_to": "none",
+        "report_to": report_to or "none",
         "save_strategy": "no",
         "logging_steps": 1,
         "disable_tqdm": False,
@@ -49,7 +49,7 @@ def sft_args(config: SFTConfig, output_dir: Path, seed: int, validate: bool = Fa
                            "load_best_model_at_end": True, "metric_for_best_model": "eval_loss",
                            "greater_is_better": False, "save_only_model": True}
     return TRLSFTConfig(
-        **(_device_args(seed, output_dir) | evaluation),
+        **(_device_args(seed, output_dir, config.report_to) | evaluation),
         learning_rate=config.learning_rate,
         num_train_epochs=config.num_train_epochs,
         max_steps=config.max_steps,
@@ -66,7 +66,7 @@ def sft_args(config: SFTConfig, output_dir: Path, seed: int, validate: bool = Fa
 def grpo_args(config: GRPOPhaseConfig, output_dir: Path, seed: int) -> GRPOConfig:
     """TRL GRPO arguments for one SWIRL phase (method.md §1.6: β, ε, T, top-p; advantages per group)."""
     return GRPOConfig(
-        **_device_args(seed, output_dir),
+        **_device_args(seed, output_dir, config.report_to),
         learning_rate=config.learning_rate,
         num_generations=config.num_generations,
         per_device_train_batch_size=config.per_device_train_batch_size,
@@ -83,7 +83,7 @@ def grpo_args(config: GRPOPhaseConfig, output_dir: Path, seed: int) -> GRPOConfi
         warmup_steps=config.warmup_steps,
         lr_scheduler_type=config.lr_scheduler_type,
         remove_unused_columns=False,
-        log_completions=False,
+        log_completions=config.log_completions,
         # TRL loads the policy and the reference from the checkpoint folder: safetensors only, no remote code
         model_init_kwargs={"use_safetensors": True, "trust_remote_code": False},
     )
