@@ -1,7 +1,8 @@
 """Group-relative advantages of GRPO, as SWIRL uses them (method.md §1.6).
 
-TRL's GRPOTrainer computes the same quantity internally (``scale_rewards="group"``); this reference
-implementation documents the formula and a test checks TRL against it.
+TRL's GRPOTrainer computes the same quantity inline (``scale_rewards="group"``, in
+``_generate_and_score_completions``); this reference implementation documents the formula, and
+tests/test_objectives.py checks it against values computed by hand.
 """
 
 from __future__ import annotations

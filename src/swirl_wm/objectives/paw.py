@@ -5,7 +5,8 @@ processed in one forward pass. The RL loss trains the action tokens (policy mask
 (WM) loss trains the next-observation tokens (WM mask). The pieces, in the order a training step uses them:
 
 1. :func:`segment_masks` — policy and WM masks from the segment lengths;
-2. :func:`token_entropy` — mean action entropy per sample, for the data selection;
+2. :func:`token_entropy` — mean action entropy per sample, for the data selection (the agent rollouts
+   compute it with this function as they sample);
 3. :func:`select_by_entropy` — keep the top ``α`` of each group by action entropy (α = 0.75);
 4. :func:`wm_token_loss` — noise-tolerant WM loss on the observation tokens (MAE on ``p``, clip ρ = 0.2);
 5. :func:`reward_adaptive_weight` — ``λ_g = clip(1 − R̄_g / R_max, 0, 1)``;

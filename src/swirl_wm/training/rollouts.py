@@ -27,6 +27,7 @@ import torch
 from transformers import DynamicCache, PreTrainedModel, PreTrainedTokenizerBase
 
 from swirl_wm.envs.agent import AgentEnv, AgentTask
+from swirl_wm.objectives.paw import token_entropy
 from swirl_wm.records import Episode
 
 AGENT_SYSTEM_PROMPT = ("You are an agent in a text environment. Read the goal and the observation, then answer "
@@ -164,15 +165,13 @@ def _actions_of(out: Any, width: int, eos: int, temperature: float) -> list[tupl
     """(ids up to EOS, their log-probs, mean entropy) per row of a ``generate`` output (``width`` = input)."""
     new = out.sequences[:, width:]
     logits = torch.stack(out.logits, dim=1).float() / (temperature or 1.0)  # (B, N, V): the sampling distribution
-    logp = torch.log_softmax(logits, dim=-1)
-    token_logp = logp.gather(-1, new.unsqueeze(-1)).squeeze(-1)
-    entropy = -(logp.exp() * logp).nan_to_num().sum(-1)
-    results = []
-    for row in range(new.shape[0]):
-        ids = new[row].tolist()
-        n = ids.index(eos) + 1 if eos in ids else len(ids)
-        results.append((ids[:n], token_logp[row, :n].tolist(), entropy[row, :n].mean().item() if n else 0.0))
-    return results
+    token_logp = torch.log_softmax(logits, dim=-1).gather(-1, new.unsqueeze(-1)).squeeze(-1)
+    rows = [new[row].tolist() for row in range(new.shape[0])]
+    lengths = torch.tensor([ids.index(eos) + 1 if eos in ids else len(ids) for ids in rows])
+    # logits[:, j] predict new[:, j]: already PaW's alignment (objectives/paw.py), one entropy rule for both
+    entropy = token_entropy(logits, torch.arange(new.shape[1]) < lengths.unsqueeze(1))
+    return [(ids[:n], token_logp[row, :n].tolist(), entropy[row].item())
+            for row, (ids, n) in enumerate(zip(rows, lengths.tolist(), strict=True))]
 
 
 @torch.no_grad()
