@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+from enum import Enum
 from importlib.resources import files
 from pathlib import Path
 from typing import Annotated, Any
@@ -41,6 +42,9 @@ logging.getLogger("swirl_wm").setLevel(logging.INFO)
 
 CONFIGS = files("swirl_wm") / "configs"
 GENERATED = ("physics", "scienceworld", "bfcl", "miniwob")  # live environments of `swirl data generate`
+IMPORTED = ("tau-bench", "webshop", "propara")  # = data.importers.FORMATS (a test checks), kept lazy here
+GeneratedEnv = Enum("GeneratedEnv", {name: name for name in GENERATED}, type=str)
+ImportFormat = Enum("ImportFormat", {name: name for name in IMPORTED}, type=str)
 
 
 def _fail(message: str) -> typer.Exit:
@@ -112,7 +116,7 @@ def demo(
 ) -> None:
     """Embedded physics world: SFT + one SWIRL iteration, then a table of SFT vs SWIRL phases.
 
-    ``--model tiny`` runs the same pipeline at smoke-test size (configs/demo-tiny.yaml in the package).
+    --model tiny runs the same pipeline at smoke-test size (configs/demo-tiny.yaml in the package).
     """
     preset = "demo-tiny.yaml" if model == "tiny" else "demo.yaml"
     overrides: dict[str, Any] = {"seed": seed, "output_dir": output_dir}
@@ -354,7 +358,7 @@ def rollout(
 
 @data_app.command("generate")
 def data_generate(
-    env: Annotated[str, typer.Option(help=f"one of {', '.join(GENERATED)}")],
+    env: Annotated[GeneratedEnv, typer.Option(help="the environment to record")],
     output: Annotated[Path, typer.Option(help="JSONL file to write (one transition per line)")],
     config_path: Annotated[Path | None, typer.Option("--config", help="take data.<env> settings from a config")
                            ] = None,
@@ -366,11 +370,9 @@ def data_generate(
     from swirl_wm.data.jsonl import write_episodes
     from swirl_wm.pipeline import build_episodes
 
-    if env not in GENERATED:
-        raise _fail(f"--env must be one of {', '.join(GENERATED)}, got {env!r}")
     config = _load(config_path, {}) if config_path else RunConfig()
     raw = config.model_dump() | {"seed": seed}
-    raw["data"]["env"] = env
+    raw["data"]["env"] = env.value
     if n_episodes is not None:
         raw["data"]["physics"]["n_episodes"] = n_episodes
     try:
@@ -384,7 +386,7 @@ def data_generate(
 
 @data_app.command("import")
 def data_import(
-    fmt: Annotated[str, typer.Option("--format", help="tau-bench, webshop or propara")],
+    fmt: Annotated[ImportFormat, typer.Option("--format", help="the recorded data set's format")],
     input_path: Annotated[Path, typer.Option("--input", help="the recorded file (propara: a grids file or the "
                                              "folder of the three)")],
     output: Annotated[Path, typer.Option(help="JSONL file to write (one transition per line)")],
@@ -396,10 +398,8 @@ def data_import(
     from swirl_wm.data.jsonl import DataError, write_episodes
     from swirl_wm.data.truncate import count_truncated
 
-    if fmt not in FORMATS:
-        raise _fail(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
     try:
-        episodes = FORMATS[fmt](input_path, max_state_chars)
+        episodes = FORMATS[fmt.value](input_path, max_state_chars)
     except (DataError, OSError) as err:
         raise _fail(str(err)) from None
     write_episodes(output, episodes)
