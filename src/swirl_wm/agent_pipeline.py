@@ -28,7 +28,7 @@ from swirl_wm.config import AgentRunConfig, load_config
 from swirl_wm.data.jsonl import group_episodes, read_transitions, write_episodes
 from swirl_wm.envs.agent import AgentEnv, expert_episode
 from swirl_wm.evaluation.agent_eval import evaluate_agent, evaluate_policy_wm
-from swirl_wm.files import atomic_write_text, exclusive_writer
+from swirl_wm.files import atomic_write_text
 from swirl_wm.models.loading import load_model, load_tokenizer, resolve_model
 from swirl_wm.pipeline import Announce, SwirlRun, train_log_of
 from swirl_wm.reporting.run_info import git_commit, machine_info
@@ -159,8 +159,7 @@ def run_agent(config: AgentRunConfig, announce: Announce = print) -> dict[str, A
     if config.model.torch_threads:
         torch.set_num_threads(config.model.torch_threads)
     run = SwirlRun(config, announce)
-    with exclusive_writer(run.dir, run.state.is_main_process):
-        run.check_config()
+    with run.writing():
         return _agent_stages(run)
 
 

@@ -79,6 +79,16 @@ class ModelConfig(_Strict):
         None, ge=1, description="torch CPU threads; None = all cores (trl-notes.md: 1 when cores are shared)")
 
 
+Logger = Literal["tensorboard", "wandb", "trackio"]
+
+
+def _report_to() -> Any:
+    """TRL's ``report_to``, one definition for the SFT and GRPO trainers."""
+    return Field(default_factory=lambda: ["tensorboard"], description="TRL / transformers loggers (TensorBoard "
+                 "files under the run's logs/<stage>/runs; wandb and trackio need their package and login); [] = "
+                 "none")
+
+
 class SFTConfig(_Strict):
     """Warm start of both roles on the labelled split (SWIRL §4: SFT before SWIRL)."""
 
@@ -89,9 +99,7 @@ class SFTConfig(_Strict):
     gradient_accumulation_steps: int = Field(1, ge=1)
     warmup_ratio: float = Field(0.05, ge=0, le=1)
     lr_scheduler_type: str = Field("cosine", description="paper: cosine")
-    report_to: list[Literal["tensorboard", "wandb", "trackio"]] = Field(
-        default_factory=lambda: ["tensorboard"], description="TRL / transformers loggers (TensorBoard files under "
-        "the run's logs/<stage>/runs; wandb and trackio need their package and login); [] = none")
+    report_to: list[Logger] = _report_to()
     max_length: int = Field(1024, ge=16, description="tokens of prompt + completion")
     eval_steps: int | None = Field(
         None, ge=1, description="validation loss every this many optimizer steps (plus the learning curve); None "
@@ -125,9 +133,7 @@ class GRPOPhaseConfig(_Strict):
         "batch's, or not at all (Dr. GRPO); 'none' keeps a group of near-equal rewards from being blown up")
     warmup_steps: int = Field(0, ge=0, description="paper: 25 (at effective batch 128)")
     lr_scheduler_type: str = Field("cosine")
-    report_to: list[Literal["tensorboard", "wandb", "trackio"]] = Field(
-        default_factory=lambda: ["tensorboard"], description="TRL / transformers loggers (TensorBoard files under "
-        "the run's logs/<stage>/runs; wandb and trackio need their package and login); [] = none")
+    report_to: list[Logger] = _report_to()
     log_completions: bool = Field(
         False, description="TRL: print (and send to wandb / trackio as a table) prompts, completions and rewards "
         "every num_completions_to_print-th logging step")

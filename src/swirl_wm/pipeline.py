@@ -15,12 +15,13 @@ again after a crash resumes after the last completed stage.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import json
 import random
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -134,6 +135,18 @@ class SwirlRun:
         if not runs_here:
             self.ledger.reload()
         return self.ledger.stages[name]
+
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[None]:
+        """Hold the run folder's writer lock for the block (main process: :func:`~swirl_wm.files.exclusive_writer`)
+        after checking the folder's config (:meth:`check_config`).
+
+        Raises:
+            RunFolderBusy: another process is writing the folder; ValueError: as :meth:`check_config`.
+        """
+        with exclusive_writer(self.dir, self.state.is_main_process):
+            self.check_config()
+            yield
 
     def check_config(self) -> None:
         """Refuse to resume a folder that holds a different config; the main process then writes it.
@@ -509,8 +522,7 @@ def run_swirl(config: RunConfig, announce: Announce = print) -> dict[str, Any]:
     if config.model.torch_threads:
         torch.set_num_threads(config.model.torch_threads)
     run = SwirlRun(config, announce)
-    with exclusive_writer(run.dir, run.state.is_main_process):
-        run.check_config()
+    with run.writing():
         return _swirl_stages(run)
 
 
