@@ -179,6 +179,7 @@ def main() -> None:
     variants = [(base_variant, {})] + args.variant
     start = time.monotonic()
     runs: dict[str, list[dict[str, Any]]] = {}
+    run_dirs: dict[str, list[str]] = {}
     for variant, overrides in variants:
         for seed in args.seeds:
             config = with_overrides(base, overrides | {"seed": seed})
@@ -189,11 +190,13 @@ def main() -> None:
                 seed_from_base(base_dir, run_dir, kind.copied)
             print(f"== {variant} seed {seed} → {run_dir}", flush=True)
             runs.setdefault(variant, []).append(kind.run(config))
+            run_dirs.setdefault(variant, []).append(str(run_dir))
     rows = aggregate(runs)
     result = {"config_path": str(args.config), "config": base.model_dump(mode="json"),
               "variants": {name: overrides for name, overrides in variants}, "seeds": args.seeds,
               "git_commit": git_commit(), "machine": machine_info(), "wall_time_s": time.monotonic() - start,
               "run_wall_time_s": {v: [m["run"]["wall_time_s"] for m in ms] for v, ms in runs.items()},
+              "run_dirs": run_dirs,
               "rows": rows}
     if kind is SWIRL:
         result["latent_actions"] = {v: [[p.get("latent_actions") for p in m["phases"] if "latent_actions" in p]

@@ -33,7 +33,12 @@ from swirl_wm.reporting.markdown import format_value
 
 # Phase II changes only the IDM (its FWM columns repeat Phase I's); both are kept for the IDM's metrics.
 ARMS = {"SFT": "sft", "SWIRL (Phase I)": "swirl: iter1/phase1", "SWIRL (Phase II)": "swirl: iter1/phase2",
+        "SWIRL (iter 2, Phase I)": "swirl: iter2/phase1", "SWIRL (iter 2, Phase II)": "swirl: iter2/phase2",
         "bootstrap": f"swirl: {BOOTSTRAP_ROW}", "oracle": ORACLE_ROW}
+# Each arm's FWM test predictions inside a run folder (``predictions/<folder>/test-fwm.jsonl``).
+PREDICTIONS = {"SFT": "sft", "SWIRL (Phase I)": "iter1-phase1", "SWIRL (iter 2, Phase I)": "iter2-phase1",
+               "bootstrap": "bootstrap", "oracle": "oracle"}
+EFFECT_KEY = "fwm/effect_accuracy"
 
 
 def _row(result: dict[str, Any], name: str) -> dict[str, Any] | None:
@@ -61,6 +66,41 @@ def study_of(result: dict[str, Any], key: str) -> dict[str, Any]:
     return {"L": result["config"]["data"]["split"]["max_labelled_episodes"], "seeds": seeds, "arms": arms,
             "trivial": trivial, "oracle_gap_closed": gap,
             "rl_vs_bootstrap": phase1.get("delta_vs_bootstrap", {}).get(key)}
+
+
+def effect_study(result: dict[str, Any]) -> dict[str, Any]:
+    """One labelled size's test effect accuracy (:func:`~swirl_wm.evaluation.metrics.effect_accuracy`: the
+    fields the action changed) per arm, recomputed from each run's saved predictions (runs evaluated before
+    the metric existed have none in their ledger), in :func:`study_of`'s shape; the copy rule is the trivial
+    row (the no-op rule scores 0 by construction)."""
+    from swirl_wm.envs import physics
+    from swirl_wm.evaluation.evaluate import noop_prediction
+    from swirl_wm.evaluation.metrics import effect_accuracy
+    by_arm: dict[str, list[float]] = {}
+    copy: list[float] = []
+    for run_dir in result.get("run_dirs", {}).get(next(iter(result["variants"])), []):
+        for arm, folder in PREDICTIONS.items():
+            path = Path(run_dir) / "predictions" / folder / "test-fwm.jsonl"
+            if not path.exists():
+                continue
+            rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+            xs, refs = [r["x"] for r in rows], [r["reference"] for r in rows]
+            passive = [noop_prediction("physics", x) for x in xs]
+            score = effect_accuracy([r["prediction"] for r in rows], refs, passive, physics.state_fields)
+            by_arm.setdefault(arm, []).append(score if score is not None else float("nan"))
+            if arm == "SFT":
+                copy.append(effect_accuracy(xs, refs, passive, physics.state_fields) or 0.0)
+    arms = {}
+    for arm, values in by_arm.items():
+        mean, ci = summarise(values)
+        arms[arm] = {"mean": mean, "ci95": ci, "values": values}
+        sft = by_arm.get("SFT", [])
+        if arm != "SFT" and len(values) == len(sft):
+            d_mean, d_ci = summarise([v - s for v, s in zip(values, sft, strict=True)])
+            arms[arm]["delta_vs_sft"] = {"mean": d_mean, "ci95": d_ci}
+    trivial = {"copy the state (ŷ = x) (trivial)": summarise(copy)[0]} if copy else {}
+    return {"L": result["config"]["data"]["split"]["max_labelled_episodes"], "seeds": result["seeds"],
+            "arms": arms, "trivial": trivial, "oracle_gap_closed": None, "rl_vs_bootstrap": None}
 
 
 def _cell(key: str, stats: dict[str, Any] | None, delta: bool = False) -> str:
@@ -139,6 +179,8 @@ def main() -> None:
     results = [json.loads(p.read_text(encoding="utf-8")) for p in args.results]
     studies = sorted((study_of(r, args.key) for r in results), key=lambda s: s["L"])
     extra = {k: sorted((study_of(r, k) for r in results), key=lambda s: s["L"]) for k in args.extra_key}
+    if args.key == "fwm/field_accuracy" and all("run_dirs" in r for r in results):
+        extra[EFFECT_KEY] = sorted((effect_study(r) for r in results), key=lambda s: s["L"])
     out = {"key": args.key, "inputs": [str(p) for p in args.results], "studies": studies, "extra": extra,
            "git_commits": sorted({r["git_commit"] for r in results}), "machine": results[0]["machine"],
            "wall_time_s": sum(r["wall_time_s"] for r in results)}

@@ -70,6 +70,10 @@ def test_resume_accepts_a_config_written_before_new_options_existed(tmp_path: Pa
     raw["model"]["torch_threads"] = 1  # the thread count changes speed only: still the same run
     saved.write_text(yaml.safe_dump(raw), encoding="utf-8")
     assert _same_config(saved, config)
+    raw["swirl"]["iterations"] += 1  # more iterations or another baseline only add stages: still the same run
+    raw["baselines"]["oracle"] = not raw["baselines"]["oracle"]
+    saved.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    assert _same_config(saved, config)
     raw["seed"] = 4  # a changed value is still refused
     saved.write_text(yaml.safe_dump(raw), encoding="utf-8")
     assert not _same_config(saved, config)

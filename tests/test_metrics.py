@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from swirl_wm.evaluation.metrics import (
     bleu,
+    effect_accuracy,
     exact_match,
     field_accuracy,
     json_field_f1,
@@ -72,6 +73,18 @@ def test_field_accuracy_micro_and_per_kind() -> None:
 def test_field_accuracy_unparseable_prediction_counts_wrong() -> None:
     result = field_accuracy(["garbage"], ["a=1; b=2"], _fields)
     assert result == {"field_accuracy": 0.0, "field_accuracy/a": 0.0, "field_accuracy/b": 0.0}
+
+
+def test_effect_accuracy_counts_only_the_fields_the_action_changed() -> None:
+    passive = ["a=1; b=2; c=3", "a=5; b=5"]  # the no-op rule's next states
+    references = ["a=1; b=9; c=4", "a=5; b=5"]  # effects: b=9, c=4 in the first; none in the second
+    predictions = ["a=0; b=9; c=3", "garbage"]
+    # Effect fields: b (right), c (wrong: kept the passive value); a is passive, so its error is ignored.
+    assert effect_accuracy(predictions, references, passive, _fields) == pytest.approx(1 / 2)
+    assert effect_accuracy(passive, references, passive, _fields) == 0.0  # the no-op rule scores 0
+    assert effect_accuracy(["x=1"], ["a=1"], ["a=1"], _fields) is None  # no effect to score
+    with pytest.raises(ValueError):
+        effect_accuracy(["a=1"], ["a=1"], [], _fields)
 
 
 def test_empty_input_values() -> None:

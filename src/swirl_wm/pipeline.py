@@ -183,6 +183,11 @@ class SwirlRun:
 # Settings that change how fast a run goes or what it keeps on disk, never what it computes: a run may
 # resume with other values.
 EXECUTION_ONLY = (("model", "torch_threads"), ("keep_checkpoints",))
+# Settings that add stages after the finished ones but never change what a finished stage computed: a
+# finished run may resume with more SWIRL iterations or another baseline (``--set swirl.iterations=2``), and
+# only the new stages run. (With fewer iterations the report shows the first ones; nothing is deleted.)
+EXTENDABLE = (("swirl", "iterations"), ("baselines", "bootstrap"), ("baselines", "oracle"),
+              ("baselines", "best_of_n"))
 
 
 def _same_config(saved: Path, config: BaseModel) -> bool:
@@ -190,7 +195,8 @@ def _same_config(saved: Path, config: BaseModel) -> bool:
 
     A field added to the config since the folder was written takes its default, so an upgrade of this
     package that only adds options does not stop a run from resuming; a changed value still does, except
-    for the execution-only settings in ``EXECUTION_ONLY`` (the CPU thread count).
+    for the execution-only settings in ``EXECUTION_ONLY`` (the CPU thread count) and the settings in
+    ``EXTENDABLE`` that only add stages (iterations, baselines).
     """
     try:
         previous = type(config).model_validate(yaml.safe_load(saved.read_text(encoding="utf-8")))
@@ -201,7 +207,7 @@ def _same_config(saved: Path, config: BaseModel) -> bool:
 
 def _results_part(config: BaseModel) -> dict[str, Any]:
     raw = config.model_dump(mode="json")
-    for *sections, key in EXECUTION_ONLY:
+    for *sections, key in EXECUTION_ONLY + EXTENDABLE:
         node = raw
         for section in sections:
             node = node.get(section, {})
@@ -502,7 +508,9 @@ def _oracle_stage(run: SwirlRun, base: str, splits: Splits) -> dict[str, Any]:
         scorer = run.scorer(target)
         for split in ("val", "test"):
             transitions = getattr(splits, split)[: cfg.eval.max_examples]
-            result[split] |= evaluate_role(role, scorer, transitions, cfg.eval)[0]
+            metrics, predictions = evaluate_role(role, scorer, transitions, cfg.eval)
+            result[split] |= metrics
+            _save_predictions(run.path(f"predictions/oracle/{split}-{role}.jsonl"), role, transitions, predictions)
     return result
 
 

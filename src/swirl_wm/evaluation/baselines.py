@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from swirl_wm.config import EvalConfig
-from swirl_wm.evaluation.evaluate import APPLY, NOOP_ACTION, action_metrics, single_env, state_metrics
+from swirl_wm.evaluation.evaluate import NOOP_ACTION, action_metrics, noop_prediction, single_env, state_metrics
 from swirl_wm.records import Transition
 
 
@@ -26,13 +26,6 @@ def most_frequent_action(labelled: Sequence[Transition]) -> str | None:
     """The commonest gold action of ``labelled`` (ties: the first seen), ``None`` when none has one."""
     counts = Counter(t.z for t in labelled if t.z is not None)
     return counts.most_common(1)[0][0] if counts else None
-
-
-def _noop(env: str | None, x: str) -> str:
-    try:
-        return APPLY[env](x, NOOP_ACTION[env])
-    except ValueError:  # a state the environment cannot parse stays as it is
-        return x
 
 
 def trivial_baselines(labelled: Sequence[Transition], transitions: Sequence[Transition], config: EvalConfig
@@ -53,9 +46,11 @@ def trivial_baselines(labelled: Sequence[Transition], transitions: Sequence[Tran
     quiet = config.model_copy(update={"embedding_similarity": False})
     env = single_env(transitions)
     refs = [t.y for t in transitions]
-    out: dict[str, dict[str, Any]] = {"copy": state_metrics("fwm", env, [t.x for t in transitions], refs, quiet)}
+    priors = [t.x for t in transitions]
+    out: dict[str, dict[str, Any]] = {"copy": state_metrics("fwm", env, priors, refs, quiet, priors=priors)}
     if env in NOOP_ACTION:
-        out["noop"] = state_metrics("fwm", env, [_noop(env, t.x) for t in transitions], refs, quiet)
+        out["noop"] = state_metrics("fwm", env, [noop_prediction(env, x) for x in priors], refs, quiet,
+                                    priors=priors)
     action = most_frequent_action(labelled)
     if action is not None and all(t.z is not None for t in transitions):
         out["most_frequent_action"] = action_metrics("idm", transitions, [action] * len(transitions), quiet)

@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from swirl_wm.config import EvalConfig
 from swirl_wm.envs import physics
 from swirl_wm.evaluation.embedding import embedding_similarity
-from swirl_wm.evaluation.metrics import bleu, exact_match, field_accuracy, json_field_f1, rouge_l
+from swirl_wm.evaluation.metrics import bleu, effect_accuracy, exact_match, field_accuracy, json_field_f1, rouge_l
 from swirl_wm.models.generation import generate
 from swirl_wm.models.prompts import Role, build_prompt
 from swirl_wm.models.scoring import Scorer
@@ -99,12 +99,26 @@ def grounded(apply: Callable[[str, str], str], x: str, z: str, y: str) -> bool:
         return False
 
 
+def noop_prediction(env: str | None, x: str) -> str:
+    """The no-op rule's next state: ``apply(x, no-op)`` in environment ``env`` (its passive dynamics); ``x``
+    itself when ``env`` has no no-op action or cannot parse ``x``."""
+    if env not in NOOP_ACTION:
+        return x
+    try:
+        return APPLY[env](x, NOOP_ACTION[env])
+    except ValueError:  # a state the environment cannot parse stays as it is
+        return x
+
+
 def state_metrics(prefix: str, env: str | None, predictions: Sequence[str], refs: Sequence[str],
-                  config: EvalConfig, embedding: bool | None = None) -> dict[str, float]:
+                  config: EvalConfig, embedding: bool | None = None,
+                  priors: Sequence[str] | None = None) -> dict[str, float]:
     """Metrics of predicted states against true ones, keys ``<prefix>/<metric>``.
 
-    Exact match, BLEU, ROUGE-L; per-field accuracy where environment ``env`` parses its states; JSON field
-    F1 over the references that are JSON objects or arrays (left out when none is); embedding similarity
+    Exact match, BLEU, ROUGE-L; per-field accuracy where environment ``env`` parses its states, and, given
+    the prior states ``priors`` where ``env`` also has a no-op action, effect accuracy
+    (:func:`~swirl_wm.evaluation.metrics.effect_accuracy`: the fields the action changed); JSON field F1
+    over the references that are JSON objects or arrays (left out when none is); embedding similarity
     when ``embedding`` (default ``config.embedding_similarity``). Units as :func:`prediction_metrics`.
 
     Raises:
@@ -116,6 +130,10 @@ def state_metrics(prefix: str, env: str | None, predictions: Sequence[str], refs
                f"{prefix}/rouge_l": rouge_l(predictions, refs)}
     if env in STATE_FIELDS:
         metrics |= {f"{prefix}/{k}": v for k, v in field_accuracy(predictions, refs, STATE_FIELDS[env]).items()}
+        if priors is not None and env in NOOP_ACTION:
+            effect = effect_accuracy(predictions, refs, [noop_prediction(env, x) for x in priors], STATE_FIELDS[env])
+            if effect is not None:
+                metrics[f"{prefix}/effect_accuracy"] = effect
     structured = [i for i, r in enumerate(refs) if _is_json_document(r)]
     if structured:
         metrics[f"{prefix}/json_field_f1"] = json_field_f1([predictions[i] for i in structured],
@@ -168,7 +186,8 @@ def prediction_metrics(role: Role, transitions: Sequence[Transition], prediction
     if any(t.z is None for t in transitions):
         raise ValueError(f"{role.upper()} evaluation needs the gold action of every transition")
     if role == "fwm":
-        return state_metrics("fwm", single_env(transitions), predictions, [t.y for t in transitions], config)
+        return state_metrics("fwm", single_env(transitions), predictions, [t.y for t in transitions], config,
+                             priors=[t.x for t in transitions])
     return action_metrics("idm", transitions, predictions, config)
 
 

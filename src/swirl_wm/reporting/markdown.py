@@ -20,9 +20,11 @@ from swirl_wm.files import atomic_write_text
 MISSING = "—"
 
 # Metrics stored as fractions in [0, 1] and shown in %; every other metric is shown to 2 decimals.
-_FRACTION_METRICS = ("exact_match", "field_accuracy", "grounded_accuracy", "json_field_f1", "success_rate")
+_FRACTION_METRICS = ("exact_match", "field_accuracy", "effect_accuracy", "grounded_accuracy", "json_field_f1",
+                     "success_rate")
 # Column order within a role; metrics not listed follow in alphabetical order.
-_METRIC_ORDER = ("exact_match", "bleu", "rouge_l", "log_likelihood", "field_accuracy", "grounded_accuracy")
+_METRIC_ORDER = ("exact_match", "bleu", "rouge_l", "log_likelihood", "field_accuracy", "effect_accuracy",
+                 "grounded_accuracy")
 _ROLE_ORDER = ("fwm", "idm")
 _REWARD_HACKING_KEY = "fwm/rouge_l"
 
