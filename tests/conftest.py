@@ -29,3 +29,22 @@ def tiny(tiny_path):
     from swirl_wm.models.loading import load_model, load_tokenizer
 
     return load_model(tiny_path), load_tokenizer(tiny_path)
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """Path of a headless-capable Chromium (``/usr/bin/chromium``; ``scripts/install_chromium.sh`` is tried
+    once when it is missing); skips when none can be had."""
+    import subprocess
+    from pathlib import Path
+
+    binary = Path(os.environ.get("MINIWOB_CHROME_BINARY", "/usr/bin/chromium"))
+    if not binary.is_file():
+        script = Path(__file__).parents[1] / "scripts" / "install_chromium.sh"
+        try:
+            subprocess.run(["bash", str(script)], check=False, timeout=240, capture_output=True)
+        except (OSError, subprocess.TimeoutExpired) as error:
+            pytest.skip(f"no {binary} and scripts/install_chromium.sh failed: {error}")
+    if not binary.is_file():
+        pytest.skip(f"no {binary} (scripts/install_chromium.sh could not install it)")
+    return binary

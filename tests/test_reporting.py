@@ -192,3 +192,58 @@ def test_report_shows_baselines_and_latent_action_diagnostics(tmp_path: Path) ->
     assert "| SWIRL best FWM (iter1/phase1) | 53.00 |" in text
     assert "| iter1/phase1 | 10 | 8 | 50.0 % | 7.0 | 4.0 |" in text
     assert "Below the paper's 94 % distinct latent actions:** iter1/phase1" in text
+
+
+def test_html_report_embeds_figures_tables_and_escaped_predictions(tmp_path: Path) -> None:
+    import json
+
+    from swirl_wm.reporting.html import write_html_report
+
+    metrics = _metrics()
+    rows = [{"episode_id": "e", "step": 0, "x": "a <b> & c", "given": "push", "reference": "y1", "prediction": "y1"},
+            {"episode_id": "e", "step": 1, "x": "x2", "given": "wait", "reference": "y2", "prediction": "<oops>"}]
+    folder = tmp_path / "predictions" / "iter1-phase1"
+    folder.mkdir(parents=True)
+    (folder / "test-fwm.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    page = write_html_report(metrics, tmp_path).read_text(encoding="utf-8")
+    assert page.startswith("<!DOCTYPE html>") and page.rstrip().endswith("</html>")
+    assert page.count("data:image/png;base64,") == 2  # the run figure and the GRPO curves, embedded
+    assert "<table>" in page and "iter1/phase1" in page  # the Markdown tables, rendered
+    assert "a &lt;b&gt; &amp; c" in page and "&lt;oops&gt;" in page and "<oops>" not in page
+    assert 'class="state right">y1' in page and 'class="state wrong">&lt;oops&gt;' in page
+    assert not list(tmp_path.glob(".*"))  # nothing temporary left behind
+
+
+def test_swirl_report_cli_writes_the_page_and_names_a_bad_folder(tmp_path: Path) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from swirl_wm.cli.main import app
+
+    (tmp_path / "metrics.json").write_text(json.dumps(_metrics()), encoding="utf-8")
+    result = CliRunner().invoke(app, ["report", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "report.html").is_file()
+    missing = CliRunner().invoke(app, ["report", str(tmp_path / "nowhere")])
+    assert missing.exit_code == 2 and "metrics.json" in missing.output
+
+
+def test_html_report_renders_in_headless_chromium(tmp_path: Path, chromium: Path) -> None:
+    """The page opens in a real browser and its screenshot is not blank (issue #17)."""
+    import subprocess
+
+    import numpy as np
+    from PIL import Image
+
+    from swirl_wm.reporting.html import write_html_report
+
+    page = write_html_report(_metrics(), tmp_path)
+    shot = tmp_path / "shot.png"
+    subprocess.run([str(chromium), "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+                    f"--screenshot={shot}", "--window-size=1000,1400", page.resolve().as_uri()],
+                   check=True, timeout=120, capture_output=True)  # fmt: skip
+    pixels = np.asarray(Image.open(shot).convert("L"), dtype=float)
+    assert pixels.shape == (1400, 1000)
+    assert (pixels < 200).mean() > 0.02  # text, table borders and figures: not a white page
+    assert len(np.unique(pixels)) > 20  # anti-aliased text and plots, not one flat colour

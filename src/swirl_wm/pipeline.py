@@ -87,9 +87,9 @@ def build_episodes(config: RunConfig) -> list[Episode]:
 
 
 def train_log_of(history: list[dict]) -> list[dict[str, float]]:
-    """The per-step entries of a TRL log history worth keeping: reward, KL, loss, learning rate, the
-    validation loss and the SFT learning curve's ``curve/...`` metrics."""
-    keys = ("reward", "reward_std", "kl", "loss", "learning_rate", "eval_loss")
+    """The per-step entries of a TRL log history worth keeping: reward, KL, loss, learning rate, the mean
+    completion length, the validation loss and the SFT learning curve's ``curve/...`` metrics."""
+    keys = ("reward", "reward_std", "kl", "loss", "learning_rate", "eval_loss", "completions/mean_length")
 
     def kept(key: str) -> bool:
         return key in keys or key.startswith("curve/")
@@ -426,7 +426,7 @@ def _eval_stage(run: SwirlRun, name: str, current: dict[str, str], previous: dic
 
 
 def _save_predictions(path: Path, role: str, transitions: list[Transition], predictions: list[str]) -> None:
-    rows = [{"episode_id": t.episode_id, "step": t.step, "x": t.x,
+    rows = [{"episode_id": t.episode_id, "step": t.step, "x": t.x, "given": t.z if role == "fwm" else t.y,
              "reference": t.y if role == "fwm" else t.z, "prediction": p}
             for t, p in zip(transitions, predictions, strict=True)]
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,6 +1,7 @@
 """``swirl``: train and evaluate world models with SWIRL from the command line.
 
 Commands: ``swirl demo``, ``swirl train CONFIG.yaml``, ``swirl eval --run DIR --data FILE.jsonl``,
+``swirl report RUN_DIR`` (the run's HTML page),
 ``swirl predict`` / ``swirl label`` / ``swirl rollout`` (use a trained world model),
 ``swirl data generate --env NAME --output FILE.jsonl``,
 ``swirl data import --format NAME --input PATH --output FILE.jsonl``. Each parses, validates the config,
@@ -226,6 +227,27 @@ def evaluate(
 
         atomic_write_text(output, text)
     console.print(text)
+
+
+@app.command()
+def report(
+    run: Annotated[Path, typer.Argument(help="a finished run folder written by `swirl train` or `swirl demo`")],
+) -> None:
+    """Write RUN/report.html from the run's metrics.json: one self-contained page (metrics per phase and split
+    with the trivial baselines, GRPO reward / KL / completion-length curves, latent-action diagnostics,
+    rollout curves, a sample of test transitions with predictions; figures embedded)."""
+    from swirl_wm.reporting.html import write_html_report
+
+    source = run / "metrics.json"
+    try:
+        metrics = json.loads(source.read_text(encoding="utf-8"))
+        if "phases" not in metrics or "best" not in metrics:
+            raise ValueError(f"{source}: not a finished SWIRL run's metrics (no 'phases' / 'best'); agent runs "
+                             "(`swirl paw`) have report.md only")
+        path = write_html_report(metrics, run)
+    except (OSError, ValueError, KeyError) as err:
+        raise _fail(f"{source}: {err}" if isinstance(err, KeyError) else str(err)) from None
+    console.print(f"wrote {path}", markup=False)
 
 
 RunOption = Annotated[Path | None, typer.Option(help="a run folder written by `swirl train` (or use --fwm/--idm)")]

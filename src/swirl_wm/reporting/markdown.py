@@ -401,6 +401,17 @@ def write_report(metrics: dict[str, Any], path: Path, plot_path: Path | None) ->
         relative to SFT on held-out transitions).
     """
     path = Path(path)
+    plot_ref = None if plot_path is None else Path(os.path.relpath(plot_path, path.parent)).as_posix()
+    return atomic_write_text(path, report_markdown(metrics, plot_ref))
+
+
+def report_markdown(metrics: dict[str, Any], plot_ref: str | None) -> str:
+    """The text of the run's Markdown report (:func:`write_report`); ``plot_ref`` is the figure's link
+    (a path relative to the report, or a ``data:`` URI), ``None`` for no figure.
+
+    Raises:
+        KeyError: as :func:`write_report`.
+    """
     lines = _header(metrics["run"])
     legend = "Fractions in %; BLEU and ROUGE-L on 0–100; other values as logged; — = not measured."
     for title, split in (("Test split", "test"), ("Validation split", "val")):
@@ -417,12 +428,6 @@ def write_report(metrics: dict[str, Any], path: Path, plot_path: Path | None) ->
     lines += ["", *baselines] if baselines else []
     lines += ["", "## Reward-hacking check (Phase I)", "", *_reward_hacking_lines(metrics["phases"])]
     lines += ["", "## Latent actions (Phase I)", "", *_latent_action_lines(metrics["phases"])]
-    if plot_path is not None:
-        relative = Path(os.path.relpath(plot_path, path.parent)).as_posix()
-        lines += [
-            "",
-            "## Training curves",
-            "",
-            f"![reward per GRPO step and key metrics per phase]({relative})",
-        ]
-    return atomic_write_text(path, "\n".join(lines) + "\n")
+    if plot_ref is not None:
+        lines += ["", "## Training curves", "", f"![reward per GRPO step and key metrics per phase]({plot_ref})"]
+    return "\n".join(lines) + "\n"

@@ -110,6 +110,17 @@ def plot_run(metrics: dict[str, Any], path: Path) -> Path:
     Source: docs/method.md §1.5 (SWIRL §4): evaluate after every phase; the FWM often peaks after the
         first iteration, which panel (b) makes visible.
     """
+    buffer = io.BytesIO()
+    run_figure(metrics).savefig(buffer, format="png", dpi=120)
+    return atomic_write_bytes(path, buffer.getvalue())
+
+
+def run_figure(metrics: dict[str, Any]) -> Figure:
+    """The figure :func:`plot_run` saves (its panels), unsaved.
+
+    Raises:
+        KeyError: as :func:`plot_run`.
+    """
     phases = metrics["phases"]
     rollouts = [p for p in phases if p.get("rollout")]
     fig = Figure(figsize=(18 if rollouts else 12, 4.5))
@@ -120,6 +131,4 @@ def plot_run(metrics: dict[str, Any], path: Path) -> Path:
         _plot_rollouts(axes[2], rollouts)
     fig.suptitle(f"SWIRL run {metrics['run']['name']}")
     fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=120)
-    return atomic_write_bytes(path, buffer.getvalue())
+    return fig

@@ -16,6 +16,7 @@ from typing import Any
 import torch
 
 from swirl_wm.files import atomic_write_text
+from swirl_wm.reporting.html import write_html_report
 from swirl_wm.reporting.markdown import write_report
 from swirl_wm.reporting.plot import plot_run
 
@@ -52,10 +53,12 @@ def run_info(config: Any, source: Any, wall_time_s: float) -> dict[str, Any]:
 
 
 def write_run_outputs(metrics: dict[str, Any], run_dir: Path) -> dict[str, Path]:
-    """Write ``metrics.json``, ``plot.png`` and ``report.md`` into ``run_dir`` (each atomically)."""
+    """Write ``metrics.json``, ``plot.png``, ``report.md`` and ``report.html`` into ``run_dir`` (each
+    atomically)."""
     paths = {"metrics": run_dir / "metrics.json", "plot": run_dir / "plot.png", "report": run_dir / "report.md"}
     atomic_write_text(paths["metrics"], json.dumps(metrics, indent=2))
     plot_run(metrics, paths["plot"])
     write_report(metrics, paths["report"], paths["plot"])
+    paths["html"] = write_html_report(metrics, run_dir)
     return paths
 
