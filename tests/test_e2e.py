@@ -160,6 +160,30 @@ def test_shared_weights_idm_diff_and_normalised_phase1_reward(tmp_path):
 
 
 @pytest.mark.slow
+def test_lora_run_saves_plain_checkpoints_with_low_rank_updates(tmp_path, tiny_path):
+    """model.lora: each stage trains a rank-r adapter and saves it merged, so a checkpoint is a plain model
+    whose change from its input has rank ≤ r in every adapted matrix (SFT from the base, Phase I from SFT)."""
+    from pathlib import Path
+
+    import torch
+
+    run = tmp_path / "lora"
+    config = tmp_path / "lora.yaml"
+    config.write_text(CONFIG.format(out=run))
+    # β = 0.1 (default): TRL's reference model is the base with the adapter disabled
+    result = CliRunner().invoke(app, ["train", str(config), "--set", "model.lora={r: 2}"])
+    assert result.exit_code == 0, result.output
+    base = _weights(Path(tiny_path))
+    sft, phase1 = _weights(run / "checkpoints/sft/fwm"), _weights(run / "checkpoints/iter1-phase1/fwm")
+    assert sft.keys() == base.keys() and not list((run / "checkpoints/sft/fwm").glob("adapter_*"))
+    for before, after in ((base, sft), (sft, phase1)):
+        changed = [k for k in after if k.endswith("proj.weight") and not after[k].equal(before[k])]
+        assert changed  # the adapters trained
+        assert all(torch.linalg.matrix_rank((after[k] - before[k]).double(), rtol=1e-6) <= 2 for k in changed)
+        assert all(after[k].equal(before[k]) for k in after if "norm" in k)  # only adapted matrices move
+
+
+@pytest.mark.slow
 def test_greedy_latent_actions_all_dropped_is_a_clear_error(tmp_path):
     # the barely trained tiny IDM writes only whitespace: greedy mode keeps no pair, and says why
     run = tmp_path / "greedy"

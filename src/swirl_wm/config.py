@@ -66,6 +66,18 @@ class DataConfig(_Strict):
         return self
 
 
+class LoraSettings(_Strict):
+    """LoRA adapters (peft) instead of full fine-tuning; peft's ``LoraConfig`` names. Each role trains its own
+    adapter on the frozen base; in GRPO the reference model is the base with the adapter disabled (TRL), so no
+    second copy is held. Every checkpoint is saved merged (plain weights), so evaluation, ``WorldModel`` and
+    the next phase read it like any other."""
+
+    r: int = Field(16, ge=1, description="rank of the update")
+    lora_alpha: float = Field(32.0, gt=0, description="scale: the update is (lora_alpha / r) · B A")
+    lora_dropout: float = Field(0.05, ge=0, lt=1)
+    target_modules: str | list[str] = Field("all-linear", description="peft's names: 'all-linear' or module names")
+
+
 class ModelConfig(_Strict):
     """The base model and how the two roles use it (SWIRL §3.1)."""
 
@@ -77,6 +89,9 @@ class ModelConfig(_Strict):
         "read y)")
     torch_threads: int | None = Field(
         None, ge=1, description="torch CPU threads; None = all cores (trl-notes.md: 1 when cores are shared)")
+    lora: LoraSettings | None = Field(
+        None, description="train LoRA adapters (peft) in SFT and both GRPO phases, saved merged; None = full "
+                          "fine-tuning (paper). Raise the learning rates with it (LoRA usually needs ~10x)")
 
 
 Logger = Literal["tensorboard", "wandb", "trackio"]

@@ -280,13 +280,13 @@ def _sft_stage(run: SwirlRun, base: str, splits: Splits) -> dict[str, Any]:
         roles = ("fwm", "idm")
         _, history = train_sft(base, run.path("checkpoints/sft/shared"), run.path("logs/sft"), splits.labelled,
                                roles, cfg.sft, cfg.seed, run.prompt_format, splits.val,
-                               _learning_curve(run, roles, splits.val))
+                               _learning_curve(run, roles, splits.val), cfg.model.lora)
         return {"fwm": "checkpoints/sft/shared", "idm": "checkpoints/sft/shared", "train_log": train_log_of(history)}
     logs = []
     for role in ("fwm", "idm"):
         _, history = train_sft(base, run.path(f"checkpoints/sft/{role}"), run.path(f"logs/sft-{role}"),
                                splits.labelled, (role,), cfg.sft, cfg.seed, run.prompt_format, splits.val,
-                               _learning_curve(run, (role,), splits.val))
+                               _learning_curve(run, (role,), splits.val), cfg.model.lora)
         logs += [{**h, "role": role} for h in train_log_of(history)]
     return {"fwm": "checkpoints/sft/fwm", "idm": "checkpoints/sft/idm", "train_log": logs}
 
@@ -325,7 +325,7 @@ def _phase_stage(run: SwirlRun, name: str, trained: str, current: dict[str, str]
     out = name.replace("/", "-")
     target = f"checkpoints/{out}/{'shared' if cfg.model.shared else trained}"
     _, history = train_phase(str(run.path(current[trained])), _reward(run, trained, scorer), pairs, phase_cfg,
-                             run.path(target), run.path(f"logs/{out}"), seed)
+                             run.path(target), run.path(f"logs/{out}"), seed, cfg.model.lora)
     new = dict(current, **({"fwm": target, "idm": target} if cfg.model.shared else {trained: target}))
     return result | {"fwm": new["fwm"], "idm": new["idm"], "pairs": len(pairs), "train_log": train_log_of(history),
                      "nonfinite_scores": scorer.nonfinite}
@@ -464,7 +464,7 @@ def _bootstrap_stage(run: SwirlRun, sft: dict[str, str], splits: Splits) -> dict
                                          "num_train_epochs": 1.0})
     target = "checkpoints/bootstrap/fwm"
     _, history = train_sft(str(run.path(sft["fwm"])), run.path(target), run.path("logs/bootstrap"), pairs,
-                           ("fwm",), sft_cfg, cfg.seed + 7000, run.prompt_format)
+                           ("fwm",), sft_cfg, cfg.seed + 7000, run.prompt_format, lora=cfg.model.lora)
     result: dict[str, Any] = {"checkpoint": target, "pairs": len(pairs), "learning_rate": lr,
                               "train_log": train_log_of(history), "val": {}, "test": {}}
     if not run.state.is_main_process:
@@ -501,7 +501,7 @@ def _oracle_stage(run: SwirlRun, base: str, splits: Splits) -> dict[str, Any]:
     for role in ("fwm", "idm"):
         target = f"checkpoints/oracle/{role}"
         _, history = train_sft(base, run.path(target), run.path(f"logs/oracle-{role}"), data, (role,), cfg.sft,
-                               cfg.seed, run.prompt_format, splits.val)
+                               cfg.seed, run.prompt_format, splits.val, lora=cfg.model.lora)
         result["train_log"] += [{**h, "role": role} for h in train_log_of(history)]
         if not run.state.is_main_process:
             continue

@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from peft import PeftModel
 from transformers import PreTrainedTokenizerBase, Trainer
 
 from swirl_wm.files import atomic_dir, atomic_write_text, ensure_free_space
@@ -49,7 +50,8 @@ class RunLedger:
 def save_trained(trainer: Trainer, tokenizer: PreTrainedTokenizerBase, output_dir: Path,
                  prompt_format: PromptFormat | None = None) -> Path:
     """Save a trainer's model (safetensors) and tokenizer to ``output_dir`` atomically, once per job, with
-    the prompt format it was trained with (``prompt_format.json``; world-model roles only).
+    the prompt format it was trained with (``prompt_format.json``; world-model roles only). A LoRA adapter
+    (peft) is merged into the base weights first, so the folder always holds a plain model.
 
     Under ``accelerate launch`` every process trains, the main process writes, and all of them wait for
     the write to finish before going on.
@@ -60,6 +62,8 @@ def save_trained(trainer: Trainer, tokenizer: PreTrainedTokenizerBase, output_di
     """
     accelerator = trainer.accelerator
     model = accelerator.unwrap_model(trainer.model)
+    if isinstance(model, PeftModel):  # a LoRA run: fold the adapter into the weights, save a plain model
+        model = model.merge_and_unload()
     broken = [name for name, p in model.named_parameters() if not bool(p.detach().isfinite().all())]
     if broken:  # never write a NaN checkpoint: the last good one stays the phase's input
         raise FloatingPointError(f"training produced non-finite weights in {len(broken)} tensors (first: "

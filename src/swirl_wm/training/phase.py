@@ -17,13 +17,13 @@ from pathlib import Path
 from datasets import Dataset
 from trl import GRPOTrainer
 
-from swirl_wm.config import GRPOPhaseConfig
+from swirl_wm.config import GRPOPhaseConfig, LoraSettings
 from swirl_wm.models.loading import load_tokenizer
 from swirl_wm.models.prompts import PLAIN, PromptFormat, Role, build_prompt
 from swirl_wm.objectives.rewards import SwirlReward
 from swirl_wm.records import Transition
 from swirl_wm.training.checkpoints import save_trained
-from swirl_wm.training.trl_args import grpo_args
+from swirl_wm.training.trl_args import grpo_args, peft_config
 
 
 def phase_examples(trained_role: Role, transitions: Sequence[Transition], tokenizer,
@@ -47,7 +47,8 @@ def phase_examples(trained_role: Role, transitions: Sequence[Transition], tokeni
 
 
 def train_phase(policy_path: str, reward: SwirlReward, transitions: Sequence[Transition],
-                config: GRPOPhaseConfig, output_dir: Path, log_dir: Path, seed: int) -> tuple[Path, list[dict]]:
+                config: GRPOPhaseConfig, output_dir: Path, log_dir: Path, seed: int,
+                lora: LoraSettings | None = None) -> tuple[Path, list[dict]]:
     """Run GRPO on the role that ``reward`` trains (at ``policy_path``); save the result atomically to
     ``output_dir``.
 
@@ -56,6 +57,8 @@ def train_phase(policy_path: str, reward: SwirlReward, transitions: Sequence[Tra
             run's, lays out the policy's prompts too, and is saved with the result.
         transitions: the phase's pairs (with latent actions for Phase I).
         log_dir: TRL's ``output_dir`` (logs only).
+        lora: train a LoRA adapter (the reference model is the base with the adapter disabled), saved
+            merged; ``None`` = full fine-tuning.
 
     Returns:
         ``output_dir`` and TRL's log history (per step: ``reward``, ``reward_std``, ``kl``, ``loss``...).
@@ -64,6 +67,7 @@ def train_phase(policy_path: str, reward: SwirlReward, transitions: Sequence[Tra
     fmt = reward.scorer.prompt_format
     dataset = Dataset.from_list(phase_examples(reward.trained_role, transitions, tokenizer, fmt))
     trainer = GRPOTrainer(model=policy_path, reward_funcs=[reward],
-                          args=grpo_args(config, log_dir, seed), train_dataset=dataset, processing_class=tokenizer)
+                          args=grpo_args(config, log_dir, seed), train_dataset=dataset, processing_class=tokenizer,
+                          peft_config=peft_config(lora))
     trainer.train()
     return save_trained(trainer, tokenizer, output_dir, fmt), trainer.state.log_history

@@ -16,12 +16,12 @@ from datasets import Dataset
 from transformers import EarlyStoppingCallback, PreTrainedModel, PreTrainedTokenizerBase, TrainerCallback, TrainerState
 from trl import SFTTrainer
 
-from swirl_wm.config import SFTConfig
+from swirl_wm.config import LoraSettings, SFTConfig
 from swirl_wm.models.loading import load_model, load_tokenizer
 from swirl_wm.models.prompts import PLAIN, PromptFormat, Role, build_prompt, completion
 from swirl_wm.records import Transition
 from swirl_wm.training.checkpoints import save_trained
-from swirl_wm.training.trl_args import sft_args
+from swirl_wm.training.trl_args import peft_config, sft_args
 
 
 def sft_examples(transitions: Sequence[Transition], tokenizer: PreTrainedTokenizerBase,
@@ -66,8 +66,8 @@ class LearningCurve(TrainerCallback):
 
 def train_sft(init_path: str, output_dir: Path, log_dir: Path, transitions: Sequence[Transition],
               roles: Sequence[Role], config: SFTConfig, seed: int, fmt: PromptFormat = PLAIN,
-              val_transitions: Sequence[Transition] = (), measure: Measure | None = None
-              ) -> tuple[Path, list[dict]]:
+              val_transitions: Sequence[Transition] = (), measure: Measure | None = None,
+              lora: LoraSettings | None = None) -> tuple[Path, list[dict]]:
     """Fine-tune the model at ``init_path`` on the roles' examples; save it atomically to ``output_dir``.
 
     Args:
@@ -76,6 +76,7 @@ def train_sft(init_path: str, output_dir: Path, log_dir: Path, transitions: Sequ
         val_transitions: labelled validation transitions: the validation loss is tracked on their examples
             (and early stopping uses it, ``config.early_stopping_patience``); empty = no evaluation.
         measure: generation metrics of the model in training, logged at each evaluation (the learning curve).
+        lora: train a LoRA adapter instead of every weight (saved merged); ``None`` = full fine-tuning.
 
     Returns:
         ``output_dir`` (safetensors weights + tokenizer) and TRL's log history (one dict per step, plus
@@ -88,13 +89,13 @@ def train_sft(init_path: str, output_dir: Path, log_dir: Path, transitions: Sequ
     examples = sft_examples(transitions, tokenizer, roles, fmt)
     val = sft_examples(val_transitions, tokenizer, roles, fmt) if val_transitions else []
     return train_on_examples(init_path, output_dir, log_dir, examples, config, seed, val,
-                             [LearningCurve(measure)] if measure and val else [], fmt)
+                             [LearningCurve(measure)] if measure and val else [], fmt, lora)
 
 
 def train_on_examples(init_path: str, output_dir: Path, log_dir: Path, examples: Sequence[dict[str, Any]],
                       config: SFTConfig, seed: int, eval_examples: Sequence[dict[str, Any]] = (),
-                      callbacks: Sequence[TrainerCallback] = (), prompt_format: PromptFormat | None = None
-                      ) -> tuple[Path, list[dict]]:
+                      callbacks: Sequence[TrainerCallback] = (), prompt_format: PromptFormat | None = None,
+                      lora: LoraSettings | None = None) -> tuple[Path, list[dict]]:
     """SFT of the model at ``init_path`` on prompt/completion pairs, or on tokenized ``input_ids`` with a
     ``completion_mask`` (loss on the completion / masked tokens only); save atomically (with
     ``prompt_format`` when the model is a world-model role).
@@ -113,7 +114,8 @@ def train_on_examples(init_path: str, output_dir: Path, log_dir: Path, examples:
         extra.append(EarlyStoppingCallback(early_stopping_patience=config.early_stopping_patience))
     eval_dataset = Dataset.from_list(list(eval_examples)) if validate else None
     trainer = SFTTrainer(model=load_model(init_path), args=sft_args(config, log_dir, seed, validate),
-                         train_dataset=dataset, eval_dataset=eval_dataset, processing_class=tokenizer, callbacks=extra)
+                         train_dataset=dataset, eval_dataset=eval_dataset, processing_class=tokenizer, callbacks=extra,
+                         peft_config=peft_config(lora))
     trainer.train()
     path = save_trained(trainer, tokenizer, output_dir, prompt_format)
     if validate and config.early_stopping_patience:  # the evaluation checkpoints were only for picking the best

@@ -10,10 +10,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
+from peft import LoraConfig
 from trl import GRPOConfig
 from trl import SFTConfig as TRLSFTConfig
 
-from swirl_wm.config import GRPOPhaseConfig, SFTConfig
+from swirl_wm.config import GRPOPhaseConfig, LoraSettings, SFTConfig
 
 
 def _device_args(seed: int, output_dir: Path, report_to: list[str]) -> dict:
@@ -87,3 +88,12 @@ def grpo_args(config: GRPOPhaseConfig, output_dir: Path, seed: int) -> GRPOConfi
         # TRL loads the policy and the reference from the checkpoint folder: safetensors only, no remote code
         model_init_kwargs={"use_safetensors": True, "trust_remote_code": False},
     )
+
+
+def peft_config(lora: LoraSettings | None) -> LoraConfig | None:
+    """peft's ``LoraConfig`` for a causal LM from the run's ``model.lora`` (``None`` = full fine-tuning); TRL's
+    trainers take it as ``peft_config``."""
+    if lora is None:
+        return None
+    return LoraConfig(r=lora.r, lora_alpha=lora.lora_alpha, lora_dropout=lora.lora_dropout,
+                      target_modules=lora.target_modules, task_type="CAUSAL_LM")
