@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import torch
 from peft import PeftModel
 from transformers import PreTrainedTokenizerBase, Trainer
 
@@ -54,7 +55,9 @@ def save_trained(trainer: Trainer, tokenizer: PreTrainedTokenizerBase, output_di
     (peft) is merged into the base weights first, so the folder always holds a plain model.
 
     Under ``accelerate launch`` every process trains, the main process writes, and all of them wait for
-    the write to finish before going on.
+    the write to finish before going on. The weights are gathered as ``Trainer.save_model`` gathers them
+    (``Accelerator.get_state_dict``: whole under FSDP with a full state dict and ZeRO-3 with 16-bit gathering,
+    as the shipped ``configs/accelerate`` files set).
 
     Raises:
         FloatingPointError: a weight is NaN or infinite (nothing is written).
@@ -63,16 +66,23 @@ def save_trained(trainer: Trainer, tokenizer: PreTrainedTokenizerBase, output_di
     accelerator = trainer.accelerator
     model = accelerator.unwrap_model(trainer.model)
     if isinstance(model, PeftModel):  # a LoRA run: fold the adapter into the weights, save a plain model
-        model = model.merge_and_unload()
+        model, state_dict = model.merge_and_unload(), None
     broken = [name for name, p in model.named_parameters() if not bool(p.detach().isfinite().all())]
-    if broken:  # never write a NaN checkpoint: the last good one stays the phase's input
-        raise FloatingPointError(f"training produced non-finite weights in {len(broken)} tensors (first: "
-                                 f"{broken[0]}); {output_dir} was not written. Lower the learning rate.")
+    # Every process checks its own (possibly sharded) parameters; all stop together if any found one.
+    if int(accelerator.reduce(torch.tensor([len(broken)], device=accelerator.device), reduction="sum").item()):
+        where = f"in {len(broken)} tensors (first: {broken[0]})" if broken else "on another process"
+        raise FloatingPointError(f"training produced non-finite weights {where}; {output_dir} was not written. "
+                                 "Lower the learning rate.")
+    if not isinstance(trainer.model, PeftModel):
+        # What Trainer.save_model does: the full weights, gathered from every process under FSDP and
+        # DeepSpeed ZeRO-3 (a collective call, so every process makes it); the unwrapped model's otherwise.
+        state_dict = accelerator.get_state_dict(getattr(trainer, "model_wrapped", None) or trainer.model)
     if accelerator.is_main_process:
-        weights = sum(p.numel() * p.element_size() for p in model.state_dict().values())
+        tensors = (state_dict or model.state_dict()).values()
+        weights = sum(t.numel() * t.element_size() for t in tensors)
         ensure_free_space(Path(output_dir).parent, weights + _TOKENIZER_BYTES, f"the checkpoint {output_dir}")
         with atomic_dir(output_dir) as tmp:
-            model.save_pretrained(tmp, safe_serialization=True)
+            model.save_pretrained(tmp, state_dict=state_dict, safe_serialization=True)
             tokenizer.save_pretrained(tmp)
             if prompt_format is not None:
                 prompt_format.save(tmp)
