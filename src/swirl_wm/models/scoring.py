@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 import torch
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
+from trl.trainer.utils import selective_log_softmax
 
 from swirl_wm.models.prompts import PLAIN, PromptFormat
 
@@ -33,7 +34,8 @@ def mean_token_logprob(logits: torch.Tensor, labels: torch.Tensor, mask: torch.T
         ``(B,)`` mean log-probability in nats per token; a row with an empty span, or whose value is not
         finite (NaN logits, say), gets ``min_logprob``: the worst reward, never a NaN in the GRPO group.
     """
-    logprobs = torch.log_softmax(logits.float(), dim=-1).gather(-1, labels.unsqueeze(-1)).squeeze(-1)
+    # TRL's log_softmax → gather without the (B, T, V) log-softmax tensor (one row's logsumexp at a time)
+    logprobs = selective_log_softmax(logits, labels).float()
     mask = mask.to(logprobs.dtype)
     count = mask.sum(-1)
     mean = (logprobs * mask).sum(-1) / count.clamp(min=1)
