@@ -15,13 +15,11 @@ _.get_variations_train  # FakeSimulator in tests/test_scienceworld.py mirrors Sc
 _.get_variations_dev  # idem
 _.evaluate  # typer command (swirl eval)
 _._distinct_categories  # pydantic validator
-_._bootstrap_needs_phase1  # pydantic validator
-_._normalised_reward_needs_an_action_set  # pydantic validator
 _.paw  # typer command (swirl paw)
 _._ranges  # pydantic validator (envs/alfworld.py)
 _._params_known  # pydantic validator (envs/textworld_express.py)
 _.quality  # TypedDict field (evaluation/reward_signal.py Group), read by key
-_._selectors_exist  # pydantic validator (config.py)
+_._consistent  # pydantic validator (config.py)
 _._renamed  # pydantic validator (data/splits.py)
 __getattr__  # module-level lazy exports (swirl_wm/__init__.py, PEP 562)
 _.on_evaluate  # transformers TrainerCallback hook (training/sft.py LearningCurve)

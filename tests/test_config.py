@@ -44,6 +44,20 @@ def test_batch_must_be_a_multiple_of_the_group():
         GRPOPhaseConfig(num_generations=3, per_device_train_batch_size=8)
 
 
+def test_field_and_cross_field_errors_come_in_one_pass(tmp_path):
+    # a bad value, a batch the group does not divide (a sub-config's check) and two run-level conflicts:
+    # pydantic alone reports the cross-field ones only after the field error is fixed, one at a time
+    path = _write(tmp_path, "sft:\n  learning_rate: -1\nswirl:\n  iterations: 0\n  phase1_reward: normalised\n"
+                            "  phase1:\n    num_generations: 3\n    per_device_train_batch_size: 8\n"
+                            "baselines:\n  bootstrap: true\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    message = str(info.value)
+    assert f"{path}:2: field 'sft.learning_rate'" in message
+    assert "multiple of num_generations" in message
+    assert "baselines.bootstrap reuses iteration 1" in message and "normalised needs a finite set" in message
+
+
 def test_jsonl_needs_a_path(tmp_path):
     with pytest.raises(ConfigError, match="data.path is required"):
         load_config(_write(tmp_path, "data:\n  env: jsonl\n"))

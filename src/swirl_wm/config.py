@@ -7,6 +7,7 @@ field. :func:`grpo_args` is the one place that translates a phase config into TR
 
 from __future__ import annotations
 
+import copy
 import os
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -281,21 +282,20 @@ class RunConfig(_Strict):
     baselines: BaselinesConfig = Field(default_factory=BaselinesConfig)
 
     @model_validator(mode="after")
-    def _selectors_exist(self) -> RunConfig:
-        _check_selectors(self.eval)
-        return self
-
-    @model_validator(mode="after")
-    def _bootstrap_needs_phase1(self) -> RunConfig:
+    def _consistent(self) -> RunConfig:
+        """Every cross-field problem at once (not one per attempt)."""
+        problems = []
+        try:
+            _check_selectors(self.eval)
+        except ValueError as err:
+            problems.append(str(err))
         if self.baselines.bootstrap and self.swirl.iterations < 1:
-            raise ValueError("baselines.bootstrap reuses iteration 1's pseudo-labels: set swirl.iterations ≥ 1")
-        return self
-
-    @model_validator(mode="after")
-    def _normalised_reward_needs_an_action_set(self) -> RunConfig:
+            problems.append("baselines.bootstrap reuses iteration 1's pseudo-labels: set swirl.iterations ≥ 1")
         if self.swirl.phase1_reward == "normalised" and (self.data.env != "physics" or self.data.physics.paraphrased):
-            raise ValueError("swirl.phase1_reward: normalised needs a finite set of canonical actions: the physics "
-                             "world with data.physics.paraphrased: false")
+            problems.append("swirl.phase1_reward: normalised needs a finite set of canonical actions: the physics "
+                            "world with data.physics.paraphrased: false")
+        if problems:
+            raise ValueError("; ".join(problems))
         return self
 
 
@@ -460,12 +460,43 @@ def load_config(path: str | os.PathLike[str], overrides: dict[str, Any] | None =
         return schema.model_validate(raw)
     except ValidationError as err:
         problems = []
-        for e in err.errors():
+        for e in _all_errors(schema, raw, err):
             field = ".".join(str(p) for p in e["loc"]) or "(top level)"
             overridden = any(field == k or field.startswith(k + ".") for k in overrides)
             where = "--set" if overridden else f"{name}:{_line_of(node, e['loc']) or 0}"
             problems.append(f"{where}: field '{field}': {e['msg']} (got {e.get('input')!r})")
         raise ConfigError("invalid config:\n  " + "\n  ".join(problems)) from None
+
+
+def _all_errors(schema: type[BaseModel], raw: dict[str, Any], first: ValidationError) -> list[dict[str, Any]]:
+    """The field errors of ``first`` and the cross-field errors that pydantic only checks once every field is
+    valid: validated again with each broken field left at its default, until nothing new appears."""
+    errors = list(first.errors())
+    seen = {(e["loc"], e["msg"]) for e in errors}
+    pruned = copy.deepcopy(raw)
+    for _ in range(4):  # nesting depth of the configs' model validators
+        for e in errors:
+            _drop(pruned, e["loc"])
+        try:
+            schema.model_validate(pruned)
+            break
+        except ValidationError as again:
+            new = [e for e in again.errors() if (e["loc"], e["msg"]) not in seen]
+        if not new:
+            break
+        errors += new
+        seen |= {(e["loc"], e["msg"]) for e in new}
+    return errors
+
+
+def _drop(raw: Any, loc: tuple[Any, ...]) -> None:
+    """Delete the value at ``loc`` in nested dicts (nothing when the path is not there or is the top)."""
+    for key in loc[:-1]:
+        if not isinstance(raw, dict) or key not in raw:
+            return
+        raw = raw[key]
+    if loc and isinstance(raw, dict):
+        raw.pop(loc[-1], None)
 
 
 def dump_config(config: BaseModel) -> str:
