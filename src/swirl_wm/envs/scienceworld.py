@@ -64,25 +64,44 @@ timings are from environments.md and this module's measurements on 2 CPU cores.
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import random
 import re
 import shutil
 import time
 from collections import Counter
-from typing import Literal
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from scienceworld import ScienceWorldEnv
-from scienceworld.constants import ID2TASK
 
+from swirl_wm.envs.extras import require
 from swirl_wm.envs.py4j_close import CloseOnce
 from swirl_wm.records import Episode, Transition
+
+if TYPE_CHECKING:
+    from scienceworld import ScienceWorldEnv
 
 log = logging.getLogger(__name__)
 
 ENV_NAME = "scienceworld"
-TASK_NAMES = tuple(ID2TASK.values())
+
+
+def task_names() -> tuple[str, ...]:
+    """ScienceWorld's task names.
+
+    Raises:
+        ImportError: the ``scienceworld`` extra is not installed.
+    """
+    return tuple(require("scienceworld.constants", "scienceworld").ID2TASK.values())
+
+
+def _check_tasks(tasks: Sequence[str]) -> None:
+    unknown = [t for t in tasks if t not in task_names()]
+    if unknown:
+        raise ValueError(f"unknown ScienceWorld task(s) {unknown}; choose from {list(task_names())}")
+
 # ScienceWorldEnv.get_possible_simplifications, plus its "easy" bundle of them.
 Simplification = Literal["teleportAction", "selfWateringFlowerPots", "openContainers", "openDoors",
                          "noElectricalAction", "easy"]  # fmt: skip
@@ -124,7 +143,7 @@ class ScienceWorldConfig(BaseModel):
     tasks: list[str] = Field(
         default_factory=lambda: list(DEFAULT_TASKS),
         min_length=1,
-        description="ScienceWorld task names (TASK_NAMES); default one short-gold-path task per topic: "
+        description="ScienceWorld task names (task_names()); default one short-gold-path task per topic: "
         "states of matter, measurement, classification, biology, electricity, chemistry.",
     )
     variations_per_task: int = Field(
@@ -155,14 +174,23 @@ class ScienceWorldConfig(BaseModel):
 
     @model_validator(mode="after")
     def _known_tasks(self) -> ScienceWorldConfig:
-        unknown = [t for t in self.tasks if t not in TASK_NAMES]
-        if unknown:
-            raise ValueError(f"unknown ScienceWorld task(s) {unknown}; choose from {list(TASK_NAMES)}")
+        if importlib.util.find_spec("scienceworld") is not None:  # else checked when the environment starts
+            _check_tasks(self.tasks)
         return self
 
 
-class _Simulator(CloseOnce, ScienceWorldEnv):
-    """``ScienceWorldEnv`` whose ``close`` runs once (envs/py4j_close.py)."""
+def _new_simulator() -> Any:
+    """A ``ScienceWorldEnv`` whose ``close`` runs once (envs/py4j_close.py).
+
+    Raises:
+        ImportError: the ``scienceworld`` extra is not installed.
+    """
+    base = require("scienceworld", "scienceworld").ScienceWorldEnv
+
+    class _Simulator(CloseOnce, base):
+        pass
+
+    return _Simulator()
 
 
 def _tidy(text: str) -> str:
@@ -255,7 +283,8 @@ def generate_episodes(config: ScienceWorldConfig, seed: int) -> list[Episode]:
             "ScienceWorld runs on Java and no 'java' is on PATH: install OpenJDK 17+ "
             "(Debian: apt-get install default-jre-headless) or add its bin folder to PATH"
         )
-    env = _Simulator()
+    env = _new_simulator()
+    _check_tasks(config.tasks)
     try:
         for task in config.tasks:
             env.load(task, 0, simplifications)  # the split lists need a loaded task

@@ -48,12 +48,12 @@ from __future__ import annotations
 
 import re
 import shutil
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from textworld_express import TextWorldExpressEnv
 
 from swirl_wm.envs.agent import AgentEnv, AgentTask, Split, StepResult
+from swirl_wm.envs.extras import require
 from swirl_wm.envs.py4j_close import CloseOnce
 
 ENV_NAME = "textworld_express"
@@ -114,8 +114,19 @@ class TextWorldExpressConfig(BaseModel):
         return self
 
 
-class _Simulator(CloseOnce, TextWorldExpressEnv):
-    """``TextWorldExpressEnv`` whose ``close`` runs once (envs/py4j_close.py)."""
+def _new_simulator(**kwargs: Any) -> Any:
+    """A ``TextWorldExpressEnv`` (``kwargs`` to its constructor) whose ``close`` runs once
+    (envs/py4j_close.py).
+
+    Raises:
+        ImportError: the ``agents`` extra (``textworld-express``) is not installed.
+    """
+    base = require("textworld_express", "agents").TextWorldExpressEnv
+
+    class _Simulator(CloseOnce, base):
+        pass
+
+    return _Simulator(**kwargs)
 
 
 def _tidy(text: str) -> str:
@@ -142,7 +153,7 @@ class TextWorldExpress(AgentEnv):
             )
         self.config = config
         # The wrapper ends episodes at max_steps; the simulator's own limit must never come first.
-        self._sim = _Simulator(envStepLimit=config.max_steps_per_episode + 1)
+        self._sim = _new_simulator(envStepLimit=config.max_steps_per_episode + 1)
         try:
             self._sim.load(config.game, ",".join(f"{k}={v}" for k, v in config.params.items()))
         except ValueError:

