@@ -5,17 +5,7 @@ import torch
 
 from swirl_wm.models.prompts import fwm_prompt, idm_prompt
 from swirl_wm.models.scoring import Scorer
-from swirl_wm.objectives.advantages import group_advantages
 from swirl_wm.objectives.rewards import SwirlReward, normalised_reward
-
-
-def test_group_advantages_by_hand():
-    rewards = torch.tensor([1.0, 3.0, -2.0, -2.0])
-    got = group_advantages(rewards, num_generations=2)
-    std = torch.tensor([1.0, 3.0]).std().item()  # sqrt(2), unbiased
-    assert got.tolist() == pytest.approx([-1 / (std + 1e-4), 1 / (std + 1e-4), 0.0, 0.0], abs=1e-6)
-    with pytest.raises(ValueError, match="multiple of num_generations"):
-        group_advantages(torch.zeros(3), 2)
 
 
 def test_phase1_reward_is_idm_logprob_of_z_given_generated_state(tiny):

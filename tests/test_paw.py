@@ -11,11 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from swirl_wm.objectives.paw import (
-    align_next_token,
     masked_mean,
     paw_loss,
     reward_adaptive_weight,
-    segment_masks,
     select_by_entropy,
     selected_count,
     token_entropy,
@@ -27,61 +25,6 @@ _quick = settings(max_examples=40, deadline=None)
 
 def _logprobs(probs: list[list[float]]) -> torch.Tensor:
     return torch.tensor(probs, dtype=torch.float64).log()
-
-
-# --- segment_masks ---------------------------------------------------------------------------------------
-
-
-def test_segment_masks_by_hand():
-    policy, wm = segment_masks([2, 1, 3], [2, 1, 0], [1, 3, 2], total_length=6)
-    # sample 0: P P A A O _ ; sample 1: P A O O O _ ; sample 2: P P P O O _ (no action)
-    assert policy.int().tolist() == [[0, 0, 1, 1, 0, 0], [0, 1, 0, 0, 0, 0], [0, 0, 0, 0, 0, 0]]
-    assert wm.int().tolist() == [[0, 0, 0, 0, 1, 0], [0, 0, 1, 1, 1, 0], [0, 0, 0, 1, 1, 0]]
-    assert policy.dtype == wm.dtype == torch.bool
-    full_policy, full_wm = segment_masks(torch.tensor([1]), torch.tensor([1]), torch.tensor([2]), 4)
-    assert full_policy.int().tolist() == [[0, 1, 0, 0]] and full_wm.int().tolist() == [[0, 0, 1, 1]]
-    empty_policy, empty_wm = segment_masks([], [], [], 3)
-    assert empty_policy.shape == empty_wm.shape == (0, 3)
-
-
-@pytest.mark.parametrize(("prompt", "action", "obs", "length", "match"), [
-    ([2, 1], [1, -1], [1, 1], 5, "sample 1: action length -1 is negative"),
-    ([2, 1], [1, 1], [1, -2], 5, "sample 1: observation length -2 is negative"),
-    ([2, 1, 3], [1, 1, 1], [1, 1, 2], 5, r"sample 2: .* = 6 tokens exceed total_length=5"),
-    ([2, 0], [1, 1], [1, 1], 5, "sample 1: the prompt is empty"),
-    ([2, 1], [1, 1], [1], 5, "differ in size"),
-    ([2.0, 1.0], [1, 1], [1, 1], 5, "integer"),
-    ([2], [1], [1], -1, "total_length=-1 is negative"),
-])
-def test_segment_masks_refuses_bad_lengths(prompt, action, obs, length, match):
-    with pytest.raises(ValueError, match=match):
-        segment_masks(prompt, action, obs, length)
-
-
-@_quick
-@given(st.lists(st.tuples(st.integers(1, 5), st.integers(0, 5), st.integers(0, 5)), min_size=1, max_size=6),
-       st.integers(0, 4))
-def test_masks_are_disjoint_and_cover_exactly_the_declared_lengths(lengths, extra_padding):
-    prompt, action, obs = (list(column) for column in zip(*lengths, strict=True))
-    total = max(p + a + o for p, a, o in lengths) + extra_padding
-    policy, wm = segment_masks(prompt, action, obs, total)
-    assert not (policy & wm).any()
-    assert policy.sum(1).tolist() == action and wm.sum(1).tolist() == obs
-    for i, (p, a, o) in enumerate(lengths):
-        assert policy[i, p:p + a].all() and wm[i, p + a:p + a + o].all()  # contiguous, in the declared place
-
-
-def test_align_next_token_shifts_by_one():
-    logits = torch.arange(12.0).view(1, 4, 3)  # position i of raw logits predicts token i + 1
-    input_ids = torch.tensor([[7, 8, 9, 10]])
-    policy, wm = segment_masks([1], [2], [1], 4)
-    aligned, targets, (policy_a, wm_a) = align_next_token(logits, input_ids, policy, wm)
-    assert torch.equal(aligned[0, 0], logits[0, 0]) and targets.tolist() == [[8, 9, 10]]  # logits[0] → token 8
-    assert policy_a.int().tolist() == [[1, 1, 0]] and wm_a.int().tolist() == [[0, 0, 1]]
-    with pytest.raises(ValueError, match="selects token 0"):
-        align_next_token(logits, input_ids, torch.ones(1, 4, dtype=torch.bool))
-    with pytest.raises(ValueError, match="do not match"):
-        align_next_token(logits, input_ids[:, :3])
 
 
 # --- entropy and selection -------------------------------------------------------------------------------
@@ -283,10 +226,13 @@ def test_paw_loss_refuses_bad_input(rl_loss, group_ids, match):
 def test_the_pieces_compose_on_a_hand_laid_out_batch():
     # two groups of two steps; vocabulary of 3; one forward pass per sample
     torch.manual_seed(0)
-    policy, wm = segment_masks([2, 2, 1, 2], [1, 2, 1, 1], [2, 1, 2, 1], total_length=6)
+    # layout prompt | action | observation | padding per sample: (prompt, action, observation) lengths
+    pos = torch.arange(6)
+    policy = torch.stack([(pos >= p) & (pos < p + a) for p, a, _ in ((2, 1, 2), (2, 2, 1), (1, 1, 2), (2, 1, 1))])
+    wm = torch.stack([(pos >= p + a) & (pos < p + a + o) for p, a, o in ((2, 1, 2), (2, 2, 1), (1, 1, 2), (2, 1, 1))])
     raw_logits = torch.randn(4, 6, 3, dtype=torch.float64, requires_grad=True)
     input_ids = torch.randint(0, 3, (4, 6))
-    logits, targets, (policy, wm) = align_next_token(raw_logits, input_ids, policy, wm)
+    logits, targets, policy, wm = raw_logits[:, :-1], input_ids[:, 1:], policy[:, 1:], wm[:, 1:]  # next-token shift
     group_ids = torch.tensor([0, 0, 1, 1])
     with torch.no_grad():
         selected = select_by_entropy(token_entropy(logits, policy), group_ids, alpha=0.5)

@@ -4,18 +4,20 @@ One training sample per rollout step ``t`` is the token sequence ``[prompt_t][a_
 processed in one forward pass. The RL loss trains the action tokens (policy mask), the auxiliary world-model
 (WM) loss trains the next-observation tokens (WM mask). The pieces, in the order a training step uses them:
 
-1. :func:`segment_masks` — policy and WM masks from the segment lengths;
-2. :func:`token_entropy` — mean action entropy per sample, for the data selection (the agent rollouts
+1. :func:`token_entropy` — mean action entropy per sample, for the data selection (the agent rollouts
    compute it with this function as they sample);
-3. :func:`select_by_entropy` — keep the top ``α`` of each group by action entropy (α = 0.75);
-4. :func:`wm_token_loss` — noise-tolerant WM loss on the observation tokens (MAE on ``p``, clip ρ = 0.2);
-5. :func:`reward_adaptive_weight` — ``λ_g = clip(1 − R̄_g / R_max, 0, 1)``;
-6. :func:`paw_loss` — ``L_RL + mean_g λ_g · L_WM(S_{α,g})``.
+2. :func:`select_by_entropy` — keep the top ``α`` of each group by action entropy (α = 0.75);
+3. :func:`wm_token_loss` — noise-tolerant WM loss on the observation tokens (MAE on ``p``, clip ρ = 0.2);
+4. :func:`reward_adaptive_weight` — ``λ_g = clip(1 − R̄_g / R_max, 0, 1)``;
+5. :func:`paw_loss` — ``L_RL + mean_g λ_g · L_WM(S_{α,g})``.
+
+The policy and WM masks come from the rollouts' token layout (``training/rollouts.py``, TRL's completion
+mask), not from this module.
 
 Alignment convention (all functions): position ``i`` of a per-token tensor belongs to token ``i`` of the
 sequence — logits at ``i`` are the distribution that *predicts* token ``i``, log-probs at ``i`` are those of
 token ``i``. TRL's per-token ``logps``/``entropies`` already follow it; raw causal-LM logits (where position
-``i`` predicts token ``i + 1``) are brought to it by :func:`align_next_token`.
+``i`` predicts token ``i + 1``) are shifted by one first (``logits[:, :-1]`` against ``input_ids[:, 1:]``).
 
 Shape legend (style.md): B samples (rollout steps), T tokens, V vocabulary, K groups.
 """
@@ -23,7 +25,6 @@ Shape legend (style.md): B samples (rollout steps), T tokens, V vocabulary, K gr
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from typing import Literal, get_args
 
 import torch
@@ -33,102 +34,6 @@ RHO = 0.2  # PaW §method (method.md §2): clip of the noise-tolerant WM loss
 
 WMLossKind = Literal["mae_count_low", "mae_ignore_low", "mae", "ce"]
 WM_LOSS_KINDS: tuple[str, ...] = get_args(WMLossKind)
-
-
-def _lengths(name: str, values: torch.Tensor | Sequence[int]) -> torch.Tensor:
-    lengths = torch.as_tensor(values)
-    if lengths.ndim == 1 and lengths.numel() == 0:
-        return lengths.long()  # an empty batch: ``torch.as_tensor([])`` is float32
-    if lengths.ndim != 1 or lengths.is_floating_point() or lengths.is_complex() or lengths.dtype == torch.bool:
-        raise ValueError(f"{name} must be a 1-D integer tensor or sequence, got dtype {lengths.dtype} "
-                         f"and shape {tuple(lengths.shape)}")
-    return lengths.long()
-
-
-def segment_masks(prompt_lengths: torch.Tensor | Sequence[int], action_lengths: torch.Tensor | Sequence[int],
-                  observation_lengths: torch.Tensor | Sequence[int],
-                  total_length: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Policy and world-model masks of right-padded samples laid out ``prompt | action | observation | padding``.
-
-    Args:
-        prompt_lengths: ``(B,)`` tokens of ``prompt_t`` (history up to ``o_t``), at least 1: the first token
-            of a sequence has no prediction, so an action cannot start there.
-        action_lengths: ``(B,)`` tokens of ``a_t`` (0 allowed: the sample then has no policy tokens).
-        observation_lengths: ``(B,)`` tokens of ``o_{t+1}`` (0 allowed, e.g. a last step without a next
-            observation: the sample then has no WM tokens).
-        total_length: T, the padded sequence length.
-
-    Returns:
-        ``(policy_mask, wm_mask)``, both bool ``(B, T)`` on the device of ``prompt_lengths``: ``policy_mask``
-        is True on ``[p, p + a)``, ``wm_mask`` on ``[p + a, p + a + o)``. The two are disjoint.
-
-    Raises:
-        ValueError: lengths not 1-D integers or of different sizes, ``total_length`` negative, or a sample
-            (named by its index) with a negative length, an empty prompt, or ``p + a + o > total_length``.
-
-    Source: PaW (arXiv:2606.02388) §method, method.md §2 — one sample ``[prompt_t][a_t][o_{t+1}]`` per step
-    with one mask for the policy loss and one for the WM loss.
-    """
-    prompt, action, obs = (_lengths(name, v) for name, v in
-                           (("prompt_lengths", prompt_lengths), ("action_lengths", action_lengths),
-                            ("observation_lengths", observation_lengths)))
-    if not prompt.shape == action.shape == obs.shape:
-        raise ValueError(f"length tensors differ in size: prompt {tuple(prompt.shape)}, action "
-                         f"{tuple(action.shape)}, observation {tuple(obs.shape)}")
-    if total_length < 0:
-        raise ValueError(f"total_length={total_length} is negative")
-    action, obs = action.to(prompt.device), obs.to(prompt.device)
-    end = prompt + action + obs
-    for name, lengths in (("prompt", prompt), ("action", action), ("observation", obs)):
-        bad = (lengths < 0).nonzero()
-        if bad.numel():
-            i = int(bad[0])
-            raise ValueError(f"sample {i}: {name} length {int(lengths[i])} is negative")
-    bad = (prompt < 1).nonzero()
-    if bad.numel():
-        raise ValueError(f"sample {int(bad[0])}: the prompt is empty; the first token has no prediction, so "
-                         "every sample needs at least one prompt token (e.g. BOS or the chat template)")
-    bad = (end > total_length).nonzero()
-    if bad.numel():
-        i = int(bad[0])
-        raise ValueError(f"sample {i}: prompt {int(prompt[i])} + action {int(action[i])} + observation "
-                         f"{int(obs[i])} = {int(end[i])} tokens exceed total_length={total_length}")
-    pos = torch.arange(total_length, device=prompt.device).unsqueeze(0)
-    action_end = (prompt + action).unsqueeze(1)
-    policy_mask = (pos >= prompt.unsqueeze(1)) & (pos < action_end)
-    wm_mask = (pos >= action_end) & (pos < end.unsqueeze(1))
-    return policy_mask, wm_mask
-
-
-def align_next_token(logits: torch.Tensor, input_ids: torch.Tensor,
-                     *masks: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, tuple[torch.Tensor, ...]]:
-    """Bring raw causal-LM outputs to this module's convention (position ``i`` predicts token ``i``).
-
-    A causal LM's ``logits[:, i]`` predict ``input_ids[:, i + 1]``; dropping the last logit and the first
-    token (and the first column of each mask) aligns them.
-
-    Args:
-        logits: ``(B, T, V)`` raw model logits.
-        input_ids: ``(B, T)`` the sequence.
-        masks: any number of ``(B, T)`` bool masks (e.g. the two of :func:`segment_masks`).
-
-    Returns:
-        ``(logits[:, :-1], input_ids[:, 1:], tuple(m[:, 1:] for m in masks))`` — views, no copy.
-
-    Raises:
-        ValueError: shapes disagree, or a mask selects token 0 (it has no prediction; :func:`segment_masks`
-            never does this).
-
-    Source: the standard next-token shift of causal LMs (as in TRL / transformers ``ForCausalLMLoss``).
-    """
-    if logits.ndim != 3 or logits.shape[:2] != input_ids.shape:
-        raise ValueError(f"logits {tuple(logits.shape)} do not match input_ids {tuple(input_ids.shape)} as (B, T, V)")
-    for k, mask in enumerate(masks):
-        if mask.shape != input_ids.shape:
-            raise ValueError(f"mask {k} has shape {tuple(mask.shape)}, expected {tuple(input_ids.shape)}")
-        if mask[:, 0].any():
-            raise ValueError(f"mask {k} selects token 0, which no logit predicts")
-    return logits[:, :-1], input_ids[:, 1:], tuple(mask[:, 1:] for mask in masks)
 
 
 def masked_mean(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -161,7 +66,7 @@ def token_entropy(logits: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     for large logits; ``−inf`` logits contribute 0).
 
     Args:
-        logits: ``(B, T, V)`` aligned logits (position ``j`` predicts token ``j``, see :func:`align_next_token`).
+        logits: ``(B, T, V)`` aligned logits (position ``j`` predicts token ``j``: raw logits shifted by one).
             Pass the logits the rollout was sampled from (divided by the sampling temperature, as TRL's
             log-prob pass does) so the score matches the policy that acted. Only needed for selection: call it
             under ``torch.no_grad()``. With TRL's per-token ``entropies`` at hand, use :func:`masked_mean`.
@@ -259,7 +164,7 @@ def wm_token_loss(token_logprobs: torch.Tensor, wm_mask: torch.Tensor, kind: WML
             holds ``log p(token_i | tokens_<i)``) — e.g. TRL's per-token ``logps`` or
             ``trl.trainer.utils.selective_log_softmax(logits, targets)``; taking log-probs rather than
             ``(B, T, V)`` logits avoids a full-vocabulary softmax.
-        wm_mask: ``(B, T)`` bool, the observation tokens ``o_{t+1}`` (:func:`segment_masks`).
+        wm_mask: ``(B, T)`` bool, the observation tokens ``o_{t+1}``.
         kind: one of ``"mae_count_low"``, ``"mae_ignore_low"``, ``"mae"``, ``"ce"``.
         rho: clip threshold ρ in [0, 1] for the two clipped kinds (ignored otherwise); default 0.2 (PaW).
 
