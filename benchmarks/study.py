@@ -28,6 +28,7 @@ from matplotlib.figure import Figure
 
 from swirl_wm.evaluation.metrics import summarise
 from swirl_wm.files import atomic_write_bytes, atomic_write_text
+from swirl_wm.glossary import is_fraction
 from swirl_wm.reporting.benchmark import BOOTSTRAP_ROW, ORACLE_ROW
 from swirl_wm.reporting.markdown import format_value
 
@@ -107,7 +108,7 @@ def _cell(key: str, stats: dict[str, Any] | None, delta: bool = False) -> str:
     if not stats:
         return "—"
     mean, ci = stats["mean"], stats["ci95"]
-    if key.endswith(("accuracy", "exact_match")):
+    if is_fraction(key):
         unit = " pp" if delta else " %"
         text = f"{100 * mean:+.1f}" if delta else f"{100 * mean:.1f}"
         return text + (f" ± {100 * ci:.1f}" if ci == ci else "") + unit + (" *" if delta and abs(mean) > ci else "")
@@ -145,7 +146,7 @@ def plot(studies: list[dict[str, Any]], key: str, path: Path) -> None:
     fig = Figure(figsize=(6.5, 4.2))
     ax = fig.subplots()
     xs = [s["L"] for s in studies]
-    scale = 100.0 if key.endswith(("accuracy", "exact_match")) else 1.0
+    scale = 100.0 if is_fraction(key) else 1.0
     for arm in ARMS:
         if arm == "SWIRL (Phase II)" and key.startswith("fwm/"):
             continue  # the same FWM as Phase I

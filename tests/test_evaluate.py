@@ -3,7 +3,8 @@ import pytest
 from swirl_wm.config import EvalConfig
 from swirl_wm.envs import physics
 from swirl_wm.evaluation import evaluate
-from swirl_wm.evaluation.evaluate import evaluate_role, prediction_metrics, primary_metric
+from swirl_wm.evaluation.evaluate import evaluate_role, prediction_metrics
+from swirl_wm.glossary import headline_fwm
 from swirl_wm.models.scoring import Scorer
 from swirl_wm.records import Transition
 
@@ -73,8 +74,8 @@ def test_embedding_similarity_follows_the_config(monkeypatch):
 
 
 def test_primary_metric_per_domain(tiny, monkeypatch):
-    assert primary_metric("bfcl") == primary_metric("tau-bench") == "fwm/bleu"
-    assert primary_metric("scienceworld") == primary_metric("webshop") == "fwm/rouge_l"
-    assert primary_metric("my-own-env") == "fwm/rouge_l"
+    assert headline_fwm("bfcl") == headline_fwm("tau-bench") == "fwm/bleu"
+    assert headline_fwm("scienceworld") == headline_fwm("webshop") == "fwm/rouge_l"
+    assert headline_fwm("my-own-env") == "fwm/rouge_l"
     # the headline metric is one the evaluation reports for that domain
-    assert primary_metric("physics") in _run(tiny, monkeypatch, "fwm", [t.y for t in TRANSITIONS])
+    assert headline_fwm("physics") in _run(tiny, monkeypatch, "fwm", [t.y for t in TRANSITIONS])

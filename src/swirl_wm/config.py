@@ -24,6 +24,7 @@ from swirl_wm.envs.miniwob import MiniWoBConfig
 from swirl_wm.envs.physics import PhysicsWorldConfig
 from swirl_wm.envs.scienceworld import ScienceWorldConfig
 from swirl_wm.envs.textworld_express import TextWorldExpressConfig
+from swirl_wm.glossary import SELECTABLE
 
 
 class _Strict(BaseModel):
@@ -232,7 +233,7 @@ class EvalConfig(_Strict):
     select_fwm_by: str = Field(
         "auto", description="validation metric that picks the best FWM phase: 'auto' = the environment's headline "
                             "metric (physics: fwm/field_accuracy; tools: fwm/bleu; else fwm/rouge_l), or a key of "
-                            "SELECTABLE_METRICS such as fwm/rouge_l or cycle/rouge_l (needs no labels)")
+                            "glossary.SELECTABLE key such as fwm/rouge_l or cycle/rouge_l (needs no labels)")
     select_idm_by: str = Field(
         "auto", description="validation metric that picks the best IDM phase: 'auto' = idm/grounded_accuracy where "
                             "the environment executes actions (physics), else idm/rouge_l; or a selectable key")
@@ -248,19 +249,12 @@ class EvalConfig(_Strict):
 
 
 # The metric keys a phase can be selected by (the models' metric glossary: evaluation/evaluate.py writes them).
-SELECTABLE_METRICS = (
-    "fwm/exact_match", "fwm/bleu", "fwm/rouge_l", "fwm/log_likelihood", "fwm/field_accuracy", "fwm/json_field_f1",
-    "fwm/embedding_similarity", "idm/exact_match", "idm/bleu", "idm/rouge_l", "idm/grounded_accuracy",
-    "idm/embedding_similarity", "cycle/exact_match", "cycle/bleu", "cycle/rouge_l", "cycle/log_likelihood",
-    "cycle/field_accuracy", "cycle/json_field_f1")
-
-
 def _check_selectors(config: EvalConfig) -> None:
     for field in ("select_fwm_by", "select_idm_by"):
         key = getattr(config, field)
-        if key != "auto" and key not in SELECTABLE_METRICS:
+        if key != "auto" and key not in SELECTABLE:
             raise ValueError(f"eval.{field} = {key!r} is not a metric a phase reports; use 'auto' or one of "
-                             f"{', '.join(SELECTABLE_METRICS)}")
+                             f"{', '.join(SELECTABLE)}")
     if not config.cycle and "cycle/" in config.select_fwm_by + config.select_idm_by:
         raise ValueError("eval.select_*_by names a cycle/ metric but eval.cycle is false")
 

@@ -9,7 +9,7 @@ and, where the environment can execute an action on a rendered state, **grounded
 Per domain: the metrics a role gets depend on its data, not on a list of environment names where a test
 on the texts can decide. JSON next states (BFCL's ``{"return": ..., "state": {...}}``) add the FWM's
 JSON field F1; ``eval.embedding_similarity`` adds both roles' embedding similarity, a paraphrase-tolerant
-score for free-text states and actions. :func:`primary_metric` names each domain's headline metric.
+score for free-text states and actions; :mod:`swirl_wm.glossary` names each domain's headline metric.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from swirl_wm.config import EvalConfig
 from swirl_wm.envs import physics
 from swirl_wm.evaluation.embedding import embedding_similarity
 from swirl_wm.evaluation.metrics import bleu, effect_accuracy, exact_match, field_accuracy, json_field_f1, rouge_l
+from swirl_wm.glossary import headline_fwm
 from swirl_wm.models.generation import generate
 from swirl_wm.models.prompts import Role, build_prompt
 from swirl_wm.models.scoring import Scorer
@@ -32,38 +33,10 @@ APPLY: dict[str, Callable[[str, str], str]] = {"physics": physics.apply}
 # The environment's no-op action, for the no-op-rule baseline (its passive dynamics only).
 NOOP_ACTION: dict[str, str] = {"physics": "wait"}
 
-# The headline FWM metric of each domain (its next states' kind): tool outputs are scored with BLEU (the
-# StableToolBench convention, SWIRL §4), web pages and text observations with ROUGE-L (SWIRL §4:
-# ScienceWorld, Mind2Web), the physics world's structured states with per-field accuracy (this project).
-_PRIMARY = {"physics": "fwm/field_accuracy", "bfcl": "fwm/bleu", "tau-bench": "fwm/bleu",
-            "scienceworld": "fwm/rouge_l", "miniwob": "fwm/rouge_l", "webshop": "fwm/rouge_l",
-            "propara": "fwm/rouge_l"}
-
-
-def primary_metric(env: str) -> str:
-    """The metric key that headlines the FWM of environment ``env`` (``"fwm/bleu"``, ...).
-
-    Args:
-        env: a transition's ``env``: ``"physics"``, ``"scienceworld"``, ``"bfcl"``, ``"miniwob"``,
-            ``"tau-bench"``, ``"webshop"``, ``"propara"``, or any name a user's JSONL gives.
-
-    Returns:
-        ``"fwm/bleu"`` for tool outputs (BFCL, tau-bench), ``"fwm/field_accuracy"`` for physics,
-        ``"fwm/rouge_l"`` for pages, text observations and any other environment.
-
-    Raises:
-        Nothing.
-
-    Source: StableToolBench (BLEU for tool outputs) and SWIRL §4 (ROUGE-L for text environments), as
-        cited by :func:`swirl_wm.evaluation.metrics.bleu` and :func:`~swirl_wm.evaluation.metrics.rouge_l`.
-    """
-    return _PRIMARY.get(env, "fwm/rouge_l")
-
-
 def selection_metric(role: Role, key: str, transitions: Sequence[Transition]) -> str:
     """The validation metric that picks the best phase of ``role``: ``key``, or for ``"auto"`` the headline
-    metric of the transitions' environment (FWM: :func:`primary_metric`; IDM: grounded accuracy where the
-    environment executes actions, else ROUGE-L).
+    metric of the transitions' environment (FWM: :func:`~swirl_wm.glossary.headline_fwm`; IDM: grounded
+    accuracy where the environment executes actions, else ROUGE-L).
 
     Raises:
         Nothing (keys are checked when the config is validated).
@@ -72,7 +45,7 @@ def selection_metric(role: Role, key: str, transitions: Sequence[Transition]) ->
         return key
     env = single_env(transitions)
     if role == "fwm":
-        return primary_metric(env or "")
+        return headline_fwm(env or "")
     return "idm/grounded_accuracy" if env in APPLY else "idm/rouge_l"
 
 

@@ -16,29 +16,18 @@ from pathlib import Path
 from typing import Any
 
 from swirl_wm.files import atomic_write_text
+from swirl_wm.glossary import better, glossary_rows, is_fraction, table_rank
 
 MISSING = "—"
 
-# Metrics stored as fractions in [0, 1] and shown in %; every other metric is shown to 2 decimals.
-_FRACTION_METRICS = ("exact_match", "field_accuracy", "effect_accuracy", "grounded_accuracy", "json_field_f1",
-                     "success_rate")
-# Column order within a role; metrics not listed follow in alphabetical order.
-_METRIC_ORDER = ("exact_match", "bleu", "rouge_l", "log_likelihood", "field_accuracy", "effect_accuracy",
-                 "grounded_accuracy")
 _ROLE_ORDER = ("fwm", "idm")
 _REWARD_HACKING_KEY = "fwm/rouge_l"
-
-
-def _base_metric(key: str) -> str:
-    """``"fwm/field_accuracy/pos"`` → ``"field_accuracy"``."""
-    parts = key.split("/")
-    return parts[1] if len(parts) > 1 else parts[0]
 
 
 def format_value(key: str, value: float | None) -> str:
     if value is None or not math.isfinite(value):
         return MISSING
-    if _base_metric(key) in _FRACTION_METRICS:
+    if is_fraction(key):
         return f"{100 * value:.1f} %"
     return f"{value:.2f}"
 
@@ -47,7 +36,7 @@ def _format_change(key: str, old: float | None, new: float | None) -> tuple[str,
     """(absolute change, relative change) of ``new`` over ``old``; fractions change in points (pp)."""
     if old is None or new is None:
         return MISSING, MISSING
-    absolute = f"{100 * (new - old):+.1f} pp" if _base_metric(key) in _FRACTION_METRICS else f"{new - old:+.2f}"
+    absolute = f"{100 * (new - old):+.1f} pp" if is_fraction(key) else f"{new - old:+.2f}"
     # |old| in the denominator keeps the sign meaning "better" for negative metrics (log-likelihood).
     relative = f"{100 * (new - old) / abs(old):+.1f} %" if old else MISSING
     return absolute, relative
@@ -56,9 +45,7 @@ def _format_change(key: str, old: float | None, new: float | None) -> tuple[str,
 def _column_order(key: str) -> tuple[int, int, str]:
     role = key.split("/")[0]
     role_rank = _ROLE_ORDER.index(role) if role in _ROLE_ORDER else len(_ROLE_ORDER)
-    base = _base_metric(key)
-    metric_rank = _METRIC_ORDER.index(base) if base in _METRIC_ORDER else len(_METRIC_ORDER)
-    return role_rank, metric_rank, key
+    return role_rank, table_rank(key), key
 
 
 def _best_roles(metrics: dict[str, Any], phase_name: str) -> list[str]:
@@ -132,10 +119,11 @@ def verdict_lines(metrics: dict[str, Any], split: str = "test") -> list[str]:
         rivals = {b: v[split][key] for b, v in baselines.items() if key in v.get(split, {})}
         if not rivals:
             continue
-        top = max(rivals, key=rivals.get)
+        top = max(rivals, key=lambda b: rivals[b] if better(key, 1.0, 0.0) else -rivals[b])
         value = phase[split][key]
-        verb = "beats" if value > rivals[top] else "does NOT beat"
-        tail = "" if value > rivals[top] else ": it has learnt nothing the baseline does not already know"
+        wins = better(key, value, rivals[top])
+        verb = "beats" if wins else "does NOT beat"
+        tail = "" if wins else ": it has learnt nothing the baseline does not already know"
         lines.append(f"- {role.upper()} (`{name}`) {verb} the best trivial baseline on {split} {key}: "
                      f"{format_value(key, value)} vs {format_value(key, rivals[top])} "
                      f"({TRIVIAL_NAMES.get(top, top)}){tail}.")
@@ -430,4 +418,7 @@ def report_markdown(metrics: dict[str, Any], plot_ref: str | None) -> str:
     lines += ["", "## Latent actions (Phase I)", "", *_latent_action_lines(metrics["phases"])]
     if plot_ref is not None:
         lines += ["", "## Training curves", "", f"![reward per GRPO step and key metrics per phase]({plot_ref})"]
+    keys = [k for p in metrics["phases"] for split in ("val", "test") for k in p.get(split, {})]
+    lines += ["", "## Metrics", "", "| metric | unit | better | meaning |", "|---|---|---|---|",
+              *(f"| {n} | {u} | {b} | {m} |" for n, u, b, m in glossary_rows(keys))]
     return "\n".join(lines) + "\n"

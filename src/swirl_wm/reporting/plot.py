@@ -17,6 +17,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from swirl_wm.files import atomic_write_bytes
+from swirl_wm.glossary import is_fraction
 from swirl_wm.reporting.markdown import rollout_metric
 
 # (validation key, legend label, scale to put the value on the 0..100 axis). Fractions are shown in %.
@@ -74,7 +75,7 @@ def _plot_key_metrics(ax: Axes, phases: list[dict[str, Any]]) -> None:
 
 def _plot_rollouts(ax: Axes, phases: list[dict[str, Any]]) -> None:
     key = rollout_metric(phases[0]["rollout"]["model"])
-    scale = 100.0 if key.endswith("accuracy") else 1.0
+    scale = 100.0 if is_fraction(key) else 1.0
     for phase in phases:
         rows = phase["rollout"]["model"]
         ax.plot([r["step"] for r in rows], [scale * r[key] for r in rows], marker="o", label=phase["name"])
