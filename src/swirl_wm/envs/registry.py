@@ -1,0 +1,90 @@
+"""The registry of state-log sources: every environment the SWIRL loop can generate transitions from, and what
+evaluation knows about its states and actions (issue #15).
+
+Adding an environment is its module plus one :class:`Source` line in :data:`SOURCES`. Its module provides
+``generate_episodes(config, seed) -> list[Episode]``; its config class is a field of ``data`` named like the
+source (``data.physics``, ``data.scienceworld``, ...). Modules are imported on first use, so listing a source
+costs nothing and a missing optional package (install extra) is reported only when that source is used.
+
+Optional hooks, where the environment can check a prediction exactly:
+
+- ``state_fields(text) -> {field: value}``: structured states, scored per field (field accuracy);
+- ``apply(x, z) -> y``: executes an action (grounded accuracy of the IDM, the no-op baseline);
+- ``noop_action``: the action that leaves only the passive dynamics (the no-op rule, effect accuracy);
+- ``action_set(x) -> [z]``: the finite actions of a state (the normalised Phase I reward).
+
+Agent environments (``swirl paw``: ``envs/agent.py``'s ``AgentEnv``) are configured under ``env`` of an
+agent run and are not listed here yet.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from swirl_wm.envs.extras import require
+from swirl_wm.records import Episode
+
+
+@dataclass(frozen=True)
+class Source:
+    """One live environment: its module (imported on use), the install extra and the import it needs (``None``:
+    the core install has it), and the names of its optional hooks in that module (``None``: it has none)."""
+
+    name: str
+    module: str
+    extra: str | None = None
+    needs: str | None = None  # the optional package to import before the module
+    state_fields: str | None = None
+    apply: str | None = None
+    noop_action: str | None = None
+    action_set: str | None = None
+
+    def _module(self) -> Any:
+        if self.extra is not None and self.needs is not None:
+            require(self.needs, self.extra)
+        return importlib.import_module(self.module)
+
+    def _hook(self, attribute: str | None) -> Any:
+        return None if attribute is None else getattr(self._module(), attribute)
+
+    def generate(self, config: Any, seed: int) -> list[Episode]:
+        """The environment's episodes for its config section and seed.
+
+        Raises:
+            ImportError: its install extra is missing (the message names it).
+        """
+        return self._module().generate_episodes(config, seed=seed)
+
+    def check_installed(self) -> None:
+        """Raises ImportError naming the install extra when the optional package is missing."""
+        if self.extra is not None and self.needs is not None:
+            require(self.needs, self.extra)
+
+    @property
+    def fields_of(self) -> Callable[[str], dict[str, str]] | None:
+        return self._hook(self.state_fields)
+
+    @property
+    def apply_fn(self) -> Callable[[str, str], str] | None:
+        return self._hook(self.apply)
+
+    @property
+    def actions_of(self) -> Callable[[str], Sequence[str]] | None:
+        return self._hook(self.action_set)
+
+
+SOURCES: dict[str, Source] = {s.name: s for s in (
+    Source("physics", "swirl_wm.envs.physics", state_fields="state_fields", apply="apply", noop_action="wait",
+           action_set="action_set"),
+    Source("scienceworld", "swirl_wm.envs.scienceworld", extra="scienceworld", needs="scienceworld"),
+    Source("bfcl", "swirl_wm.envs.bfcl"),
+    Source("miniwob", "swirl_wm.envs.miniwob", extra="web", needs="miniwob"),
+)}
+
+
+def source(name: str | None) -> Source | None:
+    """The registered source called ``name`` (``None`` for a file source, a user's env name or ``None``)."""
+    return SOURCES.get(name) if name is not None else None
