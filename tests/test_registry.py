@@ -13,7 +13,7 @@ def test_every_registered_environment_is_wired_from_its_one_line():
     from swirl_wm.evaluation.evaluate import APPLY, NOOP_ACTION, STATE_FIELDS
 
     assert typing.get_args(DataConfig.model_fields["env"].annotation) == tuple(SOURCES) + FILE_SOURCES
-    assert GENERATED == tuple(SOURCES)
+    assert tuple(SOURCES) == GENERATED
     for name, spec in SOURCES.items():
         assert name in DataConfig.model_fields
         assert callable(importlib.import_module(spec.module).generate_episodes)
