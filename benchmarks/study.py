@@ -35,10 +35,12 @@ from swirl_wm.reporting.markdown import format_value
 # Phase II changes only the IDM (its FWM columns repeat Phase I's); both are kept for the IDM's metrics.
 ARMS = {"SFT": "sft", "SWIRL (Phase I)": "swirl: iter1/phase1", "SWIRL (Phase II)": "swirl: iter1/phase2",
         "SWIRL (iter 2, Phase I)": "swirl: iter2/phase1", "SWIRL (iter 2, Phase II)": "swirl: iter2/phase2",
-        "bootstrap": f"swirl: {BOOTSTRAP_ROW}", "oracle": ORACLE_ROW}
+        "bootstrap": f"swirl: {BOOTSTRAP_ROW}", "oracle": ORACLE_ROW, "SWIRL β = 1 (Phase I)": "beta1: iter1/phase1"}
 # Each arm's FWM test predictions inside a run folder (``predictions/<folder>/test-fwm.jsonl``).
 PREDICTIONS = {"SFT": "sft", "SWIRL (Phase I)": "iter1-phase1", "SWIRL (iter 2, Phase I)": "iter2-phase1",
                "bootstrap": "bootstrap", "oracle": "oracle"}
+# Variants (harness --variant NAME) whose Phase I is an arm of its own, by the variant's name.
+VARIANT_ARMS = {"beta1": "SWIRL β = 1 (Phase I)"}
 EFFECT_KEY = "fwm/effect_accuracy"
 
 
@@ -79,8 +81,12 @@ def effect_study(result: dict[str, Any]) -> dict[str, Any]:
     from swirl_wm.evaluation.metrics import effect_accuracy
     by_arm: dict[str, list[float]] = {}
     copy: list[float] = []
-    for run_dir in result.get("run_dirs", {}).get(next(iter(result["variants"])), []):
-        for arm, folder in PREDICTIONS.items():
+    base = next(iter(result["variants"]))
+    runs = [(run_dir, PREDICTIONS) for run_dir in result.get("run_dirs", {}).get(base, [])]
+    runs += [(run_dir, {VARIANT_ARMS[v]: "iter1-phase1"}) for v in VARIANT_ARMS
+             for run_dir in result.get("run_dirs", {}).get(v, [])]
+    for run_dir, folders in runs:
+        for arm, folder in folders.items():
             path = Path(run_dir) / "predictions" / folder / "test-fwm.jsonl"
             if not path.exists():
                 continue
@@ -148,8 +154,8 @@ def plot(studies: list[dict[str, Any]], key: str, path: Path) -> None:
     xs = [s["L"] for s in studies]
     scale = 100.0 if is_fraction(key) else 1.0
     for arm in ARMS:
-        if arm == "SWIRL (Phase II)" and key.startswith("fwm/"):
-            continue  # the same FWM as Phase I
+        if "Phase II" in arm and key.startswith("fwm/"):
+            continue  # the same FWM as the Phase I before it
         points = [(s["L"], s["arms"][arm]) for s in studies if arm in s["arms"]]
         if points:
             ax.errorbar([p[0] for p in points], [scale * p[1]["mean"] for p in points],
@@ -190,6 +196,8 @@ def main() -> None:
     text = markdown(studies, args.key) + "".join(f"\n{markdown(v, k)}" for k, v in extra.items())
     atomic_write_text(args.output.with_suffix(".md"), text)
     plot(studies, args.key, args.output.with_suffix(".png"))
+    if EFFECT_KEY in extra:
+        plot(extra[EFFECT_KEY], EFFECT_KEY, args.output.with_name(args.output.name + "-effect.png"))
     print(text)
 
 

