@@ -66,6 +66,11 @@ def test_whole_loop_resume_and_eval(tmp_path, tiny_path):
             assert {"fwm/exact_match", "fwm/bleu", "fwm/rouge_l", "fwm/log_likelihood", "fwm/field_accuracy",
                     "idm/bleu", "idm/rouge_l", "idm/grounded_accuracy"} <= keys
     assert metrics["phases"][1]["latent_actions"]["pairs"] == 2
+    # every stage records the commit it ran at (a resumed run's may differ); an HTML page beside report.md
+    assert set(metrics["run"]["stage_commits"].values()) == {metrics["run"]["git_commit"]}
+    assert {"sft", "iter1/phase1", "iter1/phase2"} <= metrics["run"]["stage_commits"].keys()
+    assert (run / "report.html").read_text().startswith("<!DOCTYPE html>")
+    assert "fwm/effect_accuracy" in metrics["phases"][0]["test"]
     check = metrics["phases"][1]["warm_start_check"]
     assert check["reward_signal"]["groups"] == 2 and "idm/grounded_accuracy" in check["idm_val"]
     # trivial baselines beside the models, cycle consistency and per-step rollouts in every phase

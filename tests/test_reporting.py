@@ -247,3 +247,12 @@ def test_html_report_renders_in_headless_chromium(tmp_path: Path, chromium: Path
     assert pixels.shape == (1400, 1000)
     assert (pixels < 200).mean() > 0.02  # text, table borders and figures: not a white page
     assert len(np.unique(pixels)) > 20  # anti-aliased text and plots, not one flat colour
+
+
+def test_header_names_the_other_commits_a_resumed_run_ran_at(tmp_path: Path) -> None:
+    metrics = _metrics()
+    metrics["run"]["stage_commits"] = {"data": "abc123", "sft": "abc123", "iter1/phase1": "def456"}
+    text = write_report(metrics, tmp_path / "report.md", None).read_text()
+    assert "| git commit | `abc123` (report); stages also ran at `def456` |" in text
+    metrics["run"]["stage_commits"] = {"data": "abc123"}
+    assert "| git commit | `abc123` |" in write_report(metrics, tmp_path / "report.md", None).read_text()

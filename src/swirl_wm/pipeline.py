@@ -53,7 +53,7 @@ from swirl_wm.models.world_model import WorldModel
 from swirl_wm.objectives.rewards import SwirlReward
 from swirl_wm.records import Episode, Transition
 from swirl_wm.reporting.model_card import write_model_cards
-from swirl_wm.reporting.run_info import run_info, write_run_outputs
+from swirl_wm.reporting.run_info import git_commit, run_info, write_run_outputs
 from swirl_wm.training.checkpoints import RunLedger
 from swirl_wm.training.latent import infer_latent_actions
 from swirl_wm.training.phase import train_phase
@@ -123,6 +123,7 @@ class SwirlRun:
             start = time.monotonic()
             result = work()
             result["wall_time_s"] = time.monotonic() - start
+            result["git_commit"] = git_commit()  # a resumed run's stages may come from several commits
             self.ledger.record(name, result)
             gc.collect()
         self.state.wait_for_everyone()
@@ -586,9 +587,10 @@ def _swirl_stages(run: SwirlRun) -> dict[str, Any]:
               for role in ("fwm", "idm")}
     metrics = {
         "run": run_info(config, source, sum(s.get("wall_time_s", 0.0) for s in run.ledger.stages.values()))
-        | {"data": run.ledger.stages["data"]},
+        | {"data": run.ledger.stages["data"],
+           "stage_commits": {name: s["git_commit"] for name, s in run.ledger.stages.items() if "git_commit" in s}},
         "phases": phases,
-        "trivial_baselines": {k: v for k, v in trivial.items() if k != "wall_time_s"},
+        "trivial_baselines": {k: v for k, v in trivial.items() if k not in ("wall_time_s", "git_commit")},
         **({"baselines": baselines} if baselines else {}),
         "best": {"fwm": _best(phases, select["fwm"]), "idm": _best(phases, select["idm"]),
                  "criterion": {role: f"val {key}" for role, key in select.items()}},

@@ -200,6 +200,9 @@ def _header(run: dict[str, Any]) -> list[str]:
         model = f"{model} ({run['model_source']})"
     machine = ", ".join(f"{k}: {v}" for k, v in run.get("machine", {}).items()) or MISSING
     commit = run.get("git_commit")
+    others = sorted(set(run.get("stage_commits", {}).values()) - {commit})
+    if commit and others:  # a resumed run: some stages ran at other commits
+        commit = f"{commit}` (report); stages also ran at `" + "`, `".join(others)
     rows = [
         ("seed", run.get("seed", MISSING)),
         ("git commit", f"`{commit}`" if commit else MISSING),
