@@ -58,6 +58,24 @@ def test_paw_run_resumes_and_reports(tmp_path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.java
+def test_paw_run_with_lora_adapters(tmp_path) -> None:
+    """model.lora in an agent run: walkthrough SFT and GRPO + PaW train adapters, saved merged (plain)."""
+    from safetensors.torch import load_file
+
+    run = tmp_path / "run"
+    config = tmp_path / "paw.yaml"
+    text = CONFIG.format(out=run, paw="true").replace("torch_threads: 1}", "torch_threads: 1, lora: {r: 2}}")
+    config.write_text(text, encoding="utf-8")
+    result = CliRunner().invoke(app, ["paw", str(config)])
+    assert result.exit_code == 0, result.output
+    sft, rl = (load_file(str(run / f"checkpoints/{s}/model.safetensors")) for s in ("sft", "rl"))
+    assert sft.keys() == rl.keys() and not any("lora" in k for k in rl)
+    assert any(not sft[k].equal(rl[k]) for k in rl if k.endswith("proj.weight"))
+    assert all(sft[k].equal(rl[k]) for k in rl if "norm" in k)  # only the adapted matrices moved
+
+
+@pytest.mark.slow
 def test_paw_runs_on_alfworld(tmp_path) -> None:
     """The ALFWorld-style environment through the same CLI: GRPO + PaW, per-task-type success."""
     pytest.importorskip("alfworld", reason="alfworld not installed (make alfworld)")

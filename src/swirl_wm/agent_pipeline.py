@@ -36,7 +36,7 @@ from swirl_wm.training.checkpoints import save_trained
 from swirl_wm.training.paw import AgentGRPOTrainer
 from swirl_wm.training.rollouts import walkthrough_examples
 from swirl_wm.training.sft import train_on_examples
-from swirl_wm.training.trl_args import grpo_args
+from swirl_wm.training.trl_args import grpo_args, peft_config
 
 
 def env_factory(config: AgentRunConfig) -> Callable[[], AgentEnv]:
@@ -130,7 +130,7 @@ def _rl_stage(run: SwirlRun, make_env: Callable[[], AgentEnv]) -> dict[str, Any]
     trainer = AgentGRPOTrainer(env_factory=make_env, tasks=tasks, rollout=cfg.rollout, paw=cfg.paw, model=init,
                                args=grpo_args(cfg.rl, run.path("logs/rl"), cfg.seed),
                                train_dataset=Dataset.from_list([{"prompt": task_id} for task_id in tasks]),
-                               processing_class=tokenizer)
+                               processing_class=tokenizer, peft_config=peft_config(cfg.model.lora))
     start = time.monotonic()
     try:
         trainer.train()
@@ -173,7 +173,7 @@ def _agent_stages(run: SwirlRun) -> dict[str, Any]:
         train = group_episodes(read_transitions(run.path("data/expert-train.jsonl")))
         examples = walkthrough_examples(load_tokenizer(source.path), train)
         _, history = train_on_examples(source.path, run.path("checkpoints/sft"), run.path("logs/sft"), examples,
-                                       config.sft, config.seed)
+                                       config.sft, config.seed, lora=config.model.lora)
         return {"checkpoint": "checkpoints/sft", "examples": len(examples), "train_log": train_log_of(history)}
 
     stages = {"sft": run.stage("sft", sft, all_processes=True)}
