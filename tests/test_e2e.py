@@ -175,9 +175,18 @@ def test_lora_run_saves_plain_checkpoints_with_low_rank_updates(tmp_path, tiny_p
     run = tmp_path / "lora"
     config = tmp_path / "lora.yaml"
     config.write_text(CONFIG.format(out=run))
-    # β = 0.1 (default): TRL's reference model is the base with the adapter disabled
-    result = CliRunner().invoke(app, ["train", str(config), "--set", "model.lora={r: 2}"])
+    # β = 0.1 (default): TRL's reference model is the base with the adapter disabled. Also: Phase I's
+    # completions reach TensorBoard as a text table (log_completions)
+    result = CliRunner().invoke(app, ["train", str(config), "--set", "model.lora={r: 2}",
+                                      "--set", "swirl.phase1.log_completions=true"])
     assert result.exit_code == 0, result.output
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(next((run / "logs/iter1-phase1/runs").iterdir())), size_guidance={"tensors": 0})
+    events.Reload()
+    assert "completions/text_summary" in events.Tags()["tensors"]
+    table = events.Tensors("completions/text_summary")[0].tensor_proto.string_val[0].decode()
+    assert table.startswith("| prompt | completion | log_Q | advantage |")
     base = _weights(Path(tiny_path))
     sft, phase1 = _weights(run / "checkpoints/sft/fwm"), _weights(run / "checkpoints/iter1-phase1/fwm")
     assert sft.keys() == base.keys() and not list((run / "checkpoints/sft/fwm").glob("adapter_*"))

@@ -154,8 +154,9 @@ class GRPOPhaseConfig(_Strict):
     lr_scheduler_type: str = Field("cosine")
     report_to: list[Logger] = _report_to()
     log_completions: bool = Field(
-        False, description="TRL: print (and send to wandb / trackio as a table) prompts, completions and rewards "
-        "every num_completions_to_print-th logging step")
+        False, description="TRL: print prompts, completions, rewards and advantages at every logging step and "
+        "send them to wandb / trackio as a table; this project adds them to TensorBoard as a text table "
+        "(tag 'completions', training/completions.py)")
 
     @model_validator(mode="after")
     def _divisible(self) -> GRPOPhaseConfig:

@@ -23,6 +23,7 @@ from swirl_wm.models.prompts import PLAIN, PromptFormat, Role, build_prompt
 from swirl_wm.objectives.rewards import SwirlReward
 from swirl_wm.records import Transition
 from swirl_wm.training.checkpoints import save_trained
+from swirl_wm.training.completions import CompletionsTable
 from swirl_wm.training.trl_args import grpo_args, peft_config
 
 
@@ -69,5 +70,6 @@ def train_phase(policy_path: str, reward: SwirlReward, transitions: Sequence[Tra
     trainer = GRPOTrainer(model=policy_path, reward_funcs=[reward],
                           args=grpo_args(config, log_dir, seed), train_dataset=dataset, processing_class=tokenizer,
                           peft_config=peft_config(lora))
+    trainer.add_callback(CompletionsTable(trainer))  # log_completions: a table in TensorBoard too
     trainer.train()
     return save_trained(trainer, tokenizer, output_dir, fmt), trainer.state.log_history
