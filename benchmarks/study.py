@@ -71,18 +71,32 @@ def study_of(result: dict[str, Any], key: str) -> dict[str, Any]:
             "rl_vs_bootstrap": phase1.get("delta_vs_bootstrap", {}).get(key)}
 
 
+def _paired(values: list[float], base: list[float]) -> dict[str, Any] | None:
+    if not values or len(values) != len(base):
+        return None
+    mean, ci = summarise([v - b for v, b in zip(values, base, strict=True)])
+    return {"mean": mean, "ci95": ci}
+
+
 def effect_study(result: dict[str, Any]) -> dict[str, Any]:
     """One labelled size's test effect accuracy (:func:`~swirl_wm.evaluation.metrics.effect_accuracy`: the
     fields the action changed) per arm, recomputed from each run's saved predictions (runs evaluated before
-    the metric existed have none in their ledger), in :func:`study_of`'s shape; the copy rule is the trivial
-    row (the no-op rule scores 0 by construction)."""
+    the metric existed have none in their ledger), in :func:`study_of`'s shape. Only the arms the harness
+    config ran, with a value for every seed; trivial rows: the copy rule, and the no-op rule (0 by
+    construction)."""
     from swirl_wm.envs import physics
     from swirl_wm.evaluation.evaluate import noop_prediction
     from swirl_wm.evaluation.metrics import effect_accuracy
+
+    config = result["config"]
+    ran = {"SFT", "SWIRL (Phase I)"} | ({"bootstrap"} if config["baselines"]["bootstrap"] else set()) \
+        | ({"oracle"} if config["baselines"]["oracle"] else set()) \
+        | ({"SWIRL (iter 2, Phase I)"} if config["swirl"]["iterations"] >= 2 else set())
     by_arm: dict[str, list[float]] = {}
     copy: list[float] = []
     base = next(iter(result["variants"]))
-    runs = [(run_dir, PREDICTIONS) for run_dir in result.get("run_dirs", {}).get(base, [])]
+    runs = [(run_dir, {a: f for a, f in PREDICTIONS.items() if a in ran})
+            for run_dir in result.get("run_dirs", {}).get(base, [])]
     runs += [(run_dir, {VARIANT_ARMS[v]: "iter1-phase1"}) for v in VARIANT_ARMS
              for run_dir in result.get("run_dirs", {}).get(v, [])]
     for run_dir, folders in runs:
@@ -97,17 +111,27 @@ def effect_study(result: dict[str, Any]) -> dict[str, Any]:
             by_arm.setdefault(arm, []).append(score if score is not None else float("nan"))
             if arm == "SFT":
                 copy.append(effect_accuracy(xs, refs, passive, physics.state_fields) or 0.0)
+    seeds = len(result["seeds"])
+    by_arm = {arm: values for arm, values in by_arm.items() if len(values) == seeds}
+    sft = by_arm.get("SFT", [])
     arms = {}
     for arm, values in by_arm.items():
         mean, ci = summarise(values)
         arms[arm] = {"mean": mean, "ci95": ci, "values": values}
-        sft = by_arm.get("SFT", [])
-        if arm != "SFT" and len(values) == len(sft):
-            d_mean, d_ci = summarise([v - s for v, s in zip(values, sft, strict=True)])
-            arms[arm]["delta_vs_sft"] = {"mean": d_mean, "ci95": d_ci}
-    trivial = {"copy the state (ŷ = x) (trivial)": summarise(copy)[0]} if copy else {}
-    return {"L": result["config"]["data"]["split"]["max_labelled_episodes"], "seeds": result["seeds"],
-            "arms": arms, "trivial": trivial, "oracle_gap_closed": None, "rl_vs_bootstrap": None}
+        if arm != "SFT" and (delta := _paired(values, sft)):
+            arms[arm]["delta_vs_sft"] = delta
+    gap = None
+    if {"SFT", "SWIRL (Phase I)", "oracle"} <= by_arm.keys():
+        fractions = [(w - s) / (o - s) for s, w, o in zip(sft, by_arm["SWIRL (Phase I)"], by_arm["oracle"],
+                                                          strict=True) if o != s]
+        if fractions:
+            mean, ci = summarise(fractions)
+            gap = {"mean": mean, "ci95": ci, "values": fractions}
+    trivial = ({"copy the state (ŷ = x) (trivial)": summarise(copy)[0],
+                "no-op rule (passive dynamics) (trivial)": 0.0} if copy else {})
+    return {"L": config["data"]["split"]["max_labelled_episodes"], "seeds": result["seeds"], "arms": arms,
+            "trivial": trivial, "oracle_gap_closed": gap,
+            "rl_vs_bootstrap": _paired(by_arm.get("SWIRL (Phase I)", []), by_arm.get("bootstrap", []))}
 
 
 def _cell(key: str, stats: dict[str, Any] | None, delta: bool = False) -> str:
