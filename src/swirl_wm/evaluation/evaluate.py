@@ -186,6 +186,6 @@ def evaluate_role(role: Role, scorer: Scorer, transitions: Sequence[Transition],
                      desc="FWM next states" if forward else "IDM actions")
     metrics = prediction_metrics(role, transitions, preds, config)
     if forward:
-        loglik = scorer(prompts, [t.y for t in transitions])
+        loglik = scorer(prompts, [t.y for t in transitions], desc="FWM log-likelihood")
         metrics["fwm/log_likelihood"] = sum(loglik) / len(loglik)
     return metrics, preds

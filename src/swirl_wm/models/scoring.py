@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
+from tqdm.auto import tqdm
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 from trl.trainer.utils import selective_log_softmax
 
@@ -78,8 +79,11 @@ class Scorer:
         return p[-(self.max_length - len(t)):], t
 
     @torch.no_grad()
-    def __call__(self, prompts: Sequence[str], targets: Sequence[str]) -> list[float]:
+    def __call__(self, prompts: Sequence[str], targets: Sequence[str], desc: str | None = None) -> list[float]:
         """Return ``mean_t log p(target_t | prompt, target_<t)`` for each pair, in nats per token.
+
+        ``desc`` labels a progress bar over the batches (shown on a terminal; none when ``None``, as for the
+        rewards TRL calls every step).
 
         Raises:
             ValueError: ``prompts`` and ``targets`` differ in length.
@@ -89,7 +93,8 @@ class Scorer:
         device = self.model.device
         pad = self.tokenizer.pad_token_id
         scores: list[float] = []
-        for start in range(0, len(prompts), self.batch_size):
+        for start in tqdm(range(0, len(prompts), self.batch_size), desc=desc, unit="batch", leave=False,
+                          disable=None if desc else True):
             pairs = [self._encode(p, t) for p, t in zip(prompts[start:start + self.batch_size],
                                                         targets[start:start + self.batch_size], strict=True)]
             width = max(len(p) + len(t) for p, t in pairs)

@@ -47,7 +47,7 @@ def infer_latent_actions(scorer: Scorer, transitions: Sequence[Transition], conf
                        desc="latent actions")
     keep = [bool(a) for a in actions]
     if not sample:
-        scores = scorer(prompts, actions)
+        scores = scorer(prompts, actions, desc="latent-action scores")
         keep = [k and s >= config.threshold for k, s in zip(keep, scores, strict=True)]
     labelled = [replace(t, z=a) for t, a, k in zip(transitions, actions, keep, strict=True) if k]
     kept_actions = [t.z for t in labelled]
