@@ -35,12 +35,13 @@ from swirl_wm.reporting.markdown import format_value
 # Phase II changes only the IDM (its FWM columns repeat Phase I's); both are kept for the IDM's metrics.
 ARMS = {"SFT": "sft", "SWIRL (Phase I)": "swirl: iter1/phase1", "SWIRL (Phase II)": "swirl: iter1/phase2",
         "SWIRL (iter 2, Phase I)": "swirl: iter2/phase1", "SWIRL (iter 2, Phase II)": "swirl: iter2/phase2",
-        "bootstrap": f"swirl: {BOOTSTRAP_ROW}", "oracle": ORACLE_ROW, "SWIRL β = 1 (Phase I)": "beta1: iter1/phase1"}
+        "bootstrap": f"swirl: {BOOTSTRAP_ROW}", "oracle": ORACLE_ROW, "SWIRL β = 1 (Phase I)": "beta1: iter1/phase1",
+        "SWIRL normalised reward (Phase I)": "norm: iter1/phase1"}
 # Each arm's FWM test predictions inside a run folder (``predictions/<folder>/test-fwm.jsonl``).
 PREDICTIONS = {"SFT": "sft", "SWIRL (Phase I)": "iter1-phase1", "SWIRL (iter 2, Phase I)": "iter2-phase1",
                "bootstrap": "bootstrap", "oracle": "oracle"}
 # Variants (harness --variant NAME) whose Phase I is an arm of its own, by the variant's name.
-VARIANT_ARMS = {"beta1": "SWIRL β = 1 (Phase I)"}
+VARIANT_ARMS = {"beta1": "SWIRL β = 1 (Phase I)", "norm": "SWIRL normalised reward (Phase I)"}
 EFFECT_KEY = "fwm/effect_accuracy"
 
 
