@@ -43,8 +43,7 @@ class Source:
     action_set: str | None = None
 
     def _module(self) -> Any:
-        if self.extra is not None and self.needs is not None:
-            require(self.needs, self.extra)
+        self.check_installed()
         return importlib.import_module(self.module)
 
     def _hook(self, attribute: str | None) -> Any:

@@ -98,9 +98,10 @@ def task_names() -> tuple[str, ...]:
 
 
 def _check_tasks(tasks: Sequence[str]) -> None:
-    unknown = [t for t in tasks if t not in task_names()]
+    names = task_names()
+    unknown = [t for t in tasks if t not in names]
     if unknown:
-        raise ValueError(f"unknown ScienceWorld task(s) {unknown}; choose from {list(task_names())}")
+        raise ValueError(f"unknown ScienceWorld task(s) {unknown}; choose from {list(names)}")
 
 # ScienceWorldEnv.get_possible_simplifications, plus its "easy" bundle of them.
 Simplification = Literal["teleportAction", "selfWateringFlowerPots", "openContainers", "openDoors",
@@ -283,8 +284,8 @@ def generate_episodes(config: ScienceWorldConfig, seed: int) -> list[Episode]:
             "ScienceWorld runs on Java and no 'java' is on PATH: install OpenJDK 17+ "
             "(Debian: apt-get install default-jre-headless) or add its bin folder to PATH"
         )
+    _check_tasks(config.tasks)  # before the JVM starts
     env = _new_simulator()
-    _check_tasks(config.tasks)
     try:
         for task in config.tasks:
             env.load(task, 0, simplifications)  # the split lists need a loaded task
