@@ -29,17 +29,18 @@ from matplotlib.figure import Figure
 from swirl_wm.evaluation.metrics import summarise
 from swirl_wm.files import atomic_write_bytes, atomic_write_text
 from swirl_wm.glossary import is_fraction
-from swirl_wm.reporting.benchmark import BOOTSTRAP_ROW, ORACLE_ROW
+from swirl_wm.reporting.benchmark import BOOTSTRAP_PHASE1_ROW, BOOTSTRAP_ROW, ORACLE_ROW
 from swirl_wm.reporting.markdown import format_value
 
 # Phase II changes only the IDM (its FWM columns repeat Phase I's); both are kept for the IDM's metrics.
 ARMS = {"SFT": "sft", "SWIRL (Phase I)": "swirl: iter1/phase1", "SWIRL (Phase II)": "swirl: iter1/phase2",
         "SWIRL (iter 2, Phase I)": "swirl: iter2/phase1", "SWIRL (iter 2, Phase II)": "swirl: iter2/phase2",
         "bootstrap": f"swirl: {BOOTSTRAP_ROW}", "oracle": ORACLE_ROW, "SWIRL β = 1 (Phase I)": "beta1: iter1/phase1",
-        "SWIRL normalised reward (Phase I)": "norm: iter1/phase1"}
+        "SWIRL normalised reward (Phase I)": "norm: iter1/phase1",
+        "bootstrap → Phase I": f"swirl: {BOOTSTRAP_PHASE1_ROW}"}
 # Each arm's FWM test predictions inside a run folder (``predictions/<folder>/test-fwm.jsonl``).
 PREDICTIONS = {"SFT": "sft", "SWIRL (Phase I)": "iter1-phase1", "SWIRL (iter 2, Phase I)": "iter2-phase1",
-               "bootstrap": "bootstrap", "oracle": "oracle"}
+               "bootstrap": "bootstrap", "oracle": "oracle", "bootstrap → Phase I": "bootstrap-phase1"}
 # Variants (harness --variant NAME) whose Phase I is an arm of its own, by the variant's name.
 VARIANT_ARMS = {"beta1": "SWIRL β = 1 (Phase I)", "norm": "SWIRL normalised reward (Phase I)"}
 EFFECT_KEY = "fwm/effect_accuracy"
@@ -92,7 +93,8 @@ def effect_study(result: dict[str, Any]) -> dict[str, Any]:
     config = result["config"]
     ran = {"SFT", "SWIRL (Phase I)"} | ({"bootstrap"} if config["baselines"]["bootstrap"] else set()) \
         | ({"oracle"} if config["baselines"]["oracle"] else set()) \
-        | ({"SWIRL (iter 2, Phase I)"} if config["swirl"]["iterations"] >= 2 else set())
+        | ({"SWIRL (iter 2, Phase I)"} if config["swirl"]["iterations"] >= 2 else set()) \
+        | ({"bootstrap → Phase I"} if config["baselines"].get("bootstrap_phase1") else set())
     by_arm: dict[str, list[float]] = {}
     copy: list[float] = []
     base = next(iter(result["variants"]))

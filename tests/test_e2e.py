@@ -299,3 +299,30 @@ def test_eval_of_a_pruned_phase_is_a_clear_error(tmp_path):
     (tmp_path / "state.json").write_text(json.dumps({"stages": stages}))
     with pytest.raises(FileNotFoundError, match="is gone: the run kept only keep_checkpoints='best'"):
         load_world_model(tmp_path, "sft")
+
+
+@pytest.mark.slow
+def test_phase1_from_the_bootstrap_fwm(tmp_path):
+    """``baselines.bootstrap_phase1``: Phase I on iteration 1's pairs and latent actions, from the bootstrap
+    FWM; a finished run takes it as an added stage (the arm issue #13's study points to)."""
+    from swirl_wm.reporting.benchmark import aggregate
+
+    run = tmp_path / "run"
+    config = tmp_path / "boot.yaml"
+    text = CONFIG.format(out=run).replace("  iterations: 1\n", "  iterations: 1\n  train_idm: false\n")
+    config.write_text(text + "baselines: {bootstrap: true}\n", encoding="utf-8")
+    runner = CliRunner()
+    assert (result := runner.invoke(app, ["train", str(config)])).exit_code == 0, result.output
+    extended = runner.invoke(app, ["train", str(config), "--set", "baselines.bootstrap_phase1=true"])
+    assert extended.exit_code == 0, extended.output
+    assert "[stage] baselines/bootstrap_phase1" in extended.output and "[skip] baselines/bootstrap" in extended.output
+    metrics = json.loads((run / "metrics.json").read_text())
+    arm = metrics["baselines"]["bootstrap_phase1"]
+    assert arm["pairs"] == metrics["phases"][1]["latent_actions"]["kept"]
+    assert "fwm/field_accuracy" in arm["test"] and all("reward" in e for e in arm["train_log"])
+    ckpt = run / "checkpoints"
+    assert _changed(_weights(ckpt / "bootstrap/fwm"), _weights(ckpt / "bootstrap-phase1/fwm"))
+    assert len((run / "predictions/bootstrap-phase1/test-fwm.jsonl").read_text().splitlines()) == 3
+    rows = {r["row"] for r in aggregate({"swirl": [metrics]})}
+    assert "swirl: bootstrap → Phase I" in rows
+    assert "bootstrap → Phase I" in (run / "report.md").read_text()

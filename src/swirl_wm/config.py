@@ -216,6 +216,10 @@ class BaselinesConfig(_Strict):
                            "pseudo-labels (paper Table 7: RL vs SFT on pseudo-labels); needs iterations ≥ 1")
     bootstrap_learning_rate: float | None = Field(
         None, gt=0, description="lr of the bootstrap SFT; None = sft.learning_rate")
+    bootstrap_phase1: bool = Field(
+        False, description="Phase I (same pairs, latent actions, frozen IDM, settings and seed as iteration 1's) "
+                           "started from the bootstrap FWM instead of the SFT one: the bootstrap learns the passive "
+                           "dynamics, Phase I the actions' effects (issue #13); needs bootstrap")
     oracle: bool = Field(
         False, description="SFT of both roles on the labelled split plus the unlabelled one with its true actions "
                            "(the upper bound SWIRL's gain is measured against; needs a simulated split, "
@@ -288,6 +292,8 @@ class RunConfig(_Strict):
             problems.append(str(err))
         if self.baselines.bootstrap and self.swirl.iterations < 1:
             problems.append("baselines.bootstrap reuses iteration 1's pseudo-labels: set swirl.iterations ≥ 1")
+        if self.baselines.bootstrap_phase1 and not self.baselines.bootstrap:
+            problems.append("baselines.bootstrap_phase1 starts from the bootstrap FWM: set baselines.bootstrap: true")
         if self.swirl.phase1_reward == "normalised" and (self.data.env != "physics" or self.data.physics.paraphrased):
             problems.append("swirl.phase1_reward: normalised needs a finite set of canonical actions: the physics "
                             "world with data.physics.paraphrased: false")

@@ -182,7 +182,7 @@ EXECUTION_ONLY = (("model", "torch_threads"), ("keep_checkpoints",))
 # finished run may resume with more SWIRL iterations or another baseline (``--set swirl.iterations=2``), and
 # only the new stages run. (With fewer iterations the report shows the first ones; nothing is deleted.)
 EXTENDABLE = (("swirl", "iterations"), ("baselines", "bootstrap"), ("baselines", "oracle"),
-              ("baselines", "best_of_n"))
+              ("baselines", "best_of_n"), ("baselines", "bootstrap_phase1"))
 
 
 def _same_config(saved: Path, config: BaseModel) -> bool:
@@ -473,6 +473,37 @@ def _bootstrap_stage(run: SwirlRun, sft: dict[str, str], splits: Splits) -> dict
     return result
 
 
+def _bootstrap_phase1_stage(run: SwirlRun, sft: dict[str, str], bootstrap: dict[str, Any],
+                            splits: Splits) -> dict[str, Any]:
+    """Phase I started from the bootstrap FWM: iteration 1's pairs with their latent actions, the same frozen
+    (SFT) IDM as reward, the same phase settings and seed; only the starting FWM differs (issue #13).
+
+    The bootstrap learns the passive dynamics from the pseudo-labelled pairs, Phase I the fields the action
+    decides; this arm asks whether the two add up. The reference model of the KL term is the starting
+    (bootstrap) FWM, as for every phase.
+    """
+    cfg = run.config
+    pairs = read_transitions(run.path("data/latent/iter1.jsonl"))
+    scorer = run.scorer(sft["idm"])
+    target = "checkpoints/bootstrap-phase1/fwm"
+    _, history = train_phase(str(run.path(bootstrap["checkpoint"])), _reward(run, "fwm", scorer), pairs,
+                             cfg.swirl.phase1, run.path(target), run.path("logs/bootstrap-phase1"),
+                             cfg.seed + 1000 + 1, cfg.model.lora)
+    result: dict[str, Any] = {"checkpoint": target, "pairs": len(pairs), "train_log": train_log_of(history),
+                              "nonfinite_scores": scorer.nonfinite, "val": {}, "test": {}}
+    if not run.state.is_main_process:
+        return result
+    del scorer
+    fwm = run.scorer(target)
+    for split in ("val", "test"):
+        transitions = getattr(splits, split)[: cfg.eval.max_examples]
+        metrics, predictions = evaluate_role("fwm", fwm, transitions, cfg.eval)
+        result[split] = metrics
+        _save_predictions(run.path(f"predictions/bootstrap-phase1/{split}-fwm.jsonl"), "fwm", transitions,
+                          predictions)
+    return result
+
+
 def _trivial_baselines_stage(run: SwirlRun, splits: Splits) -> dict[str, Any]:
     """The trivial baselines' metrics on the same val / test transitions as the models."""
     cap = run.config.eval.max_examples
@@ -582,6 +613,10 @@ def _swirl_stages(run: SwirlRun) -> dict[str, Any]:
     if config.baselines.bootstrap:
         baselines["bootstrap"] = run.stage("baselines/bootstrap", lambda: _bootstrap_stage(run, sft_roles, splits),
                                            all_processes=True)
+    if config.baselines.bootstrap_phase1:
+        baselines["bootstrap_phase1"] = run.stage(
+            "baselines/bootstrap_phase1",
+            lambda: _bootstrap_phase1_stage(run, sft_roles, baselines["bootstrap"], splits), all_processes=True)
     trivial = run.stage("baselines/trivial", lambda: _trivial_baselines_stage(run, splits))
     select = {role: selection_metric(role, getattr(config.eval, f"select_{role}_by"), splits.labelled)
               for role in ("fwm", "idm")}

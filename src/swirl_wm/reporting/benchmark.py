@@ -25,6 +25,7 @@ TABLE_KEYS = ("fwm/exact_match", "fwm/bleu", "fwm/rouge_l", "fwm/json_field_f1",
 
 
 BOOTSTRAP_ROW = "bootstrap (SFT on pseudo-labels)"
+BOOTSTRAP_PHASE1_ROW = "bootstrap → Phase I"
 ORACLE_ROW = "oracle (SFT on L + U with true actions)"
 
 # Columns for agent runs (issue #5): task success, the policy's own world model, and RL cost per step.
@@ -78,6 +79,8 @@ def _rows_of_run(variant: str, metrics: Mapping[str, Any], base: bool) -> dict[s
         rows[f"{variant}: best-of-{baselines['best_of_n']['n']} (SFT FWM, IDM picks)"] = baselines["best_of_n"]["test"]
     if "bootstrap" in baselines:
         rows[f"{variant}: {BOOTSTRAP_ROW}"] = baselines["bootstrap"]["test"]
+    if "bootstrap_phase1" in baselines:
+        rows[f"{variant}: {BOOTSTRAP_PHASE1_ROW}"] = baselines["bootstrap_phase1"]["test"]
     if "oracle" in baselines and base:
         rows[ORACLE_ROW] = baselines["oracle"]["test"]
     if base:  # the trivial baselines: same test transitions for every variant of a seed

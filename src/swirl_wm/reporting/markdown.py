@@ -354,6 +354,8 @@ def _baseline_lines(metrics: dict[str, Any]) -> list[str]:
         rows.append((f"best-of-{baselines['best_of_n']['n']} by IDM score", baselines["best_of_n"]["test"]))
     if "bootstrap" in baselines:
         rows.append(("bootstrap (SFT on the pseudo-labels)", baselines["bootstrap"]["test"]))
+    if "bootstrap_phase1" in baselines:
+        rows.append(("bootstrap → Phase I (Phase I from the bootstrap FWM)", baselines["bootstrap_phase1"]["test"]))
     keys = [k for k in ("fwm/exact_match", "fwm/bleu", "fwm/rouge_l", "fwm/field_accuracy", "fwm/json_field_f1",
                         "fwm/embedding_similarity") if any(k in values for _, values in rows)]
     lines = ["## Baselines (test split, FWM)", "", "| model | " + " | ".join(keys) + " |",
