@@ -210,13 +210,17 @@ def test_greedy_latent_actions_all_dropped_is_a_clear_error(tmp_path):
 
 
 @pytest.mark.slow
-def test_two_process_job_on_cpu(tmp_path):
+@pytest.mark.parametrize("lora", [False, True])
+def test_two_process_job_on_cpu(tmp_path, tiny_path, lora):
     """`accelerate launch` with 2 CPU processes (gloo): both train, only the main one builds data,
-    evaluates and writes (trl-notes.md: --cpu would silently run one process)."""
+    evaluates and writes (trl-notes.md: --cpu would silently run one process); with ``model.lora`` too
+    (DDP over the adapter's parameters; saved merged, rank ≤ r updates)."""
     import os
     import subprocess
     import sys
     from pathlib import Path
+
+    import torch
 
     run = tmp_path / "mp"
     config = tmp_path / "mp.yaml"
@@ -224,13 +228,19 @@ def test_two_process_job_on_cpu(tmp_path):
     launcher = Path(sys.executable).with_name("accelerate")
     result = subprocess.run(
         [str(launcher), "launch", "--multi_gpu", "--num_processes", "2", "--num_cpu_threads_per_process", "1",
-         "-m", "swirl_wm.cli.main", "train", str(config)],
+         "-m", "swirl_wm.cli.main", "train", str(config), *(["--set", "model.lora={r: 2}"] if lora else [])],
         capture_output=True, text=True, timeout=600, env=os.environ | {"OMP_NUM_THREADS": "1"})
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-3000:]
     assert output.count("[stage] data") == 1 and output.count("[stage] sft/eval") == 1
     assert output.count("[stage] sft\n") == 2 and output.count("[stage] iter1/phase1\n") == 2
     assert json.loads((run / "metrics.json").read_text())["best"]["fwm"]
+    if lora:
+        base, sft = _weights(Path(tiny_path)), _weights(run / "checkpoints/sft/fwm")
+        changed = [k for k in sft if k.endswith("proj.weight") and not sft[k].equal(base[k])]
+        assert changed and sft.keys() == base.keys()
+        assert all(torch.linalg.matrix_rank((sft[k] - base[k]).double(), rtol=1e-6) <= 2 for k in changed)
+        return
     # a different config on the same folder: every rank refuses (none is left waiting for the others)
     config.write_text(CONFIG.format(out=run).replace("seed: 0", "seed: 1"), encoding="utf-8")
     refused = subprocess.run(

@@ -90,6 +90,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+from tqdm.auto import tqdm
 
 from swirl_wm.data.truncate import MIN_STATE_CHARS, count_truncated, truncate_states
 from swirl_wm.records import Episode, Transition
@@ -537,11 +538,11 @@ def generate_episodes(config: MiniWoBConfig, seed: int) -> list[Episode]:
     episodes: list[Episode] = []
     start = time.perf_counter()
     driver = _start_browser()
+    plan = [(task, episode_seed) for task in config.tasks for episode_seed in episode_seeds(config, seed, task)]
     try:
-        for task in config.tasks:
-            for episode_seed in episode_seeds(config, seed, task):
-                rng = random.Random(f"{seed}-{task}-{episode_seed}")
-                episodes.append(_play(driver, config, task, episode_seed, rng))
+        for task, episode_seed in tqdm(plan, desc="miniwob episodes", unit="episode", disable=None, leave=False):
+            rng = random.Random(f"{seed}-{task}-{episode_seed}")
+            episodes.append(_play(driver, config, task, episode_seed, rng))
     finally:
         driver.quit()
     seconds = time.perf_counter() - start

@@ -75,6 +75,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from tqdm.auto import tqdm
 
 from swirl_wm.envs.extras import require
 from swirl_wm.envs.py4j_close import CloseOnce
@@ -286,6 +287,8 @@ def generate_episodes(config: ScienceWorldConfig, seed: int) -> list[Episode]:
         )
     _check_tasks(config.tasks)  # before the JVM starts
     env = _new_simulator()
+    bar = tqdm(total=len(config.tasks) * config.variations_per_task, desc="scienceworld episodes", unit="episode",
+               disable=None, leave=False)
     try:
         for task in config.tasks:
             env.load(task, 0, simplifications)  # the split lists need a loaded task
@@ -296,9 +299,11 @@ def generate_episodes(config: ScienceWorldConfig, seed: int) -> list[Episode]:
                 env.load(task, variation, simplifications, generateGoldPath=True)
                 loaded = time.perf_counter()
                 episodes.append(_replay(env, config, task, variation, counts))
+                bar.update()
                 seconds["load"] += loaded - start
                 seconds["replay"] += time.perf_counter() - loaded
     finally:
+        bar.close()
         env.close()
     log.info(
         "scienceworld: %d episodes, %d transitions; %d commands stepped (%d rejected, %d disambiguated) in "

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import torch
+from tqdm.auto import tqdm
 from transformers import DynamicCache, PreTrainedModel, PreTrainedTokenizerBase
 
 from swirl_wm.envs.agent import AgentEnv, AgentTask
@@ -267,9 +268,11 @@ def _play(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, envs: Sequ
           rollouts: list[Rollout], pieces: ChatPieces, *, max_steps: int, max_action_tokens: int,
           max_observation_chars: int, max_context_tokens: int, temperature: float, top_p: float,
           per_episode: bool, on_step: Callable[[int], None] | None) -> None:
-    for step in range(max_steps):
+    bar = tqdm(range(max_steps), desc=f"rollouts ({len(rollouts)} episodes)", unit="step", disable=None, leave=False)
+    for step in bar:
         active = [i for i, r in enumerate(rollouts) if not r.done]
         if not active:
+            bar.close()
             break
         if on_step:
             on_step(step)
