@@ -43,9 +43,9 @@ from swirl_wm.evaluation.reward_signal import Group, group_figures, sample_group
 from swirl_wm.files import atomic_write_text
 from swirl_wm.models.loading import load_model, load_tokenizer
 from swirl_wm.models.scoring import Scorer
+from swirl_wm.objectives.latent import infer_latent_actions
 from swirl_wm.objectives.rewards import SwirlReward
 from swirl_wm.reporting.run_info import git_commit, machine_info
-from swirl_wm.training.latent import infer_latent_actions
 
 
 def run_seed(run_dir: Path, args: argparse.Namespace) -> dict[str, Any]:

@@ -15,12 +15,12 @@ import torch
 from datasets import Dataset
 from trl import SFTTrainer
 
+from swirl_wm.backend.args import sft_args
+from swirl_wm.backend.sft import sft_examples
 from swirl_wm.config import SFTConfig
 from swirl_wm.envs import physics
 from swirl_wm.models.loading import load_model, load_tokenizer, resolve_model
 from swirl_wm.reporting.run_info import git_commit, machine_info
-from swirl_wm.training.sft import sft_examples
-from swirl_wm.training.trl_args import sft_args
 
 
 def main() -> None:

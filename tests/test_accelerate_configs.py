@@ -1,6 +1,6 @@
 """The shipped `accelerate launch` configs (configs/accelerate): each loads as accelerate's own ClusterConfig
 (an unknown key is an error there), and each one that shards the model gathers it whole for the checkpoint
-save (training/checkpoints.save_trained)."""
+save (backend/checkpoints.save_trained)."""
 
 from pathlib import Path
 

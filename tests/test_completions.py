@@ -1,8 +1,8 @@
-"""The TensorBoard completions table (training/completions.py)."""
+"""The TensorBoard completions table (backend/completions.py)."""
 
 from collections import deque
 
-from swirl_wm.training.completions import completions_markdown
+from swirl_wm.backend.completions import completions_markdown
 
 
 def test_table_keeps_the_last_rows_and_escapes_cells():

@@ -62,8 +62,8 @@ def test_checkpoint_refused_when_the_disk_is_full(tmp_path, tiny, monkeypatch):
     from transformers import Trainer, TrainingArguments
 
     from swirl_wm import files
+    from swirl_wm.backend.checkpoints import save_trained
     from swirl_wm.files import NotEnoughDisk, ensure_free_space
-    from swirl_wm.training.checkpoints import save_trained
 
     model, tokenizer = tiny
     trainer = Trainer(model=model, args=TrainingArguments(output_dir=str(tmp_path / "logs"), report_to=[]))

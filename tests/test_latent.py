@@ -1,8 +1,8 @@
 from swirl_wm.config import LatentActionConfig
 from swirl_wm.models.scoring import Scorer
+from swirl_wm.objectives import latent
+from swirl_wm.objectives.latent import infer_latent_actions
 from swirl_wm.records import Transition
-from swirl_wm.training import latent
-from swirl_wm.training.latent import infer_latent_actions
 
 PAIRS = [Transition(x=f"width=8 | ball: pos={i} vel=0 temp=20", z=None, y=f"width=8 | ball: pos={i} vel=0 temp=30",
                     episode_id=f"e{i}") for i in range(3)]

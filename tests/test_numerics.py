@@ -6,8 +6,8 @@ import copy
 import pytest
 import torch
 
+from swirl_wm.backend.checkpoints import save_trained
 from swirl_wm.models.scoring import Scorer, mean_token_logprob
-from swirl_wm.training.checkpoints import save_trained
 
 
 def test_nan_row_gets_the_clamp_and_other_rows_are_untouched():

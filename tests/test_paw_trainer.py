@@ -8,18 +8,13 @@ import pytest
 import torch
 from datasets import Dataset
 
+from swirl_wm.agents.chat import ChatPieces, history_ids, walkthrough_examples
+from swirl_wm.agents.rollouts import Rollout, play_episodes
+from swirl_wm.backend.args import grpo_args
+from swirl_wm.backend.paw import AgentGRPOTrainer, paw_targets
 from swirl_wm.config import GRPOPhaseConfig, PaWConfig, RolloutConfig
 from swirl_wm.envs.agent import AgentEnv, AgentTask, StepResult
 from swirl_wm.records import Episode, Transition
-from swirl_wm.training.paw import AgentGRPOTrainer, paw_targets
-from swirl_wm.training.rollouts import (
-    ChatPieces,
-    Rollout,
-    history_ids,
-    play_episodes,
-    walkthrough_examples,
-)
-from swirl_wm.training.trl_args import grpo_args
 
 
 class DoorGame(AgentEnv):

@@ -6,7 +6,7 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from swirl_wm.training.rollouts import _actions_of
+from swirl_wm.agents.rollouts import _actions_of
 
 
 def test_actions_cut_at_eos_with_their_mean_entropy():

@@ -3,7 +3,7 @@
 1. tasks of the environment's train and test splits, and their expert (walkthrough) episodes;
 2. SFT of the base model on the train walkthroughs, so that some rollouts succeed;
 3. RL: GRPO on trajectories (groups of G rollouts of one task, episode return as reward, action tokens
-   only), plus PaW's world-model loss when ``paw.enabled`` (:mod:`swirl_wm.training.paw`);
+   only), plus PaW's world-model loss when ``paw.enabled`` (:mod:`swirl_wm.backend.paw`);
 4. after SFT and after RL: success rate, mean return and episode length on held-out tasks, and the
    policy's own next-observation prediction on held-out expert transitions.
 
@@ -16,14 +16,15 @@ from __future__ import annotations
 import json
 import resource
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import torch
-from datasets import Dataset
 
+from swirl_wm.agents.chat import walkthrough_examples
+from swirl_wm.backend.paw import train_paw
+from swirl_wm.backend.sft import train_on_examples
 from swirl_wm.config import AgentRunConfig, load_config
 from swirl_wm.data.jsonl import group_episodes, read_transitions, write_episodes
 from swirl_wm.envs.agent import AgentEnv, expert_episode
@@ -32,11 +33,6 @@ from swirl_wm.files import atomic_write_text
 from swirl_wm.models.loading import load_model, load_tokenizer, resolve_model
 from swirl_wm.pipeline import Announce, SwirlRun, train_log_of
 from swirl_wm.reporting.run_info import git_commit, machine_info
-from swirl_wm.training.checkpoints import save_trained
-from swirl_wm.training.paw import AgentGRPOTrainer
-from swirl_wm.training.rollouts import walkthrough_examples
-from swirl_wm.training.sft import train_on_examples
-from swirl_wm.training.trl_args import grpo_args, peft_config
 
 
 def env_factory(config: AgentRunConfig) -> Callable[[], AgentEnv]:
@@ -123,29 +119,18 @@ def _evaluate(run: SwirlRun, checkpoint: str) -> dict[str, Any]:
 
 def _rl_stage(run: SwirlRun, make_env: Callable[[], AgentEnv]) -> dict[str, Any]:
     cfg = run.config
-    init = str(run.path("checkpoints/sft"))
     with make_env() as env:
         tasks = {t.task_id: t for t in env.tasks("train")}
-    tokenizer = load_tokenizer(init)
-    trainer = AgentGRPOTrainer(env_factory=make_env, tasks=tasks, rollout=cfg.rollout, paw=cfg.paw, model=init,
-                               args=grpo_args(cfg.rl, run.path("logs/rl"), cfg.seed),
-                               train_dataset=Dataset.from_list([{"prompt": task_id} for task_id in tasks]),
-                               processing_class=tokenizer, peft_config=peft_config(cfg.model.lora))
-    start = time.monotonic()
-    try:
-        trainer.train()
-    finally:
-        trainer.close_environments()
-    train_seconds = time.monotonic() - start
-    save_trained(trainer, tokenizer, run.path("checkpoints/rl"))
-    history = trainer.state.log_history
+    trained = train_paw(str(run.path("checkpoints/sft")), make_env, tasks, cfg.rollout, cfg.paw, cfg.rl,
+                        run.path("checkpoints/rl"), run.path("logs/rl"), cfg.seed, cfg.model.lora)
+    train_seconds, history = trained.train_seconds, trained.log_history
     keys = ("reward", "reward_std", "loss", "paw/wm_loss", "paw/lambda", "step_time")
     log = [{"step": h["step"], **{k: h[k] for k in keys if k in h}} for h in history
            if "step" in h and "reward" in h and "train_runtime" not in h]
     return {"checkpoint": "checkpoints/rl", "paw": cfg.paw.enabled, "train_seconds": train_seconds,
             "seconds_per_step": train_seconds / max(1, len(log)), "peak_rss_mb": _peak_rss_mb(),
             "peak_cuda_mb": torch.cuda.max_memory_allocated() / 2**20 if torch.cuda.is_available() else None,
-            "rollouts": trainer.rollout_stats, "train_log": log or train_log_of(history)}
+            "rollouts": trained.rollout_stats, "train_log": log or train_log_of(history)}
 
 
 def run_agent(config: AgentRunConfig, announce: Announce = print) -> dict[str, Any]:

@@ -156,7 +156,7 @@ class GRPOPhaseConfig(_Strict):
     log_completions: bool = Field(
         False, description="TRL: print prompts, completions, rewards and advantages at every logging step and "
         "send them to wandb / trackio as a table; this project adds them to TensorBoard as a text table "
-        "(tag 'completions', training/completions.py)")
+        "(tag 'completions', backend/completions.py)")
 
     @model_validator(mode="after")
     def _divisible(self) -> GRPOPhaseConfig:

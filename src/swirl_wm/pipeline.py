@@ -31,6 +31,8 @@ import yaml
 from accelerate import PartialState
 from pydantic import BaseModel
 
+from swirl_wm.backend.grpo import train_grpo
+from swirl_wm.backend.sft import train_sft
 from swirl_wm.config import AgentRunConfig, GRPOPhaseConfig, RunConfig, dump_config
 from swirl_wm.data.importers import FORMATS
 from swirl_wm.data.jsonl import group_episodes, read_transitions, write_transitions
@@ -50,14 +52,12 @@ from swirl_wm.models.loading import SMALL, ModelSource, build_small_model, load_
 from swirl_wm.models.prompts import PROMPT_WORDS, PromptFormat, system_text
 from swirl_wm.models.scoring import Scorer
 from swirl_wm.models.world_model import WorldModel
+from swirl_wm.objectives.latent import infer_latent_actions
 from swirl_wm.objectives.rewards import SwirlReward
 from swirl_wm.records import Episode, Transition
 from swirl_wm.reporting.model_card import write_model_cards
 from swirl_wm.reporting.run_info import git_commit, run_info, write_run_outputs
-from swirl_wm.training.checkpoints import RunLedger
-from swirl_wm.training.latent import infer_latent_actions
-from swirl_wm.training.phase import train_phase
-from swirl_wm.training.sft import train_sft
+from swirl_wm.run_folder import RunLedger
 
 Announce = Callable[[str], None]
 
@@ -319,7 +319,7 @@ def _phase_stage(run: SwirlRun, name: str, trained: str, current: dict[str, str]
             result["warm_start_check"] = _warm_start_check(run, name, current, scorer, pairs, splits.labelled, seed)
     out = name.replace("/", "-")
     target = f"checkpoints/{out}/{'shared' if cfg.model.shared else trained}"
-    _, history = train_phase(str(run.path(current[trained])), _reward(run, trained, scorer), pairs, phase_cfg,
+    _, history = train_grpo(str(run.path(current[trained])), _reward(run, trained, scorer), pairs, phase_cfg,
                              run.path(target), run.path(f"logs/{out}"), seed, cfg.model.lora)
     new = dict(current, **({"fwm": target, "idm": target} if cfg.model.shared else {trained: target}))
     return result | {"fwm": new["fwm"], "idm": new["idm"], "pairs": len(pairs), "train_log": train_log_of(history),
@@ -486,7 +486,7 @@ def _bootstrap_phase1_stage(run: SwirlRun, sft: dict[str, str], bootstrap: dict[
     pairs = read_transitions(run.path("data/latent/iter1.jsonl"))
     scorer = run.scorer(sft["idm"])
     target = "checkpoints/bootstrap-phase1/fwm"
-    _, history = train_phase(str(run.path(bootstrap["checkpoint"])), _reward(run, "fwm", scorer), pairs,
+    _, history = train_grpo(str(run.path(bootstrap["checkpoint"])), _reward(run, "fwm", scorer), pairs,
                              cfg.swirl.phase1, run.path(target), run.path("logs/bootstrap-phase1"),
                              cfg.seed + 1000 + 1, cfg.model.lora)
     result: dict[str, Any] = {"checkpoint": target, "pairs": len(pairs), "train_log": train_log_of(history),

@@ -15,12 +15,13 @@ from collections.abc import Callable, Sequence
 
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
+from swirl_wm.agents.chat import ChatPieces, history_ids
+from swirl_wm.agents.rollouts import play_episodes
 from swirl_wm.config import RolloutConfig
 from swirl_wm.envs.agent import AgentEnv, AgentTask
 from swirl_wm.evaluation.metrics import exact_match, rouge_l
 from swirl_wm.models.generation import generate
 from swirl_wm.records import Episode
-from swirl_wm.training.rollouts import ChatPieces, history_ids, play_episodes
 
 
 def evaluate_agent(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, env_factory: Callable[[], AgentEnv],

@@ -11,7 +11,7 @@ processed in one forward pass. The RL loss trains the action tokens (policy mask
 4. :func:`reward_adaptive_weight` — ``λ_g = clip(1 − R̄_g / R_max, 0, 1)``;
 5. :func:`paw_loss` — ``L_RL + mean_g λ_g · L_WM(S_{α,g})``.
 
-The policy and WM masks come from the rollouts' token layout (``training/rollouts.py``, TRL's completion
+The policy and WM masks come from the rollouts' token layout (``agents/rollouts.py``, TRL's completion
 mask), not from this module.
 
 Alignment convention (all functions): position ``i`` of a per-token tensor belongs to token ``i`` of the

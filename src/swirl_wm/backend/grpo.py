@@ -17,14 +17,14 @@ from pathlib import Path
 from datasets import Dataset
 from trl import GRPOTrainer
 
+from swirl_wm.backend.args import grpo_args, peft_config
+from swirl_wm.backend.checkpoints import save_trained
+from swirl_wm.backend.completions import CompletionsTable
 from swirl_wm.config import GRPOPhaseConfig, LoraSettings
 from swirl_wm.models.loading import load_tokenizer
 from swirl_wm.models.prompts import PLAIN, PromptFormat, Role, build_prompt
 from swirl_wm.objectives.rewards import SwirlReward
 from swirl_wm.records import Transition
-from swirl_wm.training.checkpoints import save_trained
-from swirl_wm.training.completions import CompletionsTable
-from swirl_wm.training.trl_args import grpo_args, peft_config
 
 
 def phase_examples(trained_role: Role, transitions: Sequence[Transition], tokenizer,
@@ -47,7 +47,7 @@ def phase_examples(trained_role: Role, transitions: Sequence[Transition], tokeni
     return rows
 
 
-def train_phase(policy_path: str, reward: SwirlReward, transitions: Sequence[Transition],
+def train_grpo(policy_path: str, reward: SwirlReward, transitions: Sequence[Transition],
                 config: GRPOPhaseConfig, output_dir: Path, log_dir: Path, seed: int,
                 lora: LoraSettings | None = None) -> tuple[Path, list[dict]]:
     """Run GRPO on the role that ``reward`` trains (at ``policy_path``); save the result atomically to

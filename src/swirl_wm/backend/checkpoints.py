@@ -1,51 +1,20 @@
-"""Atomic checkpoints and the run ledger that makes a killed run resumable.
-
-A stage (SFT, a phase, an evaluation) is recorded in ``state.json`` only after its outputs are in place;
-each checkpoint folder is written to a temporary sibling and renamed, so a half-written checkpoint is
-never taken for a finished one.
+"""Atomic checkpoints of a trainer's model: each checkpoint folder is written to a temporary sibling and
+renamed, so a half-written checkpoint is never taken for a finished one (the run ledger,
+:mod:`swirl_wm.run_folder`, records the stage only afterwards).
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
 
 import torch
 from peft import PeftModel
 from transformers import PreTrainedTokenizerBase, Trainer
 
-from swirl_wm.files import atomic_dir, atomic_write_text, ensure_free_space
+from swirl_wm.files import atomic_dir, ensure_free_space
 from swirl_wm.models.prompts import PromptFormat
 
 _TOKENIZER_BYTES = 20 * 2**20  # a tokenizer folder with its vocabulary is a few MB; rounded up
-
-
-class RunLedger:
-    """Completed stages of a run, persisted in ``<run>/state.json`` (atomic writes).
-
-    ``stages`` maps a stage name (``"sft"``, ``"iter1/phase1"``, ...) to what it produced (checkpoint
-    paths relative to the run folder, metrics).
-    """
-
-    def __init__(self, run_dir: Path, writer: bool = True) -> None:
-        self.path = run_dir / "state.json"
-        self.writer = writer  # only the main process of a multi-process job writes
-        self.stages: dict[str, dict[str, Any]] = {}
-        self.reload()
-
-    def reload(self) -> None:
-        """Re-read the ledger from disk (other processes do so after the main one recorded a stage)."""
-        if self.path.exists():
-            self.stages = json.loads(self.path.read_text(encoding="utf-8"))["stages"]
-
-    def done(self, stage: str) -> bool:
-        return stage in self.stages
-
-    def record(self, stage: str, result: dict[str, Any]) -> None:
-        self.stages[stage] = result
-        if self.writer:
-            atomic_write_text(self.path, json.dumps({"stages": self.stages}, indent=2))
 
 
 def save_trained(trainer: Trainer, tokenizer: PreTrainedTokenizerBase, output_dir: Path,

@@ -16,12 +16,12 @@ from datasets import Dataset
 from transformers import EarlyStoppingCallback, PreTrainedModel, PreTrainedTokenizerBase, TrainerCallback, TrainerState
 from trl import SFTTrainer
 
+from swirl_wm.backend.args import peft_config, sft_args
+from swirl_wm.backend.checkpoints import save_trained
 from swirl_wm.config import LoraSettings, SFTConfig
 from swirl_wm.models.loading import load_model, load_tokenizer
 from swirl_wm.models.prompts import PLAIN, PromptFormat, Role, build_prompt, completion
 from swirl_wm.records import Transition
-from swirl_wm.training.checkpoints import save_trained
-from swirl_wm.training.trl_args import peft_config, sft_args
 
 
 def sft_examples(transitions: Sequence[Transition], tokenizer: PreTrainedTokenizerBase,
@@ -100,7 +100,7 @@ def train_on_examples(init_path: str, output_dir: Path, log_dir: Path, examples:
     ``completion_mask`` (loss on the completion / masked tokens only); save atomically (with
     ``prompt_format`` when the model is a world-model role).
 
-    With ``eval_examples`` the validation loss is tracked (:func:`~swirl_wm.training.trl_args.sft_args`) and,
+    With ``eval_examples`` the validation loss is tracked (:func:`~swirl_wm.backend.args.sft_args`) and,
     with ``config.early_stopping_patience``, training stops early and the best checkpoint is the one saved.
 
     Returns:

@@ -3,7 +3,7 @@
 :class:`AgentGRPOTrainer` extends TRL's ``GRPOTrainer`` rather than writing a second RL loop:
 
 - **Rollouts** come from TRL's ``rollout_func`` hook: each prompt row names a task; its G copies (TRL's
-  sampler repeats a prompt G times, consecutively) are played as G episodes (:mod:`.rollouts`). A
+  sampler repeats a prompt G times, consecutively) are played as G episodes (:mod:`swirl_wm.agents.rollouts`). A
   trajectory is one completion; ``env_mask`` = the action tokens, so TRL's GRPO loss trains action
   tokens only. The reward of a completion is its episode return; advantages are TRL's group advantages.
 - **PaW** (when ``PaWConfig.enabled``) adds, in the *same forward pass* that TRL's loss makes (its per-token
@@ -19,17 +19,24 @@ and λ_g see whole groups even where TRL spread a group's copies over processes.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import torch
 from accelerate.utils import gather_object
+from datasets import Dataset
 from trl import GRPOTrainer
 
-from swirl_wm.config import PaWConfig, RolloutConfig
+from swirl_wm.agents.rollouts import Rollout, play_episodes
+from swirl_wm.backend.args import grpo_args, peft_config
+from swirl_wm.backend.checkpoints import save_trained
+from swirl_wm.config import GRPOPhaseConfig, LoraSettings, PaWConfig, RolloutConfig
 from swirl_wm.envs.agent import AgentEnv, AgentTask
+from swirl_wm.models.loading import load_tokenizer
 from swirl_wm.objectives.paw import paw_loss, reward_adaptive_weight, select_by_entropy, wm_token_loss
-from swirl_wm.training.rollouts import Rollout, play_episodes
 
 
 def episode_return_reward(completions: list[Any], episode_return: list[float], **_: Any) -> list[float]:
@@ -187,3 +194,43 @@ class AgentGRPOTrainer(GRPOTrainer):
         self._metrics[mode]["paw/lambda"].append(lambdas.mean().item())
         normalizer = self.current_gradient_accumulation_steps if mode == "train" else 1.0
         return loss + total / normalizer
+
+
+@dataclass(frozen=True)
+class PaWRun:
+    """What :func:`train_paw` returns: the saved policy, TRL's log history, the RL wall time (s) and the
+    rollouts' per-step figures (success rate, mean return, mean steps per RL step)."""
+
+    output_dir: Path
+    log_history: list[dict[str, Any]]
+    train_seconds: float
+    rollout_stats: list[dict[str, float]]
+
+
+def train_paw(policy_path: str, env_factory: Callable[[], AgentEnv], tasks: dict[str, AgentTask],
+              rollout: RolloutConfig, paw: PaWConfig, config: GRPOPhaseConfig, output_dir: Path, log_dir: Path,
+              seed: int, lora: LoraSettings | None = None) -> PaWRun:
+    """GRPO on agent trajectories (with PaW's world-model loss when ``paw.enabled``) from the policy at
+    ``policy_path``, one prompt row per task; the policy is saved atomically to ``output_dir`` (merged when
+    ``lora``) and the environment instances are closed however training ends.
+
+    Args:
+        tasks: ``{task_id: AgentTask}`` of the training split.
+        config: the RL settings (G, lr, β, sampling; TRL's names).
+        log_dir: TRL's ``output_dir`` (logs only).
+
+    Source: PaW (arXiv 2606.02388) §3; method.md §2.
+    """
+    tokenizer = load_tokenizer(policy_path)
+    trainer = AgentGRPOTrainer(env_factory=env_factory, tasks=tasks, rollout=rollout, paw=paw, model=policy_path,
+                               args=grpo_args(config, log_dir, seed),
+                               train_dataset=Dataset.from_list([{"prompt": task_id} for task_id in tasks]),
+                               processing_class=tokenizer, peft_config=peft_config(lora))
+    start = time.monotonic()
+    try:
+        trainer.train()
+    finally:
+        trainer.close_environments()
+    seconds = time.monotonic() - start
+    save_trained(trainer, tokenizer, output_dir)
+    return PaWRun(output_dir, trainer.state.log_history, seconds, trainer.rollout_stats)
