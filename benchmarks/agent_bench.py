@@ -12,7 +12,7 @@ import torch
 
 from swirl_wm.config import AgentRunConfig, load_config
 from swirl_wm.models.loading import resolve_model
-from swirl_wm.reporting.run_info import git_commit, machine_info
+from swirl_wm.run_folder import git_commit, machine_info
 
 
 def parser(doc: str, tasks: int, repeats: int, tasks_help: str = "tasks to play") -> argparse.ArgumentParser:

@@ -55,7 +55,7 @@ from swirl_wm.reporting.benchmark import (
     benchmark_tables,
     paired_change,
 )
-from swirl_wm.reporting.run_info import git_commit, machine_info
+from swirl_wm.run_folder import git_commit, machine_info
 
 _SFT_STAGES = ("data", "sft", "sft/eval")
 

@@ -45,7 +45,7 @@ from swirl_wm.models.loading import load_model, load_tokenizer
 from swirl_wm.models.scoring import Scorer
 from swirl_wm.objectives.latent import infer_latent_actions
 from swirl_wm.objectives.rewards import SwirlReward
-from swirl_wm.reporting.run_info import git_commit, machine_info
+from swirl_wm.run_folder import git_commit, machine_info
 
 
 def run_seed(run_dir: Path, args: argparse.Namespace) -> dict[str, Any]:

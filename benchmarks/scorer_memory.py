@@ -42,7 +42,7 @@ def main() -> None:
     parser.add_argument("--vocab", type=int, default=49152, help="SmolLM2's vocabulary")
     parser.add_argument("--output", type=Path, required=True)
     args = parser.parse_args()
-    from swirl_wm.reporting.run_info import git_commit, machine_info
+    from swirl_wm.run_folder import git_commit, machine_info
 
     result = {"config": vars(args) | {"output": str(args.output)}, "git_commit": git_commit(),
               "machine": machine_info(), "seed": 0, "variants": {}}

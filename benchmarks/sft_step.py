@@ -20,7 +20,7 @@ from swirl_wm.backend.sft import sft_examples
 from swirl_wm.config import SFTConfig
 from swirl_wm.envs import physics
 from swirl_wm.models.loading import load_model, load_tokenizer, resolve_model
-from swirl_wm.reporting.run_info import git_commit, machine_info
+from swirl_wm.run_folder import git_commit, machine_info
 
 
 def main() -> None:

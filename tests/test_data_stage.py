@@ -59,7 +59,11 @@ def test_max_episodes_keeps_a_seeded_subset(tmp_path: Path) -> None:
 def test_resume_accepts_a_config_written_before_new_options_existed(tmp_path: Path) -> None:
     import yaml
 
-    from swirl_wm.pipeline import _same_config
+    from swirl_wm.pipeline import EXTENDABLE
+    from swirl_wm.run_folder import EXECUTION_ONLY, same_config
+
+    def _same_config(saved, config):
+        return same_config(saved, config, EXECUTION_ONLY + EXTENDABLE)
 
     config = _config(tmp_path)
     raw = config.model_dump(mode="json")

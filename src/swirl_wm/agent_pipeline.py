@@ -23,6 +23,7 @@ from typing import Any
 import torch
 
 from swirl_wm.agents.chat import walkthrough_examples
+from swirl_wm.backend.logs import train_log_of
 from swirl_wm.backend.paw import train_paw
 from swirl_wm.backend.sft import train_on_examples
 from swirl_wm.config import AgentRunConfig, load_config
@@ -31,8 +32,7 @@ from swirl_wm.envs.agent import AgentEnv, expert_episode
 from swirl_wm.evaluation.agent_eval import evaluate_agent, evaluate_policy_wm
 from swirl_wm.files import atomic_write_text
 from swirl_wm.models.loading import load_model, load_tokenizer, resolve_model
-from swirl_wm.pipeline import Announce, SwirlRun, train_log_of
-from swirl_wm.reporting.run_info import git_commit, machine_info
+from swirl_wm.run_folder import Announce, RunFolder, RunLedger, git_commit, machine_info
 
 
 def env_factory(config: AgentRunConfig) -> Callable[[], AgentEnv]:
@@ -52,7 +52,7 @@ def _peak_rss_mb() -> float:
     return peak / 2**20 if sys.platform == "darwin" else peak / 1024
 
 
-def _data_stage(run: SwirlRun, make_env: Callable[[], AgentEnv]) -> dict[str, Any]:
+def _data_stage(run: RunFolder, make_env: Callable[[], AgentEnv]) -> dict[str, Any]:
     with make_env() as env:
         result: dict[str, Any] = {}
         for split in ("train", "test"):
@@ -101,7 +101,7 @@ def evaluate_agent_run(run_dir: Path, phase: str = "best", data_path: Path | Non
         FileNotFoundError: not a run folder; KeyError: the phase did not finish; DataError: bad data.
     """
     config = load_config(run_dir / "config.yaml", schema=AgentRunConfig)
-    stages = json.loads((run_dir / "state.json").read_text(encoding="utf-8"))["stages"]
+    stages = RunLedger.read(run_dir).stages
     finished = [p for p in ("sft", "rl") if p in stages]
     chosen = (finished or ["sft"])[-1] if phase == "best" else phase
     if chosen not in stages or "checkpoint" not in stages[chosen]:
@@ -112,12 +112,12 @@ def evaluate_agent_run(run_dir: Path, phase: str = "best", data_path: Path | Non
     return {"run": str(run_dir), "phase": chosen, "data": str(data_path), "test": metrics}
 
 
-def _evaluate(run: SwirlRun, checkpoint: str) -> dict[str, Any]:
+def _evaluate(run: RunFolder, checkpoint: str) -> dict[str, Any]:
     return {"test": evaluate_checkpoint(run.config, run.path(checkpoint), run.path("data/expert-test.jsonl"),
                                         run.device)}
 
 
-def _rl_stage(run: SwirlRun, make_env: Callable[[], AgentEnv]) -> dict[str, Any]:
+def _rl_stage(run: RunFolder, make_env: Callable[[], AgentEnv]) -> dict[str, Any]:
     cfg = run.config
     with make_env() as env:
         tasks = {t.task_id: t for t in env.tasks("train")}
@@ -143,12 +143,12 @@ def run_agent(config: AgentRunConfig, announce: Announce = print) -> dict[str, A
     """
     if config.model.torch_threads:
         torch.set_num_threads(config.model.torch_threads)
-    run = SwirlRun(config, announce)
+    run = RunFolder(config, announce)
     with run.writing():
         return _agent_stages(run)
 
 
-def _agent_stages(run: SwirlRun) -> dict[str, Any]:
+def _agent_stages(run: RunFolder) -> dict[str, Any]:
     config = run.config
     make_env = env_factory(config)
     data = run.stage("data", lambda: _data_stage(run, make_env))
@@ -168,7 +168,7 @@ def _agent_stages(run: SwirlRun) -> dict[str, Any]:
     metrics = {"run": {"name": config.name, "seed": config.seed, "git_commit": git_commit(), "env": config.env.name,
                        "model": config.model.name_or_path, "model_source": source.source, "paw": config.paw.enabled,
                        "machine": machine_info(),
-                       "wall_time_s": sum(s.get("wall_time_s", 0.0) for s in run.ledger.stages.values())},
+                       "wall_time_s": run.wall_time_s()},
                "data": data, "stages": stages}
     if run.state.is_main_process:
         atomic_write_text(run.path("metrics.json"), json.dumps(metrics, indent=2))

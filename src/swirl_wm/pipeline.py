@@ -15,25 +15,19 @@ again after a crash resumes after the last completed stage.
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import json
 import random
 import shutil
-import time
-from collections.abc import Callable, Iterator
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import torch
-import yaml
-from accelerate import PartialState
-from pydantic import BaseModel
 
 from swirl_wm.backend.grpo import train_grpo
+from swirl_wm.backend.logs import train_log_of
 from swirl_wm.backend.sft import train_sft
-from swirl_wm.config import AgentRunConfig, GRPOPhaseConfig, RunConfig, dump_config
+from swirl_wm.config import GRPOPhaseConfig, RunConfig, dump_config
 from swirl_wm.data.importers import FORMATS
 from swirl_wm.data.jsonl import group_episodes, read_transitions, write_transitions
 from swirl_wm.data.splits import Splits, split_episodes
@@ -47,7 +41,7 @@ from swirl_wm.evaluation.cycle import cycle_metrics
 from swirl_wm.evaluation.evaluate import APPLY, evaluate_role, grounded, prediction_metrics, selection_metric
 from swirl_wm.evaluation.reward_signal import group_figures, sample_groups
 from swirl_wm.evaluation.rollout import rollout_metrics
-from swirl_wm.files import atomic_write_text, exclusive_writer
+from swirl_wm.files import atomic_write_text
 from swirl_wm.models.loading import SMALL, ModelSource, build_small_model, load_model, load_tokenizer, resolve_model
 from swirl_wm.models.prompts import PROMPT_WORDS, PromptFormat, system_text
 from swirl_wm.models.scoring import Scorer
@@ -56,10 +50,8 @@ from swirl_wm.objectives.latent import infer_latent_actions
 from swirl_wm.objectives.rewards import SwirlReward
 from swirl_wm.records import Episode, Transition
 from swirl_wm.reporting.model_card import write_model_cards
-from swirl_wm.reporting.run_info import git_commit, run_info, write_run_outputs
-from swirl_wm.run_folder import RunLedger
-
-Announce = Callable[[str], None]
+from swirl_wm.reporting.run_info import run_info, write_run_outputs
+from swirl_wm.run_folder import Announce, RunFolder
 
 
 def build_episodes(config: RunConfig) -> list[Episode]:
@@ -80,88 +72,18 @@ def build_episodes(config: RunConfig) -> list[Episode]:
     return group_episodes(read_transitions(data.path, data.columns))
 
 
-def train_log_of(history: list[dict]) -> list[dict[str, float]]:
-    """The per-step entries of a TRL log history worth keeping: reward, KL, loss, learning rate, the mean
-    completion length, the validation loss and the SFT learning curve's ``curve/...`` metrics."""
-    keys = ("reward", "reward_std", "kl", "loss", "learning_rate", "eval_loss", "completions/mean_length")
-
-    def kept(key: str) -> bool:
-        return key in keys or key.startswith("curve/")
-
-    return [{"step": h["step"], **{k: v for k, v in h.items() if kept(k)}} for h in history
-            if "step" in h and "train_runtime" not in h and any(kept(k) and k != "learning_rate" for k in h)]
+# Settings that add stages after the finished ones but never change what a finished stage computed: a
+# finished run may resume with more SWIRL iterations or another baseline (``--set swirl.iterations=2``), and
+# only the new stages run. (With fewer iterations the report shows the first ones; nothing is deleted.)
+EXTENDABLE = (("swirl", "iterations"), ("baselines", "bootstrap"), ("baselines", "oracle"),
+              ("baselines", "best_of_n"), ("baselines", "bootstrap_phase1"))
 
 
-class SwirlRun:
-    """One run folder and its stages. Use :func:`run_swirl`; this class holds the shared state."""
+class SwirlRun(RunFolder):
+    """A SWIRL run folder: :class:`~swirl_wm.run_folder.RunFolder` plus what its stages share (the frozen
+    scorers and the prompt layout). Use :func:`run_swirl`."""
 
-    def __init__(self, config: RunConfig | AgentRunConfig, announce: Announce = print) -> None:
-        self.config = config
-        self.dir = Path(config.output_dir)
-        self.announce = announce
-        # cpu=True on a machine without CUDA: otherwise `accelerate launch` processes each think they are
-        # alone (DistributedType.NO) instead of forming one gloo job (DistributedType.MULTI_CPU).
-        self.state = PartialState(cpu=not torch.cuda.is_available())
-        self.ledger = RunLedger(self.dir, writer=self.state.is_main_process)
-        self.device = self.state.device
-
-    def path(self, relative: str) -> Path:
-        return self.dir / relative
-
-    def stage(self, name: str, work: Callable[[], dict[str, Any]], all_processes: bool = False) -> dict[str, Any]:
-        """Run ``work`` unless the ledger says ``name`` is done; record its result and wall time.
-
-        Under ``accelerate launch``, training stages run on every process (``all_processes``); data
-        and evaluation stages run on the main process while the others wait and then read the ledger.
-        """
-        if self.ledger.done(name):
-            self.announce(f"[skip] {name} (done in an earlier run)")
-            return self.ledger.stages[name]
-        runs_here = all_processes or self.state.is_main_process
-        if runs_here:
-            self.announce(f"[stage] {name}")
-            start = time.monotonic()
-            result = work()
-            result["wall_time_s"] = time.monotonic() - start
-            result["git_commit"] = git_commit()  # a resumed run's stages may come from several commits
-            self.ledger.record(name, result)
-            gc.collect()
-        self.state.wait_for_everyone()
-        if not runs_here:
-            self.ledger.reload()
-        return self.ledger.stages[name]
-
-    @contextlib.contextmanager
-    def writing(self) -> Iterator[None]:
-        """Hold the run folder's writer lock for the block (main process: :func:`~swirl_wm.files.exclusive_writer`)
-        after checking the folder's config (:meth:`check_config`).
-
-        Raises:
-            RunFolderBusy: another process is writing the folder; ValueError: as :meth:`check_config`.
-        """
-        with exclusive_writer(self.dir, self.state.is_main_process):
-            self.check_config()
-            yield
-
-    def check_config(self) -> None:
-        """Refuse to resume a folder that holds a different config; the main process then writes it.
-
-        Every process checks before any writes (so under ``accelerate launch`` all ranks raise together
-        instead of the others waiting for a main rank that stopped); a rank that reads the file after the
-        main one wrote it reads its own config.
-
-        Raises:
-            ValueError: the folder's ``config.yaml`` differs from this run's config.
-        """
-        saved = self.path("config.yaml")
-        if saved.exists() and not _same_config(saved, self.config):
-            raise ValueError(f"{saved} holds a different config: resume needs the same config, or use a new "
-                             f"output_dir")
-        self.state.wait_for_everyone()
-        if self.state.is_main_process:
-            saved.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write_text(saved, dump_config(self.config))
-        self.state.wait_for_everyone()
+    extendable = EXTENDABLE
 
     def scorer(self, relative: str) -> Scorer:
         path = str(self.path(relative))
@@ -173,41 +95,6 @@ class SwirlRun:
     def prompt_format(self) -> PromptFormat:
         """The run's prompt layout: ``data.description`` and ``model.idm_diff``."""
         return PromptFormat(self.config.data.description, self.config.model.idm_diff)
-
-
-# Settings that change how fast a run goes or what it keeps on disk, never what it computes: a run may
-# resume with other values.
-EXECUTION_ONLY = (("model", "torch_threads"), ("keep_checkpoints",))
-# Settings that add stages after the finished ones but never change what a finished stage computed: a
-# finished run may resume with more SWIRL iterations or another baseline (``--set swirl.iterations=2``), and
-# only the new stages run. (With fewer iterations the report shows the first ones; nothing is deleted.)
-EXTENDABLE = (("swirl", "iterations"), ("baselines", "bootstrap"), ("baselines", "oracle"),
-              ("baselines", "best_of_n"), ("baselines", "bootstrap_phase1"))
-
-
-def _same_config(saved: Path, config: BaseModel) -> bool:
-    """Whether the run folder's config equals ``config`` once read with today's defaults.
-
-    A field added to the config since the folder was written takes its default, so an upgrade of this
-    package that only adds options does not stop a run from resuming; a changed value still does, except
-    for the execution-only settings in ``EXECUTION_ONLY`` (the CPU thread count) and the settings in
-    ``EXTENDABLE`` that only add stages (iterations, baselines).
-    """
-    try:
-        previous = type(config).model_validate(yaml.safe_load(saved.read_text(encoding="utf-8")))
-    except (ValueError, yaml.YAMLError):
-        return False
-    return _results_part(previous) == _results_part(config)
-
-
-def _results_part(config: BaseModel) -> dict[str, Any]:
-    raw = config.model_dump(mode="json")
-    for *sections, key in EXECUTION_ONLY + EXTENDABLE:
-        node = raw
-        for section in sections:
-            node = node.get(section, {})
-        node.pop(key, None)
-    return raw
 
 
 def _data_stage(run: SwirlRun) -> dict[str, Any]:
@@ -621,7 +508,7 @@ def _swirl_stages(run: SwirlRun) -> dict[str, Any]:
     select = {role: selection_metric(role, getattr(config.eval, f"select_{role}_by"), splits.labelled)
               for role in ("fwm", "idm")}
     metrics = {
-        "run": run_info(config, source, sum(s.get("wall_time_s", 0.0) for s in run.ledger.stages.values()))
+        "run": run_info(config, source, run.wall_time_s())
         | {"data": run.ledger.stages["data"],
            "stage_commits": {name: s["git_commit"] for name, s in run.ledger.stages.items() if "git_commit" in s}},
         "phases": phases,

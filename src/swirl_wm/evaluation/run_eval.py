@@ -15,6 +15,7 @@ from swirl_wm.evaluation.cycle import cycle_metrics
 from swirl_wm.evaluation.evaluate import evaluate_role
 from swirl_wm.evaluation.rollout import rollout_metrics
 from swirl_wm.models.world_model import WorldModel
+from swirl_wm.run_folder import RunLedger
 
 
 def phase_checkpoints(run_dir: Path, phase: str) -> dict[str, str]:
@@ -24,7 +25,7 @@ def phase_checkpoints(run_dir: Path, phase: str) -> dict[str, str]:
         FileNotFoundError: not a run folder.
         KeyError: the phase did not finish in this run.
     """
-    state = json.loads((run_dir / "state.json").read_text(encoding="utf-8"))["stages"]
+    state = RunLedger.read(run_dir).stages
     if phase == "best":
         best = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))["best"]
         return {role: state[f"{best[role]}/eval"]["checkpoints"][role] for role in ("fwm", "idm")}
