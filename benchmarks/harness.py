@@ -35,7 +35,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from swirl_wm.agent_pipeline import run_agent
 from swirl_wm.config import (
     AgentRunConfig,
     ConfigError,
@@ -46,7 +45,8 @@ from swirl_wm.config import (
     set_dotted,
 )
 from swirl_wm.files import atomic_write_text
-from swirl_wm.pipeline import run_swirl
+from swirl_wm.recipes.paw import run_agent
+from swirl_wm.recipes.swirl import run_swirl
 from swirl_wm.reporting.benchmark import (
     AGENT_TABLE_KEYS,
     TABLE_KEYS,

@@ -24,10 +24,10 @@ import torch
 from datasets import Dataset
 from trl.trainer.utils import split_tensor_dict
 
-from swirl_wm.agent_pipeline import env_factory
 from swirl_wm.backend.args import grpo_args
 from swirl_wm.backend.paw import AgentGRPOTrainer
 from swirl_wm.models.loading import load_tokenizer
+from swirl_wm.recipes.paw import env_factory
 
 
 def main() -> None:

@@ -18,9 +18,9 @@ import time
 import agent_bench
 import torch
 
-from swirl_wm.agent_pipeline import env_factory
 from swirl_wm.agents.rollouts import play_episodes
 from swirl_wm.models.loading import load_model, load_tokenizer
+from swirl_wm.recipes.paw import env_factory
 
 
 def main() -> None:

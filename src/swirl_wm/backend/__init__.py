@@ -5,7 +5,7 @@
   (TRL ``GRPOTrainer``);
 - :func:`~swirl_wm.backend.paw.train_paw` — GRPO on agent trajectories with PaW's world-model loss.
 
-Recipes (``pipeline``, ``agent_pipeline``) call these; evaluation never imports the backend, nor the backend
+Recipes (:mod:`swirl_wm.recipes`) call these; evaluation never imports the backend, nor the backend
 evaluation (import-linter contract in ``pyproject.toml``). TRL arguments are built in :mod:`.args`;
 checkpoints are saved merged and atomically by :mod:`.checkpoints`.
 """

@@ -83,7 +83,7 @@ def _run(config) -> None:
     import torch
 
     from swirl_wm.data.jsonl import DataError
-    from swirl_wm.pipeline import run_swirl
+    from swirl_wm.recipes.swirl import run_swirl
     from swirl_wm.reporting.markdown import SUMMARY_KEYS, metrics_table
 
     try:
@@ -157,7 +157,7 @@ def paw(
     _offline_unless_hub(config.model.name_or_path)
     import torch
 
-    from swirl_wm.agent_pipeline import run_agent
+    from swirl_wm.recipes.paw import run_agent
 
     try:
         metrics = run_agent(config, announce=lambda msg: console.print(msg, style="cyan", markup=False))
@@ -211,7 +211,7 @@ def evaluate(
 
     try:
         if is_agent_config(run / "config.yaml"):  # a swirl paw run
-            from swirl_wm.agent_pipeline import evaluate_agent_run
+            from swirl_wm.recipes.paw import evaluate_agent_run
 
             metrics = evaluate_agent_run(run, phase, data)
         else:
@@ -392,7 +392,7 @@ def data_generate(
     """Generate transitions from a built-in environment into a JSONL file."""
     from swirl_wm.config import RunConfig
     from swirl_wm.data.jsonl import write_episodes
-    from swirl_wm.pipeline import build_episodes
+    from swirl_wm.recipes.data import build_episodes
 
     config = _load(config_path, {}) if config_path else RunConfig()
     raw = config.model_dump() | {"seed": seed}

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from tests.test_e2e import CONFIG
+from tests.recipes.test_e2e import CONFIG
 
 KILL_AT = ("[stage] sft", "[stage] iter1/phase1", "[stage] iter1/phase1/eval", "[stage] iter1/phase2")
 

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from swirl_wm.envs import miniwob as mw
 from swirl_wm.envs.miniwob import Action, Line, MiniWoBConfig, choose_action, page_lines, render_state
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def node(tag: str, ref: int, *children: dict[str, Any], **fields: Any) -> dict[str, Any]:

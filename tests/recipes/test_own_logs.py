@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from swirl_wm.cli.main import app
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 LOGS = ROOT / "examples/physics-state-logs.jsonl"
 SMALL = {"model": {"name_or_path": "tiny", "torch_threads": 1},
          "sft": {"learning_rate": 1.0e-3, "max_steps": 2, "per_device_train_batch_size": 4},

@@ -32,6 +32,7 @@ from swirl_wm.envs.agent import AgentEnv, expert_episode
 from swirl_wm.evaluation.agent_eval import evaluate_agent, evaluate_policy_wm
 from swirl_wm.files import atomic_write_text
 from swirl_wm.models.loading import load_model, load_tokenizer, resolve_model
+from swirl_wm.reporting.agent import agent_report
 from swirl_wm.run_folder import Announce, RunFolder, RunLedger, git_commit, machine_info
 
 
@@ -174,24 +175,3 @@ def _agent_stages(run: RunFolder) -> dict[str, Any]:
         atomic_write_text(run.path("metrics.json"), json.dumps(metrics, indent=2))
         atomic_write_text(run.path("report.md"), agent_report(metrics))
     return metrics
-
-
-def agent_report(metrics: dict[str, Any]) -> str:
-    """Markdown: the run header, then SFT vs RL on the held-out tasks and the policy's world model."""
-    run, stages = metrics["run"], metrics["stages"]
-    method = "GRPO + PaW" if run["paw"] else "GRPO"
-    rows = [("SFT (walkthroughs)", stages["sft/eval"]["test"]), (method, stages["rl/eval"]["test"])]
-    keys = sorted({k for _, m in rows for k in m if k != "wm/examples"})
-    fmt = {True: "{:.1%}", False: "{:.2f}"}
-    lines = [f"# Agent run report: {run['name']}", "",
-             f"seed {run['seed']}, commit `{run['git_commit']}`, env {run['env']}, model {run['model']} "
-             f"({run['model_source']}), wall time {run['wall_time_s']:.0f} s", "",
-             "| model | " + " | ".join(keys) + " |", "|---|" + "---:|" * len(keys)]
-    for name, m in rows:
-        cells = [fmt["success_rate" in k or k == "wm/exact_match"].format(m[k]) if k in m else "—" for k in keys]
-        lines.append(f"| {name} | " + " | ".join(cells) + " |")
-    rl = stages["rl"]
-    lines += ["", f"RL: {len(rl['train_log'])} steps, {rl['seconds_per_step']:.1f} s/step, peak RSS "
-              f"{rl['peak_rss_mb']:.0f} MiB."]
-    return "\n".join(lines) + "\n"
-

@@ -8,7 +8,7 @@ import pytest
 from accelerate.commands.config.config_args import load_config_from_file
 from accelerate.utils import DistributedType
 
-FOLDER = Path(__file__).parents[1] / "configs" / "accelerate"
+FOLDER = Path(__file__).parents[2] / "configs" / "accelerate"
 
 
 @pytest.mark.parametrize(("name", "kind"), [("ddp", DistributedType.MULTI_GPU), ("fsdp", DistributedType.FSDP),

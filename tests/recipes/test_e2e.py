@@ -254,12 +254,12 @@ def test_two_process_job_on_cpu(tmp_path, tiny_path, lora):
 def test_out_of_memory_gives_an_actionable_message(tmp_path, monkeypatch):
     import torch
 
-    import swirl_wm.pipeline
+    import swirl_wm.recipes.swirl
 
     def oom(*_args, **_kwargs):
         raise torch.OutOfMemoryError("CUDA out of memory")
 
-    monkeypatch.setattr(swirl_wm.pipeline, "run_swirl", oom)
+    monkeypatch.setattr(swirl_wm.recipes.swirl, "run_swirl", oom)
     config = tmp_path / "c.yaml"
     config.write_text(CONFIG.format(out=tmp_path / "run"), encoding="utf-8")
     result = CliRunner().invoke(app, ["train", str(config)])
@@ -284,7 +284,7 @@ def test_warm_start_check_stops_before_phase1(tmp_path):
     ("best", {"iter1-phase1/fwm", "sft/idm"}),
     ("last", {"iter1-phase1/fwm", "iter1-phase2/idm"})])
 def test_prune_checkpoints(tmp_path, keep, left):
-    from swirl_wm.pipeline import prune_checkpoints
+    from swirl_wm.recipes.swirl import prune_checkpoints
 
     for folder in ("sft/fwm", "sft/idm", "iter1-phase1/fwm", "iter1-phase2/idm", "bootstrap/fwm"):
         (tmp_path / "checkpoints" / folder).mkdir(parents=True)

@@ -7,7 +7,8 @@ from pathlib import Path
 from swirl_wm.config import RunConfig
 from swirl_wm.data.jsonl import write_transitions
 from swirl_wm.data.splits import Splits
-from swirl_wm.pipeline import SwirlRun, _data_stage
+from swirl_wm.recipes.data import data_stage as _data_stage
+from swirl_wm.recipes.run import SwirlRun
 from swirl_wm.records import Transition
 from swirl_wm.reporting.markdown import write_report
 
@@ -59,7 +60,7 @@ def test_max_episodes_keeps_a_seeded_subset(tmp_path: Path) -> None:
 def test_resume_accepts_a_config_written_before_new_options_existed(tmp_path: Path) -> None:
     import yaml
 
-    from swirl_wm.pipeline import EXTENDABLE
+    from swirl_wm.recipes.run import EXTENDABLE
     from swirl_wm.run_folder import EXECUTION_ONLY, same_config
 
     def _same_config(saved, config):

@@ -18,7 +18,7 @@ from swirl_wm.data.jsonl import DataError, read_transitions
 from swirl_wm.data.truncate import count_truncated, truncate_states, truncate_text
 from swirl_wm.records import Episode, Transition
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),

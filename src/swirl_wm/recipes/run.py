@@ -1,0 +1,46 @@
+"""The SWIRL run folder (:class:`SwirlRun`: the frozen scorers and the prompt layout its stages share) and
+what every stage that evaluates a model writes (:func:`save_predictions`)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from swirl_wm.files import atomic_write_text
+from swirl_wm.models.loading import load_model, load_tokenizer
+from swirl_wm.models.prompts import PromptFormat
+from swirl_wm.models.scoring import Scorer
+from swirl_wm.records import Transition
+from swirl_wm.run_folder import RunFolder
+
+# Settings that add stages after the finished ones but never change what a finished stage computed: a
+# finished run may resume with more SWIRL iterations or another baseline (``--set swirl.iterations=2``), and
+# only the new stages run. (With fewer iterations the report shows the first ones; nothing is deleted.)
+EXTENDABLE = (("swirl", "iterations"), ("baselines", "bootstrap"), ("baselines", "oracle"),
+              ("baselines", "best_of_n"), ("baselines", "bootstrap_phase1"))
+
+
+class SwirlRun(RunFolder):
+    """A SWIRL run folder: :class:`~swirl_wm.run_folder.RunFolder` plus what its stages share (the frozen
+    scorers and the prompt layout). Use :func:`run_swirl`."""
+
+    extendable = EXTENDABLE
+
+    def scorer(self, relative: str) -> Scorer:
+        path = str(self.path(relative))
+        return Scorer(load_model(path, self.device), load_tokenizer(path),
+                      batch_size=self.config.eval.batch_size, min_logprob=self.config.eval.min_logprob,
+                      prompt_format=self.prompt_format)
+
+    @property
+    def prompt_format(self) -> PromptFormat:
+        """The run's prompt layout: ``data.description`` and ``model.idm_diff``."""
+        return PromptFormat(self.config.data.description, self.config.model.idm_diff)
+
+
+def save_predictions(path: Path, role: str, transitions: list[Transition], predictions: list[str]) -> None:
+    rows = [{"episode_id": t.episode_id, "step": t.step, "x": t.x, "given": t.z if role == "fwm" else t.y,
+             "reference": t.y if role == "fwm" else t.z, "prediction": p}
+            for t, p in zip(transitions, predictions, strict=True)]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))

@@ -1,0 +1,200 @@
+"""The stages of the SWIRL loop (SWIRL §3.3–3.5, method.md §1.3–1.5): SFT warm start, one phase (Phase I or
+II, with the latent actions and the warm-start check before Phase I), and the evaluation after a phase.
+Each returns the dict the run's ledger records."""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import asdict
+from typing import Any
+
+from swirl_wm.backend.grpo import train_grpo
+from swirl_wm.backend.logs import train_log_of
+from swirl_wm.backend.sft import train_sft
+from swirl_wm.config import GRPOPhaseConfig
+from swirl_wm.data.jsonl import group_episodes, write_transitions
+from swirl_wm.data.splits import Splits
+from swirl_wm.envs.registry import source
+from swirl_wm.evaluation.cycle import cycle_metrics
+from swirl_wm.evaluation.evaluate import APPLY, evaluate_role, grounded, selection_metric
+from swirl_wm.evaluation.reward_signal import group_figures, sample_groups
+from swirl_wm.evaluation.rollout import rollout_metrics
+from swirl_wm.models.scoring import Scorer
+from swirl_wm.models.world_model import WorldModel
+from swirl_wm.objectives.latent import infer_latent_actions
+from swirl_wm.objectives.rewards import SwirlReward
+from swirl_wm.recipes.run import SwirlRun, save_predictions
+from swirl_wm.records import Transition
+
+
+def _learning_curve(run: SwirlRun, roles: tuple[str, ...], val: list[Transition]):
+    """The SFT learning curve's measure: greedy metrics of the model in training on the first
+    ``sft.curve_examples`` validation transitions (FWM headline metric, IDM grounded accuracy / ROUGE-L)."""
+    cfg = run.config
+    subset = val[: cfg.sft.curve_examples]
+    if not subset:
+        return None
+    quiet = cfg.eval.model_copy(update={"embedding_similarity": False})
+
+    def measure(model, tokenizer) -> dict[str, float]:
+        scorer = Scorer(model, tokenizer, batch_size=cfg.eval.batch_size, min_logprob=cfg.eval.min_logprob,
+                        prompt_format=run.prompt_format)
+        out: dict[str, float] = {}
+        for role in roles:
+            metrics, _ = evaluate_role(role, scorer, subset, quiet)
+            out |= {f"curve/{k}": v for k, v in metrics.items() if k.count("/") == 1}
+        return out
+
+    return measure
+
+
+def sft_stage(run: SwirlRun, base: str, splits: Splits) -> dict[str, Any]:
+    cfg = run.config
+    if cfg.model.shared:
+        roles = ("fwm", "idm")
+        _, history = train_sft(base, run.path("checkpoints/sft/shared"), run.path("logs/sft"), splits.labelled,
+                               roles, cfg.sft, cfg.seed, run.prompt_format, splits.val,
+                               _learning_curve(run, roles, splits.val), cfg.model.lora)
+        return {"fwm": "checkpoints/sft/shared", "idm": "checkpoints/sft/shared", "train_log": train_log_of(history)}
+    logs = []
+    for role in ("fwm", "idm"):
+        _, history = train_sft(base, run.path(f"checkpoints/sft/{role}"), run.path(f"logs/sft-{role}"),
+                               splits.labelled, (role,), cfg.sft, cfg.seed, run.prompt_format, splits.val,
+                               _learning_curve(run, (role,), splits.val), cfg.model.lora)
+        logs += [{**h, "role": role} for h in train_log_of(history)]
+    return {"fwm": "checkpoints/sft/fwm", "idm": "checkpoints/sft/idm", "train_log": logs}
+
+
+def _pairs_used(config: GRPOPhaseConfig) -> int | None:
+    """Pairs one phase consumes: ``max_pairs``, or fewer when ``max_steps`` ends the epoch early."""
+    if config.max_steps <= 0:
+        return config.max_pairs
+    per_step = config.per_device_train_batch_size * config.gradient_accumulation_steps // config.num_generations
+    return min(config.max_steps * per_step, config.max_pairs or 10**12)
+
+
+def phase_stage(run: SwirlRun, name: str, trained: str, current: dict[str, str], splits: Splits,
+                 iteration: int) -> dict[str, Any]:
+    """Phase I (``trained="fwm"``) or Phase II (``trained="idm"``) of one iteration."""
+    cfg = run.config
+    phase_cfg = cfg.swirl.phase1 if trained == "fwm" else cfg.swirl.phase2
+    frozen = "idm" if trained == "fwm" else "fwm"
+    seed = cfg.seed + 1000 * iteration + (1 if trained == "fwm" else 2)
+    pairs = list(splits.unlabelled)
+    random.Random(seed).shuffle(pairs)
+    pairs = pairs[: _pairs_used(phase_cfg)]  # label only the pairs the phase will train on
+    scorer = run.scorer(current[frozen])
+    result: dict[str, Any] = {}
+    if trained == "fwm":  # latent actions from the frozen IDM (method.md §1.3 step 1)
+        la = cfg.swirl.latent_action
+        pairs, stats = infer_latent_actions(scorer, pairs, la, phase_cfg.temperature, phase_cfg.top_p,
+                                            cfg.eval.batch_size, seed)
+        result["latent_actions"] = asdict(stats) | {"gold_mean_words": _mean_words(splits.labelled)}
+        write_transitions(run.path(f"data/latent/iter{iteration}.jsonl"), pairs)  # the bootstrap baseline's data
+        if not pairs:
+            raise RuntimeError(f"{name}: every latent action was dropped by the threshold {la.threshold}; "
+                               f"lower swirl.latent_action.threshold or use mode 'sample'")
+        if cfg.swirl.warm_start_check.pairs:
+            result["warm_start_check"] = _warm_start_check(run, name, current, scorer, pairs, splits.labelled, seed)
+    out = name.replace("/", "-")
+    target = f"checkpoints/{out}/{'shared' if cfg.model.shared else trained}"
+    _, history = train_grpo(str(run.path(current[trained])), phase_reward(run, trained, scorer), pairs, phase_cfg,
+                             run.path(target), run.path(f"logs/{out}"), seed, cfg.model.lora)
+    new = dict(current, **({"fwm": target, "idm": target} if cfg.model.shared else {trained: target}))
+    return result | {"fwm": new["fwm"], "idm": new["idm"], "pairs": len(pairs), "train_log": train_log_of(history),
+                     "nonfinite_scores": scorer.nonfinite}
+
+
+def phase_reward(run: SwirlRun, trained: str, scorer: Scorer) -> SwirlReward:
+    """The phase's reward on the frozen ``scorer``: Phase I's normalised over the action set when
+    ``swirl.phase1_reward`` says so (the config allows that only where the set is known: physics)."""
+    if trained == "idm" or run.config.swirl.phase1_reward == "log_q":
+        return SwirlReward(trained, scorer)
+    return SwirlReward(trained, scorer, action_set=source(run.config.data.env).actions_of)
+
+
+def _warm_start_check(run: SwirlRun, name: str, current: dict[str, str], idm: Scorer, pairs: list[Transition],
+                      labelled: list[Transition], seed: int) -> dict[str, Any]:
+    """Before Phase I: does the Phase I reward rank the FWM's samples by quality (on the phase's first
+    pairs, with their latent actions), and is the frozen IDM accurate enough (its validation metric)?
+
+    Raises:
+        RuntimeError: a threshold of ``swirl.warm_start_check`` is set and not met (with the figures).
+    """
+    cfg = run.config
+    check, phase1 = cfg.swirl.warm_start_check, cfg.swirl.phase1
+    subset = pairs[: check.pairs]
+    groups = sample_groups(run.scorer(current["fwm"]), phase_reward(run, "fwm", idm), subset, phase1.num_generations,
+                           phase1.temperature, phase1.top_p, phase1.max_completion_length, cfg.eval.batch_size, seed)
+    figures: dict[str, Any] = {"reward_signal": group_figures(groups)}
+    apply = APPLY.get(subset[0].env) if subset else None
+    if apply is not None:
+        figures["latent_grounded_accuracy"] = sum(grounded(apply, t.x, t.z, t.y) for t in subset) / len(subset)
+    evaluation = next((run.ledger.stages[k] for k in reversed(run.ledger.stages)
+                       if k.endswith("/eval") and run.ledger.stages[k]["checkpoints"]["idm"] == current["idm"]), None)
+    key = selection_metric("idm", cfg.eval.select_idm_by, labelled)
+    figures["idm_val"] = {key: evaluation["val"].get(key)} if evaluation else {}
+    corr = figures["reward_signal"].get("corr_reward_quality")
+    problems = []
+    if check.min_correlation is not None and (corr is None or corr < check.min_correlation):
+        problems.append(f"reward-quality correlation {corr} < swirl.warm_start_check.min_correlation "
+                        f"{check.min_correlation}")
+    value = figures["idm_val"].get(key)
+    if check.min_idm_metric is not None and (value is None or value < check.min_idm_metric):
+        problems.append(f"IDM val {key} {value} < swirl.warm_start_check.min_idm_metric {check.min_idm_metric}")
+    run.announce(f"{name} warm-start check: {json.dumps(figures)}")
+    if problems:
+        raise RuntimeError(f"{name}: the warm start is not ready for RL: {'; '.join(problems)}. Train SFT longer "
+                           f"(sft.num_train_epochs, early stopping) or with more labels, then re-run")
+    return figures
+
+
+def _mean_words(transitions: list[Transition]) -> float:
+    """Mean words of the gold actions (the reference length for the latent-action diagnostics)."""
+    actions = [t.z for t in transitions if t.z is not None]
+    return sum(len(a.split()) for a in actions) / len(actions) if actions else 0.0
+
+
+def eval_stage(run: SwirlRun, name: str, current: dict[str, str], previous: dict[str, Any] | None,
+                splits: Splits) -> dict[str, Any]:
+    """Evaluate both roles on val and test; a role whose checkpoint did not change reuses its numbers.
+
+    The predictions go to ``predictions/<phase>/<split>-<role>.jsonl`` (x, reference, prediction), so a
+    falling metric or a reward that rises for the wrong reason can be read, not only counted. The two roles
+    together are then measured without labels (cycle consistency, ``cycle/...`` keys) and, with
+    ``eval.rollout_steps``, by multi-step rollouts of the test episodes' gold plans (``rollout``).
+    """
+    cfg = run.config
+    result: dict[str, Any] = {"checkpoints": dict(current), "val": {}, "test": {}}
+    parts = {"val": splits.val[: cfg.eval.max_examples], "test": splits.test[: cfg.eval.max_examples]}
+    joint = cfg.eval.cycle or bool(cfg.eval.rollout_steps)  # measures that need both roles loaded
+    loaded: dict[str, Scorer] = {}  # by checkpoint folder: shared weights are loaded once
+
+    def scorer_of(role: str) -> Scorer:
+        if current[role] not in loaded:
+            loaded[current[role]] = run.scorer(current[role])
+        return loaded[current[role]]
+
+    for role in ("fwm", "idm"):
+        if previous is not None and previous["checkpoints"][role] == current[role]:
+            for split in parts:
+                result[split] |= {k: v for k, v in previous[split].items() if k.startswith(f"{role}/")}
+            continue
+        scorer = scorer_of(role)
+        for split, transitions in parts.items():
+            metrics, predictions = evaluate_role(role, scorer, transitions, cfg.eval)
+            result[split] |= metrics
+            save_predictions(run.path(f"predictions/{name.replace('/', '-')}/{split}-{role}.jsonl"), role,
+                              transitions, predictions)
+    if not joint:
+        return result
+    world_model = WorldModel(scorer_of("fwm"), scorer_of("idm"), cfg.eval.max_new_tokens_state,
+                             cfg.eval.max_new_tokens_action)
+    if cfg.eval.cycle:
+        for split, transitions in parts.items():
+            result[split] |= cycle_metrics(world_model, transitions, cfg.eval)[0]
+    if cfg.eval.rollout_steps:
+        episodes = group_episodes(splits.test)[: cfg.eval.max_examples]
+        result["rollout"] = rollout_metrics(world_model, episodes, cfg.eval.rollout_steps, cfg.eval)
+    return result

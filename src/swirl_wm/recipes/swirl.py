@@ -1,0 +1,131 @@
+"""The SWIRL loop end to end: data → SFT → iterations of Phase I → Phase II → evaluation → report.
+
+Reads in the algorithm's order (SWIRL §3.5, method.md §1.5):
+
+1. build the data set and split it by episode (labelled / unlabelled with actions removed / val / test);
+2. SFT warm start of the FWM and the IDM on the labelled split;
+3. for each iteration: Phase I trains the FWM against the frozen IDM, Phase II trains the IDM against the
+   new, frozen FWM; a checkpoint is saved after every phase;
+4. after every phase both roles are evaluated on validation and test; the best phase of each role is
+   chosen on validation only; ``metrics.json``, a plot and a Markdown report are written.
+
+Every stage is recorded in the run's ledger once its outputs are in place, so running the same command
+again after a crash resumes after the last completed stage. The stages are in :mod:`.stages` and
+:mod:`.baselines`, the data in :mod:`.data`.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from swirl_wm.config import RunConfig, dump_config
+from swirl_wm.data.splits import Splits
+from swirl_wm.evaluation.evaluate import selection_metric
+from swirl_wm.recipes.baselines import baseline_stages, trivial_stage
+from swirl_wm.recipes.data import base_model, check_extras, data_stage
+from swirl_wm.recipes.run import SwirlRun
+from swirl_wm.recipes.stages import eval_stage, phase_stage, sft_stage
+from swirl_wm.reporting.model_card import write_model_cards
+from swirl_wm.reporting.run_info import run_info, write_run_outputs
+from swirl_wm.run_folder import Announce
+
+
+def _best(phases: list[dict[str, Any]], key: str) -> str:
+    scored = [(p["val"].get(key, float("-inf")), -i, p["name"]) for i, p in enumerate(phases)]
+    return max(scored)[2]  # ties go to the earlier phase
+
+
+def run_swirl(config: RunConfig, announce: Announce = print) -> dict[str, Any]:
+    """Run (or resume) the whole SWIRL pipeline; returns the metrics dict also written to ``metrics.json``.
+
+    Raises:
+        ValueError: the output folder holds a run with a different config.
+        RunFolderBusy: another process is writing the output folder.
+        DataError: malformed input transitions (file, line, field).
+        ImportError: the config needs an install extra that is missing (:func:`check_extras`).
+    """
+    if config.model.torch_threads:
+        torch.set_num_threads(config.model.torch_threads)
+    check_extras(config)
+    run = SwirlRun(config, announce)
+    with run.writing():
+        return _swirl_stages(run)
+
+
+def _swirl_stages(run: SwirlRun) -> dict[str, Any]:
+    config = run.config
+    run.stage("data", lambda: data_stage(run))
+    splits = Splits.load(run.path("data"))
+    source = base_model(run, splits)
+    sft = run.stage("sft", lambda: sft_stage(run, source.path, splits), all_processes=True)
+    current = {"fwm": sft["fwm"], "idm": sft["idm"]}
+    phases = [{"name": "sft", "iteration": 0, "role": "both", "train_log": sft["train_log"]}]
+    evaluation = run.stage("sft/eval", lambda: eval_stage(run, "sft", current, None, splits))
+    phases[-1] |= {"val": evaluation["val"], "test": evaluation["test"], "checkpoints": evaluation["checkpoints"],
+                   **({"rollout": evaluation["rollout"]} if "rollout" in evaluation else {})}
+    roles = ((1, "fwm"), (2, "idm")) if config.swirl.train_idm else ((1, "fwm"),)
+    for it in range(1, config.swirl.iterations + 1):
+        for number, trained in roles:
+            name = f"iter{it}/phase{number}"
+            done = run.stage(name, lambda n=name, r=trained, c=dict(current), i=it:
+                             phase_stage(run, n, r, c, splits, i), all_processes=True)
+            current = {"fwm": done["fwm"], "idm": done["idm"]}
+            previous = evaluation
+            evaluation = run.stage(f"{name}/eval", lambda n=name, c=dict(current), p=previous:
+                                   eval_stage(run, n, c, p, splits))
+            phases.append({"name": name, "iteration": it, "role": trained, "train_log": done["train_log"],
+                           "val": evaluation["val"], "test": evaluation["test"],
+                           "checkpoints": evaluation["checkpoints"],
+                           "nonfinite_scores": done["nonfinite_scores"],
+                           **({"rollout": evaluation["rollout"]} if "rollout" in evaluation else {}),
+                           **{k: done[k] for k in ("latent_actions", "warm_start_check") if k in done}})
+    baselines = baseline_stages(run, source.path, {"fwm": sft["fwm"], "idm": sft["idm"]}, splits)
+    trivial = run.stage("baselines/trivial", lambda: trivial_stage(run, splits))
+    select = {role: selection_metric(role, getattr(config.eval, f"select_{role}_by"), splits.labelled)
+              for role in ("fwm", "idm")}
+    metrics = {
+        "run": run_info(config, source, run.wall_time_s())
+        | {"data": run.ledger.stages["data"],
+           "stage_commits": {name: s["git_commit"] for name, s in run.ledger.stages.items() if "git_commit" in s}},
+        "phases": phases,
+        "trivial_baselines": {k: v for k, v in trivial.items() if k not in ("wall_time_s", "git_commit")},
+        **({"baselines": baselines} if baselines else {}),
+        "best": {"fwm": _best(phases, select["fwm"]), "idm": _best(phases, select["idm"]),
+                 "criterion": {role: f"val {key}" for role, key in select.items()}},
+    }
+    if run.state.is_main_process:
+        metrics["run"]["checkpoints_removed"] = prune_checkpoints(run.dir, metrics, config.keep_checkpoints)
+        write_run_outputs(metrics, run.dir)
+        write_model_cards(metrics, run.dir, dump_config(config))
+    return metrics
+
+
+def prune_checkpoints(run_dir: Path, metrics: dict[str, Any], keep: str) -> list[str]:
+    """Remove the finished run's checkpoint folders that ``keep`` does not keep; returns them (run-relative).
+
+    ``all`` keeps every folder; ``best`` the best FWM and IDM on validation (``metrics["best"]``); ``last`` the
+    last phase's two roles. Baseline checkpoints (bootstrap, oracle) go unless kept by that rule. The ledger
+    keeps its entries, so the run stays finished; ``swirl eval`` on a removed phase says it was removed.
+
+    Source: issue #18 (a demo run folder held 2.1 GB: four fp32 checkpoints).
+    """
+    if keep == "all":
+        return []
+    phases = {p["name"]: p for p in metrics["phases"]}
+    if keep == "best":
+        kept = {phases[metrics["best"][role]]["checkpoints"][role] for role in ("fwm", "idm")}
+    else:
+        kept = set(metrics["phases"][-1]["checkpoints"].values())
+    removed = []
+    for folder in sorted(p for p in (Path(run_dir) / "checkpoints").glob("*/*") if p.is_dir()):
+        relative = folder.relative_to(run_dir).as_posix()
+        if relative not in kept:
+            shutil.rmtree(folder)
+            removed.append(relative)
+            if not any(folder.parent.iterdir()):
+                folder.parent.rmdir()
+    return removed

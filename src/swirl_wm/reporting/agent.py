@@ -1,0 +1,26 @@
+"""The Markdown report of an agent run (``swirl paw``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def agent_report(metrics: dict[str, Any]) -> str:
+    """Markdown: the run header, then SFT vs RL on the held-out tasks and the policy's world model."""
+    run, stages = metrics["run"], metrics["stages"]
+    method = "GRPO + PaW" if run["paw"] else "GRPO"
+    rows = [("SFT (walkthroughs)", stages["sft/eval"]["test"]), (method, stages["rl/eval"]["test"])]
+    keys = sorted({k for _, m in rows for k in m if k != "wm/examples"})
+    fmt = {True: "{:.1%}", False: "{:.2f}"}
+    lines = [f"# Agent run report: {run['name']}", "",
+             f"seed {run['seed']}, commit `{run['git_commit']}`, env {run['env']}, model {run['model']} "
+             f"({run['model_source']}), wall time {run['wall_time_s']:.0f} s", "",
+             "| model | " + " | ".join(keys) + " |", "|---|" + "---:|" * len(keys)]
+    for name, m in rows:
+        cells = [fmt["success_rate" in k or k == "wm/exact_match"].format(m[k]) if k in m else "—" for k in keys]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    rl = stages["rl"]
+    lines += ["", f"RL: {len(rl['train_log'])} steps, {rl['seconds_per_step']:.1f} s/step, peak RSS "
+              f"{rl['peak_rss_mb']:.0f} MiB."]
+    return "\n".join(lines) + "\n"
+
