@@ -214,7 +214,9 @@ def main() -> None:
     studies = sorted((study_of(r, args.key) for r in results), key=lambda s: s["L"])
     extra = {k: sorted((study_of(r, k) for r in results), key=lambda s: s["L"]) for k in args.extra_key}
     if args.key == "fwm/field_accuracy" and all("run_dirs" in r for r in results):
-        extra[EFFECT_KEY] = sorted((effect_study(r) for r in results), key=lambda s: s["L"])
+        effect = sorted((effect_study(r) for r in results), key=lambda s: s["L"])
+        if any(s["arms"] for s in effect):  # the run folders (saved predictions) are still there
+            extra[EFFECT_KEY] = effect
     out = {"key": args.key, "inputs": [str(p) for p in args.results], "studies": studies, "extra": extra,
            "git_commits": sorted({r["git_commit"] for r in results}), "machine": results[0]["machine"],
            "wall_time_s": sum(r["wall_time_s"] for r in results)}
