@@ -22,6 +22,7 @@ _.quality  # TypedDict field (evaluation/reward_signal.py Group), read by key
 _._consistent  # pydantic validator (config.py)
 _._renamed  # pydantic validator (data/splits.py)
 __getattr__  # module-level lazy exports (swirl_wm/__init__.py, PEP 562)
-_.on_evaluate  # transformers TrainerCallback hook (training/sft.py LearningCurve)
-_.on_log  # transformers TrainerCallback hook (training/completions.py CompletionsTable)
+_.on_evaluate  # transformers TrainerCallback hook (backend/sft.py LearningCurve)
+_.on_log  # transformers TrainerCallback hook (backend/completions.py CompletionsTable)
 _.pre_tokenizer  # tokenizers.Tokenizer attribute, read by the library (models/loading.py)
+_.textworld_express  # config sections read by name (getattr(config, env)): DataConfig, AgentEnvConfig

@@ -22,7 +22,7 @@ from swirl_wm.envs.alfworld import ALFWorldConfig
 from swirl_wm.envs.bfcl import BFCLConfig
 from swirl_wm.envs.miniwob import MiniWoBConfig
 from swirl_wm.envs.physics import PhysicsWorldConfig
-from swirl_wm.envs.registry import SOURCES
+from swirl_wm.envs.registry import AGENTS, SOURCES
 from swirl_wm.envs.scienceworld import ScienceWorldConfig
 from swirl_wm.envs.textworld_express import TextWorldExpressConfig
 from swirl_wm.glossary import SELECTABLE
@@ -35,6 +35,7 @@ class _Strict(BaseModel):
 FILE_SOURCES = ("jsonl", "parquet", "hf-dataset", "tau-bench", "webshop", "propara")
 # data.env: a registered live environment (envs/registry.py) or a file source.
 SourceName = Literal[tuple(SOURCES) + FILE_SOURCES]  # type: ignore[valid-type]
+AgentName = Literal[AGENTS]  # type: ignore[valid-type]
 
 
 class DataConfig(_Strict):
@@ -58,6 +59,10 @@ class DataConfig(_Strict):
     scienceworld: ScienceWorldConfig = Field(default_factory=ScienceWorldConfig)
     bfcl: BFCLConfig = Field(default_factory=BFCLConfig)
     miniwob: MiniWoBConfig = Field(default_factory=MiniWoBConfig)
+    textworld_express: TextWorldExpressConfig = Field(default_factory=TextWorldExpressConfig,
+                                                      description="its train tasks' walkthroughs are the logs")
+    alfworld: ALFWorldConfig = Field(default_factory=ALFWorldConfig,
+                                     description="its train tasks' walkthroughs are the logs")
     split: SplitConfig = Field(default_factory=SplitConfig)
     max_state_chars: int = Field(
         2000, ge=MIN_STATE_CHARS, description="budget per state x / y in characters; a longer state keeps its "
@@ -331,7 +336,7 @@ class PaWConfig(_Strict):
 class AgentEnvConfig(_Strict):
     """Which multi-turn environment the agent plays, and its tasks (envs/agent.py)."""
 
-    name: Literal["textworld_express", "alfworld"] = Field("textworld_express", description="the agent environment")
+    name: AgentName = Field("textworld_express", description="the agent environment (envs/registry.py: AGENTS)")
     textworld_express: TextWorldExpressConfig = Field(default_factory=TextWorldExpressConfig,
                                                       description="its game and its train/dev/test task counts")
     alfworld: ALFWorldConfig = Field(default_factory=ALFWorldConfig,

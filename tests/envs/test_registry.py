@@ -2,8 +2,9 @@
 
 
 def test_every_registered_environment_is_wired_from_its_one_line():
-    """envs/registry.py: a source's module generates episodes, its config is data.<name>, data.env and
-    `swirl data generate --env` accept it, and its hooks resolve (only physics has them today)."""
+    """envs/registry.py: a source's module generates episodes (or is an agent environment), its config is
+    data.<name>, data.env and `swirl data generate --env` accept it, and its hooks resolve (only physics has
+    them today)."""
     import importlib
     import typing
 
@@ -16,6 +17,44 @@ def test_every_registered_environment_is_wired_from_its_one_line():
     assert tuple(SOURCES) == GENERATED
     for name, spec in SOURCES.items():
         assert name in DataConfig.model_fields
-        assert callable(importlib.import_module(spec.module).generate_episodes)
+        module = importlib.import_module(spec.module)
+        assert callable(getattr(module, "generate_episodes", None)) or isinstance(getattr(module, spec.agent), type)
     assert STATE_FIELDS.keys() == APPLY.keys() == NOOP_ACTION.keys() == {"physics"}
     assert SOURCES["physics"].actions_of("width=8 | ball: pos=1 vel=0 temp=20")[0]
+
+
+def test_one_registry_for_state_logs_and_agents():
+    """An agent environment is a registry line too: `swirl paw` can train in it (AgentEnvConfig.name's
+    choices) and the SWIRL loop can read its expert walkthroughs; a state-log-only source is no agent."""
+    import typing
+
+    import pytest
+
+    from swirl_wm.config import AgentEnvConfig
+    from swirl_wm.envs.registry import AGENTS, SOURCES
+
+    assert typing.get_args(AgentEnvConfig.model_fields["name"].annotation) == AGENTS
+    assert set(AGENTS) == {"textworld_express", "alfworld"}
+    assert all(name in AgentEnvConfig.model_fields for name in AGENTS)
+    with pytest.raises(ValueError, match="physics is not an agent environment; agent environments: textworld"):
+        SOURCES["physics"].make_agent(None)
+
+
+def test_an_agent_environment_feeds_the_swirl_loop():
+    """data.env: textworld_express gives the train tasks' walkthroughs as episodes with their actions."""
+    import shutil
+
+    import pytest
+
+    from swirl_wm.envs.registry import SOURCES
+    from swirl_wm.envs.textworld_express import TextWorldExpressConfig
+
+    if shutil.which("java") is None:
+        pytest.skip("TextWorldExpress needs Java and no 'java' is on PATH (apt-get install default-jre-headless)")
+    episodes = SOURCES["textworld_express"].generate(TextWorldExpressConfig(train_tasks=2, dev_tasks=1,
+                                                                             test_tasks=1), seed=0)
+    assert [e.episode_id for e in episodes] == ["cookingworld-train-0", "cookingworld-train-1"]
+    for episode in episodes:
+        steps = episode.transitions
+        assert steps and all(t.z for t in steps) and all(a.y == b.x for a, b in zip(steps, steps[1:], strict=False))
+        assert steps[-1].meta["won"]

@@ -190,3 +190,13 @@ def expert_episode(env: AgentEnv, task: AgentTask) -> Episode:
             f"steps (max_steps={env.max_steps}); last observation: {x!r}"
         )
     return Episode(task.task_id, task.env, tuple(transitions))
+
+
+def expert_episodes(env: AgentEnv, split: Split = "train") -> list[Episode]:
+    """Every task of ``split`` played by its walkthrough (:func:`expert_episode`): the state logs an agent
+    environment gives the SWIRL loop (``data.env: <agent environment>``), with their actions.
+
+    Raises:
+        RuntimeError: a walkthrough does not win its task.
+    """
+    return [expert_episode(env, task) for task in env.tasks(split)]

@@ -2,9 +2,13 @@
 evaluation knows about its states and actions (issue #15).
 
 Adding an environment is its module plus one :class:`Source` line in :data:`SOURCES`. Its module provides
-``generate_episodes(config, seed) -> list[Episode]``; its config class is a field of ``data`` named like the
-source (``data.physics``, ``data.scienceworld``, ...). Modules are imported on first use, so listing a source
-costs nothing and a missing optional package (install extra) is reported only when that source is used.
+``generate_episodes(config, seed) -> list[Episode]``, or an agent environment class (``agent``: an
+:class:`~swirl_wm.envs.agent.AgentEnv` taking its config), or both; its config class is a field of ``data``
+named like the source (``data.physics``, ``data.scienceworld``, ...), and of an agent run's ``env`` for an
+agent environment. An agent environment feeds the SWIRL loop too: its train tasks' expert walkthroughs are
+its state logs (:func:`~swirl_wm.envs.agent.expert_episodes`). Modules are imported on first use, so listing
+a source costs nothing and a missing optional package (install extra) is reported only when that source is
+used.
 
 Optional hooks, where the environment can check a prediction exactly:
 
@@ -13,8 +17,6 @@ Optional hooks, where the environment can check a prediction exactly:
 - ``noop_action``: the action that leaves only the passive dynamics (the no-op rule, effect accuracy);
 - ``action_set(x) -> [z]``: the finite actions of a state (the normalised Phase I reward).
 
-Agent environments (``swirl paw``: ``envs/agent.py``'s ``AgentEnv``) are configured under ``env`` of an
-agent run and are not listed here yet.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from swirl_wm.envs.agent import AgentEnv, expert_episodes
 from swirl_wm.envs.extras import require
 from swirl_wm.records import Episode
 
@@ -41,6 +44,7 @@ class Source:
     apply: str | None = None
     noop_action: str | None = None
     action_set: str | None = None
+    agent: str | None = None  # the module's AgentEnv class: `swirl paw` can train an agent in it
 
     def _module(self) -> Any:
         self.check_installed()
@@ -50,12 +54,27 @@ class Source:
         return None if attribute is None else getattr(self._module(), attribute)
 
     def generate(self, config: Any, seed: int) -> list[Episode]:
-        """The environment's episodes for its config section and seed.
+        """The environment's episodes for its config section and seed (an agent environment without a
+        generator of its own: its train tasks' expert walkthroughs, which its config decides).
 
         Raises:
             ImportError: its install extra is missing (the message names it).
         """
-        return self._module().generate_episodes(config, seed=seed)
+        module = self._module()
+        if hasattr(module, "generate_episodes"):
+            return module.generate_episodes(config, seed=seed)
+        with self.make_agent(config) as env:
+            return expert_episodes(env)
+
+    def make_agent(self, config: Any) -> AgentEnv:
+        """A new instance of the agent environment for its config section (close it, or use ``with``).
+
+        Raises:
+            ValueError: the source is not an agent environment; ImportError: its install extra is missing.
+        """
+        if self.agent is None:
+            raise ValueError(f"{self.name} is not an agent environment; agent environments: {', '.join(AGENTS)}")
+        return getattr(self._module(), self.agent)(config)
 
     def check_installed(self) -> None:
         """Raises ImportError naming the install extra when the optional package is missing."""
@@ -81,7 +100,11 @@ SOURCES: dict[str, Source] = {s.name: s for s in (
     Source("scienceworld", "swirl_wm.envs.scienceworld", extra="scienceworld", needs="scienceworld"),
     Source("bfcl", "swirl_wm.envs.bfcl"),
     Source("miniwob", "swirl_wm.envs.miniwob", extra="web", needs="miniwob"),
+    Source("textworld_express", "swirl_wm.envs.textworld_express", extra="agents", needs="textworld_express",
+           agent="TextWorldExpress"),
+    Source("alfworld", "swirl_wm.envs.alfworld", extra="alfworld", needs="alfworld", agent="ALFWorld"),
 )}
+AGENTS = tuple(name for name, s in SOURCES.items() if s.agent is not None)  # what `swirl paw` can train in
 
 
 def source(name: str | None) -> Source | None:

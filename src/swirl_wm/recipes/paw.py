@@ -29,6 +29,7 @@ from swirl_wm.backend.sft import train_on_examples
 from swirl_wm.config import AgentRunConfig, load_config
 from swirl_wm.data.jsonl import group_episodes, read_transitions, write_episodes
 from swirl_wm.envs.agent import AgentEnv, expert_episode
+from swirl_wm.envs.registry import source
 from swirl_wm.evaluation.agent_eval import evaluate_agent, evaluate_policy_wm
 from swirl_wm.files import atomic_write_text
 from swirl_wm.models.loading import load_model, load_tokenizer, resolve_model
@@ -37,14 +38,15 @@ from swirl_wm.run_folder import Announce, RunFolder, RunLedger, git_commit, mach
 
 
 def env_factory(config: AgentRunConfig) -> Callable[[], AgentEnv]:
-    """A callable that makes one instance of the configured environment."""
-    if config.env.name == "alfworld":
-        from swirl_wm.envs.alfworld import ALFWorld  # needs the alfworld package; imported only when used
+    """A callable that makes one instance of the configured environment (envs/registry.py; its package is
+    imported on the first call).
 
-        return lambda: ALFWorld(config.env.alfworld)
-    from swirl_wm.envs.textworld_express import TextWorldExpress  # needs Java; imported only when used
-
-    return lambda: TextWorldExpress(config.env.textworld_express)
+    Raises (on the call):
+        ImportError: the environment's install extra is missing (the message names it).
+    """
+    spec = source(config.env.name)
+    section = getattr(config.env, config.env.name)
+    return lambda: spec.make_agent(section)
 
 
 def _peak_rss_mb() -> float:
