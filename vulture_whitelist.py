@@ -26,3 +26,10 @@ _.on_evaluate  # transformers TrainerCallback hook (backend/sft.py LearningCurve
 _.on_log  # transformers TrainerCallback hook (backend/completions.py CompletionsTable)
 _.pre_tokenizer  # tokenizers.Tokenizer attribute, read by the library (models/loading.py)
 _.textworld_express  # config sections read by name (getattr(config, env)): DataConfig, AgentEnvConfig
+_.model_source  # a key of metrics.json (results.py TypedDicts), read by reporting
+_.shared_weights  # a key of metrics.json (results.py TypedDicts), read by reporting
+_.stage_commits  # a key of metrics.json (results.py TypedDicts), read by reporting
+_.checkpoints_removed  # a key of metrics.json (results.py TypedDicts), read by reporting
+_.train_log  # a key of metrics.json (results.py TypedDicts), read by reporting
+_.nonfinite_scores  # a key of metrics.json (results.py TypedDicts), read by reporting
+_.latent_actions  # a key of metrics.json (results.py TypedDicts), read by reporting

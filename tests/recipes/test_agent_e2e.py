@@ -42,7 +42,11 @@ def test_paw_run_resumes_and_reports(tmp_path) -> None:
         assert 0 <= test["agent/success_rate"] <= 1 and test["wm/examples"] == 2
     rl = metrics["stages"]["rl"]
     assert rl["paw"] and rl["train_log"] and "paw/wm_loss" in rl["train_log"][0]
-    assert "GRPO + PaW" in (run / "report.md").read_text()
+    report = (run / "report.md").read_text()
+    assert "GRPO + PaW" in report
+    # the same provenance header as a SWIRL run's report (reporting/markdown.run_header)
+    assert report.startswith("# Agent run report: ") and "| method | GRPO + PaW |" in report
+    assert "| seed | 0 |" in report and "| git commit | `" in report
     evaluated = CliRunner().invoke(app, ["eval", "--run", str(run), "--phase", "sft",
                                          "--output", str(tmp_path / "eval.json")])
     assert evaluated.exit_code == 0, evaluated.output

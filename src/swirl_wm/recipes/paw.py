@@ -34,6 +34,7 @@ from swirl_wm.evaluation.agent_eval import evaluate_agent, evaluate_policy_wm
 from swirl_wm.files import atomic_write_text
 from swirl_wm.models.loading import load_model, load_tokenizer, resolve_model
 from swirl_wm.reporting.agent import agent_report
+from swirl_wm.results import AgentMetrics
 from swirl_wm.run_folder import Announce, RunFolder, RunLedger, git_commit, machine_info
 
 
@@ -136,7 +137,7 @@ def _rl_stage(run: RunFolder, make_env: Callable[[], AgentEnv]) -> dict[str, Any
             "rollouts": trained.rollout_stats, "train_log": log or train_log_of(history)}
 
 
-def run_agent(config: AgentRunConfig, announce: Announce = print) -> dict[str, Any]:
+def run_agent(config: AgentRunConfig, announce: Announce = print) -> AgentMetrics:
     """Run (or resume) an agent run; returns the metrics also written to ``metrics.json`` and ``report.md``.
 
     Raises:
@@ -151,7 +152,7 @@ def run_agent(config: AgentRunConfig, announce: Announce = print) -> dict[str, A
         return _agent_stages(run)
 
 
-def _agent_stages(run: RunFolder) -> dict[str, Any]:
+def _agent_stages(run: RunFolder) -> AgentMetrics:
     config = run.config
     make_env = env_factory(config)
     data = run.stage("data", lambda: _data_stage(run, make_env))
@@ -168,11 +169,11 @@ def _agent_stages(run: RunFolder) -> dict[str, Any]:
     stages["sft/eval"] = run.stage("sft/eval", lambda: _evaluate(run, "checkpoints/sft"))
     stages["rl"] = run.stage("rl", lambda: _rl_stage(run, make_env), all_processes=True)
     stages["rl/eval"] = run.stage("rl/eval", lambda: _evaluate(run, "checkpoints/rl"))
-    metrics = {"run": {"name": config.name, "seed": config.seed, "git_commit": git_commit(), "env": config.env.name,
-                       "model": config.model.name_or_path, "model_source": source.source, "paw": config.paw.enabled,
-                       "machine": machine_info(),
-                       "wall_time_s": run.wall_time_s()},
-               "data": data, "stages": stages}
+    metrics: AgentMetrics = {
+        "run": {"name": config.name, "seed": config.seed, "git_commit": git_commit(), "env": config.env.name,
+                "model": config.model.name_or_path, "model_source": source.source, "paw": config.paw.enabled,
+                "machine": machine_info(), "wall_time_s": run.wall_time_s()},
+        "data": data, "stages": stages}
     if run.state.is_main_process:
         atomic_write_text(run.path("metrics.json"), json.dumps(metrics, indent=2))
         atomic_write_text(run.path("report.md"), agent_report(metrics))

@@ -31,6 +31,7 @@ from swirl_wm.recipes.run import SwirlRun
 from swirl_wm.recipes.stages import eval_stage, phase_stage, sft_stage
 from swirl_wm.reporting.model_card import write_model_cards
 from swirl_wm.reporting.run_info import run_info, write_run_outputs
+from swirl_wm.results import SwirlMetrics
 from swirl_wm.run_folder import Announce
 
 
@@ -39,7 +40,7 @@ def _best(phases: list[dict[str, Any]], key: str) -> str:
     return max(scored)[2]  # ties go to the earlier phase
 
 
-def run_swirl(config: RunConfig, announce: Announce = print) -> dict[str, Any]:
+def run_swirl(config: RunConfig, announce: Announce = print) -> SwirlMetrics:
     """Run (or resume) the whole SWIRL pipeline; returns the metrics dict also written to ``metrics.json``.
 
     Raises:
@@ -56,7 +57,7 @@ def run_swirl(config: RunConfig, announce: Announce = print) -> dict[str, Any]:
         return _swirl_stages(run)
 
 
-def _swirl_stages(run: SwirlRun) -> dict[str, Any]:
+def _swirl_stages(run: SwirlRun) -> SwirlMetrics:
     config = run.config
     run.stage("data", lambda: data_stage(run))
     splits = Splits.load(run.path("data"))
@@ -87,7 +88,7 @@ def _swirl_stages(run: SwirlRun) -> dict[str, Any]:
     trivial = run.stage("baselines/trivial", lambda: trivial_stage(run, splits))
     select = {role: selection_metric(role, getattr(config.eval, f"select_{role}_by"), splits.labelled)
               for role in ("fwm", "idm")}
-    metrics = {
+    metrics: SwirlMetrics = {
         "run": run_info(config, source, run.wall_time_s())
         | {"data": run.ledger.stages["data"],
            "stage_commits": {name: s["git_commit"] for name, s in run.ledger.stages.items() if "git_commit" in s}},

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+from swirl_wm.reporting.markdown import run_header
+from swirl_wm.results import AgentMetrics
 
 
-def agent_report(metrics: dict[str, Any]) -> str:
+def agent_report(metrics: AgentMetrics) -> str:
     """Markdown: the run header, then SFT vs RL on the held-out tasks and the policy's world model."""
     run, stages = metrics["run"], metrics["stages"]
     method = "GRPO + PaW" if run["paw"] else "GRPO"
     rows = [("SFT (walkthroughs)", stages["sft/eval"]["test"]), (method, stages["rl/eval"]["test"])]
     keys = sorted({k for _, m in rows for k in m if k != "wm/examples"})
     fmt = {True: "{:.1%}", False: "{:.2f}"}
-    lines = [f"# Agent run report: {run['name']}", "",
-             f"seed {run['seed']}, commit `{run['git_commit']}`, env {run['env']}, model {run['model']} "
-             f"({run['model_source']}), wall time {run['wall_time_s']:.0f} s", "",
-             "| model | " + " | ".join(keys) + " |", "|---|" + "---:|" * len(keys)]
+    lines = run_header(run, "Agent run report") + ["", f"## {method} against walkthrough SFT (held-out tasks)", "",
+                                                    "| model | " + " | ".join(keys) + " |",
+                                                    "|---|" + "---:|" * len(keys)]
     for name, m in rows:
         cells = [fmt["success_rate" in k or k == "wm/exact_match"].format(m[k]) if k in m else "—" for k in keys]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")

@@ -17,6 +17,7 @@ from typing import Any
 
 from swirl_wm.files import atomic_write_text
 from swirl_wm.glossary import better, glossary_rows, is_fraction, table_rank
+from swirl_wm.results import RunInfo, SwirlMetrics
 
 MISSING = "—"
 
@@ -194,7 +195,8 @@ def _data_line(data: dict[str, Any] | None) -> str:
     return line
 
 
-def _header(run: dict[str, Any]) -> list[str]:
+def run_header(run: RunInfo, title: str) -> list[str]:
+    """The report's first lines: ``title`` and a table of the run's provenance (SWIRL and agent runs alike)."""
     model = run.get("model", MISSING)
     if run.get("model_source"):
         model = f"{model} ({run['model_source']})"
@@ -212,7 +214,9 @@ def _header(run: dict[str, Any]) -> list[str]:
         ("machine", machine),
         ("wall time", _duration(run.get("wall_time_s"))),
     ]
-    return [f"# SWIRL run report: {run.get('name', MISSING)}", "", "| run | |", "|---|---|"] + [
+    if "paw" in run:
+        rows.insert(3, ("method", "GRPO + PaW" if run["paw"] else "GRPO"))
+    return [f"# {title}: {run.get('name', MISSING)}", "", "| run | |", "|---|---|"] + [
         f"| {label} | {value} |" for label, value in rows
     ]
 
@@ -365,7 +369,7 @@ def _baseline_lines(metrics: dict[str, Any]) -> list[str]:
     return lines
 
 
-def write_report(metrics: dict[str, Any], path: Path, plot_path: Path | None) -> Path:
+def write_report(metrics: SwirlMetrics, path: Path, plot_path: Path | None) -> Path:
     """Write the run's Markdown report, atomically.
 
     Sections: run header (seed, commit, model, environment, machine, wall time); the test table and the
@@ -398,14 +402,14 @@ def write_report(metrics: dict[str, Any], path: Path, plot_path: Path | None) ->
     return atomic_write_text(path, report_markdown(metrics, plot_ref))
 
 
-def report_markdown(metrics: dict[str, Any], plot_ref: str | None) -> str:
+def report_markdown(metrics: SwirlMetrics, plot_ref: str | None) -> str:
     """The text of the run's Markdown report (:func:`write_report`); ``plot_ref`` is the figure's link
     (a path relative to the report, or a ``data:`` URI), ``None`` for no figure.
 
     Raises:
         KeyError: as :func:`write_report`.
     """
-    lines = _header(metrics["run"])
+    lines = run_header(metrics["run"], "SWIRL run report")
     legend = "Fractions in %; BLEU and ROUGE-L on 0–100; other values as logged; — = not measured."
     for title, split in (("Test split", "test"), ("Validation split", "val")):
         lines += ["", f"## {title}", "", legend, "", metrics_table(metrics, split).rstrip("\n")]

@@ -13,17 +13,18 @@ from swirl_wm.files import atomic_write_text
 from swirl_wm.reporting.html import write_html_report
 from swirl_wm.reporting.markdown import write_report
 from swirl_wm.reporting.plot import plot_run
+from swirl_wm.results import RunInfo, SwirlMetrics
 from swirl_wm.run_folder import git_commit, machine_info
 
 
-def run_info(config: Any, source: Any, wall_time_s: float) -> dict[str, Any]:
+def run_info(config: Any, source: Any, wall_time_s: float) -> RunInfo:
     """The ``run`` block of metrics.json."""
     return {"name": config.name, "seed": config.seed, "git_commit": git_commit(), "env": config.data.env,
             "model": config.model.name_or_path, "model_source": source.source, "shared_weights": config.model.shared,
             "machine": machine_info(), "wall_time_s": wall_time_s}
 
 
-def write_run_outputs(metrics: dict[str, Any], run_dir: Path) -> dict[str, Path]:
+def write_run_outputs(metrics: SwirlMetrics, run_dir: Path) -> dict[str, Path]:
     """Write ``metrics.json``, ``plot.png``, ``report.md`` and ``report.html`` into ``run_dir`` (each
     atomically)."""
     paths = {"metrics": run_dir / "metrics.json", "plot": run_dir / "plot.png", "report": run_dir / "report.md"}
