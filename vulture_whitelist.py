@@ -25,7 +25,6 @@ __getattr__  # module-level lazy exports (swirl_wm/__init__.py, PEP 562)
 _.on_evaluate  # transformers TrainerCallback hook (backend/sft.py LearningCurve)
 _.on_log  # transformers TrainerCallback hook (backend/completions.py CompletionsTable)
 _.pre_tokenizer  # tokenizers.Tokenizer attribute, read by the library (models/loading.py)
-_.textworld_express  # config sections read by name (getattr(config, env)): DataConfig, AgentEnvConfig
 _.model_source  # a key of metrics.json (results.py TypedDicts), read by reporting
 _.shared_weights  # a key of metrics.json (results.py TypedDicts), read by reporting
 _.stage_commits  # a key of metrics.json (results.py TypedDicts), read by reporting

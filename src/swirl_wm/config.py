@@ -13,18 +13,12 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
 
 from swirl_wm.data.jsonl import ColumnMap
 from swirl_wm.data.splits import SplitConfig
 from swirl_wm.data.truncate import MIN_STATE_CHARS
-from swirl_wm.envs.alfworld import ALFWorldConfig
-from swirl_wm.envs.bfcl import BFCLConfig
-from swirl_wm.envs.miniwob import MiniWoBConfig
-from swirl_wm.envs.physics import PhysicsWorldConfig
 from swirl_wm.envs.registry import AGENTS, SOURCES
-from swirl_wm.envs.scienceworld import ScienceWorldConfig
-from swirl_wm.envs.textworld_express import TextWorldExpressConfig
 from swirl_wm.glossary import SELECTABLE
 
 
@@ -38,7 +32,18 @@ SourceName = Literal[tuple(SOURCES) + FILE_SOURCES]  # type: ignore[valid-type]
 AgentName = Literal[AGENTS]  # type: ignore[valid-type]
 
 
-class DataConfig(_Strict):
+def _env_sections(names: tuple[str, ...]) -> dict[str, Any]:
+    """One config section per registered environment, named like it, of its module's config class with its
+    defaults (envs/registry.py: a new environment needs no line here)."""
+    sections = {}
+    for name in names:
+        cls = SOURCES[name].config_class
+        doc = (cls.__doc__ or name).strip().splitlines()[0]
+        sections[name] = (cls, Field(default_factory=cls, description=f"data.env: {name} — {doc}"))
+    return sections
+
+
+class _DataFields(_Strict):
     """Where transitions come from: a built-in environment, a user's file (JSONL, Parquet or a ``datasets``
     folder; schema in ``data/jsonl.py``), or a recorded data set."""
 
@@ -55,24 +60,21 @@ class DataConfig(_Strict):
         None, description="a task / environment description put into the FWM and IDM prompts (system message); "
                           "None = the roles' fixed instructions only")
     max_episodes: int | None = Field(None, ge=1, description="keep this many episodes, drawn by the seed; None = all")
-    physics: PhysicsWorldConfig = Field(default_factory=PhysicsWorldConfig)
-    scienceworld: ScienceWorldConfig = Field(default_factory=ScienceWorldConfig)
-    bfcl: BFCLConfig = Field(default_factory=BFCLConfig)
-    miniwob: MiniWoBConfig = Field(default_factory=MiniWoBConfig)
-    textworld_express: TextWorldExpressConfig = Field(default_factory=TextWorldExpressConfig,
-                                                      description="its train tasks' walkthroughs are the logs")
-    alfworld: ALFWorldConfig = Field(default_factory=ALFWorldConfig,
-                                     description="its train tasks' walkthroughs are the logs")
     split: SplitConfig = Field(default_factory=SplitConfig)
     max_state_chars: int = Field(
         2000, ge=MIN_STATE_CHARS, description="budget per state x / y in characters; a longer state keeps its "
         "head and tail (data/truncate.py), with a warning and a count in the report")
 
     @model_validator(mode="after")
-    def _path_for_jsonl(self) -> DataConfig:
+    def _path_for_jsonl(self) -> _DataFields:
         if self.env in FILE_SOURCES and self.path is None:
             raise ValueError(f"data.path is required when data.env is {self.env!r}")
         return self
+
+
+# plus one section per registered environment: data.physics, data.scienceworld, ... (envs/registry.py)
+DataConfig = create_model("DataConfig", __base__=_DataFields, __module__=__name__,
+                          __doc__=_DataFields.__doc__, **_env_sections(tuple(SOURCES)))
 
 
 class LoraSettings(_Strict):
@@ -333,14 +335,15 @@ class PaWConfig(_Strict):
     reward_adaptive: bool = Field(True, description="λ_g = clip(1 − R̄_g / R_max, 0, 1); False = λ_g = 1")
 
 
-class AgentEnvConfig(_Strict):
+class _AgentEnvFields(_Strict):
     """Which multi-turn environment the agent plays, and its tasks (envs/agent.py)."""
 
     name: AgentName = Field("textworld_express", description="the agent environment (envs/registry.py: AGENTS)")
-    textworld_express: TextWorldExpressConfig = Field(default_factory=TextWorldExpressConfig,
-                                                      description="its game and its train/dev/test task counts")
-    alfworld: ALFWorldConfig = Field(default_factory=ALFWorldConfig,
-                                     description="generated PDDL household tasks (needs `pip install alfworld`)")
+
+
+# plus one section per registered agent environment: env.textworld_express, env.alfworld (envs/registry.py)
+AgentEnvConfig = create_model("AgentEnvConfig", __base__=_AgentEnvFields, __module__=__name__,
+                              __doc__=_AgentEnvFields.__doc__, **_env_sections(AGENTS))
 
 
 class AgentEvalConfig(_Strict):

@@ -3,12 +3,12 @@ evaluation knows about its states and actions (issue #15).
 
 Adding an environment is its module plus one :class:`Source` line in :data:`SOURCES`. Its module provides
 ``generate_episodes(config, seed) -> list[Episode]``, or an agent environment class (``agent``: an
-:class:`~swirl_wm.envs.agent.AgentEnv` taking its config), or both; its config class is a field of ``data``
-named like the source (``data.physics``, ``data.scienceworld``, ...), and of an agent run's ``env`` for an
-agent environment. An agent environment feeds the SWIRL loop too: its train tasks' expert walkthroughs are
-its state logs (:func:`~swirl_wm.envs.agent.expert_episodes`). Modules are imported on first use, so listing
-a source costs nothing and a missing optional package (install extra) is reported only when that source is
-used.
+:class:`~swirl_wm.envs.agent.AgentEnv` taking its config), or both. Its config class, named in the line,
+becomes the run config's section named like the source (``data.physics``, ``data.scienceworld``, ...; for
+an agent environment also ``env.<name>`` of an agent run): config.py builds those sections from this
+registry. An agent environment feeds the SWIRL loop too: its train tasks' expert walkthroughs are its state
+logs (:func:`~swirl_wm.envs.agent.expert_episodes`). Modules are imported on first use, so listing a source
+costs nothing and a missing optional package (install extra) is reported only when that source is used.
 
 Optional hooks, where the environment can check a prediction exactly:
 
@@ -38,6 +38,7 @@ class Source:
 
     name: str
     module: str
+    config: str  # the module's pydantic config class: the run config's section data.<name> (env.<name>)
     extra: str | None = None
     needs: str | None = None  # the optional package to import before the module
     state_fields: str | None = None
@@ -52,6 +53,12 @@ class Source:
 
     def _hook(self, attribute: str | None) -> Any:
         return None if attribute is None else getattr(self._module(), attribute)
+
+    @property
+    def config_class(self) -> type:
+        """The environment's config class (its module imported without its optional package, which the
+        module imports on use)."""
+        return getattr(importlib.import_module(self.module), self.config)
 
     def generate(self, config: Any, seed: int) -> list[Episode]:
         """The environment's episodes for its config section and seed (an agent environment without a
@@ -95,14 +102,16 @@ class Source:
 
 
 SOURCES: dict[str, Source] = {s.name: s for s in (
-    Source("physics", "swirl_wm.envs.physics", state_fields="state_fields", apply="apply", noop_action="wait",
-           action_set="action_set"),
-    Source("scienceworld", "swirl_wm.envs.scienceworld", extra="scienceworld", needs="scienceworld"),
-    Source("bfcl", "swirl_wm.envs.bfcl"),
-    Source("miniwob", "swirl_wm.envs.miniwob", extra="web", needs="miniwob"),
-    Source("textworld_express", "swirl_wm.envs.textworld_express", extra="agents", needs="textworld_express",
-           agent="TextWorldExpress"),
-    Source("alfworld", "swirl_wm.envs.alfworld", extra="alfworld", needs="alfworld", agent="ALFWorld"),
+    Source("physics", "swirl_wm.envs.physics", "PhysicsWorldConfig", state_fields="state_fields", apply="apply",
+           noop_action="wait", action_set="action_set"),
+    Source("scienceworld", "swirl_wm.envs.scienceworld", "ScienceWorldConfig", extra="scienceworld",
+           needs="scienceworld"),
+    Source("bfcl", "swirl_wm.envs.bfcl", "BFCLConfig"),
+    Source("miniwob", "swirl_wm.envs.miniwob", "MiniWoBConfig", extra="web", needs="miniwob"),
+    Source("textworld_express", "swirl_wm.envs.textworld_express", "TextWorldExpressConfig", extra="agents",
+           needs="textworld_express", agent="TextWorldExpress"),
+    Source("alfworld", "swirl_wm.envs.alfworld", "ALFWorldConfig", extra="alfworld", needs="alfworld",
+           agent="ALFWorld"),
 )}
 AGENTS = tuple(name for name, s in SOURCES.items() if s.agent is not None)  # what `swirl paw` can train in
 
