@@ -37,13 +37,16 @@ ARMS = {"SFT": "sft", "SWIRL (Phase I)": "swirl: iter1/phase1", "SWIRL (Phase II
         "SWIRL (iter 2, Phase I)": "swirl: iter2/phase1", "SWIRL (iter 2, Phase II)": "swirl: iter2/phase2",
         "bootstrap": f"swirl: {BOOTSTRAP_ROW}", "oracle": ORACLE_ROW, "SWIRL β = 1 (Phase I)": "beta1: iter1/phase1",
         "SWIRL normalised reward (Phase I)": "norm: iter1/phase1",
-        "bootstrap → Phase I": f"swirl: {BOOTSTRAP_PHASE1_ROW}"}
+        "bootstrap → Phase I": f"swirl: {BOOTSTRAP_PHASE1_ROW}",
+        "SWIRL scale_rewards none (Phase I)": "noscale: iter1/phase1"}
 # Each arm's FWM test predictions inside a run folder (``predictions/<folder>/test-fwm.jsonl``).
 PREDICTIONS = {"SFT": "sft", "SWIRL (Phase I)": "iter1-phase1", "SWIRL (iter 2, Phase I)": "iter2-phase1",
                "bootstrap": "bootstrap", "oracle": "oracle", "bootstrap → Phase I": "bootstrap-phase1"}
 # Variants (harness --variant NAME) whose Phase I is an arm of its own, by the variant's name.
-VARIANT_ARMS = {"beta1": "SWIRL β = 1 (Phase I)", "norm": "SWIRL normalised reward (Phase I)"}
+VARIANT_ARMS = {"beta1": "SWIRL β = 1 (Phase I)", "norm": "SWIRL normalised reward (Phase I)",
+                "noscale": "SWIRL scale_rewards none (Phase I)"}
 EFFECT_KEY = "fwm/effect_accuracy"
+PASSIVE_KEY = "fwm/passive_accuracy"
 
 
 def _row(result: dict[str, Any], name: str) -> dict[str, Any] | None:
@@ -80,15 +83,18 @@ def _paired(values: list[float], base: list[float]) -> dict[str, Any] | None:
     return {"mean": mean, "ci95": ci}
 
 
-def effect_study(result: dict[str, Any]) -> dict[str, Any]:
+def effect_study(result: dict[str, Any], key: str = "fwm/effect_accuracy") -> dict[str, Any]:
     """One labelled size's test effect accuracy (:func:`~swirl_wm.evaluation.metrics.effect_accuracy`: the
-    fields the action changed) per arm, recomputed from each run's saved predictions (runs evaluated before
-    the metric existed have none in their ledger), in :func:`study_of`'s shape. Only the arms the harness
-    config ran, with a value for every seed; trivial rows: the copy rule, and the no-op rule (0 by
-    construction)."""
+    fields the action changed), or with ``key="fwm/passive_accuracy"`` its complement (the fields the action
+    left alone), per arm, recomputed from each run's saved predictions (runs evaluated before the metric
+    existed have none in their ledger), in :func:`study_of`'s shape. Only the arms the harness config ran,
+    with a value for every seed; trivial rows: the copy rule, and the no-op rule (0 on effects, 1 on the
+    passive fields, by construction)."""
     from swirl_wm.envs import physics
     from swirl_wm.evaluation.evaluate import noop_prediction
-    from swirl_wm.evaluation.metrics import effect_accuracy
+    from swirl_wm.evaluation.metrics import effect_accuracy, passive_accuracy
+
+    measure = effect_accuracy if key == EFFECT_KEY else passive_accuracy
 
     config = result["config"]
     ran = {"SFT", "SWIRL (Phase I)"} | ({"bootstrap"} if config["baselines"]["bootstrap"] else set()) \
@@ -110,10 +116,10 @@ def effect_study(result: dict[str, Any]) -> dict[str, Any]:
             rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
             xs, refs = [r["x"] for r in rows], [r["reference"] for r in rows]
             passive = [noop_prediction("physics", x) for x in xs]
-            score = effect_accuracy([r["prediction"] for r in rows], refs, passive, physics.state_fields)
+            score = measure([r["prediction"] for r in rows], refs, passive, physics.state_fields)
             by_arm.setdefault(arm, []).append(score if score is not None else float("nan"))
             if arm == "SFT":
-                copy.append(effect_accuracy(xs, refs, passive, physics.state_fields) or 0.0)
+                copy.append(measure(xs, refs, passive, physics.state_fields) or 0.0)
     seeds = len(result["seeds"])
     by_arm = {arm: values for arm, values in by_arm.items() if len(values) == seeds}
     sft = by_arm.get("SFT", [])
@@ -131,7 +137,7 @@ def effect_study(result: dict[str, Any]) -> dict[str, Any]:
             mean, ci = summarise(fractions)
             gap = {"mean": mean, "ci95": ci, "values": fractions}
     trivial = ({"copy the state (ŷ = x) (trivial)": summarise(copy)[0],
-                "no-op rule (passive dynamics) (trivial)": 0.0} if copy else {})
+                "no-op rule (passive dynamics) (trivial)": 0.0 if key == EFFECT_KEY else 1.0} if copy else {})
     return {"L": config["data"]["split"]["max_labelled_episodes"], "seeds": result["seeds"], "arms": arms,
             "trivial": trivial, "oracle_gap_closed": gap,
             "rl_vs_bootstrap": _paired(by_arm.get("SWIRL (Phase I)", []), by_arm.get("bootstrap", []))}
@@ -214,9 +220,10 @@ def main() -> None:
     studies = sorted((study_of(r, args.key) for r in results), key=lambda s: s["L"])
     extra = {k: sorted((study_of(r, k) for r in results), key=lambda s: s["L"]) for k in args.extra_key}
     if args.key == "fwm/field_accuracy" and all("run_dirs" in r for r in results):
-        effect = sorted((effect_study(r) for r in results), key=lambda s: s["L"])
-        if any(s["arms"] for s in effect):  # the run folders (saved predictions) are still there
-            extra[EFFECT_KEY] = effect
+        for key in (EFFECT_KEY, PASSIVE_KEY):
+            figures = sorted((effect_study(r, key) for r in results), key=lambda s: s["L"])
+            if any(s["arms"] for s in figures):  # the run folders (saved predictions) are still there
+                extra[key] = figures
     out = {"key": args.key, "inputs": [str(p) for p in args.results], "studies": studies, "extra": extra,
            "git_commits": sorted({r["git_commit"] for r in results}), "machine": results[0]["machine"],
            "wall_time_s": sum(r["wall_time_s"] for r in results)}

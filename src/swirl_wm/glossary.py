@@ -36,6 +36,7 @@ METRICS: dict[str, Metric] = {  # in the order tables show them
     "log_likelihood": Metric("nats/token", True, _STATES, "mean token log-probability of the true y"),
     "field_accuracy": Metric("fraction", True, _STATES, "state fields reproduced (physics)"),
     "effect_accuracy": Metric("fraction", True, ("fwm",), "fields the action changed, reproduced (physics)"),
+    "passive_accuracy": Metric("fraction", True, ("fwm",), "fields the action left alone, reproduced (physics)"),
     "grounded_accuracy": Metric("fraction", True, ("idm",), "apply(x, predicted z) == y (physics)"),
     # the rest in alphabetical order
     "embedding_similarity": Metric("cosine", True, ("fwm", "idm"), "all-MiniLM-L6-v2 cosine × 100"),

@@ -16,6 +16,7 @@ from swirl_wm.evaluation.metrics import (
     field_accuracy,
     json_field_f1,
     json_leaves,
+    passive_accuracy,
     rouge_l,
     summarise,
 )
@@ -85,6 +86,16 @@ def test_effect_accuracy_counts_only_the_fields_the_action_changed() -> None:
     assert effect_accuracy(["x=1"], ["a=1"], ["a=1"], _fields) is None  # no effect to score
     with pytest.raises(ValueError):
         effect_accuracy(["a=1"], ["a=1"], [], _fields)
+
+
+def test_passive_accuracy_counts_only_the_fields_the_action_left_alone() -> None:
+    passive = ["a=1; b=2; c=3", "a=5; b=5"]
+    references = ["a=1; b=9; c=4", "a=5; b=5"]  # passive fields: a (first), a and b (second)
+    predictions = ["a=0; b=9; c=3", "a=5; b=6"]
+    # a wrong, then a right and b wrong: 1 of 3; the effect fields b, c do not count here.
+    assert passive_accuracy(predictions, references, passive, _fields) == pytest.approx(1 / 3)
+    assert passive_accuracy(passive, references, passive, _fields) == 1.0  # the no-op rule scores 1
+    assert passive_accuracy(["a=2"], ["a=2"], ["a=1"], _fields) is None  # every field was an effect
 
 
 def test_empty_input_values() -> None:

@@ -20,7 +20,15 @@ from collections.abc import Callable, Sequence
 from swirl_wm.config import EvalConfig
 from swirl_wm.envs.registry import SOURCES
 from swirl_wm.evaluation.embedding import embedding_similarity
-from swirl_wm.evaluation.metrics import bleu, effect_accuracy, exact_match, field_accuracy, json_field_f1, rouge_l
+from swirl_wm.evaluation.metrics import (
+    bleu,
+    effect_accuracy,
+    exact_match,
+    field_accuracy,
+    json_field_f1,
+    passive_accuracy,
+    rouge_l,
+)
 from swirl_wm.glossary import headline_fwm
 from swirl_wm.models.generation import generate
 from swirl_wm.models.prompts import Role, build_prompt
@@ -92,7 +100,8 @@ def state_metrics(prefix: str, env: str | None, predictions: Sequence[str], refs
 
     Exact match, BLEU, ROUGE-L; per-field accuracy where environment ``env`` parses its states, and, given
     the prior states ``priors`` where ``env`` also has a no-op action, effect accuracy
-    (:func:`~swirl_wm.evaluation.metrics.effect_accuracy`: the fields the action changed); JSON field F1
+    (:func:`~swirl_wm.evaluation.metrics.effect_accuracy`: the fields the action changed, and its complement
+    ``passive_accuracy``); JSON field F1
     over the references that are JSON objects or arrays (left out when none is); embedding similarity
     when ``embedding`` (default ``config.embedding_similarity``). Units as :func:`prediction_metrics`.
 
@@ -106,9 +115,11 @@ def state_metrics(prefix: str, env: str | None, predictions: Sequence[str], refs
     if env in STATE_FIELDS:
         metrics |= {f"{prefix}/{k}": v for k, v in field_accuracy(predictions, refs, STATE_FIELDS[env]).items()}
         if priors is not None and env in NOOP_ACTION:
-            effect = effect_accuracy(predictions, refs, [noop_prediction(env, x) for x in priors], STATE_FIELDS[env])
-            if effect is not None:
-                metrics[f"{prefix}/effect_accuracy"] = effect
+            rule = [noop_prediction(env, x) for x in priors]
+            for name, measure in (("effect_accuracy", effect_accuracy), ("passive_accuracy", passive_accuracy)):
+                value = measure(predictions, refs, rule, STATE_FIELDS[env])
+                if value is not None:
+                    metrics[f"{prefix}/{name}"] = value
     structured = [i for i, r in enumerate(refs) if _is_json_document(r)]
     if structured:
         metrics[f"{prefix}/json_field_f1"] = json_field_f1([predictions[i] for i in structured],

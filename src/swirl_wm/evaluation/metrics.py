@@ -197,6 +197,28 @@ def effect_accuracy(
 
     Source: this project (issue #13: Phase I's reward can only reward what identifies the action).
     """
+    return _accuracy_where(predictions, references, passive, fields_of, changed=True)
+
+
+def passive_accuracy(
+    predictions: Sequence[str],
+    references: Sequence[str],
+    passive: Sequence[str],
+    fields_of: Callable[[str], dict[str, str]],
+) -> float | None:
+    """The complement of :func:`effect_accuracy`: accuracy over the reference fields whose value equals the
+    ``passive`` state's (the fields the action left to the passive dynamics). The no-op rule scores 1 on it
+    by construction; a model that applies an action's effect to a field it did not touch (the other
+    object's velocity after a push) loses here. Arguments, return (``None``: no such field) and errors as
+    :func:`effect_accuracy`.
+
+    Source: this project (issue #13: what Phase I trades for the effects).
+    """
+    return _accuracy_where(predictions, references, passive, fields_of, changed=False)
+
+
+def _accuracy_where(predictions: Sequence[str], references: Sequence[str], passive: Sequence[str],
+                    fields_of: Callable[[str], dict[str, str]], changed: bool) -> float | None:
     _check_lengths(predictions, references)
     _check_lengths(passive, references)
     right = total = 0
@@ -207,7 +229,7 @@ def effect_accuracy(
         except ValueError:
             predicted = {}
         for name, value in expected.items():
-            if unmoved.get(name) != value:
+            if (unmoved.get(name) != value) == changed:
                 total += 1
                 right += predicted.get(name) == value
     return right / total if total else None
