@@ -239,3 +239,30 @@ def test_real_generation_is_deterministic(real_episodes: list[Episode]) -> None:
     # A task with a fixed gold path replays to identical episodes: variations, commands and every state.
     again = generate_episodes(REAL, seed=0)
     assert again == real_episodes
+
+
+@pytest.mark.java
+@requires_java
+def test_agent_environment_plays_a_task_and_its_walkthrough_wins() -> None:
+    """env.name: scienceworld for `swirl paw`: tasks per split, a first observation with the goal, a wrong
+    command that only answers, and the gold path as the walkthrough that wins (expert_episode)."""
+    from swirl_wm.envs.agent import expert_episode
+    from swirl_wm.envs.registry import SOURCES
+
+    config = ScienceWorldConfig(tasks=["power-component"], variations_per_task=1, max_steps_per_episode=20,
+                                max_state_chars=400)
+    with SOURCES["scienceworld"].make_agent(config) as env:
+        with pytest.raises(RuntimeError, match="no episode is running"):
+            env.step("look around")
+        train, test = env.tasks("train"), env.tasks("test")
+        assert len(train) == len(test) == 1 and train[0].task_id != test[0].task_id
+        task = train[0]
+        assert task.task_id.startswith("sciworld-power-component-") and "Your task is" in task.goal
+        first = env.reset(task)
+        assert first.startswith(task.goal) and "\nLocation: " in first
+        wrong = env.step("eat the sky")
+        assert not wrong.done and not wrong.won and wrong.reward == 0.0 and wrong.info["score"] == 0
+        assert env.admissible_actions() and all(isinstance(a, str) for a in env.admissible_actions()[:3])
+        episode = expert_episode(env, task)
+    assert episode.transitions[-1].meta["won"] and episode.transitions[-1].meta["reward"] == 1.0
+    assert episode.transitions[0].x.startswith(task.goal)

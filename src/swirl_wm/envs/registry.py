@@ -105,7 +105,7 @@ SOURCES: dict[str, Source] = {s.name: s for s in (
     Source("physics", "swirl_wm.envs.physics", "PhysicsWorldConfig", state_fields="state_fields", apply="apply",
            noop_action="wait", action_set="action_set"),
     Source("scienceworld", "swirl_wm.envs.scienceworld", "ScienceWorldConfig", extra="scienceworld",
-           needs="scienceworld"),
+           needs="scienceworld", agent="ScienceWorld"),
     Source("bfcl", "swirl_wm.envs.bfcl", "BFCLConfig"),
     Source("miniwob", "swirl_wm.envs.miniwob", "MiniWoBConfig", extra="web", needs="miniwob"),
     Source("textworld_express", "swirl_wm.envs.textworld_express", "TextWorldExpressConfig", extra="agents",

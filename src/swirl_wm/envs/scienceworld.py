@@ -77,6 +77,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from tqdm.auto import tqdm
 
+from swirl_wm.envs.agent import AgentEnv, AgentTask, Split, StepResult
 from swirl_wm.envs.extras import require
 from swirl_wm.envs.py4j_close import CloseOnce
 from swirl_wm.records import Episode, Transition
@@ -342,3 +343,72 @@ def _replay(
         transitions.append(Transition(x, command, y, episode_id, len(transitions), ENV_NAME, meta))
         x = y
     return Episode(episode_id, ENV_NAME, tuple(transitions))
+
+
+class ScienceWorld(AgentEnv):
+    """ScienceWorld's tasks for an agent (``swirl paw``, ``env.name: scienceworld``).
+
+    A task is one variation of one of ``config.tasks`` in ScienceWorld's own split (train, dev, test),
+    ``config.variations_per_task`` of them per task drawn by ``random.Random(f"{task}-{split}")`` (sorted).
+    The first observation is the task description and the rendered state (:func:`render_state`, the same
+    text the state logs use); each step's observation is the state after the command. The reward is 1.0
+    on the command that completes the task with a full score; ``info["score"]`` is the task score in
+    0..100. Commands go through the simulator's fast path (module docstring). The walkthrough is the gold
+    path (with its numeric answers to ambiguous commands). Episodes are cut at
+    ``config.max_steps_per_episode`` actions, so pick tasks whose gold paths fit (module docstring, lengths).
+
+    Raises (construction):
+        ValueError: an unknown task; ImportError: the ``scienceworld`` extra is missing.
+
+    Source: SWIRL (arXiv:2602.06130) §4 (ScienceWorld); PaW (arXiv:2606.02388) §2 (agent rollouts).
+    """
+
+    name = ENV_NAME
+
+    def __init__(self, config: ScienceWorldConfig) -> None:
+        super().__init__(config.max_steps_per_episode)
+        _check_tasks(config.tasks)
+        self.config = config
+        self._simplifications = ",".join(config.simplifications)
+        self._env = _new_simulator()
+
+    def tasks(self, split: Split) -> list[AgentTask]:
+        self._running = False  # loading a task ends a running episode
+        tasks = []
+        for task in self.config.tasks:
+            self._env.load(task, 0, self._simplifications)
+            pool = getattr(self._env, f"get_variations_{split}")()
+            rng = random.Random(f"{task}-{split}")  # str seeds hash with SHA-512: stable across runs
+            for variation in sorted(rng.sample(pool, min(self.config.variations_per_task, len(pool)))):
+                self._env.load(task, variation, self._simplifications)
+                goal = _tidy(self._env.taskdescription())
+                tasks.append(AgentTask(ENV_NAME, f"sciworld-{task}-{variation}", split, goal, variation,
+                                       {"task": task, "variation": variation}))
+        return tasks
+
+    def _reset(self, task: AgentTask) -> str:
+        self._env.load(task.meta["task"], task.seed, self._simplifications)
+        state = render_state(self._env.look(), self._env.inventory(), None, self.config.max_state_chars)
+        return f"{_tidy(self._env.taskdescription())}\n{state}"
+
+    def _step(self, action: str) -> StepResult:
+        observation = self._env.server.step(action)
+        state = render_state(self._env.look(), self._env.inventory(), observation, self.config.max_state_chars)
+        score = round(100 * self._env.server.getScore())
+        completed = bool(self._env.server.getCompleted())
+        won = completed and score >= 100
+        return StepResult(state, 1.0 if won else 0.0, completed or score < 0, won, {"score": score})
+
+    def admissible_actions(self) -> list[str]:
+        if not self._running:
+            raise RuntimeError("no task loaded: call reset(task) first")
+        return sorted(self._env.get_valid_action_object_combinations())
+
+    def walkthrough(self, task: AgentTask) -> list[str]:
+        self._running = False
+        self._env.load(task.meta["task"], task.seed, self._simplifications, generateGoldPath=True)
+        return list(self._env.get_gold_action_sequence())
+
+    def close(self) -> None:
+        self._running = False
+        self._env.close()
