@@ -36,7 +36,7 @@ def test_one_registry_for_state_logs_and_agents():
     assert typing.get_args(AgentEnvConfig.model_fields["name"].annotation) == AGENTS
     assert set(AGENTS) == {"scienceworld", "textworld_express", "alfworld"}
     assert all(name in AgentEnvConfig.model_fields for name in AGENTS)
-    with pytest.raises(ValueError, match="physics is not an agent environment; agent environments: scienceworld, textworld"):
+    with pytest.raises(ValueError, match="physics is not an agent environment; agent environments: scienceworld"):
         SOURCES["physics"].make_agent(None)
 
 
