@@ -31,6 +31,38 @@ from swirl_wm.files import atomic_write_text, exclusive_writer
 
 Announce = Callable[[str], None]
 
+
+class Layout:
+    """Every path inside a run folder, relative to it: the one place recipes, readers and reports take them
+    from. A stage name's ``/`` becomes ``-`` in folder names (``iter1/phase1`` → ``iter1-phase1``)."""
+
+    CONFIG = "config.yaml"
+    LEDGER = "state.json"
+    METRICS = "metrics.json"
+    REPORT = "report.md"
+    PLOT = "plot.png"
+    DATA = "data"  # the splits (data/splits.py: labelled, unlabelled, val, test)
+
+    @staticmethod
+    def checkpoint(stage: str, role: str | None = None) -> str:
+        """A stage's model folder (one per role; an agent run's policy has none)."""
+        return f"checkpoints/{stage.replace('/', '-')}" + (f"/{role}" if role else "")
+
+    @staticmethod
+    def logs(stage: str) -> str:
+        """TRL's output folder of a training stage (TensorBoard events; no checkpoints kept)."""
+        return f"logs/{stage.replace('/', '-')}"
+
+    @staticmethod
+    def latent(iteration: int) -> str:
+        """Iteration's Phase I pairs with their latent actions (JSONL; the bootstrap baselines read them)."""
+        return f"data/latent/iter{iteration}.jsonl"
+
+    @staticmethod
+    def predictions(stage: str, split: str, role: str) -> str:
+        """A model's generations on a split beside the references (JSONL: x, given, reference, prediction)."""
+        return f"predictions/{stage.replace('/', '-')}/{split}-{role}.jsonl"
+
 # Settings that change how fast a run goes or what it keeps on disk, never what it computes: a run may
 # resume with other values.
 EXECUTION_ONLY = (("model", "torch_threads"), ("keep_checkpoints",))
@@ -68,7 +100,7 @@ class RunLedger:
     """
 
     def __init__(self, run_dir: Path, writer: bool = True) -> None:
-        self.path = run_dir / "state.json"
+        self.path = run_dir / Layout.LEDGER
         self.writer = writer  # only the main process of a multi-process job writes
         self.stages: dict[str, dict[str, Any]] = {}
         self.reload()
@@ -169,7 +201,7 @@ class RunFolder:
         Raises:
             ValueError: the folder's ``config.yaml`` differs from this run's config.
         """
-        saved = self.path("config.yaml")
+        saved = self.path(Layout.CONFIG)
         if saved.exists() and not same_config(saved, self.config, EXECUTION_ONLY + self.extendable):
             raise ValueError(f"{saved} holds a different config: resume needs the same config, or use a new "
                              f"output_dir")

@@ -208,9 +208,10 @@ def evaluate(
     _offline_unless_hub(str(run))  # a run's checkpoints are local folders
     from swirl_wm.config import ConfigError, is_agent_config
     from swirl_wm.data.jsonl import DataError
+    from swirl_wm.run_folder import Layout
 
     try:
-        if is_agent_config(run / "config.yaml"):  # a swirl paw run
+        if is_agent_config(run / Layout.CONFIG):  # a swirl paw run
             from swirl_wm.recipes.paw import evaluate_agent_run
 
             metrics = evaluate_agent_run(run, phase, data)
@@ -239,8 +240,9 @@ def report(
     with the trivial baselines, GRPO reward / KL / completion-length curves, latent-action diagnostics,
     rollout curves, a sample of test transitions with predictions; figures embedded)."""
     from swirl_wm.reporting.html import write_html_report
+    from swirl_wm.run_folder import Layout
 
-    source = run / "metrics.json"
+    source = run / Layout.METRICS
     try:
         metrics = json.loads(source.read_text(encoding="utf-8"))
         if "phases" not in metrics or "best" not in metrics:

@@ -15,7 +15,7 @@ from swirl_wm.evaluation.cycle import cycle_metrics
 from swirl_wm.evaluation.evaluate import evaluate_role
 from swirl_wm.evaluation.rollout import rollout_metrics
 from swirl_wm.models.world_model import WorldModel
-from swirl_wm.run_folder import RunLedger
+from swirl_wm.run_folder import Layout, RunLedger
 
 
 def phase_checkpoints(run_dir: Path, phase: str) -> dict[str, str]:
@@ -27,7 +27,7 @@ def phase_checkpoints(run_dir: Path, phase: str) -> dict[str, str]:
     """
     state = RunLedger.read(run_dir).stages
     if phase == "best":
-        best = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))["best"]
+        best = json.loads((run_dir / Layout.METRICS).read_text(encoding="utf-8"))["best"]
         return {role: state[f"{best[role]}/eval"]["checkpoints"][role] for role in ("fwm", "idm")}
     if f"{phase}/eval" not in state:
         done = sorted(k[: -len("/eval")] for k in state if k.endswith("/eval"))
@@ -36,7 +36,7 @@ def phase_checkpoints(run_dir: Path, phase: str) -> dict[str, str]:
 
 
 def _run_config(run_dir: Path) -> dict[str, Any]:
-    return yaml.safe_load((Path(run_dir) / "config.yaml").read_text(encoding="utf-8"))
+    return yaml.safe_load((Path(run_dir) / Layout.CONFIG).read_text(encoding="utf-8"))
 
 
 def _load(run_dir: Path, phase: str, device: str | None) -> tuple[WorldModel, EvalConfig, dict[str, str]]:

@@ -24,6 +24,7 @@ from swirl_wm.evaluation.best_of_n import best_of_n
 from swirl_wm.evaluation.evaluate import evaluate_role, prediction_metrics
 from swirl_wm.recipes.run import SwirlRun, save_predictions
 from swirl_wm.recipes.stages import phase_reward
+from swirl_wm.run_folder import Layout
 
 
 def baseline_stages(run: SwirlRun, base: str, sft: dict[str, str], splits: Splits) -> dict[str, Any]:
@@ -64,7 +65,7 @@ def _evaluate(run: SwirlRun, role: str, checkpoint: str, splits: Splits, folder:
         transitions = getattr(splits, split)[: cfg.eval.max_examples]
         metrics, predictions = evaluate_role(role, scorer, transitions, cfg.eval)
         result[split] |= metrics
-        save_predictions(run.path(f"predictions/{folder}/{split}-{role}.jsonl"), role, transitions, predictions)
+        save_predictions(run.path(Layout.predictions(folder, split, role)), role, transitions, predictions)
 
 
 def _best_of_n_stage(run: SwirlRun, sft: dict[str, str], splits: Splits) -> dict[str, Any]:
@@ -79,7 +80,7 @@ def _best_of_n_stage(run: SwirlRun, sft: dict[str, str], splits: Splits) -> dict
                                         batch_size=cfg.eval.batch_size, seed=cfg.seed + 5000)
         result[split] = prediction_metrics("fwm", transitions, predictions, cfg.eval) | {
             "fwm/idm_score": sum(scores) / len(scores)}
-        save_predictions(run.path(f"predictions/best-of-n/{split}-fwm.jsonl"), "fwm", transitions, predictions)
+        save_predictions(run.path(Layout.predictions("best-of-n", split, "fwm")), "fwm", transitions, predictions)
     return result
 
 
@@ -92,8 +93,8 @@ def _oracle_stage(run: SwirlRun, base: str, splits: Splits) -> dict[str, Any]:
     data = splits.labelled + splits.oracle
     result: dict[str, Any] = {"transitions": len(data), "val": {}, "test": {}, "train_log": []}
     for role in ("fwm", "idm"):
-        target = f"checkpoints/oracle/{role}"
-        _, history = train_sft(base, run.path(target), run.path(f"logs/oracle-{role}"), data, (role,), cfg.sft,
+        target = Layout.checkpoint("oracle", role)
+        _, history = train_sft(base, run.path(target), run.path(Layout.logs(f"oracle-{role}")), data, (role,), cfg.sft,
                                cfg.seed, run.prompt_format, splits.val, lora=cfg.model.lora)
         result["train_log"] += [{**h, "role": role} for h in train_log_of(history)]
         if run.state.is_main_process:
@@ -103,13 +104,13 @@ def _oracle_stage(run: SwirlRun, base: str, splits: Splits) -> dict[str, Any]:
 
 def _bootstrap_stage(run: SwirlRun, sft: dict[str, str], splits: Splits) -> dict[str, Any]:
     cfg = run.config
-    pairs = read_transitions(run.path("data/latent/iter1.jsonl"))
+    pairs = read_transitions(run.path(Layout.latent(1)))
     lr = cfg.baselines.bootstrap_learning_rate or cfg.sft.learning_rate
     # The same optimizer steps as Phase I (one epoch when Phase I runs one epoch).
     sft_cfg = cfg.sft.model_copy(update={"learning_rate": lr, "max_steps": cfg.swirl.phase1.max_steps,
                                          "num_train_epochs": 1.0})
-    target = "checkpoints/bootstrap/fwm"
-    _, history = train_sft(str(run.path(sft["fwm"])), run.path(target), run.path("logs/bootstrap"), pairs,
+    target = Layout.checkpoint("bootstrap", "fwm")
+    _, history = train_sft(str(run.path(sft["fwm"])), run.path(target), run.path(Layout.logs("bootstrap")), pairs,
                            ("fwm",), sft_cfg, cfg.seed + 7000, run.prompt_format, lora=cfg.model.lora)
     result: dict[str, Any] = {"checkpoint": target, "pairs": len(pairs), "learning_rate": lr,
                               "train_log": train_log_of(history), "val": {}, "test": {}}
@@ -125,11 +126,11 @@ def _bootstrap_phase1_stage(run: SwirlRun, sft: dict[str, str], bootstrap: dict[
     passive dynamics from the pseudo-labelled pairs, Phase I the fields the action decides: do they add up?
     The KL term's reference is the starting (bootstrap) FWM, as for every phase."""
     cfg = run.config
-    pairs = read_transitions(run.path("data/latent/iter1.jsonl"))
+    pairs = read_transitions(run.path(Layout.latent(1)))
     scorer = run.scorer(sft["idm"])
-    target = "checkpoints/bootstrap-phase1/fwm"
+    target = Layout.checkpoint("bootstrap-phase1", "fwm")
     _, history = train_grpo(str(run.path(bootstrap["checkpoint"])), phase_reward(run, "fwm", scorer), pairs,
-                            cfg.swirl.phase1, run.path(target), run.path("logs/bootstrap-phase1"),
+                            cfg.swirl.phase1, run.path(target), run.path(Layout.logs("bootstrap-phase1")),
                             cfg.seed + 1000 + 1, cfg.model.lora)
     result: dict[str, Any] = {"checkpoint": target, "pairs": len(pairs), "train_log": train_log_of(history),
                               "nonfinite_scores": scorer.nonfinite, "val": {}, "test": {}}

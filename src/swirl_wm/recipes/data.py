@@ -18,6 +18,7 @@ from swirl_wm.models.loading import SMALL, ModelSource, build_small_model, resol
 from swirl_wm.models.prompts import PROMPT_WORDS, system_text
 from swirl_wm.recipes.run import SwirlRun
 from swirl_wm.records import Episode
+from swirl_wm.run_folder import Layout
 
 
 def build_episodes(config: RunConfig) -> list[Episode]:
@@ -68,7 +69,7 @@ def data_stage(run: SwirlRun) -> dict[str, Any]:
         raise ValueError("no unlabelled transitions for the SWIRL phases: every episode carries its actions and "
                          "data.split.simulated_unlabelled_fraction is 0; set it above 0 to hide some, or set "
                          "swirl.iterations: 0 for SFT only")
-    splits.save(run.path("data"))
+    splits.save(run.path(Layout.DATA))
     counts = splits.counts()
     run.announce("split by labels: " + ", ".join(f"{name} {counts[name]} transitions / {counts[name + '_episodes']} "
                                                  f"episodes" for name in Splits.FILES))

@@ -35,7 +35,7 @@ from swirl_wm.files import atomic_write_text
 from swirl_wm.models.loading import load_model, load_tokenizer, resolve_model
 from swirl_wm.reporting.agent import agent_report
 from swirl_wm.results import AgentMetrics
-from swirl_wm.run_folder import Announce, RunFolder, RunLedger, git_commit, machine_info
+from swirl_wm.run_folder import Announce, Layout, RunFolder, RunLedger, git_commit, machine_info
 
 
 def env_factory(config: AgentRunConfig) -> Callable[[], AgentEnv]:
@@ -104,7 +104,7 @@ def evaluate_agent_run(run_dir: Path, phase: str = "best", data_path: Path | Non
     Raises:
         FileNotFoundError: not a run folder; KeyError: the phase did not finish; DataError: bad data.
     """
-    config = load_config(run_dir / "config.yaml", schema=AgentRunConfig)
+    config = load_config(run_dir / Layout.CONFIG, schema=AgentRunConfig)
     stages = RunLedger.read(run_dir).stages
     finished = [p for p in ("sft", "rl") if p in stages]
     chosen = (finished or ["sft"])[-1] if phase == "best" else phase
@@ -125,13 +125,13 @@ def _rl_stage(run: RunFolder, make_env: Callable[[], AgentEnv]) -> dict[str, Any
     cfg = run.config
     with make_env() as env:
         tasks = {t.task_id: t for t in env.tasks("train")}
-    trained = train_paw(str(run.path("checkpoints/sft")), make_env, tasks, cfg.rollout, cfg.paw, cfg.rl,
-                        run.path("checkpoints/rl"), run.path("logs/rl"), cfg.seed, cfg.model.lora)
+    trained = train_paw(str(run.path(Layout.checkpoint("sft"))), make_env, tasks, cfg.rollout, cfg.paw, cfg.rl,
+                        run.path(Layout.checkpoint("rl")), run.path(Layout.logs("rl")), cfg.seed, cfg.model.lora)
     train_seconds, history = trained.train_seconds, trained.log_history
     keys = ("reward", "reward_std", "loss", "paw/wm_loss", "paw/lambda", "step_time")
     log = [{"step": h["step"], **{k: h[k] for k in keys if k in h}} for h in history
            if "step" in h and "reward" in h and "train_runtime" not in h]
-    return {"checkpoint": "checkpoints/rl", "paw": cfg.paw.enabled, "train_seconds": train_seconds,
+    return {"checkpoint": Layout.checkpoint("rl"), "paw": cfg.paw.enabled, "train_seconds": train_seconds,
             "seconds_per_step": train_seconds / max(1, len(log)), "peak_rss_mb": _peak_rss_mb(),
             "peak_cuda_mb": torch.cuda.max_memory_allocated() / 2**20 if torch.cuda.is_available() else None,
             "rollouts": trained.rollout_stats, "train_log": log or train_log_of(history)}
@@ -161,20 +161,21 @@ def _agent_stages(run: RunFolder) -> AgentMetrics:
     def sft() -> dict[str, Any]:
         train = group_episodes(read_transitions(run.path("data/expert-train.jsonl")))
         examples = walkthrough_examples(load_tokenizer(source.path), train)
-        _, history = train_on_examples(source.path, run.path("checkpoints/sft"), run.path("logs/sft"), examples,
+        _, history = train_on_examples(source.path, run.path(Layout.checkpoint("sft")), run.path(Layout.logs("sft")),
+                                       examples,
                                        config.sft, config.seed, lora=config.model.lora)
-        return {"checkpoint": "checkpoints/sft", "examples": len(examples), "train_log": train_log_of(history)}
+        return {"checkpoint": Layout.checkpoint("sft"), "examples": len(examples), "train_log": train_log_of(history)}
 
     stages = {"sft": run.stage("sft", sft, all_processes=True)}
-    stages["sft/eval"] = run.stage("sft/eval", lambda: _evaluate(run, "checkpoints/sft"))
+    stages["sft/eval"] = run.stage("sft/eval", lambda: _evaluate(run, Layout.checkpoint("sft")))
     stages["rl"] = run.stage("rl", lambda: _rl_stage(run, make_env), all_processes=True)
-    stages["rl/eval"] = run.stage("rl/eval", lambda: _evaluate(run, "checkpoints/rl"))
+    stages["rl/eval"] = run.stage("rl/eval", lambda: _evaluate(run, Layout.checkpoint("rl")))
     metrics: AgentMetrics = {
         "run": {"name": config.name, "seed": config.seed, "git_commit": git_commit(), "env": config.env.name,
                 "model": config.model.name_or_path, "model_source": source.source, "paw": config.paw.enabled,
                 "machine": machine_info(), "wall_time_s": run.wall_time_s()},
         "data": data, "stages": stages}
     if run.state.is_main_process:
-        atomic_write_text(run.path("metrics.json"), json.dumps(metrics, indent=2))
-        atomic_write_text(run.path("report.md"), agent_report(metrics))
+        atomic_write_text(run.path(Layout.METRICS), json.dumps(metrics, indent=2))
+        atomic_write_text(run.path(Layout.REPORT), agent_report(metrics))
     return metrics

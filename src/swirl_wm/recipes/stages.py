@@ -26,6 +26,7 @@ from swirl_wm.objectives.latent import infer_latent_actions
 from swirl_wm.objectives.rewards import SwirlReward
 from swirl_wm.recipes.run import SwirlRun, save_predictions
 from swirl_wm.records import Transition
+from swirl_wm.run_folder import Layout
 
 
 def _learning_curve(run: SwirlRun, roles: tuple[str, ...], val: list[Transition]):
@@ -52,18 +53,18 @@ def _learning_curve(run: SwirlRun, roles: tuple[str, ...], val: list[Transition]
 def sft_stage(run: SwirlRun, base: str, splits: Splits) -> dict[str, Any]:
     cfg = run.config
     if cfg.model.shared:
-        roles = ("fwm", "idm")
-        _, history = train_sft(base, run.path("checkpoints/sft/shared"), run.path("logs/sft"), splits.labelled,
-                               roles, cfg.sft, cfg.seed, run.prompt_format, splits.val,
+        roles, shared = ("fwm", "idm"), Layout.checkpoint("sft", "shared")
+        _, history = train_sft(base, run.path(shared), run.path(Layout.logs("sft")), splits.labelled, roles,
+                               cfg.sft, cfg.seed, run.prompt_format, splits.val,
                                _learning_curve(run, roles, splits.val), cfg.model.lora)
-        return {"fwm": "checkpoints/sft/shared", "idm": "checkpoints/sft/shared", "train_log": train_log_of(history)}
+        return {"fwm": shared, "idm": shared, "train_log": train_log_of(history)}
     logs = []
     for role in ("fwm", "idm"):
-        _, history = train_sft(base, run.path(f"checkpoints/sft/{role}"), run.path(f"logs/sft-{role}"),
+        _, history = train_sft(base, run.path(Layout.checkpoint("sft", role)), run.path(Layout.logs(f"sft-{role}")),
                                splits.labelled, (role,), cfg.sft, cfg.seed, run.prompt_format, splits.val,
                                _learning_curve(run, (role,), splits.val), cfg.model.lora)
         logs += [{**h, "role": role} for h in train_log_of(history)]
-    return {"fwm": "checkpoints/sft/fwm", "idm": "checkpoints/sft/idm", "train_log": logs}
+    return {"fwm": Layout.checkpoint("sft", "fwm"), "idm": Layout.checkpoint("sft", "idm"), "train_log": logs}
 
 
 def _pairs_used(config: GRPOPhaseConfig) -> int | None:
@@ -91,16 +92,15 @@ def phase_stage(run: SwirlRun, name: str, trained: str, current: dict[str, str],
         pairs, stats = infer_latent_actions(scorer, pairs, la, phase_cfg.temperature, phase_cfg.top_p,
                                             cfg.eval.batch_size, seed)
         result["latent_actions"] = asdict(stats) | {"gold_mean_words": _mean_words(splits.labelled)}
-        write_transitions(run.path(f"data/latent/iter{iteration}.jsonl"), pairs)  # the bootstrap baseline's data
+        write_transitions(run.path(Layout.latent(iteration)), pairs)  # the bootstrap baseline's data
         if not pairs:
             raise RuntimeError(f"{name}: every latent action was dropped by the threshold {la.threshold}; "
                                f"lower swirl.latent_action.threshold or use mode 'sample'")
         if cfg.swirl.warm_start_check.pairs:
             result["warm_start_check"] = _warm_start_check(run, name, current, scorer, pairs, splits.labelled, seed)
-    out = name.replace("/", "-")
-    target = f"checkpoints/{out}/{'shared' if cfg.model.shared else trained}"
+    target = Layout.checkpoint(name, "shared" if cfg.model.shared else trained)
     _, history = train_grpo(str(run.path(current[trained])), phase_reward(run, trained, scorer), pairs, phase_cfg,
-                             run.path(target), run.path(f"logs/{out}"), seed, cfg.model.lora)
+                             run.path(target), run.path(Layout.logs(name)), seed, cfg.model.lora)
     new = dict(current, **({"fwm": target, "idm": target} if cfg.model.shared else {trained: target}))
     return result | {"fwm": new["fwm"], "idm": new["idm"], "pairs": len(pairs), "train_log": train_log_of(history),
                      "nonfinite_scores": scorer.nonfinite}
@@ -185,7 +185,7 @@ def eval_stage(run: SwirlRun, name: str, current: dict[str, str], previous: dict
         for split, transitions in parts.items():
             metrics, predictions = evaluate_role(role, scorer, transitions, cfg.eval)
             result[split] |= metrics
-            save_predictions(run.path(f"predictions/{name.replace('/', '-')}/{split}-{role}.jsonl"), role,
+            save_predictions(run.path(Layout.predictions(name, split, role)), role,
                               transitions, predictions)
     if not joint:
         return result

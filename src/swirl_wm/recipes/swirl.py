@@ -32,7 +32,7 @@ from swirl_wm.recipes.stages import eval_stage, phase_stage, sft_stage
 from swirl_wm.reporting.model_card import write_model_cards
 from swirl_wm.reporting.run_info import run_info, write_run_outputs
 from swirl_wm.results import SwirlMetrics
-from swirl_wm.run_folder import Announce
+from swirl_wm.run_folder import Announce, Layout
 
 
 def _best(phases: list[dict[str, Any]], key: str) -> str:
@@ -60,7 +60,7 @@ def run_swirl(config: RunConfig, announce: Announce = print) -> SwirlMetrics:
 def _swirl_stages(run: SwirlRun) -> SwirlMetrics:
     config = run.config
     run.stage("data", lambda: data_stage(run))
-    splits = Splits.load(run.path("data"))
+    splits = Splits.load(run.path(Layout.DATA))
     source = base_model(run, splits)
     sft = run.stage("sft", lambda: sft_stage(run, source.path, splits), all_processes=True)
     current = {"fwm": sft["fwm"], "idm": sft["idm"]}

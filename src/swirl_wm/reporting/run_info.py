@@ -14,7 +14,7 @@ from swirl_wm.reporting.html import write_html_report
 from swirl_wm.reporting.markdown import write_report
 from swirl_wm.reporting.plot import plot_run
 from swirl_wm.results import RunInfo, SwirlMetrics
-from swirl_wm.run_folder import git_commit, machine_info
+from swirl_wm.run_folder import Layout, git_commit, machine_info
 
 
 def run_info(config: Any, source: Any, wall_time_s: float) -> RunInfo:
@@ -27,7 +27,7 @@ def run_info(config: Any, source: Any, wall_time_s: float) -> RunInfo:
 def write_run_outputs(metrics: SwirlMetrics, run_dir: Path) -> dict[str, Path]:
     """Write ``metrics.json``, ``plot.png``, ``report.md`` and ``report.html`` into ``run_dir`` (each
     atomically)."""
-    paths = {"metrics": run_dir / "metrics.json", "plot": run_dir / "plot.png", "report": run_dir / "report.md"}
+    paths = {"metrics": run_dir / Layout.METRICS, "plot": run_dir / Layout.PLOT, "report": run_dir / Layout.REPORT}
     atomic_write_text(paths["metrics"], json.dumps(metrics, indent=2))
     plot_run(metrics, paths["plot"])
     write_report(metrics, paths["report"], paths["plot"])
