@@ -81,12 +81,8 @@ def timed_parts(seconds: dict[str, float]) -> Iterator[None]:
 
     def wrap(name, method):
         def timed(self, *args, **kwargs):
-            start = time.perf_counter()
-            try:
-                return method(self, *args, **kwargs)
-            finally:
-                part = name if name != "logps" else ("policy_forward" if torch.is_grad_enabled() else "reference")
-                seconds[part] += time.perf_counter() - start
+            part = name if name != "logps" else ("policy_forward" if torch.is_grad_enabled() else "reference")
+            return _timed(seconds, part, method, self, *args, **kwargs)
         return timed
 
     for name, method in originals.items():

@@ -341,7 +341,7 @@ class _AgentEnvFields(_Strict):
     name: AgentName = Field("textworld_express", description="the agent environment (envs/registry.py: AGENTS)")
 
 
-# plus one section per registered agent environment: env.textworld_express, env.alfworld (envs/registry.py)
+# plus one section per registered agent environment: env.<name> for each of AGENTS (envs/registry.py)
 AgentEnvConfig = create_model("AgentEnvConfig", __base__=_AgentEnvFields, __module__=__name__,
                               __doc__=_AgentEnvFields.__doc__, **_env_sections(AGENTS))
 

@@ -40,6 +40,7 @@ class Layout:
     LEDGER = "state.json"
     METRICS = "metrics.json"
     REPORT = "report.md"
+    HTML = "report.html"
     PLOT = "plot.png"
     DATA = "data"  # the splits (data/splits.py: labelled, unlabelled, val, test)
 

@@ -158,6 +158,7 @@ def paw(
     import torch
 
     from swirl_wm.recipes.paw import run_agent
+    from swirl_wm.run_folder import Layout
 
     try:
         metrics = run_agent(config, announce=lambda msg: console.print(msg, style="cyan", markup=False))
@@ -166,7 +167,7 @@ def paw(
                     "rollout.max_context_tokens; finished stages are kept, so re-run the same command") from None
     except (ValueError, FileNotFoundError, RuntimeError, FloatingPointError, KeyError, ImportError) as err:
         raise _fail(str(err)) from None
-    console.print(Markdown((Path(config.output_dir) / "report.md").read_text(encoding="utf-8")))
+    console.print(Markdown((Path(config.output_dir) / Layout.REPORT).read_text(encoding="utf-8")))
     console.print(f"run folder: {config.output_dir}  wall time: {metrics['run']['wall_time_s']:.0f} s")
     _print_log_location(config)
 

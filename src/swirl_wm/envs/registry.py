@@ -7,8 +7,9 @@ Adding an environment is its module plus one :class:`Source` line in :data:`SOUR
 becomes the run config's section named like the source (``data.physics``, ``data.scienceworld``, ...; for
 an agent environment also ``env.<name>`` of an agent run): config.py builds those sections from this
 registry. An agent environment feeds the SWIRL loop too: its train tasks' expert walkthroughs are its state
-logs (:func:`~swirl_wm.envs.agent.expert_episodes`). Modules are imported on first use, so listing a source
-costs nothing and a missing optional package (install extra) is reported only when that source is used.
+logs (:func:`~swirl_wm.envs.agent.expert_episodes`; the seed plays no part there). A module is imported
+when config.py reads its config class; its optional package (install extra) only on use, so a missing
+one is reported only when that source is used.
 
 Optional hooks, where the environment can check a prediction exactly:
 
@@ -16,7 +17,6 @@ Optional hooks, where the environment can check a prediction exactly:
 - ``apply(x, z) -> y``: executes an action (grounded accuracy of the IDM, the no-op baseline);
 - ``noop_action``: the action that leaves only the passive dynamics (the no-op rule, effect accuracy);
 - ``action_set(x) -> [z]``: the finite actions of a state (the normalised Phase I reward).
-
 """
 
 from __future__ import annotations

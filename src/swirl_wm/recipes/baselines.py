@@ -23,7 +23,7 @@ from swirl_wm.evaluation.baselines import trivial_baselines
 from swirl_wm.evaluation.best_of_n import best_of_n
 from swirl_wm.evaluation.evaluate import evaluate_role, prediction_metrics
 from swirl_wm.recipes.run import SwirlRun, save_predictions
-from swirl_wm.recipes.stages import phase_reward
+from swirl_wm.recipes.stages import phase_reward, phase_seed
 from swirl_wm.run_folder import Layout
 
 
@@ -131,7 +131,7 @@ def _bootstrap_phase1_stage(run: SwirlRun, sft: dict[str, str], bootstrap: dict[
     target = Layout.checkpoint("bootstrap-phase1", "fwm")
     _, history = train_grpo(str(run.path(bootstrap["checkpoint"])), phase_reward(run, "fwm", scorer), pairs,
                             cfg.swirl.phase1, run.path(target), run.path(Layout.logs("bootstrap-phase1")),
-                            cfg.seed + 1000 + 1, cfg.model.lora)
+                            phase_seed(cfg.seed, 1, "fwm"), cfg.model.lora)
     result: dict[str, Any] = {"checkpoint": target, "pairs": len(pairs), "train_log": train_log_of(history),
                               "nonfinite_scores": scorer.nonfinite, "val": {}, "test": {}}
     del scorer

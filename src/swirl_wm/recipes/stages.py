@@ -75,13 +75,18 @@ def _pairs_used(config: GRPOPhaseConfig) -> int | None:
     return min(config.max_steps * per_step, config.max_pairs or 10**12)
 
 
+def phase_seed(seed: int, iteration: int, trained: str) -> int:
+    """The seed of one phase (pair order, latent actions, GRPO sampling): distinct per iteration and role."""
+    return seed + 1000 * iteration + (1 if trained == "fwm" else 2)
+
+
 def phase_stage(run: SwirlRun, name: str, trained: str, current: dict[str, str], splits: Splits,
                  iteration: int) -> dict[str, Any]:
     """Phase I (``trained="fwm"``) or Phase II (``trained="idm"``) of one iteration."""
     cfg = run.config
     phase_cfg = cfg.swirl.phase1 if trained == "fwm" else cfg.swirl.phase2
     frozen = "idm" if trained == "fwm" else "fwm"
-    seed = cfg.seed + 1000 * iteration + (1 if trained == "fwm" else 2)
+    seed = phase_seed(cfg.seed, iteration, trained)
     pairs = list(splits.unlabelled)
     random.Random(seed).shuffle(pairs)
     pairs = pairs[: _pairs_used(phase_cfg)]  # label only the pairs the phase will train on

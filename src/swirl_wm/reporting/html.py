@@ -29,6 +29,7 @@ from matplotlib.figure import Figure
 from swirl_wm.files import atomic_write_text
 from swirl_wm.reporting.markdown import report_markdown
 from swirl_wm.reporting.plot import run_figure
+from swirl_wm.run_folder import Layout
 
 # (train_log key, axis label) of the GRPO curves, one panel each.
 _CURVES = (("reward", "mean reward"), ("kl", "KL to the reference"), ("completions/mean_length", "completion tokens"))
@@ -143,4 +144,4 @@ def write_html_report(metrics: dict[str, Any], run_dir: Path) -> Path:
     Raises:
         KeyError: as :func:`html_report`; FileNotFoundError: ``run_dir`` does not exist.
     """
-    return atomic_write_text(Path(run_dir) / "report.html", html_report(metrics, Path(run_dir)))
+    return atomic_write_text(Path(run_dir) / Layout.HTML, html_report(metrics, Path(run_dir)))
