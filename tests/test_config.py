@@ -58,6 +58,13 @@ def test_field_and_cross_field_errors_come_in_one_pass(tmp_path):
     assert "baselines.bootstrap reuses iteration 1" in message and "normalised needs a finite set" in message
 
 
+def test_shared_base_adapters_need_separate_roles(tmp_path):
+    path = _write(tmp_path, "model:\n  shared: true\n  lora: {r: 4, shared_base: true}\n")
+    with pytest.raises(ConfigError, match="shared_base gives each role its own adapter"):
+        load_config(path)
+    assert load_config(_write(tmp_path, "model:\n  lora: {shared_base: true}\n")).model.lora.shared_base
+
+
 def test_jsonl_needs_a_path(tmp_path):
     with pytest.raises(ConfigError, match="data.path is required"):
         load_config(_write(tmp_path, "data:\n  env: jsonl\n"))

@@ -79,14 +79,22 @@ DataConfig = create_model("DataConfig", __base__=_DataFields, __module__=__name_
 
 class LoraSettings(_Strict):
     """LoRA adapters (peft) instead of full fine-tuning; peft's ``LoraConfig`` names. Each role trains its own
-    adapter on the frozen base; in GRPO the reference model is the base with the adapter disabled (TRL), so no
-    second copy is held. Every checkpoint is saved merged (plain weights), so evaluation, ``WorldModel`` and
-    the next phase read it like any other."""
+    adapter; in GRPO the reference model is held as an adapter too (TRL), so no second copy of the weights is.
+
+    By default every checkpoint is saved merged (plain weights, each stage's adapter folded into the model it
+    started from), so evaluation, ``WorldModel`` and the next phase read it like any other. With
+    ``shared_base`` (shared-weights SWIRL as two adapters on one frozen base) the base model is never
+    changed: each role's checkpoint is its adapter alone (a few MB), every phase keeps training that adapter,
+    and in a GRPO phase the frozen role is the *same* base in memory with its own adapter, so one copy of the
+    base weights serves the policy, its reference and the reward model."""
 
     r: int = Field(16, ge=1, description="rank of the update")
     lora_alpha: float = Field(32.0, gt=0, description="scale: the update is (lora_alpha / r) · B A")
     lora_dropout: float = Field(0.05, ge=0, lt=1)
     target_modules: str | list[str] = Field("all-linear", description="peft's names: 'all-linear' or module names")
+    shared_base: bool = Field(
+        False, description="save each role as an adapter on the one frozen base and share that base in memory "
+                           "between the trained and the frozen role of a GRPO phase; False = merged checkpoints")
 
 
 class ModelConfig(_Strict):
@@ -304,6 +312,9 @@ class RunConfig(_Strict):
         if self.swirl.phase1_reward == "normalised" and (self.data.env != "physics" or self.data.physics.paraphrased):
             problems.append("swirl.phase1_reward: normalised needs a finite set of canonical actions: the physics "
                             "world with data.physics.paraphrased: false")
+        if self.model.shared and self.model.lora is not None and self.model.lora.shared_base:
+            problems.append("model.lora.shared_base gives each role its own adapter on one frozen base: set "
+                            "model.shared: false (model.shared trains one set of weights for both roles)")
         if problems:
             raise ValueError("; ".join(problems))
         return self

@@ -198,6 +198,39 @@ def test_lora_run_saves_plain_checkpoints_with_low_rank_updates(tmp_path, tiny_p
 
 
 @pytest.mark.slow
+def test_lora_shared_base_run_saves_two_adapters_on_one_frozen_base(tmp_path, tiny_path):
+    """model.lora.shared_base: every checkpoint is an adapter on the untouched base; each phase goes on
+    training its role's adapter (so TRL's reference is that adapter's copy) while the frozen role is scored
+    as a second adapter on the same base; evaluation and WorldModel read the adapter folders."""
+    from pathlib import Path
+
+    from swirl_wm.models.loading import adapter_base
+    from swirl_wm.models.world_model import WorldModel
+
+    run = tmp_path / "adapters"
+    config = tmp_path / "adapters.yaml"
+    config.write_text(CONFIG.format(out=run))
+    result = CliRunner().invoke(app, ["train", str(config), "--set", "model.lora={r: 2, shared_base: true}"])
+    assert result.exit_code == 0, result.output
+    folders = {name: run / "checkpoints" / name for name in ("sft/fwm", "sft/idm", "iter1-phase1/fwm",
+                                                               "iter1-phase2/idm")}
+    adapters = {}
+    for name, folder in folders.items():
+        assert not (folder / "model.safetensors").exists(), name
+        assert adapter_base(folder) == str(Path(tiny_path).resolve())
+        adapters[name] = load_file(str(folder / "adapter_model.safetensors"))
+        assert adapters[name] and all("lora_" in k for k in adapters[name])  # the adapter alone, no 'ref' copy
+    assert _changed(adapters["sft/fwm"], adapters["iter1-phase1/fwm"])
+    assert _changed(adapters["sft/idm"], adapters["iter1-phase2/idm"])
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert [p["name"] for p in metrics["phases"]] == ["sft", "iter1/phase1", "iter1/phase2"]
+    assert all("fwm/field_accuracy" in p["test"] for p in metrics["phases"])
+    wm = WorldModel.from_pretrained(str(folders["iter1-phase1/fwm"]), str(folders["iter1-phase2/idm"]),
+                                    max_new_tokens_state=4, max_new_tokens_action=4)
+    assert len(wm.predict("ball: x=1", "push ball right")) == 1  # one sample of the next state
+
+
+@pytest.mark.slow
 def test_greedy_latent_actions_all_dropped_is_a_clear_error(tmp_path):
     # the barely trained tiny IDM writes only whitespace: greedy mode keeps no pair, and says why
     run = tmp_path / "greedy"

@@ -64,8 +64,11 @@ def sft_args(config: SFTConfig, output_dir: Path, seed: int, validate: bool = Fa
     )
 
 
-def grpo_args(config: GRPOPhaseConfig, output_dir: Path, seed: int) -> GRPOConfig:
-    """TRL GRPO arguments for one SWIRL phase (method.md §1.6: β, ε, T, top-p; advantages per group)."""
+def grpo_args(config: GRPOPhaseConfig, output_dir: Path, seed: int, by_path: bool = True) -> GRPOConfig:
+    """TRL GRPO arguments for one SWIRL phase (method.md §1.6: β, ε, T, top-p; advantages per group).
+
+    ``by_path``: TRL loads the policy from a folder (else it gets a loaded model, an adapter on its base).
+    """
     return GRPOConfig(
         **_device_args(seed, output_dir, config.report_to),
         learning_rate=config.learning_rate,
@@ -86,7 +89,7 @@ def grpo_args(config: GRPOPhaseConfig, output_dir: Path, seed: int) -> GRPOConfi
         remove_unused_columns=False,
         log_completions=config.log_completions,
         # TRL loads the policy and the reference from the checkpoint folder: safetensors only, no remote code
-        model_init_kwargs={"use_safetensors": True, "trust_remote_code": False},
+        model_init_kwargs={"use_safetensors": True, "trust_remote_code": False} if by_path else None,
     )
 
 

@@ -18,10 +18,12 @@ _TOKENIZER_BYTES = 20 * 2**20  # a tokenizer folder with its vocabulary is a few
 
 
 def save_trained(trainer: Trainer, tokenizer: PreTrainedTokenizerBase, output_dir: Path,
-                 prompt_format: PromptFormat | None = None) -> Path:
+                 prompt_format: PromptFormat | None = None, merge: bool = True) -> Path:
     """Save a trainer's model (safetensors) and tokenizer to ``output_dir`` atomically, once per job, with
     the prompt format it was trained with (``prompt_format.json``; world-model roles only). A LoRA adapter
-    (peft) is merged into the base weights first, so the folder always holds a plain model.
+    (peft) is merged into the base weights first, so the folder holds a plain model; with ``merge=False``
+    (``model.lora.shared_base``) the folder holds the trained adapter alone (peft's ``"default"``; not TRL's
+    ``"ref"`` copy nor a frozen role's adapter), recording its base model's absolute path.
 
     Under ``accelerate launch`` every process trains, the main process writes, and all of them wait for
     the write to finish before going on. The weights are gathered as ``Trainer.save_model`` gathers them
@@ -34,8 +36,14 @@ def save_trained(trainer: Trainer, tokenizer: PreTrainedTokenizerBase, output_di
     """
     accelerator = trainer.accelerator
     model = accelerator.unwrap_model(trainer.model)
-    if isinstance(model, PeftModel):  # a LoRA run: fold the adapter into the weights, save a plain model
-        model, state_dict = model.merge_and_unload(), None
+    adapter_only = isinstance(model, PeftModel) and not merge
+    if adapter_only:
+        config = model.peft_config["default"]
+        if Path(config.base_model_name_or_path).is_dir():  # a local base: absolute, readable from anywhere
+            config.base_model_name_or_path = str(Path(config.base_model_name_or_path).resolve())
+    elif isinstance(model, PeftModel):  # a LoRA run: fold the adapter into the weights, save a plain model
+        model = model.merge_and_unload()
+    state_dict = None
     broken = [name for name, p in model.named_parameters() if not bool(p.detach().isfinite().all())]
     # Every process checks its own (possibly sharded) parameters; all stop together if any found one.
     if int(accelerator.reduce(torch.tensor([len(broken)], device=accelerator.device), reduction="sum").item()):
@@ -51,7 +59,10 @@ def save_trained(trainer: Trainer, tokenizer: PreTrainedTokenizerBase, output_di
         weights = sum(t.numel() * t.element_size() for t in tensors)
         ensure_free_space(Path(output_dir).parent, weights + _TOKENIZER_BYTES, f"the checkpoint {output_dir}")
         with atomic_dir(output_dir) as tmp:
-            model.save_pretrained(tmp, state_dict=state_dict, safe_serialization=True)
+            if adapter_only:
+                model.save_pretrained(tmp, selected_adapters=["default"], safe_serialization=True)
+            else:
+                model.save_pretrained(tmp, state_dict=state_dict, safe_serialization=True)
             tokenizer.save_pretrained(tmp)
             if prompt_format is not None:
                 prompt_format.save(tmp)

@@ -15,8 +15,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from datasets import Dataset
+from peft import PeftModel
 from trl import GRPOTrainer
 
+from swirl_wm.backend.adapters import attach_frozen, policy_model
 from swirl_wm.backend.args import grpo_args, peft_config
 from swirl_wm.backend.checkpoints import save_trained
 from swirl_wm.backend.completions import CompletionsTable
@@ -49,7 +51,7 @@ def phase_examples(trained_role: Role, transitions: Sequence[Transition], tokeni
 
 def train_grpo(policy_path: str, reward: SwirlReward, transitions: Sequence[Transition],
                 config: GRPOPhaseConfig, output_dir: Path, log_dir: Path, seed: int,
-                lora: LoraSettings | None = None) -> tuple[Path, list[dict]]:
+                lora: LoraSettings | None = None, frozen_adapter: str | None = None) -> tuple[Path, list[dict]]:
     """Run GRPO on the role that ``reward`` trains (at ``policy_path``); save the result atomically to
     ``output_dir``.
 
@@ -58,8 +60,12 @@ def train_grpo(policy_path: str, reward: SwirlReward, transitions: Sequence[Tran
             run's, lays out the policy's prompts too, and is saved with the result.
         transitions: the phase's pairs (with latent actions for Phase I).
         log_dir: TRL's ``output_dir`` (logs only).
-        lora: train a LoRA adapter (the reference model is the base with the adapter disabled), saved
-            merged; ``None`` = full fine-tuning.
+        lora: train a LoRA adapter (the reference model is the base with the adapter disabled, or TRL's
+            copy of the adapter when ``policy_path`` holds one), saved merged or, with ``lora.shared_base``,
+            alone; ``None`` = full fine-tuning.
+        frozen_adapter: with ``lora.shared_base``, the frozen role's adapter folder: it is loaded onto the
+            policy's base and the reward's scorer scores with it there (:mod:`swirl_wm.backend.adapters`),
+            replacing the scorer's own model, so the base weights are held once.
 
     Returns:
         ``output_dir`` and TRL's log history (per step: ``reward``, ``reward_std``, ``kl``, ``loss``...).
@@ -67,9 +73,15 @@ def train_grpo(policy_path: str, reward: SwirlReward, transitions: Sequence[Tran
     tokenizer = load_tokenizer(policy_path)
     fmt = reward.scorer.prompt_format
     dataset = Dataset.from_list(phase_examples(reward.trained_role, transitions, tokenizer, fmt))
-    trainer = GRPOTrainer(model=policy_path, reward_funcs=[reward],
-                          args=grpo_args(config, log_dir, seed), train_dataset=dataset, processing_class=tokenizer,
-                          peft_config=peft_config(lora))
+    model, peft = policy_model(policy_path, peft_config(lora))
+    args = grpo_args(config, log_dir, seed, by_path=isinstance(model, str))
+    trainer = GRPOTrainer(model=model, reward_funcs=[reward], args=args, train_dataset=dataset,
+                          processing_class=tokenizer, peft_config=peft)
+    if frozen_adapter is not None:
+        if not isinstance(trainer.model, PeftModel):
+            raise ValueError(f"{policy_path}: a frozen adapter needs the policy saved as an adapter too")
+        reward.scorer.model = attach_frozen(trainer.model, frozen_adapter)  # the scorer's own copy is freed
     trainer.add_callback(CompletionsTable(trainer))  # log_completions: a table in TensorBoard too
     trainer.train()
-    return save_trained(trainer, tokenizer, output_dir, fmt), trainer.state.log_history
+    merge = not (lora and lora.shared_base)
+    return save_trained(trainer, tokenizer, output_dir, fmt, merge=merge), trainer.state.log_history

@@ -31,6 +31,7 @@ from datasets import Dataset
 from trl import GRPOTrainer
 
 from swirl_wm.agents.rollouts import Rollout, play_episodes
+from swirl_wm.backend.adapters import policy_model
 from swirl_wm.backend.args import grpo_args, peft_config
 from swirl_wm.backend.checkpoints import save_trained
 from swirl_wm.config import GRPOPhaseConfig, LoraSettings, PaWConfig, RolloutConfig
@@ -212,7 +213,8 @@ def train_paw(policy_path: str, env_factory: Callable[[], AgentEnv], tasks: dict
               seed: int, lora: LoraSettings | None = None) -> PaWRun:
     """GRPO on agent trajectories (with PaW's world-model loss when ``paw.enabled``) from the policy at
     ``policy_path``, one prompt row per task; the policy is saved atomically to ``output_dir`` (merged when
-    ``lora``) and the environment instances are closed however training ends.
+    ``lora``, its adapter alone with ``lora.shared_base``) and the environment instances are closed however
+    training ends.
 
     Args:
         tasks: ``{task_id: AgentTask}`` of the training split.
@@ -222,15 +224,16 @@ def train_paw(policy_path: str, env_factory: Callable[[], AgentEnv], tasks: dict
     Source: PaW (arXiv 2606.02388) §3; method.md §2.
     """
     tokenizer = load_tokenizer(policy_path)
-    trainer = AgentGRPOTrainer(env_factory=env_factory, tasks=tasks, rollout=rollout, paw=paw, model=policy_path,
-                               args=grpo_args(config, log_dir, seed),
+    model, peft = policy_model(policy_path, peft_config(lora))
+    trainer = AgentGRPOTrainer(env_factory=env_factory, tasks=tasks, rollout=rollout, paw=paw, model=model,
+                               args=grpo_args(config, log_dir, seed, isinstance(model, str)),
                                train_dataset=Dataset.from_list([{"prompt": task_id} for task_id in tasks]),
-                               processing_class=tokenizer, peft_config=peft_config(lora))
+                               processing_class=tokenizer, peft_config=peft)
     start = time.monotonic()
     try:
         trainer.train()
     finally:
         trainer.close_environments()
     seconds = time.monotonic() - start
-    save_trained(trainer, tokenizer, output_dir)
+    save_trained(trainer, tokenizer, output_dir, merge=not (lora and lora.shared_base))
     return PaWRun(output_dir, trainer.state.log_history, seconds, trainer.rollout_stats)

@@ -16,10 +16,11 @@ from datasets import Dataset
 from transformers import EarlyStoppingCallback, PreTrainedModel, PreTrainedTokenizerBase, TrainerCallback, TrainerState
 from trl import SFTTrainer
 
+from swirl_wm.backend.adapters import policy_model
 from swirl_wm.backend.args import peft_config, sft_args
 from swirl_wm.backend.checkpoints import save_trained
 from swirl_wm.config import LoraSettings, SFTConfig
-from swirl_wm.models.loading import load_model, load_tokenizer
+from swirl_wm.models.loading import load_tokenizer
 from swirl_wm.models.prompts import PLAIN, PromptFormat, Role, build_prompt, completion
 from swirl_wm.records import Transition
 
@@ -76,7 +77,8 @@ def train_sft(init_path: str, output_dir: Path, log_dir: Path, transitions: Sequ
         val_transitions: labelled validation transitions: the validation loss is tracked on their examples
             (and early stopping uses it, ``config.early_stopping_patience``); empty = no evaluation.
         measure: generation metrics of the model in training, logged at each evaluation (the learning curve).
-        lora: train a LoRA adapter instead of every weight (saved merged); ``None`` = full fine-tuning.
+        lora: train a LoRA adapter instead of every weight (saved merged, or alone with ``lora.shared_base``;
+            an adapter folder at ``init_path`` goes on training that adapter); ``None`` = full fine-tuning.
 
     Returns:
         ``output_dir`` (safetensors weights + tokenizer) and TRL's log history (one dict per step, plus
@@ -113,11 +115,12 @@ def train_on_examples(init_path: str, output_dir: Path, log_dir: Path, examples:
     if validate and config.early_stopping_patience:
         extra.append(EarlyStoppingCallback(early_stopping_patience=config.early_stopping_patience))
     eval_dataset = Dataset.from_list(list(eval_examples)) if validate else None
-    trainer = SFTTrainer(model=load_model(init_path), args=sft_args(config, log_dir, seed, validate),
+    model, peft = policy_model(init_path, peft_config(lora), load=True)
+    trainer = SFTTrainer(model=model, args=sft_args(config, log_dir, seed, validate),
                          train_dataset=dataset, eval_dataset=eval_dataset, processing_class=tokenizer, callbacks=extra,
-                         peft_config=peft_config(lora))
+                         peft_config=peft)
     trainer.train()
-    path = save_trained(trainer, tokenizer, output_dir, prompt_format)
+    path = save_trained(trainer, tokenizer, output_dir, prompt_format, merge=not (lora and lora.shared_base))
     if validate and config.early_stopping_patience:  # the evaluation checkpoints were only for picking the best
         for folder in Path(log_dir).glob("checkpoint-*"):
             shutil.rmtree(folder, ignore_errors=True)

@@ -11,6 +11,9 @@ Specs:
   that can be trained to convergence in minutes (issue #13). Built per run, into the run folder.
 - a local folder, or a hub id (only then is the network used).
 
+A folder may also hold a LoRA adapter (peft's ``adapter_config.json``; ``model.lora.shared_base``): it is
+loaded on its base model and merged (:func:`load_model`).
+
 Every model is loaded *from a folder* because TRL's GRPOTrainer reloads the reference model from
 ``model.config._name_or_path`` (trl-notes.md, trap 5): a model that only exists in memory would silently
 get the wrong reference.
@@ -19,6 +22,7 @@ get the wrong reference.
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -169,8 +173,39 @@ def load_tokenizer(path: str) -> PreTrainedTokenizerBase:
     return tokenizer
 
 
+ADAPTER_CONFIG = "adapter_config.json"
+
+
+def is_adapter(path: str | Path) -> bool:
+    """Whether ``path`` is a folder holding a LoRA adapter (peft) rather than a whole model."""
+    return (Path(path) / ADAPTER_CONFIG).is_file()
+
+
+def adapter_base(path: str | Path) -> str:
+    """The base model of the adapter folder ``path`` (its ``base_model_name_or_path``).
+
+    Raises:
+        FileNotFoundError: the base folder recorded in the adapter no longer exists.
+    """
+    base = json.loads((Path(path) / ADAPTER_CONFIG).read_text(encoding="utf-8"))["base_model_name_or_path"]
+    if (base.startswith(("/", ".")) or Path(base).exists()) and not Path(base).is_dir():
+        raise FileNotFoundError(f"{Path(path) / ADAPTER_CONFIG}: base_model_name_or_path {base!r} does not exist "
+                                "(was the run folder holding the base model moved or deleted?)")
+    return base
+
+
 def load_model(path: str, device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32
                ) -> PreTrainedModel:
-    """Load a causal LM from safetensors only (``use_safetensors=True``), in eval mode on ``device``."""
-    model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype, use_safetensors=True)
+    """Load a causal LM from safetensors only (``use_safetensors=True``), in eval mode on ``device``.
+
+    An adapter folder (:func:`is_adapter`) is loaded on its base (:func:`adapter_base`) and merged into it,
+    so the result is a plain model either way.
+    """
+    if is_adapter(path):
+        from peft import PeftModel
+
+        base = AutoModelForCausalLM.from_pretrained(adapter_base(path), dtype=dtype, use_safetensors=True)
+        model = PeftModel.from_pretrained(base, path).merge_and_unload()
+    else:
+        model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype, use_safetensors=True)
     return model.to(device).eval()

@@ -76,7 +76,8 @@ class WorldModel:
     def from_pretrained(cls, fwm_path: str, idm_path: str | None = None, *, description: str | None = None,
                         device: str | None = None, dtype: torch.dtype | None = None, batch_size: int = 16,
                         min_logprob: float = DEFAULT_MIN_LOGPROB, **budgets: int) -> WorldModel:
-        """Load the two roles from Hugging Face folders (safetensors), one folder when weights are shared.
+        """Load the two roles from Hugging Face folders (safetensors), one folder when weights are shared; a
+        folder may hold a LoRA adapter (``model.lora.shared_base``), loaded on its base and merged.
 
         Args:
             fwm_path: the FWM's folder.

@@ -131,7 +131,7 @@ def _bootstrap_phase1_stage(run: SwirlRun, sft: dict[str, str], bootstrap: dict[
     target = Layout.checkpoint("bootstrap-phase1", "fwm")
     _, history = train_grpo(str(run.path(bootstrap["checkpoint"])), phase_reward(run, "fwm", scorer), pairs,
                             cfg.swirl.phase1, run.path(target), run.path(Layout.logs("bootstrap-phase1")),
-                            phase_seed(cfg.seed, 1, "fwm"), cfg.model.lora)
+                            phase_seed(cfg.seed, 1, "fwm"), cfg.model.lora, run.frozen_adapter(sft["idm"]))
     result: dict[str, Any] = {"checkpoint": target, "pairs": len(pairs), "train_log": train_log_of(history),
                               "nonfinite_scores": scorer.nonfinite, "val": {}, "test": {}}
     del scorer

@@ -32,6 +32,12 @@ class SwirlRun(RunFolder):
                       batch_size=self.config.eval.batch_size, min_logprob=self.config.eval.min_logprob,
                       prompt_format=self.prompt_format)
 
+    def frozen_adapter(self, relative: str) -> str | None:
+        """The frozen role's checkpoint for :func:`~swirl_wm.backend.grpo.train_grpo` to share the policy's
+        base with (``model.lora.shared_base``: an adapter folder); ``None`` otherwise."""
+        lora = self.config.model.lora
+        return str(self.path(relative)) if lora is not None and lora.shared_base else None
+
     @property
     def prompt_format(self) -> PromptFormat:
         """The run's prompt layout: ``data.description`` and ``model.idm_diff``."""

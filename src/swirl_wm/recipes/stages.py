@@ -105,7 +105,8 @@ def phase_stage(run: SwirlRun, name: str, trained: str, current: dict[str, str],
             result["warm_start_check"] = _warm_start_check(run, name, current, scorer, pairs, splits.labelled, seed)
     target = Layout.checkpoint(name, "shared" if cfg.model.shared else trained)
     _, history = train_grpo(str(run.path(current[trained])), phase_reward(run, trained, scorer), pairs, phase_cfg,
-                             run.path(target), run.path(Layout.logs(name)), seed, cfg.model.lora)
+                             run.path(target), run.path(Layout.logs(name)), seed, cfg.model.lora,
+                             run.frozen_adapter(current[frozen]))
     new = dict(current, **({"fwm": target, "idm": target} if cfg.model.shared else {trained: target}))
     return result | {"fwm": new["fwm"], "idm": new["idm"], "pairs": len(pairs), "train_log": train_log_of(history),
                      "nonfinite_scores": scorer.nonfinite}
