@@ -26,9 +26,9 @@ from typing import Any
 
 from matplotlib.figure import Figure
 
-from swirl_wm.evaluation.metrics import summarise
 from swirl_wm.files import atomic_write_bytes, atomic_write_text
 from swirl_wm.glossary import is_fraction
+from swirl_wm.metrics import summarise
 from swirl_wm.reporting.benchmark import BOOTSTRAP_PHASE1_ROW, BOOTSTRAP_ROW, ORACLE_ROW
 from swirl_wm.reporting.markdown import format_value
 
@@ -84,7 +84,7 @@ def _paired(values: list[float], base: list[float]) -> dict[str, Any] | None:
 
 
 def effect_study(result: dict[str, Any], key: str = "fwm/effect_accuracy") -> dict[str, Any]:
-    """One labelled size's test effect accuracy (:func:`~swirl_wm.evaluation.metrics.effect_accuracy`: the
+    """One labelled size's test effect accuracy (:func:`~swirl_wm.metrics.effect_accuracy`: the
     fields the action changed), or with ``key="fwm/passive_accuracy"`` its complement (the fields the action
     left alone), per arm, recomputed from each run's saved predictions (runs evaluated before the metric
     existed have none in their ledger), in :func:`study_of`'s shape. Only the arms the harness config ran,
@@ -92,7 +92,7 @@ def effect_study(result: dict[str, Any], key: str = "fwm/effect_accuracy") -> di
     passive fields, by construction)."""
     from swirl_wm.envs import physics
     from swirl_wm.evaluation.evaluate import noop_prediction
-    from swirl_wm.evaluation.metrics import effect_accuracy, passive_accuracy
+    from swirl_wm.metrics import effect_accuracy, passive_accuracy
 
     measure = effect_accuracy if key == EFFECT_KEY else passive_accuracy
 

@@ -20,6 +20,7 @@ from swirl_wm.data.splits import SplitConfig
 from swirl_wm.data.truncate import MIN_STATE_CHARS
 from swirl_wm.envs.registry import AGENTS, SOURCES
 from swirl_wm.glossary import SELECTABLE
+from swirl_wm.modality import MODALITIES
 
 
 class _Strict(BaseModel):
@@ -30,6 +31,7 @@ FILE_SOURCES = ("jsonl", "parquet", "hf-dataset", "tau-bench", "webshop", "propa
 # data.env: a registered live environment (envs/registry.py) or a file source.
 SourceName = Literal[tuple(SOURCES) + FILE_SOURCES]  # type: ignore[valid-type]
 AgentName = Literal[AGENTS]  # type: ignore[valid-type]
+ModalityName = Literal[tuple(MODALITIES)]  # type: ignore[valid-type]
 
 
 def _env_sections(names: tuple[str, ...]) -> dict[str, Any]:
@@ -64,6 +66,9 @@ class _DataFields(_Strict):
     max_state_chars: int = Field(
         2000, ge=MIN_STATE_CHARS, description="budget per state x / y in characters; a longer state keeps its "
         "head and tail (data/truncate.py), with a warning and a count in the report")
+    modality: ModalityName = Field(
+        "text", description="what a state is: 'text' (swirl_wm/modality: how states are checked, cut, diffed, "
+                            "tokenised, decoded and compared)")
 
     @model_validator(mode="after")
     def _path_for_jsonl(self) -> _DataFields:

@@ -43,6 +43,8 @@ class Layout:
     HTML = "report.html"
     PLOT = "plot.png"
     DATA = "data"  # the splits (data/splits.py: labelled, unlabelled, val, test)
+    BASE = "base"  # the small preset's model, built from the run's text
+    BASE_TOKENS = "base-tokens"  # the base model with the state modality's added tokens
 
     @staticmethod
     def checkpoint(stage: str, role: str | None = None) -> str:

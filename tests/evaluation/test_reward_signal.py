@@ -7,8 +7,8 @@ import statistics
 
 import pytest
 
-from swirl_wm.evaluation.metrics import summarise
 from swirl_wm.evaluation.reward_signal import group_figures, sample_quality
+from swirl_wm.metrics import summarise
 
 
 def test_group_figures_by_hand() -> None:

@@ -26,6 +26,8 @@ E2 = _episode("e2", ["p", "p"], ["wait"])
 class Oracle:
     """A world model that knows the episodes: its rollouts are the true states."""
 
+    modality = "text"
+
     def rollout(self, starts, plans):
         truth = {e.transitions[0].x: [t.y for t in e.transitions] for e in (E1, E2)}
         return [truth[s][: len(p)] for s, p in zip(starts, plans, strict=True)]
@@ -50,6 +52,8 @@ def test_steps_cap_the_plan_and_unlabelled_steps_are_refused():
 
 class Cycle:
     """IDM names the action 'go'; FWM appends '!' to x; score is -1 per call."""
+
+    modality = "text"
 
     def infer_action(self, xs, ys):
         return [[InferredAction("go", -0.1)] for _ in xs]

@@ -1,8 +1,6 @@
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
-from swirl_wm.models.prompts import PromptFormat, build_prompt, completion, fwm_prompt, idm_prompt, state_diff
+from swirl_wm.models.prompts import PromptFormat, build_prompt, completion, fwm_prompt, idm_prompt
 
 
 def test_chat_template_prompts_carry_the_inputs(tiny):
@@ -28,27 +26,6 @@ def test_plain_prompt_without_chat_template(tiny):
 def test_unknown_role(tiny):
     with pytest.raises(ValueError, match="unknown role"):
         build_prompt(tiny[1], "policy", "a", "b")
-
-
-def test_state_diff_by_hand():
-    x = "width=8 | brick: pos=6 vel=0 temp=30 | tin: pos=2 vel=-2 temp=70"
-    y = "width=8 | brick: pos=6 vel=0 temp=40 | tin: pos=0 vel=-2 temp=70"
-    assert state_diff(x, y) == ("brick: pos=6 vel=0 [temp=30 -> temp=40] (temp +10); "
-                                "temp=30 | tin: [pos=2 -> pos=0] (pos -2)")
-    bounce = "tin: [pos=0 vel=-2 -> pos=1 vel=+2] (pos +1, vel +4)"
-    assert state_diff("tin: pos=0 vel=-2", "tin: pos=1 vel=+2") == bounce
-    assert state_diff("price $12.50", "price $10.00") == "price [$12.50 -> $10.00] ($ -2.5)"
-    assert state_diff(x, x) == "none"
-    assert state_diff("a b", "a b c") == "a b [ -> c]"
-    assert state_diff("a b", "b") == "[a -> ]"
-
-
-words = st.lists(st.sampled_from(["a", "b", "c=1", "c=2", "|"]), max_size=12).map(" ".join)
-
-
-@given(words, words)
-def test_state_diff_is_empty_only_for_the_same_words(x, y):
-    assert (state_diff(x, y) == "none") == (x.split() == y.split())
 
 
 def test_idm_diff_goes_into_the_idm_prompt_only(tiny):

@@ -7,7 +7,7 @@ import math
 import pytest
 
 from swirl_wm.evaluation.best_of_n import best_of_n
-from swirl_wm.evaluation.metrics import summarise
+from swirl_wm.metrics import summarise
 from swirl_wm.models.scoring import Scorer
 from swirl_wm.records import Transition
 from swirl_wm.reporting.benchmark import AGENT_TABLE_KEYS, agent_phases, aggregate, benchmark_tables, paired_change

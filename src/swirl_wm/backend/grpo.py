@@ -75,6 +75,9 @@ def train_grpo(policy_path: str, reward: SwirlReward, transitions: Sequence[Tran
     dataset = Dataset.from_list(phase_examples(reward.trained_role, transitions, tokenizer, fmt))
     model, peft = policy_model(policy_path, peft_config(lora))
     args = grpo_args(config, log_dir, seed, by_path=isinstance(model, str))
+    suppressed = reward.scorer.suppressed_tokens(reward.trained_role)  # the state modality's constraint
+    if suppressed:  # in TRL's sampling too (GenerationConfig.suppress_tokens)
+        args.generation_kwargs = {**(args.generation_kwargs or {}), "suppress_tokens": suppressed}
     trainer = GRPOTrainer(model=model, reward_funcs=[reward], args=args, train_dataset=dataset,
                           processing_class=tokenizer, peft_config=peft)
     if frozen_adapter is not None:

@@ -14,13 +14,15 @@ which records the cut fields in ``meta["truncated"]`` so that a data set says wh
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 
 from swirl_wm.records import Episode, Transition
 
 # The marker takes at most ~25 characters; below this budget little text would be left besides it.
 MIN_STATE_CHARS = 100
+
+Cut = Callable[[str, int], tuple[str, bool]]  # (state, max_chars) -> (state, was it cut)
 
 
 def _marker(cut: int) -> str:
@@ -56,12 +58,14 @@ def truncate_text(text: str, max_chars: int) -> tuple[str, bool]:
     return text[:head] + _marker(cut) + text[len(text) - tail:], True
 
 
-def truncate_states(transition: Transition, max_chars: int) -> Transition:
-    """Apply :func:`truncate_text` to ``x`` and ``y``; ``meta["truncated"]`` lists the fields cut.
+def truncate_states(transition: Transition, max_chars: int, cut: Cut = truncate_text) -> Transition:
+    """Apply :func:`truncate_text` (or the run's modality's ``cut``) to ``x`` and ``y``; ``meta["truncated"]``
+    lists the fields cut.
 
     Args:
         transition: a transition with the full state texts.
         max_chars: the budget per state in characters.
+        cut: ``(state, max_chars) -> (state, was_cut)``; :func:`truncate_text` for text states.
 
     Returns:
         A copy with both states within the budget and ``meta["truncated"]`` one of ``[]``, ``["x"]``,
@@ -72,11 +76,11 @@ def truncate_states(transition: Transition, max_chars: int) -> Transition:
 
     Source: this module's docstring.
     """
-    x, x_cut = truncate_text(transition.x, max_chars)
-    y, y_cut = truncate_text(transition.y, max_chars)
+    x, x_cut = cut(transition.x, max_chars)
+    y, y_cut = cut(transition.y, max_chars)
     earlier = set(transition.meta.get("truncated", ()))  # cut before, e.g. by an importer
-    cut = [name for name, was_cut in (("x", x_cut), ("y", y_cut)) if was_cut or name in earlier]
-    return replace(transition, x=x, y=y, meta={**transition.meta, "truncated": cut})
+    fields = [name for name, was_cut in (("x", x_cut), ("y", y_cut)) if was_cut or name in earlier]
+    return replace(transition, x=x, y=y, meta={**transition.meta, "truncated": fields})
 
 
 def count_truncated(episodes: Iterable[Episode]) -> int:
@@ -84,6 +88,6 @@ def count_truncated(episodes: Iterable[Episode]) -> int:
     return sum(bool(t.meta.get("truncated")) for e in episodes for t in e.transitions)
 
 
-def truncate_episode(episode: Episode, max_chars: int) -> Episode:
-    """The episode with every transition passed through :func:`truncate_states`."""
-    return replace(episode, transitions=tuple(truncate_states(t, max_chars) for t in episode.transitions))
+def truncate_episode(episode: Episode, max_chars: int, cut: Cut = truncate_text) -> Episode:
+    """The episode with every transition passed through :func:`truncate_states` (with ``cut``)."""
+    return replace(episode, transitions=tuple(truncate_states(t, max_chars, cut) for t in episode.transitions))

@@ -5,7 +5,7 @@
   tasks carry ``meta["task_type"]`` (ALFWorld).
 - **World model of the policy** (PaW trains it as an auxiliary task): on held-out expert episodes, the
   model is given the history up to ``a_t`` and generates ``o_{t+1}`` greedily; exact match and ROUGE-L
-  against the true observation (``swirl_wm.evaluation.metrics``).
+  against the true observation (``swirl_wm.metrics``).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from swirl_wm.agents.chat import ChatPieces, history_ids
 from swirl_wm.agents.rollouts import play_episodes
 from swirl_wm.config import RolloutConfig
 from swirl_wm.envs.agent import AgentEnv, AgentTask
-from swirl_wm.evaluation.metrics import exact_match, rouge_l
+from swirl_wm.metrics import exact_match, rouge_l
 from swirl_wm.models.generation import generate
 from swirl_wm.records import Episode
 

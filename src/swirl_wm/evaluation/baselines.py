@@ -28,8 +28,8 @@ def most_frequent_action(labelled: Sequence[Transition]) -> str | None:
     return counts.most_common(1)[0][0] if counts else None
 
 
-def trivial_baselines(labelled: Sequence[Transition], transitions: Sequence[Transition], config: EvalConfig
-                      ) -> dict[str, dict[str, float]]:
+def trivial_baselines(labelled: Sequence[Transition], transitions: Sequence[Transition], config: EvalConfig,
+                      modality: str = "text") -> dict[str, dict[str, float]]:
     """Metrics of the trivial baselines on labelled ``transitions``; no model is run.
 
     Args:
@@ -47,10 +47,11 @@ def trivial_baselines(labelled: Sequence[Transition], transitions: Sequence[Tran
     env = single_env(transitions)
     refs = [t.y for t in transitions]
     priors = [t.x for t in transitions]
-    out: dict[str, dict[str, Any]] = {"copy": state_metrics("fwm", env, priors, refs, quiet, priors=priors)}
+    out: dict[str, dict[str, Any]] = {"copy": state_metrics("fwm", env, priors, refs, quiet, priors=priors,
+                                                            modality=modality)}
     if env in NOOP_ACTION:
         out["noop"] = state_metrics("fwm", env, [noop_prediction(env, x) for x in priors], refs, quiet,
-                                    priors=priors)
+                                    priors=priors, modality=modality)
     action = most_frequent_action(labelled)
     if action is not None and all(t.z is not None for t in transitions):
         out["most_frequent_action"] = action_metrics("idm", transitions, [action] * len(transitions), quiet)

@@ -45,7 +45,8 @@ def best_of_n(fwm: Scorer, idm: Scorer, transitions: Sequence[Transition], n: in
         raise ValueError("best-of-N needs the gold action of every transition")
     prompts = [fwm_prompt(fwm.tokenizer, t.x, t.z, fwm.prompt_format) for t in transitions for _ in range(n)]
     samples = generate(fwm.model, fwm.tokenizer, prompts, max_new_tokens, do_sample=True, temperature=temperature,
-                       top_p=top_p, batch_size=batch_size, seed=seed, desc=f"best-of-{n} candidates")
+                       top_p=top_p, batch_size=batch_size, seed=seed, desc=f"best-of-{n} candidates",
+                       suppress_tokens=fwm.suppressed_tokens("fwm"))
     grouped = [samples[i * n:(i + 1) * n] for i in range(len(transitions))]
     scores = idm([idm_prompt(idm.tokenizer, t.x, s, idm.prompt_format)
                   for t, group in zip(transitions, grouped, strict=True) for s in group],

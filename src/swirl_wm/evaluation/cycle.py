@@ -32,7 +32,8 @@ def cycle_metrics(world_model: WorldModel, transitions: Sequence[Transition], co
     xs, ys = [t.x for t in transitions], [t.y for t in transitions]
     actions = [row[0].action for row in world_model.infer_action(xs, ys)]
     predicted = [row[0] for row in world_model.predict(xs, actions)]
-    metrics = state_metrics("cycle", single_env(transitions), predicted, ys, config, embedding=False)
+    metrics = state_metrics("cycle", single_env(transitions), predicted, ys, config, embedding=False,
+                            modality=world_model.modality)
     loglik = world_model.score(xs, actions, ys)
     metrics["cycle/log_likelihood"] = sum(loglik) / len(loglik)
     return metrics, list(zip(actions, predicted, strict=True))

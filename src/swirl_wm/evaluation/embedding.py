@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from swirl_wm.evaluation.metrics import _check_lengths
+from swirl_wm.metrics import _check_lengths
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer

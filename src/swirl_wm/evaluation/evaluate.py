@@ -14,22 +14,14 @@ score for free-text states and actions; :mod:`swirl_wm.glossary` names each doma
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 
 from swirl_wm.config import EvalConfig
 from swirl_wm.envs.registry import SOURCES
 from swirl_wm.evaluation.embedding import embedding_similarity
-from swirl_wm.evaluation.metrics import (
-    bleu,
-    effect_accuracy,
-    exact_match,
-    field_accuracy,
-    json_field_f1,
-    passive_accuracy,
-    rouge_l,
-)
 from swirl_wm.glossary import headline_fwm
+from swirl_wm.metrics import bleu, effect_accuracy, exact_match, field_accuracy, passive_accuracy, rouge_l
+from swirl_wm.modality import modality_of
 from swirl_wm.models.generation import generate
 from swirl_wm.models.prompts import Role, build_prompt
 from swirl_wm.models.scoring import Scorer
@@ -65,14 +57,6 @@ def single_env(transitions: Sequence[Transition]) -> str | None:
     return envs.pop() if len(envs) == 1 else None
 
 
-def _is_json_document(text: str) -> bool:
-    """True when ``text`` is a JSON object or array (a bare number or string is not a structured state)."""
-    try:
-        return isinstance(json.loads(text), dict | list)
-    except ValueError:
-        return False
-
-
 def grounded(apply: Callable[[str, str], str], x: str, z: str, y: str) -> bool:
     """Whether action ``z`` taken in state ``x`` reproduces ``y`` under the environment's ``apply``; an
     action ``apply`` cannot parse (``ValueError``) does not."""
@@ -95,23 +79,22 @@ def noop_prediction(env: str | None, x: str) -> str:
 
 def state_metrics(prefix: str, env: str | None, predictions: Sequence[str], refs: Sequence[str],
                   config: EvalConfig, embedding: bool | None = None,
-                  priors: Sequence[str] | None = None) -> dict[str, float]:
+                  priors: Sequence[str] | None = None, modality: str = "text") -> dict[str, float]:
     """Metrics of predicted states against true ones, keys ``<prefix>/<metric>``.
 
-    Exact match, BLEU, ROUGE-L; per-field accuracy where environment ``env`` parses its states, and, given
-    the prior states ``priors`` where ``env`` also has a no-op action, effect accuracy
-    (:func:`~swirl_wm.evaluation.metrics.effect_accuracy`: the fields the action changed, and its complement
-    ``passive_accuracy``); JSON field F1
-    over the references that are JSON objects or arrays (left out when none is); embedding similarity
-    when ``embedding`` (default ``config.embedding_similarity``). Units as :func:`prediction_metrics`.
+    The state modality's metrics (:mod:`swirl_wm.modality`; text: exact match, BLEU, ROUGE-L, and JSON
+    field F1 over the references that are JSON objects or arrays); per-field accuracy where environment
+    ``env`` parses its states, and, given the prior states ``priors`` where ``env`` also has a no-op action,
+    effect accuracy (:func:`~swirl_wm.metrics.effect_accuracy`: the fields the action changed, and its
+    complement ``passive_accuracy``); embedding similarity when ``embedding`` (default
+    ``config.embedding_similarity``). Units as :func:`prediction_metrics`.
 
     Raises:
-        ValueError: lengths differ or are 0.
+        ValueError: lengths differ or are 0; ``modality`` is not registered.
     """
     if len(predictions) != len(refs) or not refs:
         raise ValueError(f"{len(predictions)} predictions for {len(refs)} references")
-    metrics = {f"{prefix}/exact_match": exact_match(predictions, refs), f"{prefix}/bleu": bleu(predictions, refs),
-               f"{prefix}/rouge_l": rouge_l(predictions, refs)}
+    metrics = {f"{prefix}/{k}": v for k, v in modality_of(modality).metrics(predictions, refs).items()}
     if env in STATE_FIELDS:
         metrics |= {f"{prefix}/{k}": v for k, v in field_accuracy(predictions, refs, STATE_FIELDS[env]).items()}
         if priors is not None and env in NOOP_ACTION:
@@ -120,10 +103,6 @@ def state_metrics(prefix: str, env: str | None, predictions: Sequence[str], refs
                 value = measure(predictions, refs, rule, STATE_FIELDS[env])
                 if value is not None:
                     metrics[f"{prefix}/{name}"] = value
-    structured = [i for i, r in enumerate(refs) if _is_json_document(r)]
-    if structured:
-        metrics[f"{prefix}/json_field_f1"] = json_field_f1([predictions[i] for i in structured],
-                                                           [refs[i] for i in structured])
     if config.embedding_similarity if embedding is None else embedding:
         metrics[f"{prefix}/embedding_similarity"] = embedding_similarity(predictions, refs, config.batch_size)
     return metrics
@@ -152,7 +131,7 @@ def action_metrics(prefix: str, transitions: Sequence[Transition], predictions: 
 
 
 def prediction_metrics(role: Role, transitions: Sequence[Transition], predictions: Sequence[str],
-                       config: EvalConfig) -> dict[str, float]:
+                       config: EvalConfig, modality: str = "text") -> dict[str, float]:
     """Metrics of a role's predictions against the transitions' references (keys ``<role>/...``).
 
     Every role and environment: exact match, BLEU, ROUGE-L, and, when ``config.embedding_similarity``
@@ -173,7 +152,7 @@ def prediction_metrics(role: Role, transitions: Sequence[Transition], prediction
         raise ValueError(f"{role.upper()} evaluation needs the gold action of every transition")
     if role == "fwm":
         return state_metrics("fwm", single_env(transitions), predictions, [t.y for t in transitions], config,
-                             priors=[t.x for t in transitions])
+                             priors=[t.x for t in transitions], modality=modality)
     return action_metrics("idm", transitions, predictions, config)
 
 
@@ -194,8 +173,9 @@ def evaluate_role(role: Role, scorer: Scorer, transitions: Sequence[Transition],
     prompts = [build_prompt(tokenizer, role, t.x, t.z if forward else t.y, scorer.prompt_format) for t in transitions]
     budget = config.max_new_tokens_state if forward else config.max_new_tokens_action
     preds = generate(scorer.model, tokenizer, prompts, budget, batch_size=config.batch_size,
-                     desc="FWM next states" if forward else "IDM actions")
-    metrics = prediction_metrics(role, transitions, preds, config)
+                     desc="FWM next states" if forward else "IDM actions",
+                     suppress_tokens=scorer.suppressed_tokens(role))
+    metrics = prediction_metrics(role, transitions, preds, config, scorer.prompt_format.modality)
     if forward:
         loglik = scorer(prompts, [t.y for t in transitions], desc="FWM log-likelihood")
         metrics["fwm/log_likelihood"] = sum(loglik) / len(loglik)

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import TypedDict
 
 from swirl_wm.evaluation.evaluate import STATE_FIELDS
-from swirl_wm.evaluation.metrics import field_accuracy, rouge_l, summarise
+from swirl_wm.metrics import field_accuracy, rouge_l, summarise
 from swirl_wm.models.generation import generate
 from swirl_wm.models.prompts import fwm_prompt
 from swirl_wm.models.scoring import Scorer
@@ -56,7 +56,8 @@ def sample_groups(fwm: Scorer, reward: SwirlReward, pairs: Sequence[Transition],
     """
     prompts = [fwm_prompt(fwm.tokenizer, t.x, t.z, fwm.prompt_format) for t in pairs for _ in range(g)]
     samples = generate(fwm.model, fwm.tokenizer, prompts, max_new_tokens, do_sample=True, temperature=temperature,
-                       top_p=top_p, batch_size=batch_size, seed=seed, desc="FWM samples")
+                       top_p=top_p, batch_size=batch_size, seed=seed, desc="FWM samples",
+                       suppress_tokens=fwm.suppressed_tokens("fwm"))
     rewards = reward(prompts, samples, x=[pairs[i // g].x for i in range(len(samples))],
                      z=[pairs[i // g].z for i in range(len(samples))])
     return [{"samples": samples[k * g:(k + 1) * g], "rewards": rewards[k * g:(k + 1) * g],

@@ -17,8 +17,8 @@ from swirl_wm.models.world_model import WorldModel
 from swirl_wm.records import Episode
 
 
-def step_metrics(episodes: Sequence[Episode], chains: Sequence[Sequence[str]], config: EvalConfig
-                 ) -> list[dict[str, Any]]:
+def step_metrics(episodes: Sequence[Episode], chains: Sequence[Sequence[str]], config: EvalConfig,
+                 modality: str = "text") -> list[dict[str, Any]]:
     """Per-step metrics of predicted state chains against the episodes' true states.
 
     Args:
@@ -43,7 +43,7 @@ def step_metrics(episodes: Sequence[Episode], chains: Sequence[Sequence[str]], c
         preds = [chains[i][t - 1] for i in live]
         refs = [episodes[i].transitions[t - 1].y for i in live]
         out.append({"step": t, "episodes": len(live)} | state_metrics("fwm", env, preds, refs, config,
-                                                                       embedding=False))
+                                                                       embedding=False, modality=modality))
     return out
 
 
@@ -64,4 +64,6 @@ def rollout_metrics(world_model: WorldModel, episodes: Sequence[Episode], steps:
     starts = [e.transitions[0].x for e in episodes]
     chains = world_model.rollout(starts, plans)
     copies = [[e.transitions[0].x] * len(p) for e, p in zip(episodes, plans, strict=True)]
-    return {"model": step_metrics(episodes, chains, config), "copy": step_metrics(episodes, copies, config)}
+    modality = world_model.modality
+    return {"model": step_metrics(episodes, chains, config, modality),
+            "copy": step_metrics(episodes, copies, config, modality)}

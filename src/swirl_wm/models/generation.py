@@ -16,7 +16,8 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase
 @torch.no_grad()
 def generate(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, prompts: Sequence[str],
              max_new_tokens: int, *, do_sample: bool = False, temperature: float = 1.0, top_p: float = 1.0,
-             batch_size: int = 16, seed: int | None = None, desc: str = "generate") -> list[str]:
+             batch_size: int = 16, seed: int | None = None, desc: str = "generate",
+             suppress_tokens: Sequence[int] = ()) -> list[str]:
     """Complete each prompt; returns the new text only, special tokens removed, stripped.
 
     Args:
@@ -25,6 +26,8 @@ def generate(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, prompts
         do_sample: sample with ``temperature`` and ``top_p``; greedy otherwise.
         seed: seeds torch's generator before sampling, for reproducible latent actions.
         desc: label of the progress bar (shown on a terminal).
+        suppress_tokens: token ids never generated (the state modality's decoding constraint of the role,
+            :meth:`~swirl_wm.models.scoring.Scorer.suppressed_tokens`); empty = none.
     """
     if seed is not None:
         torch.manual_seed(seed)
@@ -35,6 +38,8 @@ def generate(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, prompts
                           padding_side="left", add_special_tokens=False).to(model.device)
         sampling = {"do_sample": True, "temperature": temperature, "top_p": top_p} if do_sample else {
             "do_sample": False, "temperature": None, "top_p": None, "top_k": None}
+        if suppress_tokens:
+            sampling["suppress_tokens"] = list(suppress_tokens)
         out = model.generate(**batch, max_new_tokens=max_new_tokens, pad_token_id=tokenizer.pad_token_id,
                              eos_token_id=tokenizer.eos_token_id, **sampling)
         new = out[:, batch["input_ids"].shape[1]:]

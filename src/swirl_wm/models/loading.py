@@ -143,6 +143,29 @@ def build_small_model(out: Path, texts: Sequence[str], seed: int, vocab_size: in
                                  f"the run's training text")
 
 
+def with_added_tokens(source: ModelSource, tokens: Sequence[str], out: Path) -> ModelSource:
+    """``source``'s model and tokenizer with ``tokens`` added to the vocabulary (the state modality's, e.g.
+    image codes) and the embeddings resized to match (new rows: transformers' mean-of-embeddings
+    initialisation); written once into ``out`` (atomically; an existing folder is kept).
+
+    Raises:
+        ValueError: a token is already in the vocabulary (it would not get a row of its own).
+    """
+    def build(tmp: Path) -> None:
+        tokenizer = AutoTokenizer.from_pretrained(source.path)
+        present = sorted(set(tokens) & set(tokenizer.get_vocab()))
+        if present:
+            raise ValueError(f"{source.path}: the tokens to add are already in the vocabulary: {present[:5]}")
+        tokenizer.add_tokens(list(tokens))
+        model = AutoModelForCausalLM.from_pretrained(source.path, dtype=torch.float32, use_safetensors=True)
+        model.resize_token_embeddings(len(tokenizer))
+        model.save_pretrained(tmp, safe_serialization=True)
+        tokenizer.save_pretrained(tmp)
+
+    _build_once(out, build)
+    return ModelSource(str(out), f"{source.source}, plus {len(tokens)} added tokens")
+
+
 def resolve_model(spec: str) -> ModelSource:
     """Turn a model spec (``smollm2``, ``tiny``, a folder, a hub id) into a loadable path.
 

@@ -16,7 +16,8 @@ from tqdm.auto import tqdm
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 from trl.trainer.utils import selective_log_softmax
 
-from swirl_wm.models.prompts import PLAIN, PromptFormat
+from swirl_wm.modality import modality_of
+from swirl_wm.models.prompts import PLAIN, PromptFormat, Role
 
 DEFAULT_MIN_LOGPROB = -10.0
 
@@ -71,6 +72,11 @@ class Scorer:
         self.min_logprob = min_logprob
         self.max_length = max_length
         self.nonfinite = 0  # rows whose logits held NaN/inf (scored as min_logprob), reported per phase
+
+    def suppressed_tokens(self, role: Role) -> list[int]:
+        """Token ids ``role`` must not generate with this tokenizer: the run's state modality's decoding
+        constraint (:meth:`~swirl_wm.modality.base.StateModality.suppressed_tokens`; none for text)."""
+        return modality_of(self.prompt_format.modality).suppressed_tokens(self.tokenizer.get_vocab(), role)
 
     def _encode(self, prompt: str, target: str) -> tuple[list[int], list[int]]:
         p = self.tokenizer(prompt, add_special_tokens=False)["input_ids"]

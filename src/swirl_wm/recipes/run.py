@@ -40,8 +40,8 @@ class SwirlRun(RunFolder):
 
     @property
     def prompt_format(self) -> PromptFormat:
-        """The run's prompt layout: ``data.description`` and ``model.idm_diff``."""
-        return PromptFormat(self.config.data.description, self.config.model.idm_diff)
+        """The run's prompt layout: ``data.description``, ``model.idm_diff`` and ``data.modality``."""
+        return PromptFormat(self.config.data.description, self.config.model.idm_diff, self.config.data.modality)
 
 
 def save_predictions(path: Path, role: str, transitions: list[Transition], predictions: list[str]) -> None:

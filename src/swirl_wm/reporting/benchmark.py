@@ -15,7 +15,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from swirl_wm.evaluation.metrics import summarise
+from swirl_wm.metrics import summarise
 from swirl_wm.reporting.markdown import MISSING, TRIVIAL_NAMES, format_value
 
 # Columns of the Markdown table, when present in the runs (the JSON keeps every metric).

@@ -1,4 +1,4 @@
-"""Tests for swirl_wm.evaluation.metrics: hand-computed values, errors, and range properties."""
+"""Tests for swirl_wm.metrics: hand-computed values, errors, and range properties."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from swirl_wm.evaluation.metrics import (
+from swirl_wm.metrics import (
     bleu,
     effect_accuracy,
     exact_match,

@@ -1,0 +1,37 @@
+"""The state modality: where it is decided what a state *is* (text today; image codes next, issue #16).
+
+A state is always a ``str`` in records, JSONL files, prompts, completions and rewards; what differs
+between modalities is how that string is checked, cut, compared, diffed, decoded and tokenised. Those
+decisions are the hooks of :class:`~swirl_wm.modality.base.StateModality`, and only they:
+
+- reading: :meth:`check` (a state that is not one of this modality's, named by episode, step and field);
+- length: :meth:`truncate` (the run's ``data.max_state_chars``);
+- the IDM's prompt: :meth:`diff` (the list of changes from x to y, ``model.idm_diff``);
+- vocabulary: :meth:`added_tokens` (tokens added to the base model's tokenizer, embeddings resized);
+- decoding: :meth:`suppressed_tokens` (per role: e.g. the FWM writes only image codes, the IDM only text),
+  in evaluation, latent actions and TRL's GRPO generation alike;
+- metrics: :meth:`metrics` (the modality's similarity of predicted to true states; environment-specific
+  metrics such as field accuracy stay with the environment).
+
+A run chooses its modality with ``data.modality`` (default ``text``); it travels with every checkpoint in
+``prompt_format.json``. A new modality is one module in this folder and one line in :data:`MODALITIES`.
+"""
+
+from __future__ import annotations
+
+from swirl_wm.modality.base import StateModality
+from swirl_wm.modality.text import TEXT
+
+MODALITIES: dict[str, StateModality] = {"text": TEXT}
+
+
+def modality_of(name: str) -> StateModality:
+    """The registered modality ``name``.
+
+    Raises:
+        ValueError: no modality of that name (the message lists the registered ones).
+    """
+    try:
+        return MODALITIES[name]
+    except KeyError:
+        raise ValueError(f"unknown state modality {name!r}; registered: {', '.join(MODALITIES)}") from None

@@ -1,0 +1,47 @@
+"""The interface of a state modality (:mod:`swirl_wm.modality`)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Literal, Protocol
+
+Role = Literal["fwm", "idm"]
+
+
+class StateModality(Protocol):
+    """What a kind of state decides; every state is a ``str`` (an image as inline codes, for example)."""
+
+    name: str
+
+    def check(self, state: str) -> str | None:
+        """Why ``state`` is not a state of this modality, or ``None`` when it is."""
+        ...
+
+    def truncate(self, state: str, max_chars: int) -> tuple[str, bool]:
+        """``state`` within ``max_chars`` characters, and whether it was cut.
+
+        Raises:
+            ValueError: ``max_chars`` too small for this modality.
+        """
+        ...
+
+    def diff(self, x: str, y: str) -> str:
+        """The changes from ``x`` to ``y`` as the IDM's prompt lists them (``model.idm_diff``)."""
+        ...
+
+    def added_tokens(self) -> tuple[str, ...]:
+        """Tokens the base model's vocabulary must gain (none for text)."""
+        ...
+
+    def suppressed_tokens(self, vocabulary: Mapping[str, int], role: Role) -> list[int]:
+        """Token ids ``role`` must never generate (the FWM writes states, the IDM actions), given the
+        tokenizer's ``{token: id}``; empty = unconstrained."""
+        ...
+
+    def metrics(self, predictions: Sequence[str], references: Sequence[str]) -> dict[str, float]:
+        """Similarity of predicted to true states: ``{metric: value}`` (keys without a role prefix).
+
+        Raises:
+            ValueError: the two lists differ in length.
+        """
+        ...
