@@ -40,6 +40,18 @@ def test_scorer_matches_a_manual_forward_pass(tiny):
     assert Scorer(model, tokenizer, min_logprob=-10.0)([prompt], [target])[0] >= -10.0
 
 
+def test_trimmed_logits_score_what_every_position_scores(tiny):
+    """The output layer at the targets' positions only (logits_to_keep) changes no score: prompts and
+    targets of different lengths in one batch, so that the kept window is wider than any one target."""
+    model, tokenizer = tiny
+    prompts = [fwm_prompt(tokenizer, "ball: pos=1", "push"), fwm_prompt(tokenizer, "ball: pos=1 vel=0 temp=20 " * 3,
+                                                                         "push the ball right"), "short"]
+    targets = ["ball: pos=2", "b", "a much longer target than the others, with words"]
+    trimmed = Scorer(model, tokenizer, batch_size=3, min_logprob=-1e9)(prompts, targets)
+    full = Scorer(model, tokenizer, batch_size=3, min_logprob=-1e9, trim_logits=False)(prompts, targets)
+    assert trimmed == pytest.approx(full, abs=1e-5)
+
+
 def test_scorer_rejects_length_mismatch(tiny):
     with pytest.raises(ValueError, match="2 prompts but 1 targets"):
         Scorer(*tiny)(["a", "b"], ["c"])

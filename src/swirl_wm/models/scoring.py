@@ -60,12 +60,17 @@ class Scorer:
         max_length: prompt tokens are cut from the left so that prompt + target fits.
         prompt_format: the run's prompt format, which every prompt built for this model follows
             (:class:`~swirl_wm.models.prompts.PromptFormat`).
+        trim_logits: compute the output layer only at the positions a batch's targets occupy (transformers'
+            ``logits_to_keep`` with the positions' indices) instead of at every position; the same numbers,
+            in far less time and memory when prompts are long and targets short (Phase I's ``log Q(z | x,
+            ŷ)``: issue #14, ``benchmarks/scorer_speed.py``). False for a model whose forward lacks it.
     """
 
     def __init__(self, model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, batch_size: int = 16,
                  min_logprob: float = DEFAULT_MIN_LOGPROB, max_length: int = 2048,
-                 prompt_format: PromptFormat = PLAIN) -> None:
+                 prompt_format: PromptFormat = PLAIN, trim_logits: bool = True) -> None:
         self.model = model.eval()
+        self.trim_logits = trim_logits
         self.tokenizer = tokenizer
         self.prompt_format = prompt_format
         self.batch_size = batch_size
@@ -112,8 +117,12 @@ class Scorer:
                 attention[row, : len(p) + len(t)] = 1
                 span[row, len(p): len(p) + len(t)] = 1
             ids, attention, span = ids.to(device), attention.to(device), span.to(device)
-            logits = self.model(input_ids=ids, attention_mask=attention).logits
-            # logits[:, t] predicts ids[:, t + 1]
+            # logits at position t predict ids[:, t + 1]; the targets' first token is predicted at len(p) - 1
+            first = min(len(p) for p, _ in pairs) - 1 if self.trim_logits else 0
+            last = width - 1  # exclusive: the last position predicts nothing
+            kept = {"logits_to_keep": torch.arange(first, last, device=device)} if self.trim_logits else {}
+            logits = self.model(input_ids=ids, attention_mask=attention, **kept).logits  # (B, last - first, V)
+            logits = logits if self.trim_logits else logits[:, :-1]
             self.nonfinite += int((~torch.isfinite(logits).all(dim=-1).all(dim=-1)).sum())
-            scores += mean_token_logprob(logits[:, :-1], ids[:, 1:], span[:, 1:], self.min_logprob).tolist()
+            scores += mean_token_logprob(logits, ids[:, first + 1:], span[:, first + 1:], self.min_logprob).tolist()
         return scores
