@@ -177,6 +177,9 @@ class GRPOPhaseConfig(_Strict):
         False, description="TRL: print prompts, completions, rewards and advantages at every logging step and "
         "send them to wandb / trackio as a table; this project adds them to TensorBoard as a text table "
         "(tag 'completions', backend/completions.py)")
+    share_prompt_prefix: bool = Field(
+        True, description="encode each prompt once per group of G samples and reuse its KV cache "
+        "(backend/shared_prefix.py; same samples to float tolerance, faster sampling); False = TRL's own")
 
     @model_validator(mode="after")
     def _divisible(self) -> GRPOPhaseConfig:

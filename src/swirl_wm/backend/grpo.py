@@ -22,6 +22,7 @@ from swirl_wm.backend.adapters import attach_frozen, policy_model
 from swirl_wm.backend.args import grpo_args, peft_config
 from swirl_wm.backend.checkpoints import save_trained
 from swirl_wm.backend.completions import CompletionsTable
+from swirl_wm.backend.shared_prefix import share_prompt_prefix
 from swirl_wm.config import GRPOPhaseConfig, LoraSettings
 from swirl_wm.models.loading import load_tokenizer
 from swirl_wm.models.prompts import PLAIN, PromptFormat, Role, build_prompt
@@ -84,6 +85,8 @@ def train_grpo(policy_path: str, reward: SwirlReward, transitions: Sequence[Tran
         if not isinstance(trainer.model, PeftModel):
             raise ValueError(f"{policy_path}: a frozen adapter needs the policy saved as an adapter too")
         reward.scorer.model = attach_frozen(trainer.model, frozen_adapter)  # the scorer's own copy is freed
+    if config.share_prompt_prefix:
+        share_prompt_prefix(trainer.model, config.num_generations)
     trainer.add_callback(CompletionsTable(trainer))  # log_completions: a table in TensorBoard too
     trainer.train()
     merge = not (lora and lora.shared_base)
