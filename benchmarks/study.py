@@ -38,13 +38,17 @@ ARMS = {"SFT": "sft", "SWIRL (Phase I)": "swirl: iter1/phase1", "SWIRL (Phase II
         "bootstrap": f"swirl: {BOOTSTRAP_ROW}", "oracle": ORACLE_ROW, "SWIRL β = 1 (Phase I)": "beta1: iter1/phase1",
         "SWIRL normalised reward (Phase I)": "norm: iter1/phase1",
         "bootstrap → Phase I": f"swirl: {BOOTSTRAP_PHASE1_ROW}",
-        "SWIRL scale_rewards none (Phase I)": "noscale: iter1/phase1"}
+        "SWIRL scale_rewards none (Phase I)": "noscale: iter1/phase1",
+        "full SWIRL (iter 1, Phase II)": "full: iter1/phase2", "full SWIRL (iter 2, Phase I)": "full: iter2/phase1",
+        "full SWIRL (iter 2, Phase II)": "full: iter2/phase2"}
 # Each arm's FWM test predictions inside a run folder (``predictions/<folder>/test-fwm.jsonl``).
 PREDICTIONS = {"SFT": "sft", "SWIRL (Phase I)": "iter1-phase1", "SWIRL (iter 2, Phase I)": "iter2-phase1",
                "bootstrap": "bootstrap", "oracle": "oracle", "bootstrap → Phase I": "bootstrap-phase1"}
-# Variants (harness --variant NAME) whose Phase I is an arm of its own, by the variant's name.
-VARIANT_ARMS = {"beta1": "SWIRL β = 1 (Phase I)", "norm": "SWIRL normalised reward (Phase I)",
-                "noscale": "SWIRL scale_rewards none (Phase I)"}
+# Variants (harness --variant NAME) whose FWMs are arms of their own: arm → predictions folder.
+VARIANT_ARMS = {"beta1": {"SWIRL β = 1 (Phase I)": "iter1-phase1"},
+                "norm": {"SWIRL normalised reward (Phase I)": "iter1-phase1"},
+                "noscale": {"SWIRL scale_rewards none (Phase I)": "iter1-phase1"},
+                "full": {"full SWIRL (iter 2, Phase I)": "iter2-phase1"}}
 EFFECT_KEY = "fwm/effect_accuracy"
 PASSIVE_KEY = "fwm/passive_accuracy"
 
@@ -106,8 +110,7 @@ def effect_study(result: dict[str, Any], key: str = "fwm/effect_accuracy") -> di
     base = next(iter(result["variants"]))
     runs = [(run_dir, {a: f for a, f in PREDICTIONS.items() if a in ran})
             for run_dir in result.get("run_dirs", {}).get(base, [])]
-    runs += [(run_dir, {VARIANT_ARMS[v]: "iter1-phase1"}) for v in VARIANT_ARMS
-             for run_dir in result.get("run_dirs", {}).get(v, [])]
+    runs += [(run_dir, VARIANT_ARMS[v]) for v in VARIANT_ARMS for run_dir in result.get("run_dirs", {}).get(v, [])]
     for run_dir, folders in runs:
         for arm, folder in folders.items():
             path = Path(run_dir) / "predictions" / folder / "test-fwm.jsonl"
