@@ -51,7 +51,8 @@ METRICS: dict[str, Metric] = {  # in the order tables show them
 # The headline FWM metric of each environment (its next states' kind): tool outputs are scored with BLEU
 # (the StableToolBench convention, SWIRL §4), web pages and text observations with ROUGE-L (SWIRL §4:
 # ScienceWorld, Mind2Web), the physics world's structured states with per-field accuracy (this project).
-HEADLINE_FWM = {"physics": "fwm/field_accuracy", "bfcl": "fwm/bleu", "tau-bench": "fwm/bleu",
+HEADLINE_FWM = {"physics": "fwm/field_accuracy", "shapes": "fwm/field_accuracy", "bfcl": "fwm/bleu",
+                "tau-bench": "fwm/bleu",
                 "scienceworld": "fwm/rouge_l", "miniwob": "fwm/rouge_l", "webshop": "fwm/rouge_l",
                 "propara": "fwm/rouge_l"}
 DEFAULT_HEADLINE_FWM = "fwm/rouge_l"

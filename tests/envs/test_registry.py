@@ -3,8 +3,8 @@
 
 def test_every_registered_environment_is_wired_from_its_one_line():
     """envs/registry.py: a source's module generates episodes (or is an agent environment), its config is
-    data.<name>, data.env and `swirl data generate --env` accept it, and its hooks resolve (only physics has
-    them today)."""
+    data.<name>, data.env and `swirl data generate --env` accept it, and its hooks resolve (physics and the
+    shapes world have them; only physics a no-op action)."""
     import importlib
     import typing
 
@@ -19,7 +19,7 @@ def test_every_registered_environment_is_wired_from_its_one_line():
         assert name in DataConfig.model_fields
         module = importlib.import_module(spec.module)
         assert callable(getattr(module, "generate_episodes", None)) or isinstance(getattr(module, spec.agent), type)
-    assert STATE_FIELDS.keys() == APPLY.keys() == NOOP_ACTION.keys() == {"physics"}
+    assert STATE_FIELDS.keys() == APPLY.keys() == {"physics", "shapes"} and NOOP_ACTION.keys() == {"physics"}
     assert SOURCES["physics"].actions_of("width=8 | ball: pos=1 vel=0 temp=20")[0]
 
 

@@ -13,13 +13,16 @@ from swirl_wm.envs.shapes import COLOURS, Action, Scene, Thing
 
 
 def test_scene_text_round_trip_and_errors():
-    text = "red square (2,0); blue circle (5,1)"
+    text = "grid=8 | red square (2,0); blue circle (5,1)"
     scene = shapes.parse_scene(text)
-    assert scene.things == (Thing("red", "square", 2, 0), Thing("blue", "circle", 5, 1))
+    assert scene == Scene(8, (Thing("red", "square", 2, 0), Thing("blue", "circle", 5, 1)))
     assert shapes.render_scene(scene) == text
-    for bad, why in (("red square (9,0)", "off the"), ("red cube (1,1)", "unknown colour or shape"),
-                     ("red square (1,1); blue circle (1,1)", "share a cell"),
-                     ("blue circle (5,1); red square (2,0)", "order"), ("red square at 1,1", "not a shapes")):
+    assert shapes.state_fields(text) == {"grid": "8", "cell(2,0)": "red square", "cell(5,1)": "blue circle"}
+    for bad, why in (("grid=8 | red square (9,0)", "off the"), ("grid=8 | red cube (1,1)", "unknown colour"),
+                     ("grid=8 | red square (1,1); blue circle (1,1)", "share a cell"),
+                     ("grid=8 | blue circle (5,1); red square (2,0)", "order"),
+                     ("grid=8 | red square at 1,1", "not a shapes-world object"),
+                     ("red square (1,1)", "not a shapes-world scene")):
         with pytest.raises(ValueError, match=why):
             shapes.parse_scene(bad)
 
@@ -36,10 +39,10 @@ def test_render_by_hand():
 
 
 def test_apply_is_exact_for_every_paraphrase():
-    x = "red square (2,0); blue circle (5,1)"
-    for action, y in ((Action("move", "red square", "down"), "red square (2,1); blue circle (5,1)"),
-                      (Action("move", "blue circle", "left"), "red square (2,0); blue circle (4,1)"),
-                      (Action("paint", "blue circle", "yellow"), "red square (2,0); yellow circle (5,1)")):
+    x = "grid=8 | red square (2,0); blue circle (5,1)"
+    for action, y in ((Action("move", "red square", "down"), "grid=8 | red square (2,1); blue circle (5,1)"),
+                      (Action("move", "blue circle", "left"), "grid=8 | red square (2,0); blue circle (4,1)"),
+                      (Action("paint", "blue circle", "yellow"), "grid=8 | red square (2,0); yellow circle (5,1)")):
         assert all(shapes.apply(x, z) == y for z in shapes.paraphrases(action))
         assert all(shapes.parse_action(z) == action for z in shapes.paraphrases(action))
     assert shapes.apply(x, "move red square up") == x  # into the wall: nothing happens
@@ -50,7 +53,7 @@ def test_apply_is_exact_for_every_paraphrase():
 
 
 def test_effective_actions_change_the_scene_and_keep_names_unique():
-    scene = shapes.parse_scene("red square (0,0); blue square (1,0)")
+    scene = shapes.parse_scene("grid=4 | red square (0,0); blue square (1,0)")
     actions = shapes.effective_actions(scene)
     assert Action("move", "red square", "right") not in actions  # blocked by the blue square
     assert Action("move", "red square", "left") not in actions  # the wall
@@ -65,7 +68,7 @@ def test_effective_actions_change_the_scene_and_keep_names_unique():
 @given(st.integers(0, 10**6), st.integers(1, 4))
 def test_random_scenes_are_valid_and_their_actions_identifiable(seed, n):
     scene = shapes.random_scene(random.Random(seed), 5, n)
-    assert shapes.parse_scene(shapes.render_scene(scene), 5) == scene
+    assert shapes.parse_scene(shapes.render_scene(scene)) == scene
     actions = shapes.effective_actions(scene)
     assert len({shapes.step(scene, a) for a in actions}) == len(actions)
 

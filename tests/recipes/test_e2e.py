@@ -231,6 +231,23 @@ def test_lora_shared_base_run_saves_two_adapters_on_one_frozen_base(tmp_path, ti
 
 
 @pytest.mark.slow
+def test_the_shapes_world_feeds_the_loop_from_its_registry_line(tmp_path, tiny_path):
+    """data.env: shapes (issue #16's environment, text scenes until the image modality exists): SFT, Phase I
+    and evaluation with the environment's own checks (field accuracy per cell, grounded accuracy by apply)."""
+    run = tmp_path / "shapes"
+    config = tmp_path / "shapes.yaml"
+    config.write_text(CONFIG.format(out=run).replace(
+        "physics: {n_objects: 2, episode_length: 3, n_episodes: 12}",
+        "shapes: {n_objects: 2, episode_length: 3, n_episodes: 12}").replace("env: physics", "env: shapes"))
+    result = CliRunner().invoke(app, ["train", str(config), "--set", "swirl.train_idm=false"])
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert [p["name"] for p in metrics["phases"]] == ["sft", "iter1/phase1"]
+    test = metrics["phases"][1]["test"]
+    assert 0 <= test["fwm/field_accuracy"] <= 1 and 0 <= test["idm/grounded_accuracy"] <= 1
+
+
+@pytest.mark.slow
 def test_greedy_latent_actions_all_dropped_is_a_clear_error(tmp_path):
     # the barely trained tiny IDM writes only whitespace: greedy mode keeps no pair, and says why
     run = tmp_path / "greedy"

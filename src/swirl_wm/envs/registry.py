@@ -112,6 +112,7 @@ SOURCES: dict[str, Source] = {s.name: s for s in (
            needs="textworld_express", agent="TextWorldExpress"),
     Source("alfworld", "swirl_wm.envs.alfworld", "ALFWorldConfig", extra="alfworld", needs="alfworld",
            agent="ALFWorld"),
+    Source("shapes", "swirl_wm.envs.shapes", "ShapesWorldConfig", state_fields="state_fields", apply="apply"),
 )}
 AGENTS = tuple(name for name, s in SOURCES.items() if s.agent is not None)  # what `swirl paw` can train in
 

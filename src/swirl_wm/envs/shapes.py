@@ -11,8 +11,10 @@ own colour or to one that another object of its shape has, would leave the scene
 names ambiguous: :func:`effective_actions` lists the others, the only ones episodes draw by default, so
 every action is identifiable from (x, y).
 
-States. A scene's text is canonical, objects sorted by (row, column): ``red square (2,3); blue circle
-(5,1)`` with ``(column,row)``; :func:`parse_scene` reads exactly that. :func:`render` draws the scene as a
+States. A scene's text is canonical, the board size then the objects sorted by (row, column): ``grid=8 |
+blue circle (5,1); red square (2,3)`` with ``(column,row)``; :func:`parse_scene` reads exactly that, and
+:func:`state_fields` gives each occupied cell's object (field accuracy). Until the image modality exists
+(issue #16) the SWIRL loop trains on these texts (``data.env: shapes``). :func:`render` draws the scene as a
 ``(H, W, 3)`` uint8 image (``cell_px`` pixels a cell, black background), the picture an image state is
 made of; ``apply(x, z)`` on the scene text is exact, so both directions of a world model can be checked
 on the pictures (render ``apply(x, ẑ)`` and compare).
@@ -94,18 +96,24 @@ _THING = re.compile(r"(\w+) (\w+) \((\d+),(\d+)\)")
 
 def render_scene(scene: Scene) -> str:
     """The canonical text of a scene (see the module docstring)."""
-    return "; ".join(f"{t.name} ({t.col},{t.row})" for t in scene.things)
+    return f"grid={scene.grid} | " + "; ".join(f"{t.name} ({t.col},{t.row})" for t in scene.things)
 
 
-def parse_scene(text: str, grid: int = 8) -> Scene:
-    """Read a scene's canonical text on a ``grid × grid`` board.
+_GRID = re.compile(r"grid=(\d+) \| (.+)")
+
+
+def parse_scene(text: str) -> Scene:
+    """Read a scene's canonical text.
 
     Raises:
         ValueError: not in the canonical format, an unknown colour or shape, a cell off the board, two
             objects in a cell or with one name, or objects not in (row, column) order.
     """
-    things = []
-    for part in text.strip().split("; "):
+    head = _GRID.fullmatch(text.strip())
+    if not head:
+        raise ValueError(f"not a shapes-world scene: {text[:40]!r} (expected 'grid=8 | red square (2,3); ...')")
+    grid, things = int(head.group(1)), []
+    for part in head.group(2).split("; "):
         match = _THING.fullmatch(part)
         if not match:
             raise ValueError(f"not a shapes-world object: {part!r} (expected 'red square (2,3)')")
@@ -193,13 +201,23 @@ def step(scene: Scene, action: Action) -> Scene:
     return Scene(scene.grid, tuple(things))
 
 
-def apply(x: str, z: str, grid: int = 8) -> str:
+def apply(x: str, z: str) -> str:
     """``y`` for action text ``z`` (any paraphrase) in the scene text ``x``.
 
     Raises:
         ValueError: ``x`` or ``z`` cannot be parsed, or ``z`` cannot be done in ``x`` (see :func:`step`).
     """
-    return render_scene(step(parse_scene(x, grid), parse_action(z)))
+    return render_scene(step(parse_scene(x), parse_action(z)))
+
+
+def state_fields(text: str) -> dict[str, str]:
+    """``{"cell(col,row)": "<colour> <shape>"}`` for each occupied cell (and ``grid``).
+
+    Raises:
+        ValueError: as :func:`parse_scene`.
+    """
+    scene = parse_scene(text)
+    return {"grid": str(scene.grid)} | {f"cell({t.col},{t.row})": t.name for t in scene.things}
 
 
 def effective_actions(scene: Scene) -> list[Action]:
