@@ -16,9 +16,15 @@ import torch
 from peft import LoraConfig, PeftModel
 from transformers import PreTrainedModel
 
+from swirl_wm.config import LoraSettings
 from swirl_wm.models.loading import adapter_base, is_adapter, load_model
 
 FROZEN = "frozen"
+
+
+def keeps_adapters(lora: LoraSettings | None) -> bool:
+    """Whether checkpoints hold the role's adapter alone (``model.lora.shared_base``) rather than merged."""
+    return lora is not None and lora.shared_base
 
 
 def policy_model(path: str, lora: LoraConfig | None, load: bool = False

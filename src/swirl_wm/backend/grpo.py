@@ -18,7 +18,7 @@ from datasets import Dataset
 from peft import PeftModel
 from trl import GRPOTrainer
 
-from swirl_wm.backend.adapters import attach_frozen, policy_model
+from swirl_wm.backend.adapters import attach_frozen, keeps_adapters, policy_model
 from swirl_wm.backend.args import grpo_args, peft_config
 from swirl_wm.backend.checkpoints import save_trained
 from swirl_wm.backend.completions import CompletionsTable
@@ -89,5 +89,4 @@ def train_grpo(policy_path: str, reward: SwirlReward, transitions: Sequence[Tran
         share_prompt_prefix(trainer.model, config.num_generations)
     trainer.add_callback(CompletionsTable(trainer))  # log_completions: a table in TensorBoard too
     trainer.train()
-    merge = not (lora and lora.shared_base)
-    return save_trained(trainer, tokenizer, output_dir, fmt, merge=merge), trainer.state.log_history
+    return save_trained(trainer, tokenizer, output_dir, fmt, merge=not keeps_adapters(lora)), trainer.state.log_history

@@ -31,7 +31,7 @@ from datasets import Dataset
 from trl import GRPOTrainer
 
 from swirl_wm.agents.rollouts import Rollout, play_episodes
-from swirl_wm.backend.adapters import policy_model
+from swirl_wm.backend.adapters import keeps_adapters, policy_model
 from swirl_wm.backend.args import grpo_args, peft_config
 from swirl_wm.backend.checkpoints import save_trained
 from swirl_wm.config import GRPOPhaseConfig, LoraSettings, PaWConfig, RolloutConfig
@@ -235,5 +235,5 @@ def train_paw(policy_path: str, env_factory: Callable[[], AgentEnv], tasks: dict
     finally:
         trainer.close_environments()
     seconds = time.monotonic() - start
-    save_trained(trainer, tokenizer, output_dir, merge=not (lora and lora.shared_base))
+    save_trained(trainer, tokenizer, output_dir, merge=not keeps_adapters(lora))
     return PaWRun(output_dir, trainer.state.log_history, seconds, trainer.rollout_stats)

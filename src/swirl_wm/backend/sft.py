@@ -16,7 +16,7 @@ from datasets import Dataset
 from transformers import EarlyStoppingCallback, PreTrainedModel, PreTrainedTokenizerBase, TrainerCallback, TrainerState
 from trl import SFTTrainer
 
-from swirl_wm.backend.adapters import policy_model
+from swirl_wm.backend.adapters import keeps_adapters, policy_model
 from swirl_wm.backend.args import peft_config, sft_args
 from swirl_wm.backend.checkpoints import save_trained
 from swirl_wm.config import LoraSettings, SFTConfig
@@ -120,7 +120,7 @@ def train_on_examples(init_path: str, output_dir: Path, log_dir: Path, examples:
                          train_dataset=dataset, eval_dataset=eval_dataset, processing_class=tokenizer, callbacks=extra,
                          peft_config=peft)
     trainer.train()
-    path = save_trained(trainer, tokenizer, output_dir, prompt_format, merge=not (lora and lora.shared_base))
+    path = save_trained(trainer, tokenizer, output_dir, prompt_format, merge=not keeps_adapters(lora))
     if validate and config.early_stopping_patience:  # the evaluation checkpoints were only for picking the best
         for folder in Path(log_dir).glob("checkpoint-*"):
             shutil.rmtree(folder, ignore_errors=True)

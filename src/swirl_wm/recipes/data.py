@@ -4,6 +4,7 @@ the base model (a preset, a folder, a hub id, or the small tier built from the r
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from typing import Any
 
 from swirl_wm.config import RunConfig
@@ -95,6 +96,14 @@ def data_stage(run: SwirlRun) -> dict[str, Any]:
     return counts | {"episodes": len(episodes), "truncated": truncated, "max_state_chars": budget}
 
 
+def _built_once(run: SwirlRun, build: Callable[[], ModelSource]) -> ModelSource:
+    """``build`` on the main process first (it writes a folder once), then on every process (which reads it)."""
+    if run.state.is_main_process:
+        build()
+    run.state.wait_for_everyone()
+    return build()
+
+
 def base_model(run: SwirlRun, splits: Splits) -> ModelSource:
     """The base model: a preset, folder or hub id; the ``small`` preset is built in the run folder from the
     training splits' text (states, actions, the prompts' wording) on the first call. When the state
@@ -107,14 +116,8 @@ def base_model(run: SwirlRun, splits: Splits) -> ModelSource:
         texts = [s for t in splits.labelled + splits.unlabelled for s in (t.x, t.y, t.z) if s]
         texts += [system_text(role, cfg.data.description) for role in ("fwm", "idm")]
         texts += [PROMPT_WORDS]
-        if run.state.is_main_process:
-            build_small_model(run.path(Layout.BASE), texts, cfg.seed)
-        run.state.wait_for_everyone()
-        model = build_small_model(run.path(Layout.BASE), texts, cfg.seed)
+        model = _built_once(run, lambda: build_small_model(run.path(Layout.BASE), texts, cfg.seed))
     tokens = modality_of(cfg.data.modality).added_tokens()
     if not tokens:
         return model
-    if run.state.is_main_process:
-        with_added_tokens(model, tokens, run.path(Layout.BASE_TOKENS))
-    run.state.wait_for_everyone()
-    return with_added_tokens(model, tokens, run.path(Layout.BASE_TOKENS))
+    return _built_once(run, lambda: with_added_tokens(model, tokens, run.path(Layout.BASE_TOKENS)))

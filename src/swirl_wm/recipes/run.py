@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from swirl_wm.backend.adapters import keeps_adapters
 from swirl_wm.files import atomic_write_text
 from swirl_wm.models.loading import load_model, load_tokenizer
 from swirl_wm.models.prompts import PromptFormat
@@ -35,8 +36,7 @@ class SwirlRun(RunFolder):
     def frozen_adapter(self, relative: str) -> str | None:
         """The frozen role's checkpoint for :func:`~swirl_wm.backend.grpo.train_grpo` to share the policy's
         base with (``model.lora.shared_base``: an adapter folder); ``None`` otherwise."""
-        lora = self.config.model.lora
-        return str(self.path(relative)) if lora is not None and lora.shared_base else None
+        return str(self.path(relative)) if keeps_adapters(self.config.model.lora) else None
 
     @property
     def prompt_format(self) -> PromptFormat:
