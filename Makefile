@@ -4,13 +4,13 @@
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-PIP := $(PY) -m pip install -c constraints.txt
+PIP := $(PY) -m pip install -c constraints.txt --find-links vendor  # vendor/: wheels not on every index
 STAMP := $(VENV)/.installed
 ALFWORLD_STAMP := $(VENV)/.alfworld-installed
 
 .PHONY: install alfworld demo demo-tiny test lint clean
 
-$(STAMP): pyproject.toml constraints.txt
+$(STAMP): pyproject.toml constraints.txt $(wildcard vendor/*.whl)
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) torch==2.13.0
 	$(PIP) -e '.[test,all]'

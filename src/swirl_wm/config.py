@@ -20,7 +20,8 @@ from swirl_wm.data.splits import SplitConfig
 from swirl_wm.data.truncate import MIN_STATE_CHARS
 from swirl_wm.envs.registry import AGENTS, SOURCES
 from swirl_wm.glossary import SELECTABLE
-from swirl_wm.modality import MODALITIES
+from swirl_wm.modality import LOADED, MODALITIES
+from swirl_wm.modality.codec import ImageCodecConfig
 
 
 class _Strict(BaseModel):
@@ -31,7 +32,7 @@ FILE_SOURCES = ("jsonl", "parquet", "hf-dataset", "tau-bench", "webshop", "propa
 # data.env: a registered live environment (envs/registry.py) or a file source.
 SourceName = Literal[tuple(SOURCES) + FILE_SOURCES]  # type: ignore[valid-type]
 AgentName = Literal[AGENTS]  # type: ignore[valid-type]
-ModalityName = Literal[tuple(MODALITIES)]  # type: ignore[valid-type]
+ModalityName = Literal[tuple(MODALITIES) + tuple(LOADED)]  # type: ignore[valid-type]
 
 
 def _env_sections(names: tuple[str, ...]) -> dict[str, Any]:
@@ -67,8 +68,12 @@ class _DataFields(_Strict):
         2000, ge=MIN_STATE_CHARS, description="budget per state x / y in characters; a longer state keeps its "
         "head and tail (data/truncate.py), with a warning and a count in the report")
     modality: ModalityName = Field(
-        "text", description="what a state is: 'text' (swirl_wm/modality: how states are checked, cut, diffed, "
-                            "tokenised, decoded and compared)")
+        "text", description="what a state is: 'text', or 'image' (a frame as its codes inline, <boi><v3>...<eoi>; "
+                            "the run trains data.image_codec on its training frames) — swirl_wm/modality: how states "
+                            "are checked, cut, diffed, tokenised, decoded and compared")
+    image_codec: ImageCodecConfig = Field(
+        default_factory=ImageCodecConfig, description="modality 'image': the image tokenizer trained in the data "
+        "stage (FSQ autoencoder, swirl_wm/modality/codec.py)")
 
     @model_validator(mode="after")
     def _path_for_jsonl(self) -> _DataFields:

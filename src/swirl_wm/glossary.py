@@ -12,15 +12,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-Unit = Literal["fraction", "score", "nats/token", "cosine", "reward", "steps", "seconds", "MB"]
+Unit = Literal["fraction", "score", "nats/token", "cosine", "dB", "index", "reward", "steps", "seconds", "MB"]
 
 
 @dataclass(frozen=True)
 class Metric:
     """One metric: ``unit`` (``fraction``: in [0, 1], shown in %, changes in percentage points; ``score``:
     BLEU / ROUGE-L on 0–100; ``nats/token``: a mean token log-probability; ``cosine``: 100 × cosine in
-    −100..100; ``reward``, ``steps``, ``seconds``, ``MB``: as named), whether higher is better, the roles it
-    is reported under, and what it measures."""
+    −100..100; ``dB``: PSNR; ``index``: SSIM in −1..1; ``reward``, ``steps``, ``seconds``, ``MB``: as named),
+    whether higher is better, the roles it is reported under, and what it measures."""
 
     unit: Unit
     higher_is_better: bool
@@ -38,6 +38,11 @@ METRICS: dict[str, Metric] = {  # in the order tables show them
     "effect_accuracy": Metric("fraction", True, ("fwm",), "fields the action changed, reproduced (physics)"),
     "passive_accuracy": Metric("fraction", True, ("fwm",), "fields the action left alone, reproduced (physics)"),
     "grounded_accuracy": Metric("fraction", True, ("idm",), "apply(x, predicted z) == y (physics)"),
+    "ssim": Metric("index", True, _STATES, "SSIM of the decoded frame against the true codes' (image states)"),
+    "psnr": Metric("dB", True, _STATES, "PSNR of the decoded frame against the true codes' (image states)"),
+    "code_accuracy": Metric("fraction", True, _STATES, "image code cells reproduced (image states)"),
+    "code_match": Metric("fraction", True, _STATES, "every image code reproduced (image states)"),
+    "well_formed": Metric("fraction", True, _STATES, "<boi>, a full grid of codes, <eoi> (image states)"),
     # the rest in alphabetical order
     "embedding_similarity": Metric("cosine", True, ("fwm", "idm"), "all-MiniLM-L6-v2 cosine × 100"),
     "json_field_f1": Metric("fraction", True, _STATES, "F1 of JSON leaves (tool outputs)"),
@@ -56,6 +61,7 @@ HEADLINE_FWM = {"physics": "fwm/field_accuracy", "shapes": "fwm/field_accuracy",
                 "scienceworld": "fwm/rouge_l", "miniwob": "fwm/rouge_l", "webshop": "fwm/rouge_l",
                 "propara": "fwm/rouge_l"}
 DEFAULT_HEADLINE_FWM = "fwm/rouge_l"
+HEADLINE_FWM_IMAGE = "fwm/ssim"  # image states, whatever the environment (WorldPredictionBench-style)
 
 # Validation metrics that may pick the best phase (``eval.select_*_by``): what every SWIRL phase reports.
 SELECTABLE = tuple(f"{role}/{name}" for role in ("fwm", "idm", "cycle") for name, m in METRICS.items()
@@ -101,11 +107,13 @@ def table_rank(key: str) -> int:
     return names.index(name) if name in names else len(names)
 
 
-def headline_fwm(env: str) -> str:
+def headline_fwm(env: str, modality: str = "text") -> str:
     """The metric key that headlines the FWM of environment ``env``: ``"fwm/bleu"`` for tool outputs (BFCL,
     tau-bench), ``"fwm/field_accuracy"`` for physics, ``"fwm/rouge_l"`` for pages, text observations and any
-    other environment (a user's own ``env`` name included).
+    other environment (a user's own ``env`` name included); ``"fwm/ssim"`` for image states.
 
     Source: StableToolBench (BLEU for tool outputs) and SWIRL §4 (ROUGE-L for text environments).
     """
+    if modality == "image":
+        return HEADLINE_FWM_IMAGE
     return HEADLINE_FWM.get(env, DEFAULT_HEADLINE_FWM)

@@ -47,6 +47,16 @@ class Transition:
         return replace(self, z=None)
 
 
+SOURCE_KEYS = {"x": "x_source", "y": "y_source"}  # meta keys of a state as its source wrote it (image states)
+
+
+def source_state(t: Transition, field: str) -> str:
+    """The state ``field`` (``"x"`` or ``"y"``) of ``t`` as its source wrote it: the scene text behind an image
+    state (``meta["x_source"]``, ``meta["y_source"]``, :mod:`swirl_wm.recipes.frames`), else the state itself.
+    The environment's exact checks (``apply``) read these."""
+    return t.meta.get(SOURCE_KEYS[field], getattr(t, field))
+
+
 @dataclass(frozen=True)
 class Episode:
     """An ordered sequence of transitions from one run of an environment.

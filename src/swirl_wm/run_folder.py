@@ -45,6 +45,7 @@ class Layout:
     DATA = "data"  # the splits (data/splits.py: labelled, unlabelled, val, test)
     BASE = "base"  # the small preset's model, built from the run's text
     BASE_TOKENS = "base-tokens"  # the base model with the state modality's added tokens
+    IMAGE_CODEC = "image-codec"  # the image modality's tokenizer, trained in the data stage
 
     @staticmethod
     def checkpoint(stage: str, role: str | None = None) -> str:

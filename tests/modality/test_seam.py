@@ -74,7 +74,7 @@ def test_prompts_metrics_and_reading_follow_the_modality(codes):
     fmt = PromptFormat(idm_diff=True, modality="codes")
     assert "Changes: 1 codes changed" in build_prompt(tokenizer, "idm", "<c0><c1>", "<c0><c2>", fmt)
     metrics = state_metrics("fwm", None, ["<c0>", "<c1>"], ["<c0>", "<c2>"], EvalConfig(), embedding=False,
-                            modality="codes")
+                            modality=Codes())
     assert metrics == {"fwm/code_match": 0.5}
     episode = Episode("e1", "jsonl", (Transition(x="<c0>", z="a", y="<c1>", step=0),
                                       Transition(x="<c1>", z="b", y="oops <c2>", step=1)))

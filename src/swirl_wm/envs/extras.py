@@ -3,7 +3,8 @@ metric that needs one is used, with an error that names the extra to install.
 
 ``pip install swirl-wm`` is the training core (SWIRL on the physics world, your own logs, recorded data);
 ``[scienceworld]``, ``[web]`` (MiniWoB++), ``[agents]`` (TextWorldExpress), ``[embeddings]`` (embedding
-similarity), ``[alfworld]`` and ``[all]`` add the rest. ``make install`` installs every extra.
+similarity), ``[visual]`` (the image tokenizer and PSNR/SSIM for ``data.modality: image``), ``[alfworld]`` and
+``[all]`` add the rest. ``make install`` installs every extra.
 """
 
 from __future__ import annotations

@@ -16,7 +16,9 @@ Optional hooks, where the environment can check a prediction exactly:
 - ``state_fields(text) -> {field: value}``: structured states, scored per field (field accuracy);
 - ``apply(x, z) -> y``: executes an action (grounded accuracy of the IDM, the no-op baseline);
 - ``noop_action``: the action that leaves only the passive dynamics (the no-op rule, effect accuracy);
-- ``action_set(x) -> [z]``: the finite actions of a state (the normalised Phase I reward).
+- ``action_set(x) -> [z]``: the finite actions of a state (the normalised Phase I reward);
+- ``render(x, config) -> (H, W, 3) uint8``: the state as a picture, for ``data.modality: image`` (the data
+  stage trains the run's image tokenizer on these frames and writes each state as its codes).
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ class Source:
     noop_action: str | None = None
     action_set: str | None = None
     agent: str | None = None  # the module's AgentEnv class: `swirl paw` can train an agent in it
+    render: str | None = None
 
     def _module(self) -> Any:
         self.check_installed()
@@ -97,6 +100,10 @@ class Source:
         return self._hook(self.apply)
 
     @property
+    def render_fn(self) -> Callable[[str, Any], Any] | None:
+        return self._hook(self.render)
+
+    @property
     def actions_of(self) -> Callable[[str], Sequence[str]] | None:
         return self._hook(self.action_set)
 
@@ -112,7 +119,8 @@ SOURCES: dict[str, Source] = {s.name: s for s in (
            needs="textworld_express", agent="TextWorldExpress"),
     Source("alfworld", "swirl_wm.envs.alfworld", "ALFWorldConfig", extra="alfworld", needs="alfworld",
            agent="ALFWorld"),
-    Source("shapes", "swirl_wm.envs.shapes", "ShapesWorldConfig", state_fields="state_fields", apply="apply"),
+    Source("shapes", "swirl_wm.envs.shapes", "ShapesWorldConfig", state_fields="state_fields", apply="apply",
+           render="render_state"),
 )}
 AGENTS = tuple(name for name, s in SOURCES.items() if s.agent is not None)  # what `swirl paw` can train in
 

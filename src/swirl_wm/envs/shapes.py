@@ -13,8 +13,9 @@ every action is identifiable from (x, y).
 
 States. A scene's text is canonical, the board size then the objects sorted by (row, column): ``grid=8 |
 blue circle (5,1); red square (2,3)`` with ``(column,row)``; :func:`parse_scene` reads exactly that, and
-:func:`state_fields` gives each occupied cell's object (field accuracy). Until the image modality exists
-(issue #16) the SWIRL loop trains on these texts (``data.env: shapes``). :func:`render` draws the scene as a
+:func:`state_fields` gives each occupied cell's object (field accuracy). With ``data.modality: text`` the
+SWIRL loop trains on these texts; with ``data.modality: image`` on the frames :func:`render_state` draws, each
+written as its image codes (:mod:`swirl_wm.modality.image`). :func:`render` draws the scene as a
 ``(H, W, 3)`` uint8 image (``cell_px`` pixels a cell, black background), the picture an image state is
 made of; ``apply(x, z)`` on the scene text is exact, so both directions of a world model can be checked
 on the pictures (render ``apply(x, ẑ)`` and compare).
@@ -148,6 +149,16 @@ def render(scene: Scene, cell_px: int = 4) -> np.ndarray:
         cell = image[t.row * cell_px:(t.row + 1) * cell_px, t.col * cell_px:(t.col + 1) * cell_px]
         cell[_mask(t.shape, cell_px)] = COLOURS[t.colour]
     return image
+
+
+def render_state(text: str, config: ShapesWorldConfig) -> np.ndarray:
+    """The scene text ``text`` drawn as :func:`render` does with ``config.cell_px`` (the registry's ``render``
+    hook: ``data.modality: image`` trains its tokenizer on these frames).
+
+    Raises:
+        ValueError: as :func:`parse_scene`.
+    """
+    return render(parse_scene(text), config.cell_px)
 
 
 def paraphrases(action: Action) -> tuple[str, ...]:

@@ -19,6 +19,7 @@ from typing import Any
 
 from swirl_wm.config import EvalConfig
 from swirl_wm.evaluation.evaluate import NOOP_ACTION, action_metrics, noop_prediction, single_env, state_metrics
+from swirl_wm.modality import TEXT, StateModality
 from swirl_wm.records import Transition
 
 
@@ -29,7 +30,7 @@ def most_frequent_action(labelled: Sequence[Transition]) -> str | None:
 
 
 def trivial_baselines(labelled: Sequence[Transition], transitions: Sequence[Transition], config: EvalConfig,
-                      modality: str = "text") -> dict[str, dict[str, float]]:
+                      modality: StateModality = TEXT) -> dict[str, dict[str, float]]:
     """Metrics of the trivial baselines on labelled ``transitions``; no model is run.
 
     Args:

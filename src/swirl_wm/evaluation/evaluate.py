@@ -21,11 +21,11 @@ from swirl_wm.envs.registry import SOURCES
 from swirl_wm.evaluation.embedding import embedding_similarity
 from swirl_wm.glossary import headline_fwm
 from swirl_wm.metrics import bleu, effect_accuracy, exact_match, field_accuracy, passive_accuracy, rouge_l
-from swirl_wm.modality import modality_of
+from swirl_wm.modality import TEXT, StateModality
 from swirl_wm.models.generation import generate
 from swirl_wm.models.prompts import Role, build_prompt
 from swirl_wm.models.scoring import Scorer
-from swirl_wm.records import Transition
+from swirl_wm.records import Transition, source_state
 
 # Environment hooks: parse a state into fields, and execute an action on a rendered state.
 # What the registered environments can check exactly (envs/registry.py): only modules with a hook are imported.
@@ -35,7 +35,7 @@ APPLY: dict[str, Callable[[str, str], str]] = {n: s.apply_fn for n, s in SOURCES
 # The environment's no-op action, for the no-op-rule baseline (its passive dynamics only).
 NOOP_ACTION: dict[str, str] = {n: s.noop_action for n, s in SOURCES.items() if s.noop_action}
 
-def selection_metric(role: Role, key: str, transitions: Sequence[Transition]) -> str:
+def selection_metric(role: Role, key: str, transitions: Sequence[Transition], modality: str = "text") -> str:
     """The validation metric that picks the best phase of ``role``: ``key``, or for ``"auto"`` the headline
     metric of the transitions' environment (FWM: :func:`~swirl_wm.glossary.headline_fwm`; IDM: grounded
     accuracy where the environment executes actions, else ROUGE-L).
@@ -47,7 +47,7 @@ def selection_metric(role: Role, key: str, transitions: Sequence[Transition]) ->
         return key
     env = single_env(transitions)
     if role == "fwm":
-        return headline_fwm(env or "")
+        return headline_fwm(env or "", modality)
     return "idm/grounded_accuracy" if env in APPLY else "idm/rouge_l"
 
 
@@ -79,7 +79,7 @@ def noop_prediction(env: str | None, x: str) -> str:
 
 def state_metrics(prefix: str, env: str | None, predictions: Sequence[str], refs: Sequence[str],
                   config: EvalConfig, embedding: bool | None = None,
-                  priors: Sequence[str] | None = None, modality: str = "text") -> dict[str, float]:
+                  priors: Sequence[str] | None = None, modality: StateModality = TEXT) -> dict[str, float]:
     """Metrics of predicted states against true ones, keys ``<prefix>/<metric>``.
 
     The state modality's metrics (:mod:`swirl_wm.modality`; text: exact match, BLEU, ROUGE-L, and JSON
@@ -90,12 +90,12 @@ def state_metrics(prefix: str, env: str | None, predictions: Sequence[str], refs
     ``config.embedding_similarity``). Units as :func:`prediction_metrics`.
 
     Raises:
-        ValueError: lengths differ or are 0; ``modality`` is not registered.
+        ValueError: lengths differ or are 0.
     """
     if len(predictions) != len(refs) or not refs:
         raise ValueError(f"{len(predictions)} predictions for {len(refs)} references")
-    metrics = {f"{prefix}/{k}": v for k, v in modality_of(modality).metrics(predictions, refs).items()}
-    if env in STATE_FIELDS:
+    metrics = {f"{prefix}/{k}": v for k, v in modality.metrics(predictions, refs).items()}
+    if env in STATE_FIELDS and modality.name == "text":  # the environment reads its own text states
         metrics |= {f"{prefix}/{k}": v for k, v in field_accuracy(predictions, refs, STATE_FIELDS[env]).items()}
         if priors is not None and env in NOOP_ACTION:
             rule = [noop_prediction(env, x) for x in priors]
@@ -123,7 +123,8 @@ def action_metrics(prefix: str, transitions: Sequence[Transition], predictions: 
                f"{prefix}/rouge_l": rouge_l(predictions, refs)}
     env = single_env(transitions)
     if env in APPLY:
-        hits = [grounded(APPLY[env], t.x, z, t.y) for t, z in zip(transitions, predictions, strict=True)]
+        hits = [grounded(APPLY[env], source_state(t, "x"), z, source_state(t, "y"))
+                for t, z in zip(transitions, predictions, strict=True)]
         metrics[f"{prefix}/grounded_accuracy"] = sum(hits) / len(hits)
     if config.embedding_similarity:
         metrics[f"{prefix}/embedding_similarity"] = embedding_similarity(predictions, refs, config.batch_size)
@@ -131,7 +132,7 @@ def action_metrics(prefix: str, transitions: Sequence[Transition], predictions: 
 
 
 def prediction_metrics(role: Role, transitions: Sequence[Transition], predictions: Sequence[str],
-                       config: EvalConfig, modality: str = "text") -> dict[str, float]:
+                       config: EvalConfig, modality: StateModality = TEXT) -> dict[str, float]:
     """Metrics of a role's predictions against the transitions' references (keys ``<role>/...``).
 
     Every role and environment: exact match, BLEU, ROUGE-L, and, when ``config.embedding_similarity``
@@ -175,7 +176,7 @@ def evaluate_role(role: Role, scorer: Scorer, transitions: Sequence[Transition],
     preds = generate(scorer.model, tokenizer, prompts, budget, batch_size=config.batch_size,
                      desc="FWM next states" if forward else "IDM actions",
                      suppress_tokens=scorer.suppressed_tokens(role))
-    metrics = prediction_metrics(role, transitions, preds, config, scorer.prompt_format.modality)
+    metrics = prediction_metrics(role, transitions, preds, config, scorer.prompt_format.state_modality)
     if forward:
         loglik = scorer(prompts, [t.y for t in transitions], desc="FWM log-likelihood")
         metrics["fwm/log_likelihood"] = sum(loglik) / len(loglik)

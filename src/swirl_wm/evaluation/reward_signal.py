@@ -30,12 +30,13 @@ class Group(TypedDict):
     quality: list[float]
 
 
-def sample_quality(env: str, prediction: str, reference: str) -> float:
+def sample_quality(env: str, prediction: str, reference: str, modality: str = "text") -> float:
     """Quality of one sampled state against the true one, in [0, 1].
 
-    Field accuracy where the environment's states parse into fields (physics), ROUGE-L / 100 elsewhere.
+    Field accuracy where the environment's text states parse into fields (physics), ROUGE-L / 100 elsewhere
+    (for image states: over the code tokens).
     """
-    if env in STATE_FIELDS:
+    if env in STATE_FIELDS and modality == "text":
         return field_accuracy([prediction], [reference], STATE_FIELDS[env])["field_accuracy"]
     return rouge_l([prediction], [reference]) / 100.0
 
@@ -61,7 +62,8 @@ def sample_groups(fwm: Scorer, reward: SwirlReward, pairs: Sequence[Transition],
     rewards = reward(prompts, samples, x=[pairs[i // g].x for i in range(len(samples))],
                      z=[pairs[i // g].z for i in range(len(samples))])
     return [{"samples": samples[k * g:(k + 1) * g], "rewards": rewards[k * g:(k + 1) * g],
-             "quality": [sample_quality(t.env, s, t.y) for s in samples[k * g:(k + 1) * g]]}
+             "quality": [sample_quality(t.env, s, t.y, fwm.prompt_format.modality)
+                         for s in samples[k * g:(k + 1) * g]]}
             for k, t in enumerate(pairs)]
 
 

@@ -13,12 +13,13 @@ from typing import Any
 
 from swirl_wm.config import EvalConfig
 from swirl_wm.evaluation.evaluate import single_env, state_metrics
+from swirl_wm.modality import TEXT, StateModality
 from swirl_wm.models.world_model import WorldModel
 from swirl_wm.records import Episode
 
 
 def step_metrics(episodes: Sequence[Episode], chains: Sequence[Sequence[str]], config: EvalConfig,
-                 modality: str = "text") -> list[dict[str, Any]]:
+                 modality: StateModality = TEXT) -> list[dict[str, Any]]:
     """Per-step metrics of predicted state chains against the episodes' true states.
 
     Args:

@@ -1,4 +1,4 @@
-"""The state modality: where it is decided what a state *is* (text today; image codes next, issue #16).
+"""The state modality: where it is decided what a state *is* (text, or image codes: issue #16).
 
 A state is always a ``str`` in records, JSONL files, prompts, completions and rewards; what differs
 between modalities is how that string is checked, cut, compared, diffed, decoded and tokenised. Those
@@ -14,24 +14,36 @@ decisions are the hooks of :class:`~swirl_wm.modality.base.StateModality`, and o
   metrics such as field accuracy stay with the environment).
 
 A run chooses its modality with ``data.modality`` (default ``text``); it travels with every checkpoint in
-``prompt_format.json``. A new modality is one module in this folder and one line in :data:`MODALITIES`.
+``prompt_format.json``. A new modality is one module in this folder and one line in :data:`MODALITIES` (or
+:data:`LOADED`, when it is made from a folder the run writes, as the image modality is from its codec).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from swirl_wm.modality.base import StateModality
+from swirl_wm.modality.image import load_image_modality
 from swirl_wm.modality.text import TEXT
 
-MODALITIES: dict[str, StateModality] = {"text": TEXT}
+MODALITIES: dict[str, StateModality] = {"text": TEXT}  # stateless modalities
+# Modalities made from a folder the run writes (the image modality: its trained codec, Layout.IMAGE_CODEC).
+LOADED: dict[str, Callable[[str], StateModality]] = {"image": load_image_modality}
 
 
-def modality_of(name: str) -> StateModality:
-    """The registered modality ``name``.
+def modality_of(name: str, folder: str | None = None) -> StateModality:
+    """The registered modality ``name``; for one made from a folder (``image``: the run's codec), that one.
 
     Raises:
-        ValueError: no modality of that name (the message lists the registered ones).
+        ValueError: no modality of that name (the message lists the registered ones), or ``folder`` missing
+            for a modality that needs one; FileNotFoundError: ``folder`` holds no codec.
     """
+    if name in LOADED:
+        if folder is None:
+            raise ValueError(f"the {name} modality needs its folder (the run's codec); none given")
+        return LOADED[name](str(folder))
     try:
         return MODALITIES[name]
     except KeyError:
-        raise ValueError(f"unknown state modality {name!r}; registered: {', '.join(MODALITIES)}") from None
+        names = ", ".join([*MODALITIES, *LOADED])
+        raise ValueError(f"unknown state modality {name!r}; registered: {names}") from None

@@ -21,7 +21,7 @@ from typing import Literal
 
 from transformers import PreTrainedTokenizerBase
 
-from swirl_wm.modality import modality_of
+from swirl_wm.modality import StateModality, modality_of
 
 Role = Literal["fwm", "idm"]
 ROLES: tuple[Role, Role] = ("fwm", "idm")
@@ -52,11 +52,23 @@ class PromptFormat:
             meaning. Source: issue #13 (a 4-layer IDM trained on 400 transitions without it reached 7–24 %
             grounded accuracy on physics).
         modality: the states' modality (``data.modality``; :mod:`swirl_wm.modality`).
+        modality_folder: for a modality made from a folder the run writes (``image``: the run's codec,
+            an absolute path, as a shared-base adapter names its base), that folder; else None.
     """
 
     description: str | None = None
     idm_diff: bool = False
     modality: str = "text"
+    modality_folder: str | None = None
+
+    @property
+    def state_modality(self) -> StateModality:
+        """The :class:`~swirl_wm.modality.base.StateModality` of these prompts' states.
+
+        Raises:
+            ValueError / FileNotFoundError: as :func:`~swirl_wm.modality.modality_of`.
+        """
+        return modality_of(self.modality, self.modality_folder)
 
     def save(self, folder: Path) -> None:
         """Write ``prompt_format.json`` into a checkpoint folder."""
@@ -77,7 +89,7 @@ class PromptFormat:
             return cls(**json.loads(path.read_text(encoding="utf-8")))
         except (json.JSONDecodeError, TypeError) as err:
             raise ValueError(f"{path}: not a prompt format ({err}); expected keys description, idm_diff, "
-                             "modality") from err
+                             "modality, modality_folder") from err
 
 
 PLAIN = PromptFormat()  # no description, no list of changes
@@ -87,7 +99,7 @@ def _user_text(role: Role, x: str, other: str, fmt: PromptFormat) -> str:
     if role == "fwm":
         return f"State: {x}\nAction: {other}"
     text = f"State: {x}\nNext state: {other}"
-    return f"{text}\nChanges: {modality_of(fmt.modality).diff(x, other)}" if fmt.idm_diff else text
+    return f"{text}\nChanges: {fmt.state_modality.diff(x, other)}" if fmt.idm_diff else text
 
 
 def system_text(role: Role, description: str | None = None) -> str:

@@ -16,7 +16,6 @@ from tqdm.auto import tqdm
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 from trl.trainer.utils import selective_log_softmax
 
-from swirl_wm.modality import modality_of
 from swirl_wm.models.prompts import PLAIN, PromptFormat, Role
 
 DEFAULT_MIN_LOGPROB = -10.0
@@ -80,8 +79,10 @@ class Scorer:
 
     def suppressed_tokens(self, role: Role) -> list[int]:
         """Token ids ``role`` must not generate with this tokenizer: the run's state modality's decoding
-        constraint (:meth:`~swirl_wm.modality.base.StateModality.suppressed_tokens`; none for text)."""
-        return modality_of(self.prompt_format.modality).suppressed_tokens(self.tokenizer.get_vocab(), role)
+        constraint (:meth:`~swirl_wm.modality.base.StateModality.suppressed_tokens`; none for text), less the
+        end-of-sequence token, which every role may always write (every completion ends with it)."""
+        suppressed = self.prompt_format.state_modality.suppressed_tokens(self.tokenizer.get_vocab(), role)
+        return [i for i in suppressed if i != self.tokenizer.eos_token_id]
 
     def _encode(self, prompt: str, target: str) -> tuple[list[int], list[int]]:
         p = self.tokenizer(prompt, add_special_tokens=False)["input_ids"]

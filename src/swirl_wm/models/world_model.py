@@ -19,6 +19,7 @@ from typing import Any
 
 import torch
 
+from swirl_wm.modality import StateModality
 from swirl_wm.models.generation import generate
 from swirl_wm.models.loading import load_model, load_tokenizer
 from swirl_wm.models.prompts import PromptFormat, Role, fwm_prompt, idm_prompt
@@ -108,9 +109,9 @@ class WorldModel:
         return cls(fwm, idm, **budgets)
 
     @property
-    def modality(self) -> str:
+    def modality(self) -> StateModality:
         """The states' modality (:mod:`swirl_wm.modality`), as the FWM was trained with."""
-        return self.fwm.prompt_format.modality
+        return self.fwm.prompt_format.state_modality
 
     def _fwm_prompts(self, xs: list[str], zs: list[str]) -> list[str]:
         return [fwm_prompt(self.fwm.tokenizer, x, z, self.fwm.prompt_format) for x, z in zip(xs, zs, strict=True)]

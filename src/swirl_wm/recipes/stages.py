@@ -25,7 +25,7 @@ from swirl_wm.models.world_model import WorldModel
 from swirl_wm.objectives.latent import infer_latent_actions
 from swirl_wm.objectives.rewards import SwirlReward
 from swirl_wm.recipes.run import SwirlRun, save_predictions
-from swirl_wm.records import Transition
+from swirl_wm.records import Transition, source_state
 from swirl_wm.run_folder import Layout
 
 
@@ -136,10 +136,11 @@ def _warm_start_check(run: SwirlRun, name: str, current: dict[str, str], idm: Sc
     figures: dict[str, Any] = {"reward_signal": group_figures(groups)}
     apply = APPLY.get(subset[0].env) if subset else None
     if apply is not None:
-        figures["latent_grounded_accuracy"] = sum(grounded(apply, t.x, t.z, t.y) for t in subset) / len(subset)
+        figures["latent_grounded_accuracy"] = sum(grounded(apply, source_state(t, "x"), t.z, source_state(t, "y"))
+                                                    for t in subset) / len(subset)
     evaluation = next((run.ledger.stages[k] for k in reversed(run.ledger.stages)
                        if k.endswith("/eval") and run.ledger.stages[k]["checkpoints"]["idm"] == current["idm"]), None)
-    key = selection_metric("idm", cfg.eval.select_idm_by, labelled)
+    key = selection_metric("idm", cfg.eval.select_idm_by, labelled, cfg.data.modality)
     figures["idm_val"] = {key: evaluation["val"].get(key)} if evaluation else {}
     corr = figures["reward_signal"].get("corr_reward_quality")
     problems = []

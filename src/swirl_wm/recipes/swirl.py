@@ -86,8 +86,8 @@ def _swirl_stages(run: SwirlRun) -> SwirlMetrics:
                            **{k: done[k] for k in ("latent_actions", "warm_start_check") if k in done}})
     baselines = baseline_stages(run, source.path, {"fwm": sft["fwm"], "idm": sft["idm"]}, splits)
     trivial = run.stage("baselines/trivial", lambda: trivial_stage(run, splits))
-    select = {role: selection_metric(role, getattr(config.eval, f"select_{role}_by"), splits.labelled)
-              for role in ("fwm", "idm")}
+    select = {role: selection_metric(role, getattr(config.eval, f"select_{role}_by"), splits.labelled,
+                                     config.data.modality) for role in ("fwm", "idm")}
     metrics: SwirlMetrics = {
         "run": run_info(config, source, run.wall_time_s())
         | {"data": run.ledger.stages["data"],

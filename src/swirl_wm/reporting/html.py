@@ -9,7 +9,9 @@ baselines, the reward-hacking check, latent-action diagnostics) rendered by Pyth
 - the GRPO curves per step and phase: reward (± std within groups), KL to the reference and mean completion
   length (runs before the length was logged show the first two);
 - a sample of held-out transitions with the best FWM's predicted next state and the best IDM's predicted
-  action beside the true ones (``predictions/<phase>/test-*.jsonl``), HTML-escaped.
+  action beside the true ones (``predictions/<phase>/test-*.jsonl``), HTML-escaped;
+- for image states (a run with an ``image-codec``), image strips per phase: the first test transitions'
+  input frame, true next frame and predicted next frame, decoded by the run's codec.
 
 Input is the run's ``metrics.json`` dict and folder; nothing is recomputed.
 """
@@ -120,6 +122,40 @@ def sample_table(run_dir: Path, metrics: dict[str, Any], limit: int = 8) -> str:
     return "<h2>Sample of test transitions</h2>" + "".join(parts)
 
 
+def image_strips(run_dir: Path, metrics: dict[str, Any], limit: int = 4) -> str:
+    """For a run on image states, one figure per phase with test FWM predictions: a row per transition (its
+    action as the label) with the input frame x, the true next frame y and the predicted ŷ, decoded by the
+    run's codec; empty for other runs."""
+    from swirl_wm.modality.codec import CONFIG_FILE
+    from swirl_wm.modality.image import load_image_modality
+
+    folder = Path(run_dir) / Layout.IMAGE_CODEC
+    if not (folder / CONFIG_FILE).exists():
+        return ""
+    modality = load_image_modality(str(folder.resolve()))
+    parts = []
+    for phase in metrics["phases"]:
+        rows = _read_rows(Path(run_dir) / Layout.predictions(phase["name"], "test", "fwm"), limit)
+        if not rows:
+            continue
+        frames = modality.to_image([s for r in rows for s in (r["x"], r["reference"], r["prediction"])])
+        fig = Figure(figsize=(4.2, 1.4 * len(rows)))
+        axes = fig.subplots(len(rows), 3, squeeze=False)
+        for i, row in enumerate(rows):
+            for j, title in enumerate(("x", "true y", "predicted y")):
+                ax = axes[i][j]
+                ax.imshow(frames[3 * i + j], interpolation="nearest")
+                ax.set_xticks([])
+                ax.set_yticks([])
+                if i == 0:
+                    ax.set_title(title, fontsize=8)
+            axes[i][0].set_ylabel(str(row.get("given", ""))[:28], fontsize=6)
+        fig.tight_layout()
+        parts.append(f"<h3>Phase <code>{html.escape(phase['name'])}</code></h3>"
+                     f'<img alt="image strips of {html.escape(phase["name"])}" src="{png_data_uri(fig)}">')
+    return "<h2>Image strips (test transitions)</h2>" + "".join(parts) if parts else ""
+
+
 def html_report(metrics: dict[str, Any], run_dir: Path) -> str:
     """The page's HTML text (module docstring).
 
@@ -132,6 +168,7 @@ def html_report(metrics: dict[str, Any], run_dir: Path) -> str:
     curves = grpo_curves(metrics["phases"])
     if curves is not None:
         body += f'<h2>GRPO curves</h2><img alt="GRPO curves per phase" src="{png_data_uri(curves)}">'
+    body += image_strips(run_dir, metrics)
     body += sample_table(run_dir, metrics)
     title = html.escape(f"SWIRL run {metrics['run'].get('name', '')}")
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{title}</title>'

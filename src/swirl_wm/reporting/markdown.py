@@ -54,7 +54,8 @@ def _best_roles(metrics: dict[str, Any], phase_name: str) -> list[str]:
 
 
 # The console summary's columns (those a run reports): the headline metric of each kind.
-SUMMARY_KEYS = ("fwm/exact_match", "fwm/bleu", "fwm/rouge_l", "fwm/field_accuracy", "idm/bleu", "idm/rouge_l",
+SUMMARY_KEYS = ("fwm/exact_match", "fwm/bleu", "fwm/rouge_l", "fwm/field_accuracy", "fwm/ssim", "fwm/code_accuracy",
+                "idm/bleu", "idm/rouge_l",
                 "idm/grounded_accuracy")
 
 
@@ -132,8 +133,12 @@ def verdict_lines(metrics: dict[str, Any], split: str = "test") -> list[str]:
 
 
 def rollout_metric(rows: list[dict[str, Any]]) -> str:
-    """The state metric a rollout table or curve shows: field accuracy where the states parse, else ROUGE-L."""
-    return "fwm/field_accuracy" if rows and "fwm/field_accuracy" in rows[0] else "fwm/rouge_l"
+    """The state metric a rollout table or curve shows: field accuracy where the states parse, SSIM for image
+    states, else ROUGE-L."""
+    for key in ("fwm/field_accuracy", "fwm/ssim"):
+        if rows and key in rows[0]:
+            return key
+    return "fwm/rouge_l"
 
 
 def _rollout_lines(metrics: dict[str, Any]) -> list[str]:
@@ -361,7 +366,8 @@ def _baseline_lines(metrics: dict[str, Any]) -> list[str]:
     if "bootstrap_phase1" in baselines:
         rows.append(("bootstrap → Phase I (Phase I from the bootstrap FWM)", baselines["bootstrap_phase1"]["test"]))
     keys = [k for k in ("fwm/exact_match", "fwm/bleu", "fwm/rouge_l", "fwm/field_accuracy", "fwm/json_field_f1",
-                        "fwm/embedding_similarity") if any(k in values for _, values in rows)]
+                        "fwm/psnr", "fwm/ssim", "fwm/code_accuracy", "fwm/embedding_similarity")
+            if any(k in values for _, values in rows)]
     lines = ["## Baselines (test split, FWM)", "", "| model | " + " | ".join(keys) + " |",
              "|---|" + "---:|" * len(keys)]
     lines += [f"| {name} | " + " | ".join(format_value(k, values.get(k)) for k in keys) + " |"

@@ -1,0 +1,204 @@
+"""The image tokenizer of the image modality: RGB frames ↔ a short grid of discrete codes (issue #16).
+
+A small convolutional autoencoder whose bottleneck is finite scalar quantisation (FSQ, Mentzer et al.
+2023, "Finite Scalar Quantization: VQ-VAE Made Simple", arXiv:2309.15505) from the
+``vector-quantize-pytorch`` library: the encoder maps an ``(H, W, 3)`` uint8 frame to an ``(H/f, W/f)``
+grid of latent vectors, FSQ rounds each to one of ``prod(levels)`` codes (no codebook to collapse, no
+commitment loss), and the decoder maps the code grid back to pixels. Trained by mean squared error on the
+run's training states only (validation and test frames are held out and measure reconstruction quality:
+PSNR, SSIM), saved with the run (``model.safetensors`` + ``codec.json``) and loaded by every checkpoint
+that uses it. This plays the part of the unified model's VQ tokenizer in SWIRL's visual experiments
+(arXiv:2602.06130 §4.2: image states as discrete codes inside the language model's token sequence).
+
+Shapes: ``encode`` ``(N, H, W, 3)`` uint8 → ``(N, H/f, W/f)`` int64 in ``[0, codebook_size)``; ``decode``
+the reverse. Units: pixels 0..255; PSNR in dB (peak 255); SSIM in −1..1.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import torch
+from pydantic import BaseModel, ConfigDict, Field
+from torch import nn
+
+from swirl_wm.files import atomic_dir
+
+CONFIG_FILE = "codec.json"
+WEIGHTS_FILE = "model.safetensors"
+
+
+class ImageCodecConfig(BaseModel):
+    """The image tokenizer's architecture and training (``data.image_codec`` of a run config)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    levels: tuple[int, ...] = Field((8, 8), min_length=1, description=(
+        "FSQ levels per latent dimension; the codebook has prod(levels) codes (one added token each). "
+        "Each level ≥ 3 (FSQ needs its symmetric variant for 2)"))
+    downsample: int = Field(4, ge=1, le=16, description="pixels per code along each side (the encoder's stride)")
+    channels: int = Field(32, ge=4, le=512, description="hidden channels of the encoder and decoder")
+    steps: int = Field(3000, ge=1, description="optimizer steps of the reconstruction training")
+    batch_size: int = Field(32, ge=1)
+    learning_rate: float = Field(2e-3, gt=0)
+
+    @property
+    def codebook_size(self) -> int:
+        return math.prod(self.levels)
+
+
+class ImageCodec(nn.Module):
+    """Encoder → FSQ → decoder (see the module docstring). Frames are ``(N, H, W, 3)`` uint8; ``H`` and ``W``
+    must be multiples of ``config.downsample``."""
+
+    def __init__(self, config: ImageCodecConfig, height: int, width: int) -> None:
+        super().__init__()
+        from vector_quantize_pytorch import FSQ  # the optional 'visual' extra (imported on use)
+
+        if any(level < 3 for level in config.levels):
+            raise ValueError(f"FSQ levels must be >= 3, got {config.levels}")
+        if height % config.downsample or width % config.downsample:
+            raise ValueError(f"a {height}x{width} frame is not a whole number of {config.downsample}-pixel codes")
+        self.config, self.height, self.width = config, height, width
+        c, f, d = config.channels, config.downsample, len(config.levels)
+        # Patch-wise: a code reads only its own f x f patch, and its patch is drawn from it alone, so a code
+        # means the same picture wherever it stands (the dynamics in code space stay local).
+        self.encoder = nn.Sequential(nn.Conv2d(3, c, f, stride=f), nn.GELU(), nn.Conv2d(c, c, 1), nn.GELU(),
+                                     nn.Conv2d(c, d, 1))
+        self.quantizer = FSQ(levels=list(config.levels))
+        self.decoder = nn.Sequential(nn.Conv2d(d, c, 1), nn.GELU(), nn.Conv2d(c, c, 1), nn.GELU(),
+                                     nn.ConvTranspose2d(c, 3, f, stride=f))
+
+    @property
+    def grid(self) -> tuple[int, int]:
+        """Codes per frame: ``(rows, columns)``."""
+        return self.height // self.config.downsample, self.width // self.config.downsample
+
+    def _check(self, images: np.ndarray) -> None:
+        if images.ndim != 4 or images.shape[1:] != (self.height, self.width, 3):
+            raise ValueError(f"expected frames of shape (N, {self.height}, {self.width}, 3), got {images.shape}")
+
+    def reconstruct(self, pixels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(N, 3, H, W)`` floats in 0..1 → (the reconstruction, same shape, unclamped; ``(N, h, w)`` codes)."""
+        quantized, indices = self.quantizer(self.encoder(pixels * 2 - 1))
+        return self.decoder(quantized), indices
+
+    @torch.no_grad()
+    def encode(self, images: np.ndarray) -> np.ndarray:
+        """``(N, H, W, 3)`` uint8 → ``(N, h, w)`` int64 codes.
+
+        Raises:
+            ValueError: frames of another shape.
+        """
+        self._check(images)
+        pixels = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float() / 255
+        return self.reconstruct(pixels)[1].long().numpy()
+
+    @torch.no_grad()
+    def decode(self, codes: np.ndarray) -> np.ndarray:
+        """``(N, h, w)`` codes → ``(N, H, W, 3)`` uint8 frames.
+
+        Raises:
+            ValueError: a grid of another shape, or a code outside ``[0, codebook_size)``.
+        """
+        codes = np.asarray(codes)
+        if codes.ndim != 3 or codes.shape[1:] != self.grid:
+            raise ValueError(f"expected code grids of shape (N, {self.grid[0]}, {self.grid[1]}), got {codes.shape}")
+        if codes.size and (codes.min() < 0 or codes.max() >= self.config.codebook_size):
+            raise ValueError(f"codes outside [0, {self.config.codebook_size})")
+        latent = self.quantizer.indices_to_codes(torch.from_numpy(codes).long())
+        pixels = self.decoder(latent).clamp(0, 1)
+        return (pixels.permute(0, 2, 3, 1).numpy() * 255).round().clip(0, 255).astype(np.uint8)
+
+    def save(self, folder: Path) -> Path:
+        """Write the codec into ``folder`` atomically (``codec.json`` + ``model.safetensors``)."""
+        from safetensors.torch import save_file
+
+        with atomic_dir(Path(folder)) as tmp:
+            save_file({k: v.contiguous() for k, v in self.state_dict().items()}, str(tmp / WEIGHTS_FILE))
+            (tmp / CONFIG_FILE).write_text(json.dumps({"config": self.config.model_dump(mode="json"),
+                                                       "height": self.height, "width": self.width}, indent=2))
+        return Path(folder)
+
+    @classmethod
+    def load(cls, folder: str | Path) -> ImageCodec:
+        """The codec saved in ``folder``.
+
+        Raises:
+            FileNotFoundError: ``folder`` holds no codec.
+        """
+        from safetensors.torch import load_file
+
+        folder = Path(folder)
+        if not (folder / CONFIG_FILE).exists():
+            raise FileNotFoundError(f"{folder}: no image codec ({CONFIG_FILE}) here")
+        meta = json.loads((folder / CONFIG_FILE).read_text())
+        codec = cls(ImageCodecConfig(**meta["config"]), meta["height"], meta["width"])
+        codec.load_state_dict(load_file(str(folder / WEIGHTS_FILE)))
+        return codec.eval()
+
+
+def distinct_patches(images: np.ndarray, f: int) -> np.ndarray:
+    """The distinct ``f × f`` patches of ``images`` (``(N, H, W, 3)`` uint8, sides multiples of ``f``), as
+    ``(P, f, f, 3)`` uint8 in a fixed order."""
+    n, h, w, _ = images.shape
+    patches = images.reshape(n, h // f, f, w // f, f, 3).transpose(0, 1, 3, 2, 4, 5).reshape(-1, f, f, 3)
+    return np.unique(patches, axis=0)
+
+
+def train_codec(images: np.ndarray, config: ImageCodecConfig, seed: int) -> ImageCodec:
+    """An :class:`ImageCodec` trained to reconstruct ``images`` (``(N, H, W, 3)`` uint8, N ≥ 1) by mean
+    squared error with Adam, ``config.steps`` steps of ``config.batch_size`` patches drawn with ``seed``.
+
+    The codec is patch-wise (a code reads and draws one ``downsample``-pixel patch), so it is trained on the
+    frames' *distinct* patches, each counted once: in a scene of a few objects on a plain background the
+    background patch would otherwise outweigh every object's, and the rare objects' patches would share
+    codes (measured on the shapes world, 32 x 32 frames: without it 9 of the 13 patch kinds got a code of their own,
+    PSNR 26 dB; with it all 13, PSNR 52 dB, SSIM 0.9995 on held-out frames).
+
+    Raises:
+        ValueError: no frames, or frames whose sides are not multiples of ``config.downsample``.
+    """
+    if images.ndim != 4 or not len(images):
+        raise ValueError(f"expected a non-empty (N, H, W, 3) array of frames, got shape {images.shape}")
+    if images.shape[1] % config.downsample or images.shape[2] % config.downsample:
+        raise ValueError(f"{images.shape[1]}x{images.shape[2]} frames are not whole {config.downsample}-pixel patches")
+    torch.manual_seed(seed)
+    codec = ImageCodec(config, images.shape[1], images.shape[2])
+    pixels = torch.from_numpy(distinct_patches(images, config.downsample)).permute(0, 3, 1, 2).float() / 255
+    optimizer = torch.optim.Adam(codec.parameters(), lr=config.learning_rate)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, config.steps)
+    generator = torch.Generator().manual_seed(seed)
+    codec.train()
+    for _ in range(config.steps):
+        batch = pixels[torch.randint(len(pixels), (config.batch_size,), generator=generator)]
+        reconstruction, _ = codec.reconstruct(batch)
+        loss = nn.functional.mse_loss(reconstruction, batch)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        schedule.step()
+    return codec.eval()
+
+
+def reconstruction_quality(codec: ImageCodec, images: np.ndarray) -> dict[str, float]:
+    """How well ``codec`` reproduces ``images`` (``(N, H, W, 3)`` uint8, N ≥ 1) through its codes: mean PSNR
+    (dB, peak 255, capped at 100 for an exact frame), mean SSIM (−1..1), the fraction of frames exactly
+    reproduced, and the number of distinct codes used (scikit-image's metrics).
+
+    Raises:
+        ValueError: frames of another shape than the codec's.
+    """
+    from skimage.metrics import peak_signal_noise_ratio, structural_similarity
+
+    codes = codec.encode(images)
+    decoded = codec.decode(codes)
+    psnr = [min(peak_signal_noise_ratio(a, b, data_range=255), 100.0) if (a != b).any() else 100.0
+            for a, b in zip(images, decoded, strict=True)]
+    ssim = [structural_similarity(a, b, channel_axis=2, data_range=255) for a, b in zip(images, decoded, strict=True)]
+    return {"psnr": float(np.mean(psnr)), "ssim": float(np.mean(ssim)),
+            "exact": float(np.mean([(a == b).all() for a, b in zip(images, decoded, strict=True)])),
+            "codes_used": int(len(np.unique(codes)))}

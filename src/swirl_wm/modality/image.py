@@ -1,0 +1,138 @@
+"""Image states (issue #16): a frame written as its codes inline, ``<boi><v3><v0>…<v12><eoi>``.
+
+A state is the image tokenizer's (:mod:`swirl_wm.modality.codec`) code grid of the frame, row by row, each
+code an added token ``<v{k}>`` of the language model's vocabulary, between the markers ``<boi>`` and
+``<eoi>``: the layout of the paper's unified model (arXiv:2602.06130 §4.2), where the FWM writes only image
+codes and the IDM only text. In a records / JSONL file an image state is that string; a run on an
+environment that renders its states (``data.env: shapes``) or on a log of image files writes it in the
+data stage, after training the run's codec on the training frames.
+
+Hooks (:class:`~swirl_wm.modality.base.StateModality`): ``check`` a state is ``<boi>``, exactly rows ×
+columns codes of the codebook, ``<eoi>``; ``truncate`` never cuts (a cut frame is no frame); ``diff`` lists
+the code cells that changed, ``(col,row) <v3> -> <v7>``; ``added_tokens`` the markers and one token per code;
+``suppressed_tokens`` keeps the FWM to image tokens (the end of sequence stays allowed,
+:meth:`~swirl_wm.models.scoring.Scorer.suppressed_tokens`) and the IDM to everything else; ``metrics``
+are code match (exact, 0..1), code accuracy (the fraction of code cells right, 0..1), well-formed (0..1),
+and PSNR (dB, capped at 100 for identical frames) and SSIM (−1..1, scikit-image) of the decoded prediction
+against the decoded true codes — the world model's error alone; the codec's own (true frame against its
+decoded codes) is measured when it is trained (:func:`~swirl_wm.modality.codec.reconstruction_quality`).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from swirl_wm.modality.base import Role
+from swirl_wm.modality.codec import ImageCodec
+
+BOI, EOI = "<boi>", "<eoi>"
+_CODE = re.compile(r"<v(\d+)>")
+
+
+def code_token(k: int) -> str:
+    """The added token of code ``k``."""
+    return f"<v{k}>"
+
+
+class ImageModality:
+    """Image states through one codec (see the module docstring); get one with :func:`load_image_modality`."""
+
+    name = "image"
+
+    def __init__(self, codec: ImageCodec, folder: str | None = None) -> None:
+        self.codec, self.folder = codec, folder
+        self.grid = codec.grid
+        self.size = codec.config.codebook_size
+
+    # states <-> codes <-> frames
+    def codes(self, state: str) -> list[int]:
+        """The codes written in ``state``, in order (whatever else it holds is skipped)."""
+        return [int(k) for k in _CODE.findall(state)]
+
+    def to_state(self, images: np.ndarray) -> list[str]:
+        """``(N, H, W, 3)`` uint8 frames → their states."""
+        return [BOI + "".join(code_token(int(k)) for k in grid.ravel()) + EOI for grid in self.codec.encode(images)]
+
+    def to_image(self, states: Sequence[str]) -> np.ndarray:
+        """States → ``(N, H, W, 3)`` uint8 decoded frames. A malformed state (a sample of an untrained FWM)
+        is read leniently: its codes in order, out-of-range ones as 0, cut or padded with 0 to the grid."""
+        rows, cols = self.grid
+        grids = np.zeros((len(states), rows * cols), np.int64)
+        for i, state in enumerate(states):
+            codes = [k if k < self.size else 0 for k in self.codes(state)][: rows * cols]
+            grids[i, : len(codes)] = codes
+        return self.codec.decode(grids.reshape(len(states), rows, cols))
+
+    # the StateModality hooks
+    def check(self, state: str) -> str | None:
+        if not (state.startswith(BOI) and state.endswith(EOI)):
+            return f"expected {BOI} <v0>... {EOI}, got {state[:30]!r}"
+        inner = state[len(BOI):-len(EOI)]
+        if _CODE.sub("", inner):
+            return f"text between the image codes: {_CODE.sub('', inner)[:20]!r}"
+        codes = self.codes(inner)
+        if len(codes) != self.grid[0] * self.grid[1]:
+            return f"{len(codes)} codes, expected {self.grid[0]} x {self.grid[1]} = {self.grid[0] * self.grid[1]}"
+        if max(codes) >= self.size:
+            return f"code {max(codes)} outside the codebook of {self.size}"
+        return None
+
+    def truncate(self, state: str, max_chars: int) -> tuple[str, bool]:
+        return state, False
+
+    def diff(self, x: str, y: str) -> str:
+        a, b = self.codes(x), self.codes(y)
+        cols = self.grid[1]
+        changed = [f"({i % cols},{i // cols}) {code_token(u)} -> {code_token(v)}"
+                   for i, (u, v) in enumerate(zip(a, b, strict=False)) if u != v]
+        if len(a) != len(b):
+            changed.append(f"{len(a)} -> {len(b)} codes")
+        return "; ".join(changed) if changed else "none"
+
+    def added_tokens(self) -> tuple[str, ...]:
+        return (BOI, EOI, *(code_token(k) for k in range(self.size)))
+
+    def suppressed_tokens(self, vocabulary: Mapping[str, int], role: Role) -> list[int]:
+        image = {vocabulary[t] for t in self.added_tokens() if t in vocabulary}
+        if role == "idm":
+            return sorted(image)
+        return sorted(set(vocabulary.values()) - image)
+
+    def metrics(self, predictions: Sequence[str], references: Sequence[str]) -> dict[str, float]:
+        """Code match, code accuracy and well-formed (0..1), PSNR (dB) and SSIM of the decoded frames.
+
+        Raises:
+            ValueError: the lists differ in length.
+        """
+        from skimage.metrics import peak_signal_noise_ratio, structural_similarity
+
+        if len(predictions) != len(references):
+            raise ValueError(f"{len(predictions)} predictions for {len(references)} references")
+        n = len(references)
+        truth, guess = self.to_image(references), self.to_image(predictions)
+        accuracy = []
+        for p, r in zip(predictions, references, strict=True):
+            pc, rc = self.codes(p), self.codes(r)
+            accuracy.append(sum(u == v for u, v in zip(pc, rc, strict=False)) / len(rc) if rc else 0.0)
+        psnr = [min(peak_signal_noise_ratio(t, g, data_range=255), 100.0) if (t != g).any() else 100.0
+                for t, g in zip(truth, guess, strict=True)]
+        ssim = [structural_similarity(t, g, channel_axis=2, data_range=255) for t, g in zip(truth, guess, strict=True)]
+        return {"code_match": sum(p == r for p, r in zip(predictions, references, strict=True)) / n,
+                "code_accuracy": float(np.mean(accuracy)),
+                "well_formed": sum(self.check(p) is None for p in predictions) / n,
+                "psnr": float(np.mean(psnr)), "ssim": float(np.mean(ssim))}
+
+
+@functools.lru_cache(maxsize=8)
+def load_image_modality(folder: str) -> ImageModality:
+    """The image modality of the codec saved in ``folder`` (loaded once per process).
+
+    Raises:
+        FileNotFoundError: no codec in ``folder``.
+    """
+    return ImageModality(ImageCodec.load(Path(folder)), folder)

@@ -1,0 +1,111 @@
+"""The data stage's part for image states (``data.modality: image``, issue #16): the frames of the run's
+states, the run's image tokenizer trained on the training frames, and every state written as its codes.
+
+Where a state's frame comes from: an environment with a ``render`` hook draws it from its scene text
+(``data.env: shapes``); in a user's log (``data.env: jsonl``, ``parquet``, ``hf-dataset``) each state is the
+path of an image file (PNG, JPEG, ...; relative to the log's folder), all of one size. The codec is trained
+on the distinct frames of the labelled and unlabelled splits only — validation and test frames measure its
+reconstruction (PSNR, SSIM) without having been seen — and saved in the run folder (``image-codec``).
+Each transition's ``x`` and ``y`` become the codes ``<boi><v3>…<eoi>``; the original states stay in
+``meta["x_source"]`` / ``meta["y_source"]``, where the environment's exact checks (grounded accuracy:
+``apply(x, ẑ) == y``) read them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from swirl_wm.data.splits import Splits
+from swirl_wm.envs.registry import source
+from swirl_wm.modality.codec import CONFIG_FILE, reconstruction_quality, train_codec
+from swirl_wm.modality.image import ImageModality, load_image_modality
+from swirl_wm.recipes.run import SwirlRun
+from swirl_wm.records import SOURCE_KEYS, Transition
+from swirl_wm.run_folder import Layout
+
+
+def read_frame(path: Path) -> np.ndarray:
+    """An image file as ``(H, W, 3)`` uint8 RGB.
+
+    Raises:
+        ValueError: the file is missing or not an image (the message names it).
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as image:
+            return np.asarray(image.convert("RGB"))
+    except (FileNotFoundError, UnidentifiedImageError) as err:
+        raise ValueError(f"{path}: not an image file ({err.__class__.__name__}); with data.modality 'image' each "
+                         "state of a log is an image file's path, relative to the log's folder") from err
+
+
+def frame_reader(run: SwirlRun) -> Callable[[str], np.ndarray]:
+    """The function that draws a state of this run as a frame (see the module docstring).
+
+    Raises:
+        ValueError: the source neither renders its states nor is a user's log.
+    """
+    data = run.config.data
+    live = source(data.env)
+    if live is not None:
+        if live.render_fn is None:
+            raise ValueError(f"data.modality 'image' needs states that are pictures: data.env {data.env!r} does not "
+                             "render its states (environments that do: shapes), and is not a log of image files")
+        render, env_config = live.render_fn, getattr(data, data.env)
+        return lambda state: render(state, env_config)
+    if data.env not in ("jsonl", "parquet", "hf-dataset"):
+        raise ValueError(f"data.modality 'image' is not supported for the recorded data set {data.env!r}")
+    root = data.path.parent if data.path.is_file() else data.path
+    return lambda state: read_frame(root / state)
+
+
+def _frames(states: list[str], draw: Callable[[str], np.ndarray]) -> np.ndarray:
+    frames = [draw(s) for s in states]
+    shape = frames[0].shape if frames else None
+    for state, frame in zip(states, frames, strict=True):
+        if frame.shape != shape or frame.dtype != np.uint8:
+            raise ValueError(f"state {state[:60]!r}: a {frame.shape} {frame.dtype} frame where the first was "
+                             f"{shape} uint8; every frame of a run has one size")
+    return np.stack(frames) if frames else np.zeros((0, 1, 1, 3), np.uint8)
+
+
+def encode_splits(run: SwirlRun, splits: Splits) -> tuple[Splits, dict[str, Any]]:
+    """``splits`` with every state written as image codes, and the codec's figures (its reconstruction of
+    the held-out val + test frames: PSNR, SSIM, exact frames, codes used). Trains and saves the run's codec
+    on the first call (main process); a resumed run reads it back.
+
+    Raises:
+        ValueError: as :func:`frame_reader`, or frames of different sizes.
+    """
+    draw = frame_reader(run)
+    parts = {name: getattr(splits, name) for name in (*Splits.FILES, "oracle")}
+    states = sorted({s for part in parts.values() for t in part for s in (t.x, t.y)})
+    frames = dict(zip(states, _frames(states, draw), strict=True))
+    folder = run.path(Layout.IMAGE_CODEC)
+    training = sorted({s for t in splits.labelled + splits.unlabelled for s in (t.x, t.y)})
+    if not training:
+        raise ValueError("no training frames for the image codec (the labelled and unlabelled splits are empty)")
+    if run.state.is_main_process and not (folder / CONFIG_FILE).exists():
+        cfg = run.config.data.image_codec
+        run.announce(f"image codec: training on {len(training)} frames ({cfg.steps} steps, levels {cfg.levels})")
+        train_codec(np.stack([frames[s] for s in training]), cfg, run.config.seed).save(folder)
+    run.state.wait_for_everyone()
+    modality: ImageModality = load_image_modality(str(folder.resolve()))
+    held_out = sorted({s for t in splits.val + splits.test for s in (t.x, t.y)} - set(training))
+    figures = {"frames": len(states), "training_frames": len(training), "held_out_frames": len(held_out),
+               "frame_shape": list(frames[states[0]].shape), "codes_per_frame": modality.grid[0] * modality.grid[1],
+               "codebook_size": modality.size}
+    if held_out:
+        figures |= reconstruction_quality(modality.codec, np.stack([frames[s] for s in held_out]))
+    codes = dict(zip(states, modality.to_state(np.stack([frames[s] for s in states])), strict=True))
+
+    def encode(t: Transition) -> Transition:
+        return replace(t, x=codes[t.x], y=codes[t.y], meta={**t.meta, SOURCE_KEYS["x"]: t.x, SOURCE_KEYS["y"]: t.y})
+
+    return Splits(**{name: [encode(t) for t in part] for name, part in parts.items()}), figures
