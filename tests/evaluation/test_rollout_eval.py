@@ -7,6 +7,7 @@ from swirl_wm.envs import physics
 from swirl_wm.evaluation.baselines import most_frequent_action, trivial_baselines
 from swirl_wm.evaluation.cycle import cycle_metrics
 from swirl_wm.evaluation.rollout import rollout_metrics, step_metrics
+from swirl_wm.modality import TEXT
 from swirl_wm.models.world_model import InferredAction
 from swirl_wm.records import Episode, Transition
 
@@ -26,7 +27,7 @@ E2 = _episode("e2", ["p", "p"], ["wait"])
 class Oracle:
     """A world model that knows the episodes: its rollouts are the true states."""
 
-    modality = "text"
+    modality = TEXT
 
     def rollout(self, starts, plans):
         truth = {e.transitions[0].x: [t.y for t in e.transitions] for e in (E1, E2)}
@@ -53,7 +54,7 @@ def test_steps_cap_the_plan_and_unlabelled_steps_are_refused():
 class Cycle:
     """IDM names the action 'go'; FWM appends '!' to x; score is -1 per call."""
 
-    modality = "text"
+    modality = TEXT
 
     def infer_action(self, xs, ys):
         return [[InferredAction("go", -0.1)] for _ in xs]

@@ -3,9 +3,9 @@ and constrained decoding — the FWM cannot write text, the IDM cannot write ima
 
 import numpy as np
 import pytest
-from skimage.metrics import peak_signal_noise_ratio
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from skimage.metrics import peak_signal_noise_ratio
 
 from swirl_wm.envs.shapes import ShapesWorldConfig, generate_episodes, parse_scene, render
 from swirl_wm.modality import modality_of
@@ -41,7 +41,7 @@ def test_tokenizer_round_trip_reproduces_held_out_frames(trained, tmp_path):
     held_out = _frames(10, 1)
     codes = trained.encode(held_out)
     assert codes.shape == (len(held_out), 4, 4) and codes.dtype == np.int64
-    assert 0 <= codes.min() and codes.max() < trained.config.codebook_size
+    assert codes.min() >= 0 and codes.max() < trained.config.codebook_size
     quality = reconstruction_quality(trained, held_out)
     black = np.mean([peak_signal_noise_ratio(f, np.zeros_like(f), data_range=255) for f in held_out])
     assert quality["psnr"] > black + 15 and quality["ssim"] > 0.9  # far better than the all-background guess

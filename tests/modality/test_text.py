@@ -11,8 +11,8 @@ from swirl_wm.modality.text import TEXT, is_json_document, state_diff
 
 def test_registry_and_unknown_name():
     assert modality_of("text") is TEXT and set(MODALITIES) == {"text"}
-    with pytest.raises(ValueError, match="unknown state modality 'image'; registered: text"):
-        modality_of("image")
+    with pytest.raises(ValueError, match="unknown state modality 'video'; registered: text, image"):
+        modality_of("video")
 
 
 def test_text_hooks_by_hand():
