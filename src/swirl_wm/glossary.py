@@ -61,7 +61,8 @@ HEADLINE_FWM = {"physics": "fwm/field_accuracy", "shapes": "fwm/field_accuracy",
                 "scienceworld": "fwm/rouge_l", "miniwob": "fwm/rouge_l", "webshop": "fwm/rouge_l",
                 "propara": "fwm/rouge_l"}
 DEFAULT_HEADLINE_FWM = "fwm/rouge_l"
-HEADLINE_FWM_IMAGE = "fwm/ssim"  # image states, whatever the environment (WorldPredictionBench-style)
+HEADLINE_FWM_IMAGE = "fwm/code_match"  # image states: the exact next frame in code space (copying x never gets it;
+# on mostly-background frames copying x already scores SSIM ≈ 0.98 — eval.select_fwm_by: fwm/ssim for natural images)
 
 # Validation metrics that may pick the best phase (``eval.select_*_by``): what every SWIRL phase reports.
 SELECTABLE = tuple(f"{role}/{name}" for role in ("fwm", "idm", "cycle") for name, m in METRICS.items()
@@ -110,7 +111,7 @@ def table_rank(key: str) -> int:
 def headline_fwm(env: str, modality: str = "text") -> str:
     """The metric key that headlines the FWM of environment ``env``: ``"fwm/bleu"`` for tool outputs (BFCL,
     tau-bench), ``"fwm/field_accuracy"`` for physics, ``"fwm/rouge_l"`` for pages, text observations and any
-    other environment (a user's own ``env`` name included); ``"fwm/ssim"`` for image states.
+    other environment (a user's own ``env`` name included); ``"fwm/code_match"`` for image states.
 
     Source: StableToolBench (BLEU for tool outputs) and SWIRL §4 (ROUGE-L for text environments).
     """

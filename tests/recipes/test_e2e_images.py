@@ -53,7 +53,7 @@ def test_image_states_run_sft_and_both_phases(tmp_path):
         assert {"fwm/psnr", "fwm/ssim", "fwm/code_accuracy", "fwm/well_formed", "idm/grounded_accuracy"} <= set(test)
         assert "fwm/field_accuracy" not in test  # the environment's fields are read from text states only
         rows = phase["rollout"]["model"]
-        assert [r["step"] for r in rows] == [1, 2, 3] and all("fwm/ssim" in r for r in rows)
+        assert [r["step"] for r in rows] == [1, 2, 3] and all("fwm/code_match" in r for r in rows)
     copy = metrics["trivial_baselines"]["copy"]["test"]  # copy the frame: every code right but the changed ones
     assert copy["fwm/well_formed"] == 1 and copy["fwm/code_match"] == 0 and copy["fwm/code_accuracy"] > 0.5
     first = json.loads((run / "data" / "test.jsonl").read_text().splitlines()[0])

@@ -54,7 +54,7 @@ def _best_roles(metrics: dict[str, Any], phase_name: str) -> list[str]:
 
 
 # The console summary's columns (those a run reports): the headline metric of each kind.
-SUMMARY_KEYS = ("fwm/exact_match", "fwm/bleu", "fwm/rouge_l", "fwm/field_accuracy", "fwm/ssim", "fwm/code_accuracy",
+SUMMARY_KEYS = ("fwm/exact_match", "fwm/bleu", "fwm/rouge_l", "fwm/field_accuracy", "fwm/code_match", "fwm/ssim",
                 "idm/bleu", "idm/rouge_l",
                 "idm/grounded_accuracy")
 
@@ -133,9 +133,9 @@ def verdict_lines(metrics: dict[str, Any], split: str = "test") -> list[str]:
 
 
 def rollout_metric(rows: list[dict[str, Any]]) -> str:
-    """The state metric a rollout table or curve shows: field accuracy where the states parse, SSIM for image
-    states, else ROUGE-L."""
-    for key in ("fwm/field_accuracy", "fwm/ssim"):
+    """The state metric a rollout table or curve shows: field accuracy where the states parse, exact frames
+    (code match) for image states, else ROUGE-L."""
+    for key in ("fwm/field_accuracy", "fwm/code_match"):
         if rows and key in rows[0]:
             return key
     return "fwm/rouge_l"

@@ -26,7 +26,7 @@ _KEY_METRICS = (
     ("fwm/exact_match", "FWM exact match (%)", 100.0),
     ("idm/rouge_l", "IDM ROUGE-L", 1.0),
     ("idm/grounded_accuracy", "IDM grounded accuracy (%)", 100.0),
-    ("fwm/ssim", "FWM SSIM (x100)", 100.0),
+    ("fwm/code_match", "FWM exact frames (%)", 100.0),
 )
 
 
