@@ -70,6 +70,15 @@ def test_jsonl_needs_a_path(tmp_path):
         load_config(_write(tmp_path, "data:\n  env: jsonl\n"))
 
 
+def test_image_states_need_a_source_of_frames(tmp_path):
+    with pytest.raises(ConfigError, match="'physics' does not render its states .environments that do: shapes"):
+        load_config(_write(tmp_path, "data:\n  modality: image\n"))
+    config = load_config(_write(tmp_path, "data:\n  env: shapes\n  modality: image\n  image_codec: {levels: [5, 5]}\n"))
+    assert config.data.image_codec.codebook_size == 25
+    with pytest.raises(ConfigError, match="levels"):
+        load_config(_write(tmp_path, "data:\n  env: shapes\n  modality: image\n  image_codec: {levels: [2, 4]}\n"))
+
+
 def test_yaml_is_safe_loaded(tmp_path):
     with pytest.raises(ConfigError):
         load_config(_write(tmp_path, "name: !!python/object/apply:os.system ['true']\n"))

@@ -79,6 +79,12 @@ class _DataFields(_Strict):
     def _path_for_jsonl(self) -> _DataFields:
         if self.env in FILE_SOURCES and self.path is None:
             raise ValueError(f"data.path is required when data.env is {self.env!r}")
+        if self.modality == "image" and not (self.env in ("jsonl", "parquet", "hf-dataset")
+                                             or (self.env in SOURCES and SOURCES[self.env].render)):
+            renders = [name for name, s in SOURCES.items() if s.render]
+            raise ValueError(f"data.modality 'image' needs frames: data.env {self.env!r} does not render its states "
+                             f"(environments that do: {', '.join(renders)}; or a jsonl / parquet / hf-dataset log "
+                             "whose states are image files)")
         return self
 
 

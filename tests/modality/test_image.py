@@ -58,7 +58,7 @@ def test_tokenizer_refuses_what_it_cannot_read(trained, tmp_path):
     with pytest.raises(ValueError, match="whole 4-pixel"):
         train_codec(np.zeros((1, 6, 6, 3), np.uint8), ImageCodecConfig(steps=1), seed=0)
     with pytest.raises(ValueError, match=">= 3"):
-        ImageCodec(ImageCodecConfig(levels=(2, 4)), 8, 8)
+        ImageCodecConfig(levels=(2, 4))
     with pytest.raises(FileNotFoundError, match="no image codec"):
         ImageCodec.load(tmp_path)
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from torch import nn
 
 from swirl_wm.files import atomic_dir
@@ -38,15 +38,23 @@ class ImageCodecConfig(BaseModel):
 
     levels: tuple[int, ...] = Field((8, 8), min_length=1, description=(
         "FSQ levels per latent dimension; the codebook has prod(levels) codes (one added token each). "
-        "Each level ≥ 3 (FSQ needs its symmetric variant for 2)"))
+        "Each level >= 3 (FSQ needs its symmetric variant for 2)"))
     downsample: int = Field(4, ge=1, le=16, description="pixels per code along each side (the encoder's stride)")
     channels: int = Field(32, ge=4, le=512, description="hidden channels of the encoder and decoder")
     steps: int = Field(3000, ge=1, description="optimizer steps of the reconstruction training")
     batch_size: int = Field(32, ge=1)
     learning_rate: float = Field(2e-3, gt=0)
 
+    @field_validator("levels")
+    @classmethod
+    def _levels_at_least_3(cls, levels: tuple[int, ...]) -> tuple[int, ...]:
+        if any(level < 3 for level in levels):
+            raise ValueError(f"FSQ levels must be >= 3, got {levels}")
+        return levels
+
     @property
     def codebook_size(self) -> int:
+        """Codes in the codebook: ``prod(levels)``."""
         return math.prod(self.levels)
 
 
@@ -58,8 +66,6 @@ class ImageCodec(nn.Module):
         super().__init__()
         from vector_quantize_pytorch import FSQ  # the optional 'visual' extra (imported on use)
 
-        if any(level < 3 for level in config.levels):
-            raise ValueError(f"FSQ levels must be >= 3, got {config.levels}")
         if height % config.downsample or width % config.downsample:
             raise ValueError(f"a {height}x{width} frame is not a whole number of {config.downsample}-pixel codes")
         self.config, self.height, self.width = config, height, width
