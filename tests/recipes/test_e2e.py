@@ -232,7 +232,7 @@ def test_lora_shared_base_run_saves_two_adapters_on_one_frozen_base(tmp_path, ti
 
 @pytest.mark.slow
 def test_the_shapes_world_feeds_the_loop_from_its_registry_line(tmp_path, tiny_path):
-    """data.env: shapes (issue #16's environment, as text scenes; tests/recipes/test_e2e_images.py: as frames): SFT, Phase I
+    """data.env: shapes (issue #16's environment, as text scenes; test_e2e_images.py: as frames): SFT, Phase I
     and evaluation with the environment's own checks (field accuracy per cell, grounded accuracy by apply)."""
     run = tmp_path / "shapes"
     config = tmp_path / "shapes.yaml"
