@@ -58,8 +58,10 @@ def test_image_states_run_sft_and_both_phases(tmp_path):
     assert copy["fwm/well_formed"] == 1 and copy["fwm/code_match"] == 0 and copy["fwm/code_accuracy"] > 0.5
     first = json.loads((run / "data" / "test.jsonl").read_text().splitlines()[0])
     assert first["x"].startswith("<boi><v") and first["meta"]["x_source"].startswith("grid=4 | ")
-    fmt = PromptFormat.load(run / "checkpoints" / "iter1-phase1" / "fwm")
-    assert fmt.modality == "image" and Path(fmt.modality_folder) == (run / "image-codec").resolve()
+    checkpoint = run / "checkpoints" / "iter1-phase1" / "fwm"  # complete on its own: its copy of the codec
+    fmt = PromptFormat.load(checkpoint)
+    assert fmt.modality == "image" and Path(fmt.modality_folder) == (checkpoint / "modality").resolve()
+    assert json.loads((checkpoint / "prompt_format.json").read_text())["modality_folder"] == "modality"
     assert "Image strips" in (run / "report.html").read_text()
 
 

@@ -15,7 +15,8 @@ alike, so that training, generation and scoring see the same token sequence.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+import shutil
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Literal
 
@@ -35,6 +36,7 @@ SYSTEM = {
 
 
 FORMAT_FILE = "prompt_format.json"
+MODALITY_FOLDER = "modality"  # a checkpoint's copy of its modality's folder (the image codec)
 # Words the prompts add to the states' own text (the small preset's tokenizer is trained on them too).
 PROMPT_WORDS = "State: Action: Next state: Changes: [ -> ] ( +1, -1) none"
 
@@ -52,8 +54,8 @@ class PromptFormat:
             meaning. Source: issue #13 (a 4-layer IDM trained on 400 transitions without it reached 7–24 %
             grounded accuracy on physics).
         modality: the states' modality (``data.modality``; :mod:`swirl_wm.modality`).
-        modality_folder: for a modality made from a folder the run writes (``image``: the run's codec,
-            an absolute path, as a shared-base adapter names its base), that folder; else None.
+        modality_folder: for a modality made from a folder the run writes (``image``: the run's codec),
+            that folder; else None. A checkpoint keeps its own copy (``modality/``, saved relative).
     """
 
     description: str | None = None
@@ -71,8 +73,15 @@ class PromptFormat:
         return modality_of(self.modality, self.modality_folder)
 
     def save(self, folder: Path) -> None:
-        """Write ``prompt_format.json`` into a checkpoint folder."""
-        (Path(folder) / FORMAT_FILE).write_text(json.dumps(asdict(self), indent=2), encoding="utf-8")
+        """Write ``prompt_format.json`` into a checkpoint folder, with a copy of the modality's folder (the
+        image codec, a few hundred kB) beside it, so that a checkpoint folder is complete on its own."""
+        fmt = self
+        if self.modality_folder is not None:
+            target = Path(folder) / MODALITY_FOLDER
+            if Path(self.modality_folder).resolve() != target.resolve():
+                shutil.copytree(self.modality_folder, target, dirs_exist_ok=True)
+            fmt = replace(self, modality_folder=MODALITY_FOLDER)
+        (Path(folder) / FORMAT_FILE).write_text(json.dumps(asdict(fmt), indent=2), encoding="utf-8")
 
     @classmethod
     def load(cls, folder: str | Path) -> PromptFormat:
@@ -86,10 +95,13 @@ class PromptFormat:
         if not path.exists():
             return cls()
         try:
-            return cls(**json.loads(path.read_text(encoding="utf-8")))
+            fmt = cls(**json.loads(path.read_text(encoding="utf-8")))
         except (json.JSONDecodeError, TypeError) as err:
             raise ValueError(f"{path}: not a prompt format ({err}); expected keys description, idm_diff, "
                              "modality, modality_folder") from err
+        if fmt.modality_folder is not None and not Path(fmt.modality_folder).is_absolute():
+            fmt = replace(fmt, modality_folder=str((Path(folder) / fmt.modality_folder).resolve()))
+        return fmt
 
 
 PLAIN = PromptFormat()  # no description, no list of changes
