@@ -9,7 +9,14 @@ from skimage.metrics import peak_signal_noise_ratio
 
 from swirl_wm.envs.shapes import ShapesWorldConfig, generate_episodes, parse_scene, render
 from swirl_wm.modality import modality_of
-from swirl_wm.modality.codec import ImageCodec, ImageCodecConfig, distinct_patches, reconstruction_quality, train_codec
+from swirl_wm.modality.codec import (
+    ImageCodec,
+    ImageCodecConfig,
+    distinct_patches,
+    patch_kinds,
+    reconstruction_quality,
+    train_codec,
+)
 from swirl_wm.modality.image import BOI, EOI, ImageModality, code_token
 
 SMALL = ImageCodecConfig(levels=(3, 3), steps=1)  # 9 codes; untrained weights suffice for the token hooks
@@ -43,6 +50,8 @@ def test_tokenizer_round_trip_reproduces_held_out_frames(trained, tmp_path):
     assert codes.shape == (len(held_out), 4, 4) and codes.dtype == np.int64
     assert codes.min() >= 0 and codes.max() < trained.config.codebook_size
     quality = reconstruction_quality(trained, held_out)
+    kinds = patch_kinds(trained, _frames(30, 0))
+    assert kinds["codes_for_patch_kinds"] == kinds["patch_kinds"] > 1  # every kind of patch its own code
     black = np.mean([peak_signal_noise_ratio(f, np.zeros_like(f), data_range=255) for f in held_out])
     assert quality["psnr"] > black + 15 and quality["ssim"] > 0.9  # far better than the all-background guess
     loaded = ImageCodec.load(trained.save(tmp_path / "codec"))

@@ -47,6 +47,7 @@ def test_image_states_run_sft_and_both_phases(tmp_path):
     metrics = json.loads((run / "metrics.json").read_text())
     codec = metrics["run"]["data"]["image_codec"]
     assert codec["codes_per_frame"] == 16 and codec["held_out_frames"] > 0 and 0 < codec["psnr"] <= 100
+    assert 1 <= codec["codes_for_patch_kinds"] <= codec["patch_kinds"]
     assert [p["name"] for p in metrics["phases"]] == ["sft", "iter1/phase1", "iter1/phase2"]
     for phase in metrics["phases"]:
         test = phase["test"]

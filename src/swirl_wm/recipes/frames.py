@@ -22,7 +22,7 @@ import numpy as np
 
 from swirl_wm.data.splits import Splits
 from swirl_wm.envs.registry import source
-from swirl_wm.modality.codec import CONFIG_FILE, reconstruction_quality, train_codec
+from swirl_wm.modality.codec import CONFIG_FILE, patch_kinds, reconstruction_quality, train_codec
 from swirl_wm.modality.image import ImageModality, load_image_modality
 from swirl_wm.recipes.run import SwirlRun
 from swirl_wm.records import SOURCE_KEYS, Transition
@@ -101,6 +101,11 @@ def encode_splits(run: SwirlRun, splits: Splits) -> tuple[Splits, dict[str, Any]
     figures = {"frames": len(states), "training_frames": len(training), "held_out_frames": len(held_out),
                "frame_shape": list(frames[states[0]].shape), "codes_per_frame": modality.grid[0] * modality.grid[1],
                "codebook_size": modality.size}
+    figures |= patch_kinds(modality.codec, np.stack([frames[s] for s in training]))
+    if figures["codes_for_patch_kinds"] < figures["patch_kinds"]:
+        run.announce(f"warning: the image codec gives the training frames' {figures['patch_kinds']} distinct patches "
+                     f"only {figures['codes_for_patch_kinds']} codes, so some different pictures are one state; "
+                     "train it longer (data.image_codec.steps) or with more levels")
     if held_out:
         figures |= reconstruction_quality(modality.codec, np.stack([frames[s] for s in held_out]))
     codes = dict(zip(states, modality.to_state(np.stack([frames[s] for s in states])), strict=True))
