@@ -29,6 +29,7 @@ class _Strict(BaseModel):
 
 
 FILE_SOURCES = ("jsonl", "parquet", "hf-dataset", "tau-bench", "webshop", "propara")
+IMAGE_LOGS = ("jsonl", "parquet", "hf-dataset")  # a user's log whose states may be image files' paths
 # data.env: a registered live environment (envs/registry.py) or a file source.
 SourceName = Literal[tuple(SOURCES) + FILE_SOURCES]  # type: ignore[valid-type]
 AgentName = Literal[AGENTS]  # type: ignore[valid-type]
@@ -79,7 +80,7 @@ class _DataFields(_Strict):
     def _path_for_jsonl(self) -> _DataFields:
         if self.env in FILE_SOURCES and self.path is None:
             raise ValueError(f"data.path is required when data.env is {self.env!r}")
-        if self.modality == "image" and not (self.env in ("jsonl", "parquet", "hf-dataset")
+        if self.modality == "image" and not (self.env in IMAGE_LOGS
                                              or (self.env in SOURCES and SOURCES[self.env].render)):
             renders = [name for name, s in SOURCES.items() if s.render]
             raise ValueError(f"data.modality 'image' needs frames: data.env {self.env!r} does not render its states "

@@ -26,6 +26,7 @@ CODES = tuple(f"<c{i}>" for i in range(4))
 
 class Codes:
     name = "codes"
+    native = False
 
     def check(self, state: str) -> str | None:
         rest = state

@@ -95,7 +95,7 @@ def state_metrics(prefix: str, env: str | None, predictions: Sequence[str], refs
     if len(predictions) != len(refs) or not refs:
         raise ValueError(f"{len(predictions)} predictions for {len(refs)} references")
     metrics = {f"{prefix}/{k}": v for k, v in modality.metrics(predictions, refs).items()}
-    if env in STATE_FIELDS and modality.name == "text":  # the environment reads its own text states
+    if env in STATE_FIELDS and modality.native:  # the environment reads its own text states
         metrics |= {f"{prefix}/{k}": v for k, v in field_accuracy(predictions, refs, STATE_FIELDS[env]).items()}
         if priors is not None and env in NOOP_ACTION:
             rule = [noop_prediction(env, x) for x in priors]

@@ -30,13 +30,13 @@ class Group(TypedDict):
     quality: list[float]
 
 
-def sample_quality(env: str, prediction: str, reference: str, modality: str = "text") -> float:
+def sample_quality(env: str, prediction: str, reference: str, native: bool = True) -> float:
     """Quality of one sampled state against the true one, in [0, 1].
 
-    Field accuracy where the environment's text states parse into fields (physics), ROUGE-L / 100 elsewhere
-    (for image states: over the code tokens).
+    Field accuracy where the environment's own (``native``) states parse into fields (physics), ROUGE-L / 100
+    elsewhere (for image states: over the code tokens).
     """
-    if env in STATE_FIELDS and modality == "text":
+    if env in STATE_FIELDS and native:
         return field_accuracy([prediction], [reference], STATE_FIELDS[env])["field_accuracy"]
     return rouge_l([prediction], [reference]) / 100.0
 
@@ -59,10 +59,11 @@ def sample_groups(fwm: Scorer, reward: SwirlReward, pairs: Sequence[Transition],
     samples = generate(fwm.model, fwm.tokenizer, prompts, max_new_tokens, do_sample=True, temperature=temperature,
                        top_p=top_p, batch_size=batch_size, seed=seed, desc="FWM samples",
                        suppress_tokens=fwm.suppressed_tokens("fwm"))
+    native = fwm.prompt_format.state_modality.native
     rewards = reward(prompts, samples, x=[pairs[i // g].x for i in range(len(samples))],
                      z=[pairs[i // g].z for i in range(len(samples))])
     return [{"samples": samples[k * g:(k + 1) * g], "rewards": rewards[k * g:(k + 1) * g],
-             "quality": [sample_quality(t.env, s, t.y, fwm.prompt_format.modality)
+             "quality": [sample_quality(t.env, s, t.y, native)
                          for s in samples[k * g:(k + 1) * g]]}
             for k, t in enumerate(pairs)]
 

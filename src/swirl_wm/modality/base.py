@@ -12,6 +12,7 @@ class StateModality(Protocol):
     """What a kind of state decides; every state is a ``str`` (an image as inline codes, for example)."""
 
     name: str
+    native: bool  # states are the source's own text, so the environment's hooks (fields, apply) read them
 
     def check(self, state: str) -> str | None:
         """Why ``state`` is not a state of this modality, or ``None`` when it is."""

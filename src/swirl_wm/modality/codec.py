@@ -67,7 +67,7 @@ class ImageCodec(nn.Module):
         from vector_quantize_pytorch import FSQ  # the optional 'visual' extra (imported on use)
 
         if height % config.downsample or width % config.downsample:
-            raise ValueError(f"a {height}x{width} frame is not a whole number of {config.downsample}-pixel codes")
+            raise ValueError(f"{height}x{width} frames are not whole {config.downsample}-pixel patches")
         self.config, self.height, self.width = config, height, width
         c, f, d = config.channels, config.downsample, len(config.levels)
         # Patch-wise: a code reads only its own f x f patch, and its patch is drawn from it alone, so a code
@@ -82,6 +82,11 @@ class ImageCodec(nn.Module):
     def grid(self) -> tuple[int, int]:
         """Codes per frame: ``(rows, columns)``."""
         return self.height // self.config.downsample, self.width // self.config.downsample
+
+    @staticmethod
+    def pixels(images: np.ndarray) -> torch.Tensor:
+        """``(N, H, W, 3)`` uint8 → ``(N, 3, H, W)`` floats in 0..1 (what :meth:`reconstruct` reads)."""
+        return torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float() / 255
 
     def _check(self, images: np.ndarray) -> None:
         if images.ndim != 4 or images.shape[1:] != (self.height, self.width, 3):
@@ -100,8 +105,7 @@ class ImageCodec(nn.Module):
             ValueError: frames of another shape.
         """
         self._check(images)
-        pixels = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float() / 255
-        return self.reconstruct(pixels)[1].long().numpy()
+        return self.reconstruct(self.pixels(images))[1].long().numpy()
 
     @torch.no_grad()
     def decode(self, codes: np.ndarray) -> np.ndarray:
@@ -170,11 +174,9 @@ def train_codec(images: np.ndarray, config: ImageCodecConfig, seed: int) -> Imag
     """
     if images.ndim != 4 or not len(images):
         raise ValueError(f"expected a non-empty (N, H, W, 3) array of frames, got shape {images.shape}")
-    if images.shape[1] % config.downsample or images.shape[2] % config.downsample:
-        raise ValueError(f"{images.shape[1]}x{images.shape[2]} frames are not whole {config.downsample}-pixel patches")
     torch.manual_seed(seed)
     codec = ImageCodec(config, images.shape[1], images.shape[2])
-    pixels = torch.from_numpy(distinct_patches(images, config.downsample)).permute(0, 3, 1, 2).float() / 255
+    pixels = codec.pixels(distinct_patches(images, config.downsample))
     optimizer = torch.optim.Adam(codec.parameters(), lr=config.learning_rate)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, config.steps)
     generator = torch.Generator().manual_seed(seed)
@@ -198,16 +200,22 @@ def reconstruction_quality(codec: ImageCodec, images: np.ndarray) -> dict[str, f
     Raises:
         ValueError: frames of another shape than the codec's.
     """
-    from skimage.metrics import peak_signal_noise_ratio, structural_similarity
-
     codes = codec.encode(images)
     decoded = codec.decode(codes)
-    psnr = [min(peak_signal_noise_ratio(a, b, data_range=255), 100.0) if (a != b).any() else 100.0
-            for a, b in zip(images, decoded, strict=True)]
-    ssim = [structural_similarity(a, b, channel_axis=2, data_range=255) for a, b in zip(images, decoded, strict=True)]
-    return {"psnr": float(np.mean(psnr)), "ssim": float(np.mean(ssim)),
-            "exact": float(np.mean([(a == b).all() for a, b in zip(images, decoded, strict=True)])),
-            "codes_used": int(len(np.unique(codes)))}
+    return frame_similarity(images, decoded) | {
+        "exact": float(np.mean([(a == b).all() for a, b in zip(images, decoded, strict=True)])),
+        "codes_used": int(len(np.unique(codes)))}
+
+
+def frame_similarity(truth: np.ndarray, guess: np.ndarray) -> dict[str, float]:
+    """Mean PSNR (dB, peak 255, capped at 100 for an exact frame) and mean SSIM (−1..1) of two equally long
+    ``(N, H, W, 3)`` uint8 stacks (scikit-image)."""
+    from skimage.metrics import peak_signal_noise_ratio, structural_similarity
+
+    pairs = list(zip(truth, guess, strict=True))
+    psnr = [min(peak_signal_noise_ratio(t, g, data_range=255), 100.0) if (t != g).any() else 100.0 for t, g in pairs]
+    ssim = [structural_similarity(t, g, channel_axis=2, data_range=255) for t, g in pairs]
+    return {"psnr": float(np.mean(psnr)), "ssim": float(np.mean(ssim))}
 
 
 @torch.no_grad()
@@ -218,6 +226,5 @@ def patch_kinds(codec: ImageCodec, images: np.ndarray) -> dict[str, int]:
     kinds on its held-out frames had an IDM at 42 % grounded accuracy where one with 13 had 72 %).
     """
     patches = distinct_patches(images, codec.config.downsample)
-    pixels = torch.from_numpy(patches).permute(0, 3, 1, 2).float() / 255
-    codes = codec.reconstruct(pixels)[1]
+    codes = codec.reconstruct(codec.pixels(patches))[1]
     return {"patch_kinds": len(patches), "codes_for_patch_kinds": int(len(torch.unique(codes)))}

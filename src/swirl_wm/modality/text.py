@@ -70,6 +70,7 @@ class TextModality:
     """Text states: see the module docstring. Stateless; use :data:`TEXT`."""
 
     name = "text"
+    native = True
 
     def check(self, state: str) -> str | None:
         return None  # any string is a text state (the readers already refuse empty and non-string ones)

@@ -128,8 +128,8 @@ def base_model(run: SwirlRun, splits: Splits) -> ModelSource:
     if cfg.model.name_or_path != SMALL:
         model = resolve_model(cfg.model.name_or_path)
     else:  # image codes are added tokens of their own, not words for the small tokenizer to learn
-        states = cfg.data.modality == "text"
-        texts = [s for t in splits.labelled + splits.unlabelled for s in ((t.x, t.y, t.z) if states else (t.z,)) if s]
+        native = run.prompt_format.state_modality.native
+        texts = [s for t in splits.labelled + splits.unlabelled for s in ((t.x, t.y, t.z) if native else (t.z,)) if s]
         texts += [system_text(role, cfg.data.description) for role in ("fwm", "idm")]
         texts += [PROMPT_WORDS]
         model = _built_once(run, lambda: build_small_model(run.path(Layout.BASE), texts, cfg.seed))

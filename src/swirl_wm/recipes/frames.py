@@ -46,21 +46,13 @@ def read_frame(path: Path) -> np.ndarray:
 
 
 def frame_reader(run: SwirlRun) -> Callable[[str], np.ndarray]:
-    """The function that draws a state of this run as a frame (see the module docstring).
-
-    Raises:
-        ValueError: the source neither renders its states nor is a user's log.
-    """
+    """The function that draws a state of this run as a frame (see the module docstring); the config check
+    has already refused a source that is neither a rendering environment nor one of ``IMAGE_LOGS``."""
     data = run.config.data
     live = source(data.env)
     if live is not None:
-        if live.render_fn is None:
-            raise ValueError(f"data.modality 'image' needs states that are pictures: data.env {data.env!r} does not "
-                             "render its states (environments that do: shapes), and is not a log of image files")
         render, env_config = live.render_fn, getattr(data, data.env)
         return lambda state: render(state, env_config)
-    if data.env not in ("jsonl", "parquet", "hf-dataset"):
-        raise ValueError(f"data.modality 'image' is not supported for the recorded data set {data.env!r}")
     root = data.path.parent if data.path.is_file() else data.path
     return lambda state: read_frame(root / state)
 
