@@ -74,24 +74,34 @@ class PlainReward:
 
 @contextlib.contextmanager
 def timed_parts(seconds: dict[str, float]) -> Iterator[None]:
-    """Wrap GRPOTrainer's methods of :data:`PARTS` so that each call adds its wall time to ``seconds``
-    (forward passes split by whether they build a graph: the policy's loss forward, or reference / old
-    log-probs)."""
-    originals = {name: getattr(GRPOTrainer, method) for name, method in PARTS.items()}
+    """Wrap the methods of :data:`PARTS` of GRPOTrainer and of swirl-wm's subclass of it so that each
+    outermost call adds its wall time to ``seconds`` (forward passes split by whether they build a graph:
+    the policy's loss forward, or reference / old log-probs; the subclass's call of TRL's method for a
+    micro-batch without a shared prompt is not counted twice)."""
+    classes = (GRPOTrainer, grpo.SharedPrefixGRPOTrainer)
+    originals = {(cls, name): cls.__dict__[method] for cls in classes for name, method in PARTS.items()
+                 if method in cls.__dict__}
+    depth = [0]
 
     def wrap(name, method):
         def timed(self, *args, **kwargs):
+            if depth[0]:
+                return method(self, *args, **kwargs)
             part = name if name != "logps" else ("policy_forward" if torch.is_grad_enabled() else "reference")
-            return _timed(seconds, part, method, self, *args, **kwargs)
+            depth[0] += 1
+            try:
+                return _timed(seconds, part, method, self, *args, **kwargs)
+            finally:
+                depth[0] -= 1
         return timed
 
-    for name, method in originals.items():
-        setattr(GRPOTrainer, PARTS[name], wrap(name, method))
+    for (cls, name), method in originals.items():
+        setattr(cls, PARTS[name], wrap(name, method))
     try:
         yield
     finally:
-        for name, method in originals.items():
-            setattr(GRPOTrainer, PARTS[name], method)
+        for (cls, name), method in originals.items():
+            setattr(cls, PARTS[name], method)
 
 
 def _timed(seconds: dict[str, float], part: str, function, *args, **kwargs):

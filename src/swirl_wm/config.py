@@ -68,6 +68,9 @@ class _DataFields(_Strict):
     max_state_chars: int = Field(
         2000, ge=MIN_STATE_CHARS, description="budget per state x / y in characters; a longer state keeps its "
         "head and tail (data/truncate.py), with a warning and a count in the report")
+    long_states: Literal["cut", "drop"] = Field(
+        "cut", description="a state longer than max_state_chars: 'cut' keeps its head and tail; 'drop' leaves out "
+        "its whole episode, so that every state is whole (a JSON state that must parse, a diff that must be exact)")
     modality: ModalityName = Field(
         "text", description="what a state is: 'text', or 'image' (a frame as its codes inline, <boi><v3>...<eoi>; "
                             "the run trains data.image_codec on its training frames) — swirl_wm/modality: how states "
@@ -190,8 +193,9 @@ class GRPOPhaseConfig(_Strict):
         "send them to wandb / trackio as a table; this project adds them to TensorBoard as a text table "
         "(tag 'completions', backend/completions.py)")
     share_prompt_prefix: bool = Field(
-        True, description="encode each prompt once per group of G samples and reuse its KV cache "
-        "(backend/shared_prefix.py; same samples to float tolerance, faster sampling); False = TRL's own")
+        True, description="encode each prompt once per group of G samples and reuse its KV cache, in sampling "
+        "and in the reference and policy log-probability passes (backend/shared_prefix.py; the same samples, "
+        "log-probabilities and gradients to float tolerance); False = TRL's own")
 
     @model_validator(mode="after")
     def _divisible(self) -> GRPOPhaseConfig:

@@ -1,12 +1,14 @@
 """The state-modality seam (swirl_wm.modality): the registry, the text modality's hooks by hand, and a
 stand-in modality that adds tokens and constrains decoding, run through the hooks' consumers."""
 
+import json
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from swirl_wm.modality import MODALITIES, modality_of
-from swirl_wm.modality.text import TEXT, is_json_document, state_diff
+from swirl_wm.modality.text import TEXT, is_json_document, json_diff, state_diff
 
 
 def test_registry_and_unknown_name():
@@ -48,3 +50,28 @@ def test_state_diff_is_empty_only_for_the_same_words(x, y):
     assert (state_diff(x, y) == "none") == (x.split() == y.split())
 
 
+
+
+def test_json_diff_by_hand():
+    x = '{"state":{"fs":{"cwd":"/alex","tree":{"a.txt":"hi","d":{}}}},"user":"go"}'
+    y = '{"return":{"cwd":"d"},"state":{"fs":{"cwd":"/alex/d","tree":{"a.txt":"hi","d":{"b":1}}}}}'
+    assert json_diff(x, y) == ('+return.cwd = "d"; state.fs.cwd: "/alex" -> "/alex/d"; -state.fs.tree.d; '
+                               '+state.fs.tree.d.b = 1; -user')
+    assert json_diff('{"n": 2.5, "k": [1]}', '{"n": 1, "k": [1, 2]}') == "+k[1] = 2; n: 2.5 -> 1 (-1.5)"
+    assert json_diff('{"a": true}', '{"a": 1}') == "a: true -> 1"  # canonical JSON values, no arithmetic on bools
+    assert json_diff("[1]", "[1]") == "none"
+    # the text modality diffs two JSON documents by field, anything else by word
+    assert TEXT.diff('{"t": 80}', '{"t": 70}') == "t: 80 -> 70 (-10)"
+    assert TEXT.diff('{"t": 80}', "t=70") == state_diff('{"t": 80}', "t=70")
+
+
+json_values = st.recursive(st.none() | st.booleans() | st.integers(-5, 5) | st.sampled_from(["a", "b"]),
+                           lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from(["k", "m"]),
+                                                                                        inner, max_size=2),
+                           max_leaves=8)
+
+
+@given(json_values, json_values)
+def test_json_diff_is_empty_only_for_the_same_leaves(a, b):
+    x, y = json.dumps({"v": a}), json.dumps({"v": b})
+    assert (json_diff(x, y) == "none") == (json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True))

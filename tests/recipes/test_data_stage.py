@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from swirl_wm.config import RunConfig
 from swirl_wm.data.jsonl import write_transitions
 from swirl_wm.data.splits import Splits
@@ -36,6 +38,25 @@ def test_long_states_are_cut_counted_and_announced(tmp_path: Path) -> None:
     metrics = {"run": {"name": "r", "data": result}, "phases": [], "best": {}}
     report = write_report(metrics, tmp_path / "report.md", None).read_text(encoding="utf-8")
     assert "1 with a state cut to 300 chars" in report
+
+
+def test_long_states_drop_leaves_out_the_whole_episode(tmp_path: Path) -> None:
+    messages: list[str] = []
+    run = SwirlRun(_config(tmp_path, max_state_chars=300, long_states="drop"), messages.append)
+    result = _data_stage(run)
+    assert result["truncated"] == 0 and result["episodes"] == 11 and result["dropped_long_episodes"] == 1
+    assert any("kept 11 of 12 episodes" in m for m in messages)
+    splits = Splits.load(run.path("data"))
+    ids = {t.episode_id for part in (splits.labelled, splits.unlabelled, splits.val, splits.test) for t in part}
+    assert "ep0" not in ids and len(ids) == 11
+
+
+def test_long_states_drop_of_every_episode_is_an_error(tmp_path: Path) -> None:
+    config = _config(tmp_path, max_state_chars=300, long_states="drop")
+    long = [Transition(x="long " * 400, z="a", y="b", episode_id="e", step=0, env="user")]
+    write_transitions(tmp_path / "t.jsonl", long)
+    with pytest.raises(ValueError, match=r"t.jsonl: no episode has every state within data.max_state_chars = 300"):
+        _data_stage(SwirlRun(config, lambda _: None))
 
 
 def test_states_within_budget_are_untouched(tmp_path: Path) -> None:
@@ -84,3 +105,20 @@ def test_resume_accepts_a_config_written_before_new_options_existed(tmp_path: Pa
     assert not _same_config(saved, config)
     saved.write_text("not: [valid", encoding="utf-8")
     assert not _same_config(saved, config)
+
+
+def test_budget_warnings_name_the_budget_that_cuts() -> None:
+    from swirl_wm.recipes.data import budget_warnings
+
+    lengths = {"state": [10, 40, 41], "action": [3, 4]}
+    warnings = budget_warnings(lengths, [("state", "eval.max_new_tokens_state", 40),
+                                         ("action", "eval.max_new_tokens_action", 4),
+                                         ("state", "swirl.phase1.max_completion_length", 8)])
+    assert warnings == [
+        "warning: eval.max_new_tokens_state = 40 tokens cuts 1 of 3 states of the training and validation splits "
+        "(the longest: 41 tokens, end of text included): a cut state cannot be right; raise "
+        "eval.max_new_tokens_state",
+        "warning: swirl.phase1.max_completion_length = 8 tokens cuts 3 of 3 states of the training and validation "
+        "splits (the longest: 41 tokens, end of text included): a cut state cannot be right; raise "
+        "swirl.phase1.max_completion_length"]
+    assert budget_warnings({"state": []}, [("state", "k", 1)]) == []

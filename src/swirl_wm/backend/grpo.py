@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+import torch
 from datasets import Dataset
 from peft import PeftModel
 from trl import GRPOTrainer
@@ -22,7 +23,7 @@ from swirl_wm.backend.adapters import attach_frozen, keeps_adapters, policy_mode
 from swirl_wm.backend.args import grpo_args, peft_config
 from swirl_wm.backend.checkpoints import save_trained
 from swirl_wm.backend.completions import CompletionsTable
-from swirl_wm.backend.shared_prefix import share_prompt_prefix
+from swirl_wm.backend.shared_prefix import share_prompt_prefix, shared_prefix_logps
 from swirl_wm.config import GRPOPhaseConfig, LoraSettings
 from swirl_wm.models.loading import load_tokenizer
 from swirl_wm.models.prompts import PLAIN, PromptFormat, Role, build_prompt
@@ -48,6 +49,31 @@ def phase_examples(trained_role: Role, transitions: Sequence[Transition], tokeni
         else:
             rows.append({"prompt": build_prompt(tokenizer, "idm", t.x, t.y, fmt), "x": t.x, "y": t.y})
     return rows
+
+
+class SharedPrefixGRPOTrainer(GRPOTrainer):
+    """TRL's ``GRPOTrainer`` whose log-probability passes (reference, old policy, policy with its graph)
+    encode each distinct prompt once per micro-batch (:func:`~swirl_wm.backend.shared_prefix.shared_prefix_logps`);
+    multimodal inputs, MoE auxiliary losses and micro-batches without a shared prompt take TRL's path."""
+
+    def _get_per_token_logps_and_entropies(self, model, input_ids, attention_mask, logits_to_keep, batch_size=None,
+                                           compute_entropy=False, compute_aux_loss=False, **multimodal):
+        if compute_aux_loss or any(v is not None for v in multimodal.values()):
+            return super()._get_per_token_logps_and_entropies(
+                model, input_ids, attention_mask, logits_to_keep, batch_size, compute_entropy, compute_aux_loss,
+                **multimodal)
+        batch_size = batch_size or input_ids.size(0)
+        logps, entropies = [], []
+        for start in range(0, input_ids.size(0), batch_size):
+            ids, mask = input_ids[start:start + batch_size], attention_mask[start:start + batch_size]
+            with self.accelerator.autocast():
+                shared = shared_prefix_logps(model, ids, mask, logits_to_keep, self.temperature, compute_entropy)
+            if shared is None:
+                shared = super()._get_per_token_logps_and_entropies(model, ids, mask, logits_to_keep, None,
+                                                                    compute_entropy)[:2]
+            logps.append(shared[0])
+            entropies.append(shared[1])
+        return torch.cat(logps), (torch.cat(entropies) if compute_entropy else None), None
 
 
 def train_grpo(policy_path: str, reward: SwirlReward, transitions: Sequence[Transition],
@@ -79,7 +105,8 @@ def train_grpo(policy_path: str, reward: SwirlReward, transitions: Sequence[Tran
     suppressed = reward.scorer.suppressed_tokens(reward.trained_role)  # the state modality's constraint
     if suppressed:  # in TRL's sampling too (GenerationConfig.suppress_tokens)
         args.generation_kwargs = {**(args.generation_kwargs or {}), "suppress_tokens": suppressed}
-    trainer = GRPOTrainer(model=model, reward_funcs=[reward], args=args, train_dataset=dataset,
+    trainer_class = SharedPrefixGRPOTrainer if config.share_prompt_prefix else GRPOTrainer
+    trainer = trainer_class(model=model, reward_funcs=[reward], args=args, train_dataset=dataset,
                           processing_class=tokenizer, peft_config=peft)
     if frozen_adapter is not None:
         if not isinstance(trainer.model, PeftModel):

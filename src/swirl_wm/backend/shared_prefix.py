@@ -1,12 +1,20 @@
-"""GRPO sampling with one prompt prefill per group (issue #14): TRL's generation gets each prompt G times
-(its sampler repeats a prompt for the G rows of its group, consecutively) and transformers' ``generate``
-would encode every copy. Here the distinct prompts are encoded once, their KV cache is repeated G times,
-and ``generate`` goes on from it (transformers' prompt-cache reuse), so it only encodes each row's last
-prompt token before sampling. Same sampling order and random draws as without it; the logits agree to
-float tolerance (``tests/backend/test_shared_prefix.py``).
+"""One prompt encoding per GRPO group (issue #14). TRL gets each prompt G times (its sampler repeats a
+prompt for the G rows of its group) and would encode every copy, in sampling and again in every
+log-probability pass (the reference model's, the policy's with its graph).
 
-Installed on the policy by :func:`share_prompt_prefix` (an instance attribute over ``generate``); rows
-that are not G-fold repeats of distinct prompts (another caller, a ragged last batch) take the plain path.
+- **Sampling** (:func:`share_prompt_prefix`): the distinct prompts are encoded once, their KV cache is
+  repeated G times, and ``generate`` goes on from it (transformers' prompt-cache reuse), so it only encodes
+  each row's last prompt token before sampling. Same sampling order and random draws as without it.
+- **Log-probabilities** (:func:`shared_prefix_logps`): the rows' distinct prompts (all but their last
+  token) go through the model once, with a KV cache; each row's cache is its prompt's (an index, so the
+  gradient of the G rows adds up in the prompt's pass); then each row's last prompt token and completion
+  go through on top of it, and only those positions reach the output layer. Per group of G the model
+  sees ``P + G (C + 1)`` tokens instead of ``G (P + C)`` (prompt P, completion C tokens): for Phase II's
+  long prompts and short actions about 5x fewer. Positions, masks and temperature are TRL's, so the
+  log-probabilities, entropies and gradients agree with TRL's to float tolerance
+  (``tests/backend/test_shared_prefix.py``).
+
+Rows that share no prompt (another caller, a ragged last batch) take the plain path.
 """
 
 from __future__ import annotations
@@ -15,6 +23,7 @@ from typing import Any
 
 import torch
 from transformers import DynamicCache
+from trl.trainer.utils import entropy_from_logits, selective_log_softmax
 
 
 def _groups(input_ids: torch.Tensor, group_size: int) -> bool:
@@ -51,3 +60,42 @@ def share_prompt_prefix(model: Any, group_size: int) -> None:
         return plain(input_ids=input_ids, attention_mask=attention_mask, past_key_values=cache, **kwargs)
 
     model.generate = generate
+
+
+def shared_prefix_logps(model: Any, input_ids: torch.Tensor, attention_mask: torch.Tensor, logits_to_keep: int,
+                        temperature: float, compute_entropy: bool
+                        ) -> tuple[torch.Tensor, torch.Tensor | None] | None:
+    """Per-token log-probabilities (and entropies) of the completions, each distinct prompt encoded once.
+
+    Args:
+        model: the policy or reference model (a transformers causal LM, or a peft model wrapping one).
+        input_ids: ``(rows, P + C)`` token ids, left-padded prompts then right-padded completions (TRL's layout).
+        attention_mask: ``(rows, P + C)``, 1 for a real token.
+        logits_to_keep: ``C``, the completion length.
+        temperature: the logits are divided by it (TRL's sampling temperature).
+        compute_entropy: also return the entropy of each completion position's distribution.
+
+    Returns:
+        ``(logps, entropies)``, each ``(rows, C)`` in nats, 0 at padded completion positions (as TRL's fused
+        head gives them), ``entropies`` ``None`` unless asked; or ``None`` when no two rows share a prompt
+        (or the prompt is a single token), for the caller to take the plain path.
+    """
+    prompt_len = input_ids.shape[1] - logits_to_keep
+    if prompt_len < 2:
+        return None
+    head = torch.cat([input_ids[:, : prompt_len - 1], attention_mask[:, : prompt_len - 1].to(input_ids.dtype)], 1)
+    distinct, row_prompt = torch.unique(head, dim=0, return_inverse=True)
+    if distinct.shape[0] == input_ids.shape[0]:
+        return None
+    cache = DynamicCache()
+    model(input_ids=distinct[:, : prompt_len - 1], attention_mask=distinct[:, prompt_len - 1:],
+          past_key_values=cache, use_cache=True, logits_to_keep=1)
+    cache.batch_select_indices(row_prompt)
+    # positions continue from the cache (past length + arange), as in TRL's one pass over prompt + completion
+    out = model(input_ids=input_ids[:, prompt_len - 1:], attention_mask=attention_mask, past_key_values=cache,
+                use_cache=True)
+    logits = out.logits[:, :-1] / temperature
+    pad = attention_mask[:, prompt_len:] == 0
+    logps = selective_log_softmax(logits, input_ids[:, prompt_len:]).masked_fill(pad, 0.0)
+    entropies = entropy_from_logits(logits).masked_fill(pad, 0.0) if compute_entropy else None
+    return logps, entropies

@@ -1,7 +1,8 @@
 """Text states (the default modality): any string; cut in the middle beyond the run's budget
-(:func:`~swirl_wm.data.truncate.truncate_text`); the IDM's list of changes is word-level
-(:func:`state_diff`); compared by exact match, BLEU, ROUGE-L and, over JSON documents, JSON field F1
-(:mod:`swirl_wm.metrics`); no added tokens and no decoding constraint."""
+(:func:`~swirl_wm.data.truncate.truncate_text`); the IDM's list of changes is field-level between two JSON
+documents (:func:`json_diff`), word-level otherwise (:func:`state_diff`); compared by exact match, BLEU,
+ROUGE-L and, over JSON documents, JSON field F1 (:mod:`swirl_wm.metrics`); no added tokens and no decoding
+constraint."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import re
 from collections.abc import Mapping, Sequence
 
 from swirl_wm.data.truncate import truncate_text
-from swirl_wm.metrics import bleu, exact_match, json_field_f1, rouge_l
+from swirl_wm.metrics import bleu, exact_match, json_field_f1, json_leaves, rouge_l
 from swirl_wm.modality.base import Role
 
 _NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)?")
@@ -58,6 +59,37 @@ def state_diff(x: str, y: str, context: int = 3) -> str:
     return "; ".join(parts) if parts else "none"
 
 
+def json_diff(x: str, y: str) -> str:
+    """The field-level changes from one JSON document to another: each leaf (``json_leaves``' paths and
+    canonical values) that changed as ``path: old -> new``, with the signed change when both are numbers
+    (``path: 3 -> 5 (+2)``); a new leaf as ``+path = value``; a removed one as ``-path``; in path order,
+    joined by ``"; "``; ``"none"`` when the leaves are equal.
+
+    Tool outputs and API states are JSON without spaces, where the word-level :func:`state_diff` sees one
+    word for the whole document (issue #13, BFCL).
+
+    >>> json_diff('{"cwd": "/a", "n": 3, "user": "hi"}', '{"cwd": "/a/b", "n": 5, "return": true}')
+    'cwd: "/a" -> "/a/b"; n: 3 -> 5 (+2); +return = true; -user'
+
+    Raises:
+        ValueError: ``x`` or ``y`` is not JSON (callers check with :func:`is_json_document`).
+    """
+    old, new = dict(json_leaves(json.loads(x))), dict(json_leaves(json.loads(y)))
+    parts = []
+    for path in sorted(old.keys() | new.keys()):
+        if path not in new:
+            parts.append(f"-{path}")
+        elif path not in old:
+            parts.append(f"+{path} = {new[path]}")
+        elif old[path] != new[path]:
+            part = f"{path}: {old[path]} -> {new[path]}"
+            numbers = [_NUMBER.fullmatch(v) for v in (old[path], new[path])]
+            if all(numbers):
+                part += f" ({float(new[path]) - float(old[path]):+g})"
+            parts.append(part)
+    return "; ".join(parts) if parts else "none"
+
+
 def is_json_document(text: str) -> bool:
     """True when ``text`` is a JSON object or array (a bare number or string is not a structured state)."""
     try:
@@ -79,7 +111,7 @@ class TextModality:
         return truncate_text(state, max_chars)
 
     def diff(self, x: str, y: str) -> str:
-        return state_diff(x, y)
+        return json_diff(x, y) if is_json_document(x) and is_json_document(y) else state_diff(x, y)
 
     def added_tokens(self) -> tuple[str, ...]:
         return ()

@@ -86,6 +86,16 @@ def data_stage(run: SwirlRun) -> dict[str, Any]:
         modality = modality_of(data.modality)
         check_states(episodes, modality, origin)
         episodes = [truncate_episode(e, budget, modality.truncate) for e in episodes]
+    dropped = 0
+    if data.long_states == "drop":
+        whole = [e for e in episodes if not count_truncated([e])]
+        dropped = len(episodes) - len(whole)
+        run.announce(f"data.long_states drop: kept {len(whole)} of {len(episodes)} episodes, those whose every "
+                     f"state fits data.max_state_chars = {budget}")
+        if not whole:
+            raise ValueError(f"{origin}: no episode has every state within data.max_state_chars = {budget}; raise "
+                             "it, or set data.long_states: cut")
+        episodes = whole
     if data.max_episodes is not None and data.max_episodes < len(episodes):
         keep = set(random.Random(run.config.seed).sample(range(len(episodes)), data.max_episodes))
         episodes = [e for i, e in enumerate(episodes) if i in keep]
@@ -108,7 +118,60 @@ def data_stage(run: SwirlRun) -> dict[str, Any]:
     run.announce("split by labels: " + ", ".join(f"{name} {counts[name]} transitions / {counts[name + '_episodes']} "
                                                  f"episodes" for name in Splits.FILES))
     return counts | {"episodes": len(episodes), "truncated": truncated, "max_state_chars": budget} | (
+        {"dropped_long_episodes": dropped} if data.long_states == "drop" else {}) | (
         {"image_codec": codec} if codec else {})
+
+
+def budget_warnings(lengths: dict[str, list[int]], budgets: list[tuple[str, str, int]]) -> list[str]:
+    """One warning per generation budget that cuts some of the texts it has to generate.
+
+    Args:
+        lengths: per kind (``"state"``, ``"action"``), the token counts of the training and validation
+            splits' texts of that kind, end-of-sequence token included.
+        budgets: ``(kind, config key, budget in tokens)``.
+
+    Returns:
+        ``"eval.max_new_tokens_state = 320 tokens cuts 37 of 410 next states (the longest: 612 tokens) ..."``
+        for each budget below the longest text of its kind; empty when every budget fits.
+    """
+    out = []
+    for kind, key, budget in budgets:
+        cut = [n for n in lengths.get(kind, []) if n > budget]
+        if cut:
+            out.append(f"warning: {key} = {budget} tokens cuts {len(cut)} of {len(lengths[kind])} {kind}s of the "
+                       f"training and validation splits (the longest: {max(cut)} tokens, end of text included): a "
+                       f"cut {kind} cannot be right; raise {key}")
+    return out
+
+
+def check_generation_budgets(run: SwirlRun, model: ModelSource, splits: Splits) -> list[str]:
+    """Announce (and return) :func:`budget_warnings` for the run's generation budgets against its training
+    and validation texts in ``model``'s tokens (next states: evaluation, Phase I samples; actions:
+    evaluation, latent actions, Phase II samples). The test split is not read.
+
+    Source: issue #13 (BFCL's JSON field F1 was 0 because a 320-token budget cut every generated state).
+    """
+    from transformers import AutoTokenizer
+
+    cfg = run.config
+    tokenizer = AutoTokenizer.from_pretrained(model.path)
+    seen = splits.labelled + splits.unlabelled + splits.val
+
+    def count(texts: list[str]) -> list[int]:
+        return [len(ids) + 1 for ids in tokenizer(texts, add_special_tokens=False)["input_ids"]] if texts else []
+
+    lengths = {"state": count([t.y for t in seen]), "action": count([t.z for t in seen if t.z])}
+    budgets = [("state", "eval.max_new_tokens_state", cfg.eval.max_new_tokens_state),
+               ("action", "eval.max_new_tokens_action", cfg.eval.max_new_tokens_action)]
+    if cfg.swirl.iterations:
+        budgets += [("state", "swirl.phase1.max_completion_length", cfg.swirl.phase1.max_completion_length),
+                    ("action", "swirl.latent_action.max_new_tokens", cfg.swirl.latent_action.max_new_tokens)]
+        if cfg.swirl.train_idm:
+            budgets.append(("action", "swirl.phase2.max_completion_length", cfg.swirl.phase2.max_completion_length))
+    warnings = budget_warnings(lengths, budgets)
+    for message in warnings:
+        run.announce(message)
+    return warnings
 
 
 def _built_once(run: SwirlRun, build: Callable[[], ModelSource]) -> ModelSource:

@@ -26,7 +26,7 @@ from swirl_wm.config import RunConfig, dump_config
 from swirl_wm.data.splits import Splits
 from swirl_wm.evaluation.evaluate import selection_metric
 from swirl_wm.recipes.baselines import baseline_stages, trivial_stage
-from swirl_wm.recipes.data import base_model, check_extras, data_stage
+from swirl_wm.recipes.data import base_model, check_extras, check_generation_budgets, data_stage
 from swirl_wm.recipes.run import SwirlRun
 from swirl_wm.recipes.stages import eval_stage, phase_stage, sft_stage
 from swirl_wm.reporting.model_card import write_model_cards
@@ -62,6 +62,8 @@ def _swirl_stages(run: SwirlRun) -> SwirlMetrics:
     run.stage("data", lambda: data_stage(run))
     splits = Splits.load(run.path(Layout.DATA))
     source = base_model(run, splits)
+    if run.state.is_main_process:
+        check_generation_budgets(run, source, splits)
     sft = run.stage("sft", lambda: sft_stage(run, source.path, splits), all_processes=True)
     current = {"fwm": sft["fwm"], "idm": sft["idm"]}
     phases = [{"name": "sft", "iteration": 0, "role": "both", "train_log": sft["train_log"]}]
