@@ -114,11 +114,26 @@ def test_budget_warnings_name_the_budget_that_cuts() -> None:
     warnings = budget_warnings(lengths, [("state", "eval.max_new_tokens_state", 40),
                                          ("action", "eval.max_new_tokens_action", 4),
                                          ("state", "swirl.phase1.max_completion_length", 8)])
+    end = "end of text included): a cut state cannot be right; raise"
     assert warnings == [
-        "warning: eval.max_new_tokens_state = 40 tokens cuts 1 of 3 states of the training and validation splits "
-        "(the longest: 41 tokens, end of text included): a cut state cannot be right; raise "
+        f"warning: eval.max_new_tokens_state = 40 tokens cuts 1 of 3 states (the longest: 41 tokens, {end} "
         "eval.max_new_tokens_state",
-        "warning: swirl.phase1.max_completion_length = 8 tokens cuts 3 of 3 states of the training and validation "
-        "splits (the longest: 41 tokens, end of text included): a cut state cannot be right; raise "
+        f"warning: swirl.phase1.max_completion_length = 8 tokens cuts 3 of 3 states (the longest: 41 tokens, {end} "
         "swirl.phase1.max_completion_length"]
     assert budget_warnings({"state": []}, [("state", "k", 1)]) == []
+
+
+def test_a_run_warns_about_the_budgets_its_texts_exceed(tmp_path: Path, tiny_path: str) -> None:
+    from swirl_wm.models.loading import ModelSource
+    from swirl_wm.recipes.data import check_generation_budgets
+
+    config = _config(tmp_path, max_state_chars=300)
+    config = config.model_copy(update={"sft": config.sft.model_copy(update={"max_length": 40}),
+                                       "eval": config.eval.model_copy(update={"max_new_tokens_state": 2})})
+    messages: list[str] = []
+    run = SwirlRun(config, messages.append)
+    _data_stage(run)
+    warnings = check_generation_budgets(run, ModelSource(tiny_path, "tiny"), Splits.load(run.path("data")))
+    keys = [w.split(" = ")[0].removeprefix("warning: ") for w in warnings]
+    assert keys == ["sft.max_length", "sft.max_length", "eval.max_new_tokens_state"] and warnings == messages[-3:]
+    assert "FWM examples" in warnings[0] and "IDM examples" in warnings[1]

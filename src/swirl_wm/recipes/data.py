@@ -17,7 +17,7 @@ from swirl_wm.envs.extras import require
 from swirl_wm.envs.registry import source
 from swirl_wm.modality import StateModality, modality_of
 from swirl_wm.models.loading import SMALL, ModelSource, build_small_model, resolve_model, with_added_tokens
-from swirl_wm.models.prompts import PROMPT_WORDS, system_text
+from swirl_wm.models.prompts import PROMPT_WORDS, build_prompt, system_text
 from swirl_wm.recipes.frames import encode_splits
 from swirl_wm.recipes.run import SwirlRun
 from swirl_wm.records import Episode
@@ -126,28 +126,29 @@ def budget_warnings(lengths: dict[str, list[int]], budgets: list[tuple[str, str,
     """One warning per generation budget that cuts some of the texts it has to generate.
 
     Args:
-        lengths: per kind (``"state"``, ``"action"``), the token counts of the training and validation
-            splits' texts of that kind, end-of-sequence token included.
+        lengths: per kind (``"state"``, ``"action"``, ``"FWM example"``...), the token counts of the texts of
+            that kind, end-of-sequence token included.
         budgets: ``(kind, config key, budget in tokens)``.
 
     Returns:
-        ``"eval.max_new_tokens_state = 320 tokens cuts 37 of 410 next states (the longest: 612 tokens) ..."``
+        ``"warning: eval.max_new_tokens_state = 320 tokens cuts 37 of 410 states (the longest: 612 tokens ..."``
         for each budget below the longest text of its kind; empty when every budget fits.
     """
     out = []
     for kind, key, budget in budgets:
         cut = [n for n in lengths.get(kind, []) if n > budget]
         if cut:
-            out.append(f"warning: {key} = {budget} tokens cuts {len(cut)} of {len(lengths[kind])} {kind}s of the "
-                       f"training and validation splits (the longest: {max(cut)} tokens, end of text included): a "
-                       f"cut {kind} cannot be right; raise {key}")
+            out.append(f"warning: {key} = {budget} tokens cuts {len(cut)} of {len(lengths[kind])} {kind}s (the "
+                       f"longest: {max(cut)} tokens, end of text included): a cut {kind} cannot be right; raise {key}")
     return out
 
 
 def check_generation_budgets(run: SwirlRun, model: ModelSource, splits: Splits) -> list[str]:
-    """Announce (and return) :func:`budget_warnings` for the run's generation budgets against its training
-    and validation texts in ``model``'s tokens (next states: evaluation, Phase I samples; actions:
-    evaluation, latent actions, Phase II samples). The test split is not read.
+    """Announce (and return) :func:`budget_warnings` for the run's token budgets against its texts in
+    ``model``'s tokens: SFT's ``max_length`` against the labelled split's prompt + target per role (a longer
+    example loses its target's end), the generation budgets against the training and validation splits'
+    next states (evaluation, Phase I samples) and actions (evaluation, latent actions, Phase II samples).
+    The test split is not read.
 
     Source: issue #13 (BFCL's JSON field F1 was 0 because a 320-token budget cut every generated state).
     """
@@ -160,8 +161,13 @@ def check_generation_budgets(run: SwirlRun, model: ModelSource, splits: Splits) 
     def count(texts: list[str]) -> list[int]:
         return [len(ids) + 1 for ids in tokenizer(texts, add_special_tokens=False)["input_ids"]] if texts else []
 
-    lengths = {"state": count([t.y for t in seen]), "action": count([t.z for t in seen if t.z])}
-    budgets = [("state", "eval.max_new_tokens_state", cfg.eval.max_new_tokens_state),
+    fmt = run.prompt_format
+    lengths = {"state": count([t.y for t in seen]), "action": count([t.z for t in seen if t.z]),
+               "FWM example": count([build_prompt(tokenizer, "fwm", t.x, t.z, fmt) + t.y for t in splits.labelled]),
+               "IDM example": count([build_prompt(tokenizer, "idm", t.x, t.y, fmt) + t.z for t in splits.labelled])}
+    budgets = [("FWM example", "sft.max_length", cfg.sft.max_length), ("IDM example", "sft.max_length",
+                                                                       cfg.sft.max_length),
+               ("state", "eval.max_new_tokens_state", cfg.eval.max_new_tokens_state),
                ("action", "eval.max_new_tokens_action", cfg.eval.max_new_tokens_action)]
     if cfg.swirl.iterations:
         budgets += [("state", "swirl.phase1.max_completion_length", cfg.swirl.phase1.max_completion_length),
