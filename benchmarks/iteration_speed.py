@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import statistics
 import tempfile
 import time
 from collections import defaultdict
@@ -163,20 +164,23 @@ def main() -> None:
     parser.add_argument("--max-completion", type=int, default=48)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--objects", type=int, default=2, help="objects per physics state (the state's length)")
+    parser.add_argument("--pipelines", nargs="+", default=["stock TRL", "swirl-wm"],
+                        choices=["stock TRL", "swirl-wm"], help="one alone for scaling runs (no ratio then)")
     parser.add_argument("--output", type=Path, default=Path("benchmarks/results/iteration_speed.json"))
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     path = resolve_model(args.model).path
     tokenizer = load_tokenizer(path)
     frozen = load_model(path, "cpu")
-    episodes = physics.generate_episodes(physics.PhysicsWorldConfig(n_objects=2, n_episodes=20), args.seed)
+    episodes = physics.generate_episodes(physics.PhysicsWorldConfig(n_objects=args.objects, n_episodes=20), args.seed)
     pairs = [t for e in episodes for t in e.transitions][: args.pairs]
     prompts_per_step = max(1, args.pairs // args.steps)
     result = {"config": vars(args) | {"output": str(args.output), "model_path": path}, "seed": args.seed,
               "machine": machine_info(), "git_commit": git_commit(),
               "matmul_peak_gflops": _matmul_peak_gflops(args.threads),
               "parameters": sum(p.numel() for p in frozen.parameters()), "pipelines": {}}
-    for pipeline in ("stock TRL", "swirl-wm"):
+    for pipeline in args.pipelines:
         phases = {}
         for role, length in (("fwm", args.max_completion), ("idm", 10)):
             config = GRPOPhaseConfig(learning_rate=1e-5, num_generations=args.generations,
@@ -190,18 +194,22 @@ def main() -> None:
                                          "iteration_seconds": sum(p["seconds"] for p in phases.values()),
                                          "training_gflops": flops / max(train_s, 1e-9) / 1e9}
         print(pipeline, json.dumps({r: {k: round(v, 1) for k, v in p["parts"].items()} for r, p in phases.items()}))
-    stock, ours = (result["pipelines"][k]["iteration_seconds"] for k in ("stock TRL", "swirl-wm"))
-    result["speedup_vs_stock_trl"] = stock / ours
-    result["max_reward_difference"] = max(
-        (abs(a - b) for role in ("fwm", "idm") for a, b in zip(
-            result["pipelines"]["stock TRL"]["phases"][role]["rewards"],
-            result["pipelines"]["swirl-wm"]["phases"][role]["rewards"], strict=False)), default=None)
+    result["prompt_tokens"] = {role: statistics.fmean(
+        len(tokenizer(phase_examples(role, [t], tokenizer)[0]["prompt"], add_special_tokens=False).input_ids)
+        for t in pairs) for role in ("fwm", "idm")}
+    if len(args.pipelines) == 2:
+        stock, ours = (result["pipelines"][k]["iteration_seconds"] for k in ("stock TRL", "swirl-wm"))
+        result["speedup_vs_stock_trl"] = stock / ours
+        result["max_reward_difference"] = max(
+            (abs(a - b) for role in ("fwm", "idm") for a, b in zip(
+                result["pipelines"]["stock TRL"]["phases"][role]["rewards"],
+                result["pipelines"]["swirl-wm"]["phases"][role]["rewards"], strict=False)), default=None)
+        print(f"iteration: stock TRL {stock:.1f} s, swirl-wm {ours:.1f} s, speed-up {stock / ours:.2f}x; "
+              f"max |reward difference| per step {result['max_reward_difference']}")
     result["fraction_of_peak"] = {k: v["training_gflops"] / result["matmul_peak_gflops"]
                                   for k, v in result["pipelines"].items()}
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(result, indent=2), encoding="utf-8")
-    print(f"iteration: stock TRL {stock:.1f} s, swirl-wm {ours:.1f} s, speed-up {stock / ours:.2f}x; "
-          f"max |reward difference| per step {result['max_reward_difference']}")
 
 
 if __name__ == "__main__":
