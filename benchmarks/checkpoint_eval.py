@@ -32,13 +32,14 @@ def main() -> None:
     parser.add_argument("--role", choices=["fwm", "idm"], required=True)
     parser.add_argument("--split", choices=["val", "test"], default="test")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--max-examples", type=int, default=None, help="default: the run's eval.max_examples")
     parser.add_argument("--output", type=Path, required=True)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     config = load_config(args.run / "config.yaml")
     run = SwirlRun(config, print)
     splits = Splits.load(run.path(Layout.DATA))
-    transitions = getattr(splits, args.split)[: config.eval.max_examples]
+    transitions = getattr(splits, args.split)[: args.max_examples or config.eval.max_examples]
     quiet = config.eval.model_copy(update={"embedding_similarity": False})
     metrics, _ = evaluate_role(args.role, run.scorer(args.checkpoint), transitions, quiet)
     trivial = trivial_baselines(splits.labelled, transitions, quiet, run.prompt_format.state_modality)
