@@ -194,9 +194,9 @@ def main() -> None:
                                          "iteration_seconds": sum(p["seconds"] for p in phases.values()),
                                          "training_gflops": flops / max(train_s, 1e-9) / 1e9}
         print(pipeline, json.dumps({r: {k: round(v, 1) for k, v in p["parts"].items()} for r, p in phases.items()}))
-    result["prompt_tokens"] = {role: statistics.fmean(
-        len(tokenizer(phase_examples(role, [t], tokenizer)[0]["prompt"], add_special_tokens=False).input_ids)
-        for t in pairs) for role in ("fwm", "idm")}
+    result["prompt_tokens"] = {role: statistics.fmean(len(ids) for ids in tokenizer(
+        [row["prompt"] for row in phase_examples(role, pairs, tokenizer)], add_special_tokens=False).input_ids)
+        for role in ("fwm", "idm")}
     if len(args.pipelines) == 2:
         stock, ours = (result["pipelines"][k]["iteration_seconds"] for k in ("stock TRL", "swirl-wm"))
         result["speedup_vs_stock_trl"] = stock / ours

@@ -16,7 +16,14 @@ from swirl_wm.data.truncate import count_truncated, truncate_episode
 from swirl_wm.envs.extras import require
 from swirl_wm.envs.registry import source
 from swirl_wm.modality import StateModality, modality_of
-from swirl_wm.models.loading import SMALL, ModelSource, build_small_model, resolve_model, with_added_tokens
+from swirl_wm.models.loading import (
+    SMALL,
+    ModelSource,
+    build_small_model,
+    load_tokenizer,
+    resolve_model,
+    with_added_tokens,
+)
 from swirl_wm.models.prompts import PROMPT_WORDS, build_prompt, system_text
 from swirl_wm.recipes.frames import encode_splits
 from swirl_wm.recipes.run import SwirlRun
@@ -123,7 +130,7 @@ def data_stage(run: SwirlRun) -> dict[str, Any]:
 
 
 def budget_warnings(lengths: dict[str, list[int]], budgets: list[tuple[str, str, int]]) -> list[str]:
-    """One warning per generation budget that cuts some of the texts it has to generate.
+    """One warning per token budget (SFT's example length, a generation budget) that cuts some of its texts.
 
     Args:
         lengths: per kind (``"state"``, ``"action"``, ``"FWM example"``...), the token counts of the texts of
@@ -152,10 +159,8 @@ def check_generation_budgets(run: SwirlRun, model: ModelSource, splits: Splits) 
 
     Source: issue #13 (BFCL's JSON field F1 was 0 because a 320-token budget cut every generated state).
     """
-    from transformers import AutoTokenizer
-
     cfg = run.config
-    tokenizer = AutoTokenizer.from_pretrained(model.path)
+    tokenizer = load_tokenizer(model.path)
     seen = splits.labelled + splits.unlabelled + splits.val
 
     def count(texts: list[str]) -> list[int]:
