@@ -126,6 +126,10 @@ class ModelConfig(_Strict):
         False, description="the IDM's prompt also lists the word-level changes from x to y ('[temp=80 -> "
         "temp=70]'), still a function of (x, y) only; not in the paper (issue #13: small IDMs otherwise do not "
         "read y)")
+    fwm_target: Literal["state", "changes"] = Field(
+        "state", description="what the FWM writes: the whole next state (paper), or, for JSON states, only its "
+        "changes as a patch of x (swirl_wm.modality.changes; the next state is x patched); not in the paper "
+        "(issue #13: small FWMs copy or memorise long JSON states)")
     torch_threads: int | None = Field(
         None, ge=1, description="torch CPU threads; None = all cores (trl-notes.md: 1 when cores are shared)")
     lora: LoraSettings | None = Field(

@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from swirl_wm.models.prompts import fwm_prompt, idm_prompt
+from swirl_wm.models.prompts import PromptFormat, fwm_prompt, idm_prompt
 from swirl_wm.models.scoring import Scorer
 from swirl_wm.objectives.rewards import SwirlReward, normalised_reward
 
@@ -83,3 +83,15 @@ def test_batched_reward_equals_the_plain_per_completion_reward(tiny_path) -> Non
             prompts=[""] * 3, completions=completions, x=x, **column)
         plain = bench.PlainReward(role, model, tokenizer)(prompts=[""] * 3, completions=completions, x=x, **column)
         assert ours == pytest.approx(plain, abs=1e-4)
+
+
+def test_rewards_with_the_changes_target_score_states_and_patches(tiny):
+    # model.fwm_target: changes — Phase I's IDM reads x patched by the completion; Phase II's FWM scores y's patch
+    model, tokenizer = tiny
+    fmt = PromptFormat(fwm_target="changes")
+    scorer = Scorer(model, tokenizer, min_logprob=-1e9, prompt_format=fmt)
+    x, y = '{"cwd":"/a","n":1}', '{"cwd":"/b","n":1}'
+    prompts, targets = SwirlReward("fwm", scorer).scoring_pairs(['{"cwd":"/b"}'], [x], ["cd(b)"])
+    assert prompts == [idm_prompt(tokenizer, x, y, fmt)] and targets == ["cd(b)"]
+    prompts, targets = SwirlReward("idm", scorer).scoring_pairs(["cd(b)"], [x], [y])
+    assert prompts == [fwm_prompt(tokenizer, x, "cd(b)", fmt)] and targets == ['{"cwd":"/b"}']

@@ -137,3 +137,26 @@ def test_a_run_warns_about_the_budgets_its_texts_exceed(tmp_path: Path, tiny_pat
     keys = [w.split(" = ")[0].removeprefix("warning: ") for w in warnings]
     assert keys == ["sft.max_length", "sft.max_length", "eval.max_new_tokens_state"] and warnings == messages[-3:]
     assert "FWM examples" in warnings[0] and "IDM examples" in warnings[1]
+
+
+def test_the_changes_target_needs_json_states_and_names_the_first_that_is_not(tmp_path: Path) -> None:
+    config = _config(tmp_path)
+    config = config.model_copy(update={"model": config.model.model_copy(update={"fwm_target": "changes"})})
+    with pytest.raises(ValueError, match=r"t.jsonl: episode 'ep0' step 0: model.fwm_target: changes .*x is not JSON"):
+        _data_stage(SwirlRun(config, lambda _: None))
+    json_steps = [Transition(x=f'{{"n":{e},"s":{s}}}', z=f"act {s}", y=f'{{"n":{e},"s":{s + 1}}}', episode_id=f"ep{e}",
+                             step=s, env="user") for e in range(12) for s in range(2)]
+    write_transitions(tmp_path / "t.jsonl", json_steps)
+    _data_stage(SwirlRun(config, lambda _: None))  # whole JSON states: accepted
+
+
+def test_sft_examples_of_the_changes_target_are_patches(tiny_path: str) -> None:
+    from swirl_wm.backend.sft import sft_examples
+    from swirl_wm.models.loading import load_tokenizer
+    from swirl_wm.models.prompts import PromptFormat
+
+    tokenizer = load_tokenizer(tiny_path)
+    t = Transition(x='{"cwd":"/a","n":1}', z="cd(b)", y='{"cwd":"/b","n":1}', episode_id="e", step=0, env="user")
+    fwm, idm = sft_examples([t], tokenizer, ("fwm", "idm"), PromptFormat(fwm_target="changes"))
+    eos = tokenizer.eos_token
+    assert fwm["completion"] == '{"cwd":"/b"}' + eos and idm["completion"] == "cd(b)" + eos

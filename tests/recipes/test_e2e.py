@@ -386,3 +386,47 @@ def test_phase1_from_the_bootstrap_fwm(tmp_path):
     rows = {r["row"] for r in aggregate({"swirl": [metrics]})}
     assert "swirl: bootstrap → Phase I" in rows
     assert "bootstrap → Phase I" in (run / "report.md").read_text()
+
+
+BFCL_CHANGES = """
+name: bfcl-changes
+seed: 0
+output_dir: {out}
+data:
+  env: bfcl
+  bfcl: {{categories: [multi_turn_base], max_episodes: 40}}
+  max_state_chars: 1000
+  long_states: drop
+  split: {{val_fraction: 0.2, test_fraction: 0.2, simulated_unlabelled_fraction: 0.5}}
+model: {{name_or_path: tiny, torch_threads: 1, fwm_target: changes, idm_diff: true}}
+sft: {{learning_rate: 1.0e-3, max_steps: 1, per_device_train_batch_size: 4}}
+swirl:
+  iterations: 1
+  phase1: {{learning_rate: 1.0e-3, num_generations: 2, per_device_train_batch_size: 4, max_steps: 1,
+           max_completion_length: 8}}
+  phase2: {{learning_rate: 1.0e-3, num_generations: 2, per_device_train_batch_size: 4, max_steps: 1,
+           max_completion_length: 8}}
+  latent_action: {{max_new_tokens: 8}}
+eval: {{max_examples: 2, max_new_tokens_state: 8, max_new_tokens_action: 8, min_logprob: -1000,
+       embedding_similarity: false}}
+"""
+
+
+@pytest.mark.slow
+def test_the_changes_target_runs_the_loop_on_json_states(tmp_path):
+    # model.fwm_target: changes — the FWM writes patches of x; checkpoints say so, predictions are next states
+    run = tmp_path / "run"
+    config = tmp_path / "bfcl.yaml"
+    config.write_text(BFCL_CHANGES.format(out=run), encoding="utf-8")
+    result = CliRunner().invoke(app, ["train", str(config)])
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert [p["name"] for p in metrics["phases"]] == ["sft", "iter1/phase1", "iter1/phase2"]
+    for phase in ("sft", "iter1-phase1", "iter1-phase2"):
+        for role in ("fwm", "idm"):
+            if (run / f"checkpoints/{phase}/{role}").exists():
+                assert PromptFormat.load(run / f"checkpoints/{phase}/{role}").fwm_target == "changes"
+    assert "fwm/json_field_f1" in metrics["phases"][0]["test"]
+    rows = [json.loads(line) for line in (run / "predictions/sft/test-fwm.jsonl").read_text().splitlines()]
+    assert all(json.loads(r["reference"]) for r in rows)  # the references are whole next states
+    assert all("reward" in e for e in metrics["phases"][2]["train_log"] if "loss" in e)

@@ -39,7 +39,8 @@ def sft_examples(transitions: Sequence[Transition], tokenizer: PreTrainedTokeniz
             raise ValueError(f"SFT needs labelled transitions; episode {t.episode_id} step {t.step} has no z")
         for role in roles:
             prompt = build_prompt(tokenizer, role, t.x, t.z if role == "fwm" else t.y, fmt)
-            examples.append({"prompt": prompt, "completion": completion(tokenizer, t.y if role == "fwm" else t.z)})
+            target = fmt.fwm_completion(t.x, t.y) if role == "fwm" else t.z
+            examples.append({"prompt": prompt, "completion": completion(tokenizer, target)})
     return examples
 
 

@@ -47,6 +47,7 @@ def best_of_n(fwm: Scorer, idm: Scorer, transitions: Sequence[Transition], n: in
     samples = generate(fwm.model, fwm.tokenizer, prompts, max_new_tokens, do_sample=True, temperature=temperature,
                        top_p=top_p, batch_size=batch_size, seed=seed, desc=f"best-of-{n} candidates",
                        suppress_tokens=fwm.suppressed_tokens("fwm"))
+    samples = [fwm.prompt_format.next_state(transitions[i // n].x, s) for i, s in enumerate(samples)]
     grouped = [samples[i * n:(i + 1) * n] for i in range(len(transitions))]
     scores = idm([idm_prompt(idm.tokenizer, t.x, s, idm.prompt_format)
                   for t, group in zip(transitions, grouped, strict=True) for s in group],

@@ -176,8 +176,11 @@ def evaluate_role(role: Role, scorer: Scorer, transitions: Sequence[Transition],
     preds = generate(scorer.model, tokenizer, prompts, budget, batch_size=config.batch_size,
                      desc="FWM next states" if forward else "IDM actions",
                      suppress_tokens=scorer.suppressed_tokens(role))
-    metrics = prediction_metrics(role, transitions, preds, config, scorer.prompt_format.state_modality)
+    fmt = scorer.prompt_format
+    if forward:  # the next states the completions describe (model.fwm_target)
+        preds = [fmt.next_state(t.x, p) for t, p in zip(transitions, preds, strict=True)]
+    metrics = prediction_metrics(role, transitions, preds, config, fmt.state_modality)
     if forward:
-        loglik = scorer(prompts, [t.y for t in transitions], desc="FWM log-likelihood")
+        loglik = scorer(prompts, [fmt.fwm_completion(t.x, t.y) for t in transitions], desc="FWM log-likelihood")
         metrics["fwm/log_likelihood"] = sum(loglik) / len(loglik)
     return metrics, preds

@@ -23,6 +23,7 @@ from typing import Literal
 from transformers import PreTrainedTokenizerBase
 
 from swirl_wm.modality import StateModality, modality_of
+from swirl_wm.modality.changes import apply_changes, state_changes
 
 Role = Literal["fwm", "idm"]
 ROLES: tuple[Role, Role] = ("fwm", "idm")
@@ -43,7 +44,8 @@ PROMPT_WORDS = "State: Action: Next state: Changes: [ -> ] ( +1, -1) none"
 
 @dataclass(frozen=True)
 class PromptFormat:
-    """How a run lays out its prompts (config: ``data.description``, ``model.idm_diff``).
+    """How a run lays out its prompts and the FWM's target (config: ``data.description``, ``model.idm_diff``,
+    ``data.modality``, ``model.fwm_target``).
 
     Attributes:
         description: a task / environment description put before each role's instruction; None = none.
@@ -56,12 +58,38 @@ class PromptFormat:
         modality: the states' modality (``data.modality``; :mod:`swirl_wm.modality`).
         modality_folder: for a modality made from a folder the run writes (``image``: the run's codec),
             that folder; else None. A checkpoint keeps its own copy (``modality/``, saved relative).
+        fwm_target: what the FWM writes for a next state ``y``: ``"state"``, ``y`` itself (paper), or
+            ``"changes"``, for JSON states, a patch of ``x`` (:mod:`swirl_wm.modality.changes`); see
+            :meth:`fwm_completion` and :meth:`next_state`.
     """
 
     description: str | None = None
     idm_diff: bool = False
     modality: str = "text"
     modality_folder: str | None = None
+    fwm_target: str = "state"
+
+    def fwm_completion(self, x: str, y: str) -> str:
+        """The text the FWM is trained to write, and scored on, for the transition ``x → y`` (SFT targets,
+        the FWM's log-likelihood, the Phase II reward ``log P_θ(y | x, z)``): ``y``, or with ``fwm_target:
+        changes`` the patch from ``x`` to ``y`` (a bijection given ``x``, so ``P_θ(y | x, z)`` keeps its
+        meaning).
+
+        Raises:
+            ValueError: with ``changes``, ``x`` or ``y`` is not a JSON document.
+        """
+        return state_changes(x, y) if self.fwm_target == "changes" else y
+
+    def next_state(self, x: str, completion: str) -> str:
+        """The next state ``ŷ`` that an FWM completion describes: the completion, or with ``fwm_target:
+        changes`` ``x`` patched by it; a completion that is not a well-formed patch is returned as it is (a
+        wrong next state, scored as such by the metrics and the Phase I reward)."""
+        if self.fwm_target != "changes":
+            return completion
+        try:
+            return apply_changes(x, completion)
+        except ValueError:
+            return completion
 
     @property
     def state_modality(self) -> StateModality:
@@ -98,7 +126,7 @@ class PromptFormat:
             fmt = cls(**json.loads(path.read_text(encoding="utf-8")))
         except (json.JSONDecodeError, TypeError) as err:
             raise ValueError(f"{path}: not a prompt format ({err}); expected keys description, idm_diff, "
-                             "modality, modality_folder") from err
+                             "modality, modality_folder, fwm_target") from err
         if fmt.modality_folder is not None and not Path(fmt.modality_folder).is_absolute():
             fmt = replace(fmt, modality_folder=str((Path(folder) / fmt.modality_folder).resolve()))
         return fmt

@@ -138,6 +138,8 @@ class WorldModel:
         single, (xs, zs) = self._check(n, x, z)
         prompts = self._fwm_prompts(xs, zs)
         out = self._generate("fwm", prompts, n, self.max_new_tokens_state, temperature, top_p, seed)
+        fmt = self.fwm.prompt_format
+        out = [[fmt.next_state(xi, c) for c in row] for xi, row in zip(xs, out, strict=True)]
         return out[0] if single else out
 
     def infer_action(self, x: str | Sequence[str], y: str | Sequence[str], n: int = 1, *, temperature: float = 0.7,
@@ -171,7 +173,8 @@ class WorldModel:
             ValueError: as :meth:`predict`.
         """
         single, (xs, zs, ys) = _batch(x, z, y)
-        out = self.fwm(self._fwm_prompts(xs, zs), ys)
+        fmt = self.fwm.prompt_format
+        out = self.fwm(self._fwm_prompts(xs, zs), [fmt.fwm_completion(xi, yi) for xi, yi in zip(xs, ys, strict=True)])
         return out[0] if single else out
 
     def rollout(self, x0: str | Sequence[str], actions: Sequence[str] | Sequence[Sequence[str]]

@@ -51,15 +51,16 @@ class SwirlReward:
 
     def scoring_pairs(self, completions: Sequence[str], x: Sequence[str], target: Sequence[str]
                       ) -> tuple[list[str], list[str]]:
-        """The (prompt, target) pairs the frozen model scores, one per completion."""
-        tokenizer = self.scorer.tokenizer
-        if self.trained_role == "fwm":  # score z given (x, ŷ)
-            prompts = [idm_prompt(tokenizer, xi, yi, self.scorer.prompt_format)
+        """The (prompt, target) pairs the frozen model scores, one per completion (the run's prompt format,
+        ``model.fwm_target`` included, is the frozen scorer's: both roles of a run share it)."""
+        tokenizer, fmt = self.scorer.tokenizer, self.scorer.prompt_format
+        if self.trained_role == "fwm":  # score z given (x, ŷ), ŷ the next state the completion describes
+            prompts = [idm_prompt(tokenizer, xi, fmt.next_state(xi, yi), fmt)
                        for xi, yi in zip(x, completions, strict=True)]
-        else:  # score y given (x, ẑ)
-            prompts = [fwm_prompt(tokenizer, xi, zi, self.scorer.prompt_format)
-                       for xi, zi in zip(x, completions, strict=True)]
-        return prompts, list(target)
+            return prompts, list(target)
+        # score y given (x, ẑ): y as the FWM writes it (the state, or its changes from x)
+        prompts = [fwm_prompt(tokenizer, xi, zi, fmt) for xi, zi in zip(x, completions, strict=True)]
+        return prompts, [fmt.fwm_completion(xi, yi) for xi, yi in zip(x, target, strict=True)]
 
     def __call__(self, prompts: Sequence[Any], completions: Sequence[str], x: Sequence[str],
                  **columns: Any) -> list[float]:

@@ -16,6 +16,7 @@ from swirl_wm.data.truncate import count_truncated, truncate_episode
 from swirl_wm.envs.extras import require
 from swirl_wm.envs.registry import source
 from swirl_wm.modality import StateModality, modality_of
+from swirl_wm.modality.changes import check_changes
 from swirl_wm.models.loading import (
     SMALL,
     ModelSource,
@@ -81,6 +82,28 @@ def check_states(episodes: list[Episode], modality: StateModality, origin: str) 
                                      f"not a {modality.name} state: {problem}")
 
 
+def check_fwm_target(episodes: list[Episode], target: str, modality: str, origin: str) -> None:
+    """With ``model.fwm_target: changes``, every transition's ``y`` is a patch of its ``x`` that rebuilds
+    ``y``'s text (:func:`~swirl_wm.modality.changes.check_changes`); nothing to check for ``state``.
+
+    Raises:
+        ValueError: a modality other than text, or the first transition that cannot be written as changes,
+            named by ``origin``, episode and step (a state cut by ``data.max_state_chars`` is no longer JSON:
+            the message points to ``data.long_states: drop``).
+    """
+    if target != "changes":
+        return
+    if modality != "text":
+        raise ValueError(f"model.fwm_target: changes needs JSON text states; data.modality is {modality!r}")
+    for episode in episodes:
+        for t in episode.transitions:
+            problem = check_changes(t.x, t.y)
+            if problem is not None:
+                raise ValueError(f"{origin}: episode {episode.episode_id!r} step {t.step}: model.fwm_target: changes "
+                                 f"cannot write y as changes of x: {problem} (a state cut by data.max_state_chars "
+                                 "is not JSON: set data.long_states: drop, or fwm_target: state)")
+
+
 def data_stage(run: SwirlRun) -> dict[str, Any]:
     """Build, check, cut, subsample and split the run's episodes; for image states also train the run's
     image tokenizer and write every state as its codes (:func:`~swirl_wm.recipes.frames.encode_splits`)."""
@@ -106,6 +129,7 @@ def data_stage(run: SwirlRun) -> dict[str, Any]:
     if data.max_episodes is not None and data.max_episodes < len(episodes):
         keep = set(random.Random(run.config.seed).sample(range(len(episodes)), data.max_episodes))
         episodes = [e for i, e in enumerate(episodes) if i in keep]
+    check_fwm_target(episodes, run.config.model.fwm_target, data.modality, origin)
     truncated = count_truncated(episodes)
     if truncated:
         run.announce(f"warning: {truncated} of {sum(len(e) for e in episodes)} transitions have a state longer "
@@ -166,9 +190,11 @@ def check_generation_budgets(run: SwirlRun, model: ModelSource, splits: Splits) 
     def count(texts: list[str]) -> list[int]:
         return [len(ids) + 1 for ids in tokenizer(texts, add_special_tokens=False)["input_ids"]] if texts else []
 
-    fmt = run.prompt_format
-    lengths = {"state": count([t.y for t in seen]), "action": count([t.z for t in seen if t.z]),
-               "FWM example": count([build_prompt(tokenizer, "fwm", t.x, t.z, fmt) + t.y for t in splits.labelled]),
+    fmt = run.prompt_format  # a next state as the FWM writes it: the state, or its changes (model.fwm_target)
+    lengths = {"state": count([fmt.fwm_completion(t.x, t.y) for t in seen]),
+               "action": count([t.z for t in seen if t.z]),
+               "FWM example": count([build_prompt(tokenizer, "fwm", t.x, t.z, fmt) + fmt.fwm_completion(t.x, t.y)
+                                     for t in splits.labelled]),
                "IDM example": count([build_prompt(tokenizer, "idm", t.x, t.y, fmt) + t.z for t in splits.labelled])}
     budgets = [("FWM example", "sft.max_length", cfg.sft.max_length), ("IDM example", "sft.max_length",
                                                                        cfg.sft.max_length),
@@ -202,8 +228,12 @@ def base_model(run: SwirlRun, splits: Splits) -> ModelSource:
     if cfg.model.name_or_path != SMALL:
         model = resolve_model(cfg.model.name_or_path)
     else:  # image codes are added tokens of their own, not words for the small tokenizer to learn
-        native = run.prompt_format.state_modality.native
-        texts = [s for t in splits.labelled + splits.unlabelled for s in ((t.x, t.y, t.z) if native else (t.z,)) if s]
+        fmt = run.prompt_format
+        native = fmt.state_modality.native
+        seen = splits.labelled + splits.unlabelled
+        texts = [s for t in seen for s in ((t.x, t.y, t.z) if native else (t.z,)) if s]
+        if fmt.fwm_target == "changes":  # what the FWM writes (model.fwm_target)
+            texts += [fmt.fwm_completion(t.x, t.y) for t in seen]
         texts += [system_text(role, cfg.data.description) for role in ("fwm", "idm")]
         texts += [PROMPT_WORDS]
         model = _built_once(run, lambda: build_small_model(run.path(Layout.BASE), texts, cfg.seed))
