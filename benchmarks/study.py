@@ -80,6 +80,60 @@ def study_of(result: dict[str, Any], key: str) -> dict[str, Any]:
             "rl_vs_bootstrap": phase1.get("delta_vs_bootstrap", {}).get(key)}
 
 
+def _without_seed(config: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in config.items() if k not in ("seed", "output_dir")}
+
+
+def _merged_stats(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    """``{metric: {mean, ci95, values}}`` of several results as one: per-seed values concatenated, the mean
+    and CI recomputed (:func:`~swirl_wm.metrics.summarise`); metrics missing from any part are left out."""
+    out = {}
+    for key in set.intersection(*(set(p) for p in parts)):
+        values = [v for p in parts for v in p[key]["values"]]
+        mean, ci = summarise(values)
+        out[key] = {"mean": mean, "ci95": ci, "values": values}
+    return out
+
+
+def merge_results(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One harness result per labelled size: results of the same size (the same config but its seed, the
+    same variants, disjoint seeds; a size's seeds run in more than one harness call) become one, with
+    every row's per-seed values — metrics and changes paired by seed — concatenated and their means and CIs
+    recomputed; a row missing from any of them is left out. Run folders and wall times add up.
+
+    Raises:
+        ValueError: two results of one size with different configs or variants, or a seed in both.
+    """
+    by_size: dict[Any, list[dict[str, Any]]] = {}
+    for result in results:
+        by_size.setdefault(result["config"]["data"]["split"]["max_labelled_episodes"], []).append(result)
+    merged = []
+    for size, group in by_size.items():
+        base = group[0]
+        for other in group[1:]:
+            if _without_seed(other["config"]) != _without_seed(base["config"]) or other["variants"] != base["variants"]:
+                raise ValueError(f"L = {size}: two harness results with different configs or variants; only seeds "
+                                 "of one study may be merged")
+        seeds = [s for r in group for s in r["seeds"]]
+        if len(set(seeds)) != len(seeds):
+            raise ValueError(f"L = {size}: seed(s) in more than one result: {sorted(seeds)}")
+        if len(group) == 1:
+            merged.append(base)
+            continue
+        rows = []
+        for row in base["rows"]:
+            parts = [next((r for r in g["rows"] if r["row"] == row["row"]), None) for g in group]
+            if any(p is None for p in parts):
+                continue
+            rows.append({k: ([s for p in parts for s in p[k]] if k == "seeds" else
+                             _merged_stats([p.get(k, {}) for p in parts]) if isinstance(v, dict) else v)
+                         for k, v in row.items()})
+        run_dirs = {v: [d for g in group for d in g.get("run_dirs", {}).get(v, [])] for v in base["variants"]}
+        merged.append(base | {"seeds": seeds, "rows": rows, "run_dirs": run_dirs,
+                              "wall_time_s": sum(g["wall_time_s"] for g in group)})
+    return merged
+
+
 def _paired(values: list[float], base: list[float]) -> dict[str, Any] | None:
     if not values or len(values) != len(base):
         return None
@@ -214,22 +268,27 @@ def plot(studies: list[dict[str, Any]], key: str, path: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("results", type=Path, nargs="+", help="harness JSONs, one per labelled size")
+    parser.add_argument("results", type=Path, nargs="+",
+                        help="harness JSONs; those of one labelled size (other seeds) are merged")
     parser.add_argument("--key", default="fwm/field_accuracy", help="the headline metric")
     parser.add_argument("--extra-key", action="append", default=["idm/grounded_accuracy"])
     parser.add_argument("--output", type=Path, required=True, help="path prefix: writes .json, .md and .png")
     args = parser.parse_args()
-    results = [json.loads(p.read_text(encoding="utf-8")) for p in args.results]
+    inputs = [json.loads(p.read_text(encoding="utf-8")) for p in args.results]
+    results = merge_results(inputs)
     studies = sorted((study_of(r, args.key) for r in results), key=lambda s: s["L"])
     extra = {k: sorted((study_of(r, k) for r in results), key=lambda s: s["L"]) for k in args.extra_key}
-    if args.key == "fwm/field_accuracy" and all("run_dirs" in r for r in results):
+    if args.key == "fwm/field_accuracy":
         for key in (EFFECT_KEY, PASSIVE_KEY):
+            if all(key in (_row(r, "sft") or {}).get("metrics", {}) for r in results):  # in the runs' ledgers
+                extra[key] = sorted((study_of(r, key) for r in results), key=lambda s: s["L"])
+                continue
             figures = sorted((effect_study(r, key) for r in results), key=lambda s: s["L"])
             if any(s["arms"] for s in figures):  # the run folders (saved predictions) are still there
                 extra[key] = figures
     out = {"key": args.key, "inputs": [str(p) for p in args.results], "studies": studies, "extra": extra,
-           "git_commits": sorted({r["git_commit"] for r in results}), "machine": results[0]["machine"],
-           "wall_time_s": sum(r["wall_time_s"] for r in results)}
+           "git_commits": sorted({r["git_commit"] or "" for r in inputs}), "machine": results[0]["machine"],
+           "wall_time_s": sum(r["wall_time_s"] for r in inputs)}
     args.output.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(args.output.with_suffix(".json"), json.dumps(out, indent=2))
     text = markdown(studies, args.key) + "".join(f"\n{markdown(v, k)}" for k, v in extra.items())

@@ -157,3 +157,40 @@ def test_harness_variants_link_the_base_checkpoints(tmp_path):
     assert linked.read_bytes() == b"weights" and linked.stat().st_ino == source.stat().st_ino  # no second copy
     assert not (variant / "data/latent").exists()
     assert list(json.loads((variant / "state.json").read_text())["stages"]) == ["data", "sft", "sft/eval"]
+
+
+def test_study_merges_the_seeds_of_one_labelled_size():
+    import importlib.util
+    from pathlib import Path
+
+    import pytest
+
+    spec = importlib.util.spec_from_file_location("study", Path(__file__).parents[2] / "benchmarks/study.py")
+    study = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(study)
+
+    def result(seeds, sft, swirl, labelled=40):
+        def stats(values):
+            return {"fwm/field_accuracy": {"mean": sum(values) / len(values), "ci95": 0.0, "values": values}}
+        return {"config": {"seed": seeds[0], "data": {"split": {"max_labelled_episodes": labelled}}},
+                "variants": {"swirl": {}}, "seeds": seeds, "wall_time_s": 10.0, "git_commit": "abc",
+                "run_dirs": {"swirl": [f"run{s}" for s in seeds]},
+                "rows": [{"row": "sft", "seeds": seeds, "metrics": stats(sft), "delta_vs_sft": {}},
+                         {"row": "swirl: iter1/phase1", "seeds": seeds, "metrics": stats(swirl),
+                          "delta_vs_sft": stats([w - s for w, s in zip(swirl, sft, strict=True)])}]}
+
+    merged = study.merge_results([result([0, 1], [0.5, 0.7], [0.6, 0.7]), result([2], [0.6], [0.9]),
+                                  result([0], [0.1], [0.2], labelled=20)])
+    assert [m["seeds"] for m in merged] == [[0, 1, 2], [0]]
+    forty = merged[0]
+    swirl = next(r for r in forty["rows"] if r["row"] == "swirl: iter1/phase1")
+    assert swirl["metrics"]["fwm/field_accuracy"]["values"] == [0.6, 0.7, 0.9]
+    assert swirl["delta_vs_sft"]["fwm/field_accuracy"]["mean"] == pytest.approx((0.1 + 0.0 + 0.3) / 3)
+    assert forty["run_dirs"]["swirl"] == ["run0", "run1", "run2"] and forty["wall_time_s"] == 20.0
+    assert study.study_of(forty, "fwm/field_accuracy")["arms"]["SWIRL (Phase I)"]["mean"] == pytest.approx(2.2 / 3)
+    with pytest.raises(ValueError, match="more than one result"):
+        study.merge_results([result([0], [0.5], [0.6]), result([0], [0.5], [0.6])])
+    other = result([3], [0.5], [0.6])
+    other["variants"] = {"swirl": {}, "beta1": {}}
+    with pytest.raises(ValueError, match="different configs or variants"):
+        study.merge_results([result([0], [0.5], [0.6]), other])
