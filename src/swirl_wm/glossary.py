@@ -42,7 +42,8 @@ METRICS: dict[str, Metric] = {  # in the order tables show them
     "psnr": Metric("dB", True, _STATES, "PSNR of the decoded frame against the true codes' (image states)"),
     "code_accuracy": Metric("fraction", True, _STATES, "image code cells reproduced (image states)"),
     "code_match": Metric("fraction", True, _STATES, "every image code reproduced (image states)"),
-    "well_formed": Metric("fraction", True, _STATES, "<boi>, a full grid of codes, <eoi> (image states)"),
+    "well_formed": Metric("fraction", True, _STATES, "<boi>, a full grid of codes, <eoi> (image states); a "
+                          "patch of x (model.fwm_target: changes)"),
     # the rest in alphabetical order
     "embedding_similarity": Metric("cosine", True, ("fwm", "idm"), "all-MiniLM-L6-v2 cosine × 100"),
     "json_field_f1": Metric("fraction", True, _STATES, "F1 of JSON leaves (tool outputs)"),

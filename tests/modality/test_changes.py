@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from swirl_wm.modality.changes import apply_changes, apply_patch, check_changes, merge_patch, state_changes
+from swirl_wm.modality.changes import apply_changes, apply_patch, check_changes, is_patch, merge_patch, state_changes
 from swirl_wm.models.prompts import PromptFormat
 
 
@@ -44,6 +44,7 @@ def test_errors_name_the_problem():
         apply_patch({"a": 1}, {"$delete": "a"})
     assert "not JSON" in check_changes('{"a": 1}', '{"a": 1, ...cut... }')
     assert "layout" in check_changes('{"a":1,"b":2}', '{"a": 1, "b": 3}')
+    assert is_patch('{"a":1}', '{"a":2}') and not is_patch('{"a":1}', '{"a":') and not is_patch("a", "{}")
 
 
 def test_prompt_format_writes_and_reads_changes(tmp_path):

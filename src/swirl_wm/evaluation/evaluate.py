@@ -22,6 +22,7 @@ from swirl_wm.evaluation.embedding import embedding_similarity
 from swirl_wm.glossary import headline_fwm
 from swirl_wm.metrics import bleu, effect_accuracy, exact_match, field_accuracy, passive_accuracy, rouge_l
 from swirl_wm.modality import TEXT, StateModality
+from swirl_wm.modality.changes import is_patch
 from swirl_wm.models.generation import generate
 from swirl_wm.models.prompts import Role, build_prompt
 from swirl_wm.models.scoring import Scorer
@@ -177,9 +178,13 @@ def evaluate_role(role: Role, scorer: Scorer, transitions: Sequence[Transition],
                      desc="FWM next states" if forward else "IDM actions",
                      suppress_tokens=scorer.suppressed_tokens(role))
     fmt = scorer.prompt_format
-    if forward:  # the next states the completions describe (model.fwm_target)
+    well_formed = None
+    if forward and fmt.fwm_target == "changes":  # the next states the patches describe (model.fwm_target)
+        well_formed = sum(is_patch(t.x, p) for t, p in zip(transitions, preds, strict=True)) / max(len(preds), 1)
         preds = [fmt.next_state(t.x, p) for t, p in zip(transitions, preds, strict=True)]
     metrics = prediction_metrics(role, transitions, preds, config, fmt.state_modality)
+    if well_formed is not None:
+        metrics["fwm/well_formed"] = well_formed
     if forward:
         loglik = scorer(prompts, [fmt.fwm_completion(t.x, t.y) for t in transitions], desc="FWM log-likelihood")
         metrics["fwm/log_likelihood"] = sum(loglik) / len(loglik)

@@ -104,6 +104,15 @@ def apply_changes(x: str, changes: str) -> str:
     return _dumps(new, sort_keys, separators)
 
 
+def is_patch(x: str, changes: str) -> bool:
+    """Whether a generated ``changes`` text is a well-formed patch of ``x`` (:func:`apply_changes` reads it)."""
+    try:
+        apply_changes(x, changes)
+    except ValueError:
+        return False
+    return True
+
+
 def check_changes(x: str, y: str) -> str | None:
     """Why ``y`` cannot be the FWM's ``changes`` target from ``x`` (not JSON, the reserved key, or the
     patch does not rebuild ``y``'s text), or ``None`` when it can."""
