@@ -106,3 +106,25 @@ def test_random_kills_resume_to_the_same_metrics(tmp_path):
     assert finished.returncode == 0, finished.stdout[-3000:]
     assert _phases(resumed) == _phases(reference)
     assert not list(resumed.rglob(".*.tmp")) and not list((resumed / "checkpoints").rglob(".fwm.*"))
+
+
+@pytest.mark.slow
+def test_an_sft_role_saved_before_an_interruption_is_not_trained_again(tmp_path):
+    run = tmp_path / "run"
+    config = tmp_path / "sft.yaml"
+    config.write_text(CONFIG.format(out=run).replace("iterations: 1", "iterations: 0"), encoding="utf-8")
+    subprocess.run(_command(config), check=True, capture_output=True, env=_env(), timeout=600)
+    log = _phases(run)[0]["train_log"]
+    # as if killed while the IDM trained: the stage unfinished, the FWM's checkpoint and log kept
+    state = json.loads((run / "state.json").read_text())
+    state["stages"] = {k: v for k, v in state["stages"].items() if k == "data"}
+    (run / "state.json").write_text(json.dumps(state))
+    shutil.rmtree(run / "checkpoints/sft/idm")
+    (run / "metrics.json").unlink()
+    fwm_weights = (run / "checkpoints/sft/fwm/model.safetensors").stat().st_mtime_ns
+    finished = subprocess.run(_command(config), capture_output=True, text=True, env=_env(), timeout=600)
+    assert finished.returncode == 0, finished.stdout[-3000:]
+    assert "[skip] sft fwm" in finished.stdout and "[skip] sft idm" not in finished.stdout
+    assert (run / "checkpoints/sft/fwm/model.safetensors").stat().st_mtime_ns == fwm_weights
+    assert (run / "checkpoints/sft/idm/model.safetensors").exists()
+    assert _phases(run)[0]["train_log"] == log  # the same seed retrains the IDM to the same log

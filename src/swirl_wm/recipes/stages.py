@@ -20,6 +20,8 @@ from swirl_wm.evaluation.cycle import cycle_metrics
 from swirl_wm.evaluation.evaluate import APPLY, evaluate_role, grounded, selection_metric
 from swirl_wm.evaluation.reward_signal import group_figures, sample_groups
 from swirl_wm.evaluation.rollout import rollout_metrics
+from swirl_wm.files import atomic_write_text
+from swirl_wm.models.prompts import FORMAT_FILE
 from swirl_wm.models.scoring import Scorer
 from swirl_wm.models.world_model import WorldModel
 from swirl_wm.objectives.latent import infer_latent_actions
@@ -50,6 +52,9 @@ def _learning_curve(run: SwirlRun, roles: tuple[str, ...], val: list[Transition]
     return measure
 
 
+ROLE_LOG = "train_log.json"  # one SFT role's log, written when that role's checkpoint is saved
+
+
 def sft_stage(run: SwirlRun, base: str, splits: Splits) -> dict[str, Any]:
     cfg = run.config
     if cfg.model.shared:
@@ -59,12 +64,22 @@ def sft_stage(run: SwirlRun, base: str, splits: Splits) -> dict[str, Any]:
                                _learning_curve(run, roles, splits.val), cfg.model.lora)
         return {"fwm": shared, "idm": shared, "train_log": train_log_of(history)}
     logs = []
-    for role in ("fwm", "idm"):
-        _, history = train_sft(base, run.path(Layout.checkpoint("sft", role)), run.path(Layout.logs(f"sft-{role}")),
-                               splits.labelled, (role,), cfg.sft, cfg.seed, run.prompt_format, splits.val,
-                               _learning_curve(run, (role,), splits.val), cfg.model.lora)
-        logs += [{**h, "role": role} for h in train_log_of(history)]
+    for role in ("fwm", "idm"):  # a role trained before the stage was interrupted is kept (its log beside it)
+        done = run.path(Layout.logs(f"sft-{role}")) / ROLE_LOG
+        if done.exists() and (run.path(Layout.checkpoint("sft", role)) / FORMAT_FILE).exists():
+            run.announce(f"[skip] sft {role}: trained before the stage was interrupted ({done})")
+            role_log = json.loads(done.read_text(encoding="utf-8"))
+        else:
+            _, history = train_sft(base, run.path(Layout.checkpoint("sft", role)),
+                                   run.path(Layout.logs(f"sft-{role}")), splits.labelled, (role,), cfg.sft, cfg.seed,
+                                   run.prompt_format, splits.val, _learning_curve(run, (role,), splits.val),
+                                   cfg.model.lora)
+            role_log = train_log_of(history)
+            if run.state.is_main_process:
+                atomic_write_text(done, json.dumps(role_log))
+        logs += [{**h, "role": role} for h in role_log]
     return {"fwm": Layout.checkpoint("sft", "fwm"), "idm": Layout.checkpoint("sft", "idm"), "train_log": logs}
+
 
 
 def _pairs_used(config: GRPOPhaseConfig) -> int | None:
