@@ -80,16 +80,25 @@ def study_of(result: dict[str, Any], key: str) -> dict[str, Any]:
             "rl_vs_bootstrap": phase1.get("delta_vs_bootstrap", {}).get(key)}
 
 
-def _without_seed(config: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in config.items() if k not in ("seed", "output_dir")}
+def _differences(a: Any, b: Any, path: str = "") -> list[str]:
+    """Config keys set differently in two results (seed and output folder aside); a key only one of them has
+    is an option added in between, at its default, and not a difference."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        shared = (a.keys() & b.keys()) - {"seed", "output_dir"}
+        return [d for k in sorted(shared) for d in _differences(a[k], b[k], f"{path}{k}.")]
+    return [] if a == b else [path.rstrip(".")]
 
 
-def _merged_stats(parts: list[dict[str, Any]]) -> dict[str, Any]:
-    """``{metric: {mean, ci95, values}}`` of several results as one: per-seed values concatenated, the mean
-    and CI recomputed (:func:`~swirl_wm.metrics.summarise`); metrics missing from any part are left out."""
+def _merged_stats(parts: list[tuple[dict[str, Any], int]]) -> dict[str, Any]:
+    """``{metric: {mean, ci95, values}}`` of several results, each with its number of seeds, as one: per-seed
+    values concatenated, the mean and CI recomputed (:func:`~swirl_wm.metrics.summarise`); a metric missing
+    from any part, or with fewer values than its part has seeds (runs evaluated before it existed), is left
+    out."""
     out = {}
-    for key in set.intersection(*(set(p) for p in parts)):
-        values = [v for p in parts for v in p[key]["values"]]
+    for key in set.intersection(*(set(p) for p, _ in parts)):
+        if any(len(p[key]["values"]) != n for p, n in parts):
+            continue
+        values = [v for p, _ in parts for v in p[key]["values"]]
         mean, ci = summarise(values)
         out[key] = {"mean": mean, "ci95": ci, "values": values}
     return out
@@ -99,7 +108,8 @@ def merge_results(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """One harness result per labelled size: results of the same size (the same config but its seed, the
     same variants, disjoint seeds; a size's seeds run in more than one harness call) become one, with
     every row's per-seed values — metrics and changes paired by seed — concatenated and their means and CIs
-    recomputed; a row missing from any of them is left out. Run folders and wall times add up.
+    recomputed; a row missing from any of them is left out. Run folders and wall times add up. A config key
+    only one result has (an option added between the runs, at its default) is not a difference.
 
     Raises:
         ValueError: two results of one size with different configs or variants, or a seed in both.
@@ -111,9 +121,10 @@ def merge_results(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for size, group in by_size.items():
         base = group[0]
         for other in group[1:]:
-            if _without_seed(other["config"]) != _without_seed(base["config"]) or other["variants"] != base["variants"]:
-                raise ValueError(f"L = {size}: two harness results with different configs or variants; only seeds "
-                                 "of one study may be merged")
+            differences = _differences(base["config"], other["config"])
+            if differences or other["variants"] != base["variants"]:
+                raise ValueError(f"L = {size}: two harness results with different configs or variants "
+                                 f"({', '.join(differences) or 'variants'}); only seeds of one study may be merged")
         seeds = [s for r in group for s in r["seeds"]]
         if len(set(seeds)) != len(seeds):
             raise ValueError(f"L = {size}: seed(s) in more than one result: {sorted(seeds)}")
@@ -126,7 +137,8 @@ def merge_results(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
             if any(p is None for p in parts):
                 continue
             rows.append({k: ([s for p in parts for s in p[k]] if k == "seeds" else
-                             _merged_stats([p.get(k, {}) for p in parts]) if isinstance(v, dict) else v)
+                             _merged_stats([(p.get(k, {}), len(p["seeds"])) for p in parts]) if isinstance(v, dict)
+                             else v)
                          for k, v in row.items()})
         run_dirs = {v: [d for g in group for d in g.get("run_dirs", {}).get(v, [])] for v in base["variants"]}
         merged.append(base | {"seeds": seeds, "rows": rows, "run_dirs": run_dirs,
@@ -266,6 +278,13 @@ def plot(studies: list[dict[str, Any]], key: str, path: Path) -> None:
     atomic_write_bytes(path, buffer.getvalue())
 
 
+def _complete(result: dict[str, Any], key: str) -> bool:
+    """Whether the SFT row of ``result`` has ``key`` and every row that has it has one value per seed."""
+    rows = [r for r in result["rows"] if key in r["metrics"]]
+    return any(r["row"] == "sft" for r in rows) and all(len(r["metrics"][key]["values"]) == len(r["seeds"])
+                                                        for r in rows)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("results", type=Path, nargs="+",
@@ -279,12 +298,10 @@ def main() -> None:
     studies = sorted((study_of(r, args.key) for r in results), key=lambda s: s["L"])
     extra = {k: sorted((study_of(r, k) for r in results), key=lambda s: s["L"]) for k in args.extra_key}
     if args.key == "fwm/field_accuracy":
-        for key in (EFFECT_KEY, PASSIVE_KEY):
-            if all(key in (_row(r, "sft") or {}).get("metrics", {}) for r in results):  # in the runs' ledgers
-                extra[key] = sorted((study_of(r, key) for r in results), key=lambda s: s["L"])
-                continue
-            figures = sorted((effect_study(r, key) for r in results), key=lambda s: s["L"])
-            if any(s["arms"] for s in figures):  # the run folders (saved predictions) are still there
+        for key in (EFFECT_KEY, PASSIVE_KEY):  # from the runs' ledgers, else from their saved predictions
+            figures = sorted((study_of(r, key) if _complete(r, key) else effect_study(r, key) for r in results),
+                             key=lambda s: s["L"])
+            if any(s["arms"] for s in figures):
                 extra[key] = figures
     out = {"key": args.key, "inputs": [str(p) for p in args.results], "studies": studies, "extra": extra,
            "git_commits": sorted({r["git_commit"] or "" for r in inputs}), "machine": results[0]["machine"],

@@ -188,6 +188,10 @@ def test_study_merges_the_seeds_of_one_labelled_size():
     assert swirl["delta_vs_sft"]["fwm/field_accuracy"]["mean"] == pytest.approx((0.1 + 0.0 + 0.3) / 3)
     assert forty["run_dirs"]["swirl"] == ["run0", "run1", "run2"] and forty["wall_time_s"] == 20.0
     assert study.study_of(forty, "fwm/field_accuracy")["arms"]["SWIRL (Phase I)"]["mean"] == pytest.approx(2.2 / 3)
+    partial = result([5, 6], [0.5, 0.7], [0.6, 0.7])
+    partial["rows"][0]["metrics"]["fwm/field_accuracy"]["values"] = [0.5]  # evaluated before the metric existed
+    sft = study.merge_results([result([0], [0.5], [0.6]), partial])[0]["rows"][0]
+    assert "fwm/field_accuracy" not in sft["metrics"]  # not a mean over some of the seeds
     with pytest.raises(ValueError, match="more than one result"):
         study.merge_results([result([0], [0.5], [0.6]), result([0], [0.5], [0.6])])
     other = result([3], [0.5], [0.6])

@@ -98,7 +98,8 @@ def aggregate(runs: Mapping[str, Sequence[Mapping[str, Any]]]) -> list[dict[str,
 
     Returns:
         One dict per row, in order: ``{"row", "variant", "seeds", "metrics": {key: {"mean", "ci95",
-        "values"}}, "delta_vs_sft": {key: {"mean", "ci95", "values"}}}``, and for a variant's
+        "values"}}, "delta_vs_sft": {key: {"mean", "ci95", "values"}}}`` (a metric that only some of the
+        row's runs have — one added after the others ran — also lists its ``"seeds"``), and for a variant's
         ``iter1/phase1`` row when its runs have the bootstrap baseline, ``"delta_vs_bootstrap"`` over the FWM
         metrics (RL vs SFT on the same pseudo-labels, paired by seed; SWIRL Table 7). ``ci95`` is the half-width of
         the 95 % t-interval (NaN with one seed). Units are those of the metric (fractions in [0, 1],
@@ -129,9 +130,11 @@ def aggregate(runs: Mapping[str, Sequence[Mapping[str, Any]]]) -> list[dict[str,
         keys = sorted({k for values in entry["by_seed"].values() for k in values})
         metrics_out = {}
         for key in keys:
-            values = [entry["by_seed"][s][key] for s in seeds if key in entry["by_seed"].get(s, {})]
+            have = [s for s in seeds if key in entry["by_seed"].get(s, {})]  # a metric newer than some runs
+            values = [entry["by_seed"][s][key] for s in have]
             mean, ci = summarise(values)
-            metrics_out[key] = {"mean": mean, "ci95": ci, "values": values}
+            metrics_out[key] = {"mean": mean, "ci95": ci, "values": values} | (
+                {"seeds": have} if len(have) < len(entry["by_seed"]) else {})
         row = {"row": entry["row"], "variant": entry["variant"], "seeds": sorted(entry["by_seed"]),
                "metrics": metrics_out,
                "delta_vs_sft": {} if entry["row"] == "sft" else _paired(entry["by_seed"], sft_by_seed, seeds, keys)}
