@@ -388,28 +388,12 @@ def test_phase1_from_the_bootstrap_fwm(tmp_path):
     assert "bootstrap → Phase I" in (run / "report.md").read_text()
 
 
-BFCL_CHANGES = """
-name: bfcl-changes
-seed: 0
-output_dir: {out}
-data:
-  env: bfcl
-  bfcl: {{categories: [multi_turn_base], max_episodes: 40}}
-  max_state_chars: 1000
-  long_states: drop
-  split: {{val_fraction: 0.2, test_fraction: 0.2, simulated_unlabelled_fraction: 0.5}}
-model: {{name_or_path: tiny, torch_threads: 1, fwm_target: changes, idm_diff: true}}
-sft: {{learning_rate: 1.0e-3, max_steps: 1, per_device_train_batch_size: 4}}
-swirl:
-  iterations: 1
-  phase1: {{learning_rate: 1.0e-3, num_generations: 2, per_device_train_batch_size: 4, max_steps: 1,
-           max_completion_length: 8}}
-  phase2: {{learning_rate: 1.0e-3, num_generations: 2, per_device_train_batch_size: 4, max_steps: 1,
-           max_completion_length: 8}}
-  latent_action: {{max_new_tokens: 8}}
-eval: {{max_examples: 2, max_new_tokens_state: 8, max_new_tokens_action: 8, min_logprob: -1000,
-       embedding_similarity: false}}
-"""
+# The whole-loop config on BFCL's JSON states, the FWM writing only the changes (model.fwm_target).
+BFCL_CHANGES = CONFIG.replace(
+    "  env: physics\n  physics: {{n_objects: 2, episode_length: 3, n_episodes: 12}}\n",
+    "  env: bfcl\n  bfcl: {{categories: [multi_turn_base], max_episodes: 40}}\n  max_state_chars: 1000\n"
+    "  long_states: drop\n  split: {{val_fraction: 0.2, test_fraction: 0.2, simulated_unlabelled_fraction: 0.5}}\n",
+).replace("torch_threads: 1}", "torch_threads: 1, fwm_target: changes, idm_diff: true}")
 
 
 @pytest.mark.slow

@@ -65,13 +65,13 @@ def sft_stage(run: SwirlRun, base: str, splits: Splits) -> dict[str, Any]:
         return {"fwm": shared, "idm": shared, "train_log": train_log_of(history)}
     logs = []
     for role in ("fwm", "idm"):  # a role trained before the stage was interrupted is kept (its log beside it)
-        done = run.path(Layout.logs(f"sft-{role}")) / ROLE_LOG
-        if done.exists() and (run.path(Layout.checkpoint("sft", role)) / FORMAT_FILE).exists():
+        checkpoint, log_dir = run.path(Layout.checkpoint("sft", role)), run.path(Layout.logs(f"sft-{role}"))
+        done = log_dir / ROLE_LOG
+        if done.exists() and (checkpoint / FORMAT_FILE).exists():
             run.announce(f"[skip] sft {role}: trained before the stage was interrupted ({done})")
             role_log = json.loads(done.read_text(encoding="utf-8"))
         else:
-            _, history = train_sft(base, run.path(Layout.checkpoint("sft", role)),
-                                   run.path(Layout.logs(f"sft-{role}")), splits.labelled, (role,), cfg.sft, cfg.seed,
+            _, history = train_sft(base, checkpoint, log_dir, splits.labelled, (role,), cfg.sft, cfg.seed,
                                    run.prompt_format, splits.val, _learning_curve(run, (role,), splits.val),
                                    cfg.model.lora)
             role_log = train_log_of(history)
@@ -79,7 +79,6 @@ def sft_stage(run: SwirlRun, base: str, splits: Splits) -> dict[str, Any]:
                 atomic_write_text(done, json.dumps(role_log))
         logs += [{**h, "role": role} for h in role_log]
     return {"fwm": Layout.checkpoint("sft", "fwm"), "idm": Layout.checkpoint("sft", "idm"), "train_log": logs}
-
 
 
 def _pairs_used(config: GRPOPhaseConfig) -> int | None:
