@@ -65,6 +65,12 @@ def test_shared_base_adapters_need_separate_roles(tmp_path):
     assert load_config(_write(tmp_path, "model:\n  lora: {shared_base: true}\n")).model.lora.shared_base
 
 
+def test_an_idm_without_the_next_state_needs_the_list_of_changes(tmp_path):
+    with pytest.raises(ConfigError, match="idm_next_state: false needs model.idm_diff: true"):
+        load_config(_write(tmp_path, "model:\n  idm_next_state: false\n"))
+    assert not load_config(_write(tmp_path, "model: {idm_diff: true, idm_next_state: false}\n")).model.idm_next_state
+
+
 def test_jsonl_needs_a_path(tmp_path):
     with pytest.raises(ConfigError, match="data.path is required"):
         load_config(_write(tmp_path, "data:\n  env: jsonl\n"))

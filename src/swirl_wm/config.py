@@ -126,6 +126,10 @@ class ModelConfig(_Strict):
         False, description="the IDM's prompt also lists the word-level changes from x to y ('[temp=80 -> "
         "temp=70]'), still a function of (x, y) only; not in the paper (issue #13: small IDMs otherwise do not "
         "read y)")
+    idm_next_state: bool = Field(
+        True, description="the IDM's prompt holds the next state y in full (paper); False (with idm_diff) = x and "
+        "the list of changes only: still a function of (x, y), about half the prompt on JSON states; not in the "
+        "paper (issue #13: the small BFCL IDM named 10 % of the tool calls reading x, y and the changes)")
     fwm_target: Literal["state", "changes"] = Field(
         "state", description="what the FWM writes: the whole next state (paper), or, for JSON states, only its "
         "changes as a patch of x (swirl_wm.modality.changes; the next state is x patched); not in the paper "
@@ -135,6 +139,13 @@ class ModelConfig(_Strict):
     lora: LoraSettings | None = Field(
         None, description="train LoRA adapters (peft) in SFT and both GRPO phases, saved merged; None = full "
                           "fine-tuning (paper). Raise the learning rates with it (LoRA usually needs ~10x)")
+
+    @model_validator(mode="after")
+    def _idm_reads_y(self) -> ModelConfig:
+        if not (self.idm_next_state or self.idm_diff):
+            raise ValueError("model.idm_next_state: false needs model.idm_diff: true, or the IDM would not read "
+                             "the next state y at all")
+        return self
 
 
 Logger = Literal["tensorboard", "wandb", "trackio"]

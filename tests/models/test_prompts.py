@@ -37,10 +37,18 @@ def test_idm_diff_goes_into_the_idm_prompt_only(tiny):
     assert fwm_prompt(tokenizer, "s", "go", fmt) == fwm_prompt(tokenizer, "s", "go", PromptFormat("A toy world."))
 
 
+def test_idm_without_the_next_state_reads_x_and_the_changes(tiny):
+    _, tokenizer = tiny
+    fmt = PromptFormat(idm_diff=True, idm_next_state=False)
+    q = idm_prompt(tokenizer, "tin: temp=80", "tin: temp=70", fmt)
+    assert "State: tin: temp=80\nChanges: tin: [temp=80 -> temp=70] (temp -10)" in q and "Next state:" not in q
+    assert fwm_prompt(tokenizer, "s", "go", fmt) == fwm_prompt(tokenizer, "s", "go")
+
+
 def test_prompt_format_round_trip(tmp_path):
     assert PromptFormat.load(tmp_path) == PromptFormat()
-    PromptFormat("d", idm_diff=True).save(tmp_path)
-    assert PromptFormat.load(tmp_path) == PromptFormat("d", idm_diff=True)
+    PromptFormat("d", idm_diff=True, idm_next_state=False).save(tmp_path)
+    assert PromptFormat.load(tmp_path) == PromptFormat("d", idm_diff=True, idm_next_state=False)
 
 
 def test_prompt_tokens_are_a_prefix_of_prompt_plus_completion(tiny, tmp_path):

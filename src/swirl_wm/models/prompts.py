@@ -58,6 +58,8 @@ class PromptFormat:
         modality: the states' modality (``data.modality``; :mod:`swirl_wm.modality`).
         modality_folder: for a modality made from a folder the run writes (``image``: the run's codec),
             that folder; else None. A checkpoint keeps its own copy (``modality/``, saved relative).
+        idm_next_state: the IDM's prompt holds ``y`` in full (paper); False, with ``idm_diff``, lists ``x`` and
+            the changes from x to y only (shorter, still a function of ``(x, y)``). Source: issue #13.
         fwm_target: what the FWM writes for a next state ``y``: ``"state"``, ``y`` itself (paper), or
             ``"changes"``, for JSON states, a patch of ``x`` (:mod:`swirl_wm.modality.changes`); see
             :meth:`fwm_completion` and :meth:`next_state`.
@@ -68,6 +70,7 @@ class PromptFormat:
     modality: str = "text"
     modality_folder: str | None = None
     fwm_target: str = "state"
+    idm_next_state: bool = True
 
     def fwm_completion(self, x: str, y: str) -> str:
         """The text the FWM is trained to write, and scored on, for the transition ``x → y`` (SFT targets,
@@ -128,7 +131,7 @@ class PromptFormat:
             fmt = cls(**json.loads(path.read_text(encoding="utf-8")))
         except (json.JSONDecodeError, TypeError) as err:
             raise ValueError(f"{path}: not a prompt format ({err}); expected keys description, idm_diff, "
-                             "modality, modality_folder, fwm_target") from err
+                             "modality, modality_folder, fwm_target, idm_next_state") from err
         if fmt.modality_folder is not None and not Path(fmt.modality_folder).is_absolute():
             fmt = replace(fmt, modality_folder=str((Path(folder) / fmt.modality_folder).resolve()))
         return fmt
@@ -140,7 +143,7 @@ PLAIN = PromptFormat()  # no description, no list of changes
 def _user_text(role: Role, x: str, other: str, fmt: PromptFormat) -> str:
     if role == "fwm":
         return f"State: {x}\nAction: {other}"
-    text = f"State: {x}\nNext state: {other}"
+    text = f"State: {x}\nNext state: {other}" if fmt.idm_next_state else f"State: {x}"
     return f"{text}\nChanges: {fmt.state_modality.diff(x, other)}" if fmt.idm_diff else text
 
 

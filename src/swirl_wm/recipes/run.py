@@ -42,10 +42,11 @@ class SwirlRun(RunFolder):
     @property
     def prompt_format(self) -> PromptFormat:
         """The run's prompt layout: ``data.description``, ``model.idm_diff``, ``data.modality`` (with the
-        run's codec folder for the image modality) and ``model.fwm_target``."""
+        run's codec folder for the image modality), ``model.fwm_target`` and ``model.idm_next_state``."""
         data, model = self.config.data, self.config.model
         folder = str(self.path(Layout.IMAGE_CODEC).resolve()) if data.modality in LOADED else None
-        return PromptFormat(data.description, model.idm_diff, data.modality, folder, model.fwm_target)
+        return PromptFormat(data.description, model.idm_diff, data.modality, folder, model.fwm_target,
+                            model.idm_next_state)
 
 
 def save_predictions(path: Path, role: str, transitions: list[Transition], predictions: list[str]) -> None:
