@@ -1,11 +1,11 @@
 """How well an IDM names BFCL tool calls, beyond exact match (issue #13): from the IDM predictions a run saved
 (``predictions/<stage>/<split>-idm.jsonl``), the share of well-formed calls, of calls naming the right
-function, and of the gold call's arguments given with the right value (keyword or position), beside two
-trivial baselines computed on the run's labelled split: the most frequent call and the most frequent
-function (with its most frequent arguments). Writes JSON (runs, stages, split, figures, git commit, machine).
+function, and of the gold call's arguments given with the right value (keyword or position), beside the
+trivial baseline of the run's labelled split: its most frequent call. Writes JSON (runs, stage, split, figures,
+git commit, machine).
 
-    python benchmarks/idm_calls.py runs/bfcl-s14/base-seed0 runs/bfcl-s14/xchanges-seed0 --stage sft --split val \\
-        --output benchmarks/results/study/bfcl-idm-calls-val.json
+    python benchmarks/idm_calls.py runs/bfcl-s14/bfcl-study/swirl/seed{0,1,2,3,4} --stage sft --split val \\
+        --output benchmarks/results/study/bfcl-s14-idm-calls-val.json
 """
 
 from __future__ import annotations
@@ -55,9 +55,9 @@ def call_figures(predictions: list[str], references: list[str]) -> dict[str, flo
         if guess is None:
             continue
         well += 1
-        function += guess.name == gold.name
         exact += guess.text == gold.text
         if guess.name == gold.name:
+            function += 1
             hit_args += len(args & _arguments(guess))
     n = len(references)
     return {"exact": exact / n, "well_formed": well / n, "function": function / n,

@@ -58,11 +58,11 @@ class PromptFormat:
         modality: the states' modality (``data.modality``; :mod:`swirl_wm.modality`).
         modality_folder: for a modality made from a folder the run writes (``image``: the run's codec),
             that folder; else None. A checkpoint keeps its own copy (``modality/``, saved relative).
-        idm_next_state: the IDM's prompt holds ``y`` in full (paper); False, with ``idm_diff``, lists ``x`` and
-            the changes from x to y only (shorter, still a function of ``(x, y)``). Source: issue #13.
         fwm_target: what the FWM writes for a next state ``y``: ``"state"``, ``y`` itself (paper), or
             ``"changes"``, for JSON states, a patch of ``x`` (:mod:`swirl_wm.modality.changes`); see
             :meth:`fwm_completion` and :meth:`next_state`.
+        idm_next_state: the IDM's prompt holds ``y`` in full (paper); False, with ``idm_diff``, lists ``x`` and
+            the changes from x to y only (shorter, still a function of ``(x, y)``). Source: issue #13.
     """
 
     description: str | None = None
