@@ -24,11 +24,12 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+from filelock import FileLock
 from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
 from swirl_wm.files import atomic_dir
@@ -58,11 +59,21 @@ def _smollm2_wheel_dir() -> Path:
     return Path(spec.submodule_search_locations[0])
 
 
-def _build_once(target: Path, build) -> Path:
-    """Build a folder once, atomically (:func:`~swirl_wm.files.atomic_dir`: safe to interrupt)."""
-    if not (target / "config.json").exists():
-        with atomic_dir(target) as tmp:
-            build(tmp)
+def _build_once(target: Path, build: Callable[[Path], None]) -> Path:
+    """Build a folder once, atomically (:func:`~swirl_wm.files.atomic_dir`: safe to interrupt) and by one
+    process at a time: concurrent first uses (runs started together, or the ranks of one ``accelerate
+    launch``) wait on a file lock beside it (``<name>.lock``) and then find it built.
+
+    Source: two runs started together on a fresh cache both converted SmolLM2; one removed the other's
+    half-written folder and that run failed loading its tokenizer (session 15).
+    """
+    if (target / "config.json").exists():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(target.parent / f"{target.name}.lock"):
+        if not (target / "config.json").exists():  # built while this process waited
+            with atomic_dir(target) as tmp:
+                build(tmp)
     return target
 
 
