@@ -19,7 +19,7 @@ from typing import Any
 from swirl_wm.data.splits import Splits
 from swirl_wm.envs.bfcl import ParsedCall, parse_call
 from swirl_wm.files import atomic_write_text
-from swirl_wm.run_folder import Layout, git_commit, machine_info
+from swirl_wm.run_folder import Layout, git_commit, machine_info, read_predictions
 
 
 def _parse(text: str) -> ParsedCall | None:
@@ -74,8 +74,7 @@ def main() -> None:
     result: dict[str, Any] = {"stage": args.stage, "split": args.split, "runs": {}, "git_commit": git_commit(),
                               "machine": machine_info()}
     for run in args.runs:
-        rows = [json.loads(line) for line in
-                (run / Layout.predictions(args.stage, args.split, "idm")).read_text(encoding="utf-8").splitlines()]
+        rows = read_predictions(run / Layout.predictions(args.stage, args.split, "idm"))
         references = [r["reference"] for r in rows]
         splits = Splits.load(run / Layout.DATA)
         constant = Counter(t.z for t in splits.labelled).most_common(1)[0][0]

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from swirl_wm.files import atomic_write_text
-from swirl_wm.run_folder import Layout, git_commit, machine_info
+from swirl_wm.run_folder import Layout, git_commit, machine_info, read_predictions
 
 _CODE = re.compile(r"<v(\d+)>")
 
@@ -56,10 +56,10 @@ def main() -> None:
         for phase in metrics["phases"]:
             path = folder / Layout.predictions(phase["name"], "test", "fwm")
             if path.is_file():
-                rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+                rows = read_predictions(path)
                 runs[str(folder)]["phases"][phase["name"]] = cell_figures(rows)
-        copies = [{**r, "prediction": r["x"]} for r in map(json.loads, (folder / Layout.predictions(
-            "sft", "test", "fwm")).read_text(encoding="utf-8").splitlines())]
+        sft = read_predictions(folder / Layout.predictions("sft", "test", "fwm"))
+        copies = [{**r, "prediction": r["x"]} for r in sft]
         runs[str(folder)]["phases"]["copy the state"] = cell_figures(copies)
     names = list(next(iter(runs.values()))["phases"])
     mean = {name: {kind: {k: statistics.fmean(r["phases"][name][kind][k] for r in runs.values())

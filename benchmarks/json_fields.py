@@ -26,7 +26,7 @@ from pathlib import Path
 
 from swirl_wm.files import atomic_write_text
 from swirl_wm.metrics import json_leaves, summarise
-from swirl_wm.run_folder import git_commit, machine_info
+from swirl_wm.run_folder import Layout, git_commit, machine_info, read_predictions
 
 ARMS = ("sft", "iter1-phase1", "iter1-phase2", "bootstrap")
 FIGURES = ("valid_json", "return_f1", "state_effect_recall", "state_kept")
@@ -79,9 +79,9 @@ def main() -> None:
     results: dict[str, dict[str, dict[str, float]]] = {}
     for run in args.runs:
         for arm in ARMS:
-            path = run / "predictions" / arm / "test-fwm.jsonl"
+            path = run / Layout.predictions(arm, "test", "fwm")
             if path.exists():
-                rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+                rows = read_predictions(path)
                 results.setdefault(str(run), {})[arm] = field_figures(rows)
                 if arm == "sft":
                     results[str(run)]["copy"] = field_figures(rows, copy=True)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from swirl_wm.envs import physics
 from swirl_wm.files import atomic_write_text
-from swirl_wm.run_folder import git_commit, machine_info
+from swirl_wm.run_folder import Layout, git_commit, machine_info, read_predictions
 
 ARMS = ("sft", "iter1-phase1", "iter2-phase1", "bootstrap", "bootstrap-phase1")
 
@@ -52,9 +52,9 @@ def main() -> None:
     results = {}
     for run in args.runs:
         for arm in ARMS:
-            path = run / "predictions" / arm / "test-fwm.jsonl"
+            path = run / Layout.predictions(arm, "test", "fwm")
             if path.exists():
-                rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+                rows = read_predictions(path)
                 share, n = other_object_error(rows)
                 results.setdefault(str(run), {})[arm] = {"share": share, "transitions": n}
                 print(run, arm, f"{100 * share:.1f} % of {n}")

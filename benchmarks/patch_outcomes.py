@@ -19,7 +19,7 @@ from typing import Any
 
 from swirl_wm.files import atomic_write_text
 from swirl_wm.metrics import json_field_f1
-from swirl_wm.run_folder import Layout, git_commit, machine_info
+from swirl_wm.run_folder import Layout, git_commit, machine_info, read_predictions
 
 
 def outcomes(rows: list[dict[str, Any]]) -> dict[str, float]:
@@ -55,7 +55,7 @@ def main() -> None:
         result["runs"][str(run)] = {}
         for stage in args.stages:
             path = run / Layout.predictions(stage, args.split, "fwm")
-            rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+            rows = read_predictions(path)
             result["runs"][str(run)][stage] = figures = outcomes(rows)
             print(run, stage, {k: round(v, 3) for k, v in figures.items()})
     atomic_write_text(args.output, json.dumps(result, indent=2))

@@ -31,6 +31,7 @@ from swirl_wm.glossary import is_fraction
 from swirl_wm.metrics import summarise
 from swirl_wm.reporting.benchmark import BOOTSTRAP_PHASE1_ROW, BOOTSTRAP_ROW, ORACLE_ROW
 from swirl_wm.reporting.markdown import format_value
+from swirl_wm.run_folder import Layout, read_predictions
 
 # Phase II changes only the IDM (its FWM columns repeat Phase I's); both are kept for the IDM's metrics.
 ARMS = {"SFT": "sft", "SWIRL (Phase I)": "swirl: iter1/phase1", "SWIRL (Phase II)": "swirl: iter1/phase2",
@@ -179,10 +180,10 @@ def effect_study(result: dict[str, Any], key: str = "fwm/effect_accuracy") -> di
     runs += [(run_dir, VARIANT_ARMS[v]) for v in VARIANT_ARMS for run_dir in result.get("run_dirs", {}).get(v, [])]
     for run_dir, folders in runs:
         for arm, folder in folders.items():
-            path = Path(run_dir) / "predictions" / folder / "test-fwm.jsonl"
+            path = Path(run_dir) / Layout.predictions(folder, "test", "fwm")
             if not path.exists():
                 continue
-            rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+            rows = read_predictions(path)
             xs, refs = [r["x"] for r in rows], [r["reference"] for r in rows]
             passive = [noop_prediction("physics", x) for x in xs]
             score = measure([r["prediction"] for r in rows], refs, passive, physics.state_fields)

@@ -1,5 +1,6 @@
 """The run folder: its ledger of finished stages, the stage runner that makes a killed run resumable, the
-writer lock and config check, and the run's provenance (git commit, machine).
+writer lock and config check, the run's provenance (git commit, machine), and the predictions every
+evaluating stage saves (:func:`save_predictions`; benchmarks and reports read them with :func:`read_predictions`).
 
 A stage (SFT, a phase, an evaluation) is recorded in ``<run>/state.json`` only after its outputs are in
 place (checkpoints are renamed into place by :mod:`swirl_wm.backend.checkpoints`), so a resumed run skips
@@ -16,7 +17,7 @@ import os
 import platform
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from pydantic import BaseModel
 
 from swirl_wm.config import dump_config
 from swirl_wm.files import atomic_write_text, exclusive_writer
+from swirl_wm.records import Transition
 
 Announce = Callable[[str], None]
 
@@ -66,6 +68,41 @@ class Layout:
     def predictions(stage: str, split: str, role: str) -> str:
         """A model's generations on a split beside the references (JSONL: x, given, reference, prediction)."""
         return f"predictions/{stage.replace('/', '-')}/{split}-{role}.jsonl"
+
+
+def save_predictions(path: Path, role: str, transitions: Sequence[Transition], predictions: Sequence[str]) -> None:
+    """Write a role's generations beside the references as :meth:`Layout.predictions` JSONL, one row per
+    transition: ``episode_id``, ``step``, ``x``, ``given`` (z for the FWM, y for the IDM), ``reference``
+    (y, or z) and ``prediction``; atomically. Read back with :func:`read_predictions`.
+
+    Raises:
+        ValueError: ``transitions`` and ``predictions`` differ in length.
+    """
+    rows = [{"episode_id": t.episode_id, "step": t.step, "x": t.x, "given": t.z if role == "fwm" else t.y,
+             "reference": t.y if role == "fwm" else t.z, "prediction": p}
+            for t, p in zip(transitions, predictions, strict=True)]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+
+
+def read_predictions(path: Path, limit: int | None = None) -> list[dict[str, Any]]:
+    """The rows :func:`save_predictions` wrote (the first ``limit``), blank lines skipped.
+
+    Raises:
+        FileNotFoundError: no such file.
+        ValueError: a line that is not JSON, naming the file and line.
+    """
+    rows: list[dict[str, Any]] = []
+    with Path(path).open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, 1):
+            if limit is not None and len(rows) >= limit:
+                break
+            if line.strip():
+                try:
+                    rows.append(json.loads(line))
+                except json.JSONDecodeError as error:
+                    raise ValueError(f"{path}, line {number}: not a JSON row ({error.msg})") from None
+    return rows
 
 # Settings that change how fast a run goes or what it keeps on disk, never what it computes: a run may
 # resume with other values.

@@ -22,9 +22,9 @@ from swirl_wm.data.splits import Splits
 from swirl_wm.evaluation.baselines import trivial_baselines
 from swirl_wm.evaluation.best_of_n import best_of_n
 from swirl_wm.evaluation.evaluate import evaluate_role, prediction_metrics
-from swirl_wm.recipes.run import SwirlRun, save_predictions
+from swirl_wm.recipes.run import SwirlRun
 from swirl_wm.recipes.stages import phase_reward, phase_seed
-from swirl_wm.run_folder import Layout
+from swirl_wm.run_folder import Layout, save_predictions
 
 
 def baseline_stages(run: SwirlRun, base: str, sft: dict[str, str], splits: Splits) -> dict[str, Any]:

@@ -1,18 +1,12 @@
-"""The SWIRL run folder (:class:`SwirlRun`: the frozen scorers and the prompt layout its stages share) and
-what every stage that evaluates a model writes (:func:`save_predictions`)."""
+"""The SWIRL run folder (:class:`SwirlRun`: the frozen scorers and the prompt layout its stages share)."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 from swirl_wm.backend.adapters import keeps_adapters
-from swirl_wm.files import atomic_write_text
 from swirl_wm.modality import LOADED
 from swirl_wm.models.loading import load_model, load_tokenizer
 from swirl_wm.models.prompts import PromptFormat
 from swirl_wm.models.scoring import Scorer
-from swirl_wm.records import Transition
 from swirl_wm.run_folder import Layout, RunFolder
 
 # Settings that add stages after the finished ones but never change what a finished stage computed: a
@@ -47,11 +41,3 @@ class SwirlRun(RunFolder):
         folder = str(self.path(Layout.IMAGE_CODEC).resolve()) if data.modality in LOADED else None
         return PromptFormat(data.description, model.idm_diff, data.modality, folder, model.fwm_target,
                             model.idm_next_state)
-
-
-def save_predictions(path: Path, role: str, transitions: list[Transition], predictions: list[str]) -> None:
-    rows = [{"episode_id": t.episode_id, "step": t.step, "x": t.x, "given": t.z if role == "fwm" else t.y,
-             "reference": t.y if role == "fwm" else t.z, "prediction": p}
-            for t, p in zip(transitions, predictions, strict=True)]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))

@@ -26,9 +26,9 @@ from swirl_wm.models.scoring import Scorer
 from swirl_wm.models.world_model import WorldModel
 from swirl_wm.objectives.latent import infer_latent_actions
 from swirl_wm.objectives.rewards import SwirlReward
-from swirl_wm.recipes.run import SwirlRun, save_predictions
+from swirl_wm.recipes.run import SwirlRun
 from swirl_wm.records import Transition, source_state
-from swirl_wm.run_folder import Layout
+from swirl_wm.run_folder import Layout, save_predictions
 
 
 def _learning_curve(run: SwirlRun, roles: tuple[str, ...], val: list[Transition]):

@@ -21,7 +21,6 @@ from __future__ import annotations
 import base64
 import html
 import io
-import json
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +30,7 @@ from matplotlib.figure import Figure
 from swirl_wm.files import atomic_write_text
 from swirl_wm.reporting.markdown import report_markdown
 from swirl_wm.reporting.plot import run_figure
-from swirl_wm.run_folder import Layout
+from swirl_wm.run_folder import Layout, read_predictions
 
 # (train_log key, axis label) of the GRPO curves, one panel each.
 _CURVES = (("reward", "mean reward"), ("kl", "KL to the reference"), ("completions/mean_length", "completion tokens"))
@@ -82,16 +81,7 @@ def grpo_curves(phases: list[dict[str, Any]]) -> Figure | None:
 
 
 def _read_rows(path: Path, limit: int) -> list[dict[str, Any]]:
-    if not path.is_file():
-        return []
-    rows = []
-    with path.open(encoding="utf-8") as handle:
-        for line in handle:
-            if line.strip():
-                rows.append(json.loads(line))
-            if len(rows) == limit:
-                break
-    return rows
+    return read_predictions(path, limit) if path.is_file() else []
 
 
 def _cell(text: str, right: bool | None = None) -> str:
@@ -105,7 +95,7 @@ def sample_table(run_dir: Path, metrics: dict[str, Any], limit: int = 8) -> str:
     parts = []
     for role, columns in (("fwm", ("x", "z", "true y", "predicted y")), ("idm", ("x", "y", "true z", "predicted z"))):
         phase = metrics.get("best", {}).get(role, "sft")
-        rows = _read_rows(run_dir / "predictions" / phase.replace("/", "-") / f"test-{role}.jsonl", limit)
+        rows = _read_rows(run_dir / Layout.predictions(phase, "test", role), limit)
         if not rows:
             continue
         head = "".join(f"<th>{c}</th>" for c in columns)
