@@ -6,6 +6,11 @@ test metrics of every phase and baseline (``swirl_wm.reporting.benchmark``) into
 seeds, git commit, machine, wall time, rows) and a Markdown table. ``--readme`` replaces the block between
 ``<!-- harness:NAME:start -->`` and ``<!-- harness:NAME:end -->`` in that file with the table.
 
+``--jobs N`` runs N runs at a time, each in its own process with its output in ``<variant>/seed<k>.log``
+beside its run folder (the base variant's seeds first; set ``model.torch_threads`` so that N × threads fits
+the cores). A finished run folder is read, not rerun, so runs started by hand at these paths with the same
+settings count too.
+
 Variants that change only settings used after SFT (``swirl`` / ``baselines``; for agent runs ``rl`` /
 ``paw``) start from the base variant's SFT checkpoints of the same seed (copied with their ledger
 entries), so an ablation costs its phases only.
@@ -27,10 +32,13 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import multiprocessing
 import os
 import shutil
+import sys
 import time
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -77,8 +85,13 @@ class Kind:
 
 SWIRL = Kind(RunConfig, run_swirl, ("name", "output_dir", "swirl", "baselines"),
              ("data", "checkpoints/sft", "predictions/sft"))
-AGENT = Kind(AgentRunConfig, lambda config: agent_phases(run_agent(config)), ("name", "output_dir", "rl", "paw"),
-             ("data", "checkpoints/sft"))
+
+
+def _run_agent(config: AgentRunConfig) -> dict[str, Any]:
+    return agent_phases(run_agent(config))
+
+
+AGENT = Kind(AgentRunConfig, _run_agent, ("name", "output_dir", "rl", "paw"), ("data", "checkpoints/sft"))
 
 
 def kind_of(path: Path) -> Kind:
@@ -141,6 +154,45 @@ def seed_from_base(base_dir: Path, run_dir: Path, copied: tuple[str, ...] = SWIR
     atomic_write_text(run_dir / "state.json", json.dumps({"stages": {s: stages[s] for s in _SFT_STAGES}}, indent=2))
 
 
+def _logged(run: Callable[[Any], dict[str, Any]], config: Any, log: Path) -> dict[str, Any]:
+    """``run(config)`` in a worker process with its stdout and stderr (file descriptors 1 and 2, so the
+    trainers' progress bars too) appended to ``log``."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    with log.open("a", encoding="utf-8") as out:
+        os.dup2(out.fileno(), 1)
+        os.dup2(out.fileno(), 2)
+        return run(config)
+
+
+Call = tuple[str, Callable[[Any], dict[str, Any]], Any, Path]  # label, run, config, log
+
+
+def run_many(calls: list[Call], jobs: int = 1) -> list[dict[str, Any]]:
+    """Each ``(label, run, config, log)`` call's ``run(config)``, results in the calls' order: one after
+    another in this process (``jobs = 1``, output to the terminal), or ``jobs`` at a time, each in a fresh
+    process (``spawn``, one per run, so memory and torch's thread settings start clean) writing to its
+    ``log``. The label is printed as each run starts (is queued, with its log, when ``jobs > 1``).
+
+    Raises:
+        whatever a run raises (the runs already started finish first when ``jobs > 1``).
+    """
+    if jobs == 1:
+        results = []
+        for label, run, config, _ in calls:
+            print(f"== {label}", flush=True)
+            results.append(run(config))
+        return results
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(jobs, mp_context=context, max_tasks_per_child=1) as pool:
+        futures = []
+        for label, run, config, log in calls:
+            print(f"== {label} (output: {log})", flush=True)
+            futures.append(pool.submit(_logged, run, config, log))
+        return [future.result() for future in futures]
+
+
 def splice_readme(readme: Path, name: str, table: str) -> None:
     start, end = f"<!-- harness:{name}:start -->", f"<!-- harness:{name}:end -->"
     text = readme.read_text(encoding="utf-8")
@@ -149,6 +201,12 @@ def splice_readme(readme: Path, name: str, table: str) -> None:
     head, rest = text.split(start, 1)
     _, tail = rest.split(end, 1)
     atomic_write_text(readme, f"{head}{start}\n{table}{end}{tail}")
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a whole number ≥ 1")
+    return int(text)
 
 
 def main() -> None:
@@ -161,6 +219,9 @@ def main() -> None:
     parser.add_argument("--runs-dir", type=Path, default=Path("runs/harness"))
     parser.add_argument("--output", type=Path, required=True)
     parser.add_argument("--readme", type=Path)
+    parser.add_argument("--jobs", type=_positive, default=1,
+                        help="runs at a time, each in its own process with its output in <run folder>.log "
+                             "(set model.torch_threads so that jobs × threads fits the cores); default 1")
     parser.add_argument("--render", action="store_true",
                         help="only re-render the Markdown (and --readme) from the existing --output JSON")
     args = parser.parse_args()
@@ -180,17 +241,23 @@ def main() -> None:
     start = time.monotonic()
     runs: dict[str, list[dict[str, Any]]] = {}
     run_dirs: dict[str, list[str]] = {}
-    for variant, overrides in variants:
-        for seed in args.seeds:
-            config = with_overrides(base, overrides | {"seed": seed})
-            run_dir = args.runs_dir / base.name / variant / f"seed{seed}"
-            config = config.model_copy(update={"output_dir": run_dir})
-            base_dir = args.runs_dir / base.name / base_variant / f"seed{seed}"
-            if variant != base_variant and _shares_sft(config, with_overrides(base, {"seed": seed}), kind):
-                seed_from_base(base_dir, run_dir, kind.copied)
-            print(f"== {variant} seed {seed} → {run_dir}", flush=True)
-            runs.setdefault(variant, []).append(kind.run(config))
-            run_dirs.setdefault(variant, []).append(str(run_dir))
+    # The base variant's runs first: the other variants start from their SFT checkpoints.
+    for wave in (variants[:1], variants[1:]):
+        calls, names = [], []
+        for variant, overrides in wave:
+            for seed in args.seeds:
+                config = with_overrides(base, overrides | {"seed": seed})
+                run_dir = args.runs_dir / base.name / variant / f"seed{seed}"
+                config = config.model_copy(update={"output_dir": run_dir})
+                base_dir = args.runs_dir / base.name / base_variant / f"seed{seed}"
+                if variant != base_variant and _shares_sft(config, with_overrides(base, {"seed": seed}), kind):
+                    seed_from_base(base_dir, run_dir, kind.copied)
+                calls.append((f"{variant} seed {seed} → {run_dir}", kind.run, config,
+                              run_dir.with_name(f"seed{seed}.log")))
+                names.append(variant)
+                run_dirs.setdefault(variant, []).append(str(run_dir))
+        for variant, metrics in zip(names, run_many(calls, args.jobs), strict=True):
+            runs.setdefault(variant, []).append(metrics)
     rows = aggregate(runs)
     result = {"config_path": str(args.config), "config": base.model_dump(mode="json"),
               "variants": {name: overrides for name, overrides in variants}, "seeds": args.seeds,

@@ -198,3 +198,55 @@ def test_study_merges_the_seeds_of_one_labelled_size():
     other["variants"] = {"swirl": {}, "beta1": {}}
     with pytest.raises(ValueError, match="different configs or variants"):
         study.merge_results([result([0], [0.5], [0.6]), other])
+
+
+def _fake_run(config: dict) -> dict:
+    """A stand-in for a pipeline run: records its process, and with ``meet`` waits (up to 120 s) until the
+    other run of the pair has started too — which only happens when both run at once."""
+    import os
+    import time
+    from pathlib import Path
+
+    print(f"running {config['name']}", flush=True)
+    met = None
+    if "meet" in config:
+        Path(config["meet"], config["name"]).touch()
+        deadline = time.monotonic() + 120
+        while len(list(Path(config["meet"]).iterdir())) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        met = len(list(Path(config["meet"]).iterdir())) == 2
+    return {"name": config["name"], "pid": os.getpid(), "met": met}
+
+
+def _load_harness():
+    import importlib
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parents[2] / "benchmarks"))  # spawned workers import it by name
+    return importlib.import_module("harness")
+
+
+def test_harness_runs_jobs_at_a_time_in_fresh_processes_results_in_order(tmp_path):
+    import os
+
+    harness = _load_harness()
+    (tmp_path / "meet").mkdir()
+    calls = [(f"run {i}", _fake_run, {"name": f"r{i}", "meet": str(tmp_path / "meet")}, tmp_path / f"seed{i}.log")
+             for i in range(2)]
+    results = harness.run_many(calls, jobs=2)
+    assert [r["name"] for r in results] == ["r0", "r1"]
+    assert [r["met"] for r in results] == [True, True]  # both were running at once
+    assert len({r["pid"] for r in results}) == 2 and os.getpid() not in {r["pid"] for r in results}
+    assert (tmp_path / "seed1.log").read_text(encoding="utf-8") == "running r1\n"
+
+
+def test_harness_runs_one_after_another_in_this_process_by_default(tmp_path, capsys):
+    import os
+
+    harness = _load_harness()
+    calls = [(f"run {i}", _fake_run, {"name": f"r{i}"}, tmp_path / f"seed{i}.log") for i in range(2)]
+    results = harness.run_many(calls)
+    assert {r["pid"] for r in results} == {os.getpid()}
+    assert capsys.readouterr().out == "== run 0\nrunning r0\n== run 1\nrunning r1\n"
+    assert not (tmp_path / "seed0.log").exists()
