@@ -104,6 +104,7 @@ def read_predictions(path: Path, limit: int | None = None) -> list[dict[str, Any
                     raise ValueError(f"{path}, line {number}: not a JSON row ({error.msg})") from None
     return rows
 
+
 # Settings that change how fast a run goes or what it keeps on disk, never what it computes: a run may
 # resume with other values.
 EXECUTION_ONLY = (("model", "torch_threads"), ("keep_checkpoints",))
