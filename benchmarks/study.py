@@ -14,6 +14,16 @@ headline metric against L.
           --output benchmarks/results/study/physics-L$L.json
     done
     python benchmarks/study.py benchmarks/results/study/physics-L*.json --output benchmarks/results/study/physics
+
+The oracle (SFT on L + U with U's true actions) may come from separate runs that train SFT and the oracle
+only, given with ``--oracle`` (see :func:`attach_oracle`):
+
+    ONLY=swirl.iterations=0,baselines.bootstrap=false,baselines.oracle=true
+    python benchmarks/harness.py configs/physics-study.yaml --seeds 0 1 2 --jobs 2 \\
+        --base-config data.split.max_labelled_episodes=20,$ONLY \\
+        --runs-dir runs/study-oracle/L20 --output benchmarks/results/study/physics-oracle-L20.json
+    python benchmarks/study.py benchmarks/results/study/physics-L*.json \\
+        --oracle benchmarks/results/study/physics-oracle-L*.json --output benchmarks/results/study/physics
 """
 
 from __future__ import annotations
@@ -150,8 +160,60 @@ def merge_results(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def _paired(values: list[float], base: list[float]) -> dict[str, Any] | None:
     if not values or len(values) != len(base):
         return None
-    mean, ci = summarise([v - b for v, b in zip(values, base, strict=True)])
-    return {"mean": mean, "ci95": ci}
+    differences = [v - b for v, b in zip(values, base, strict=True)]
+    mean, ci = summarise(differences)
+    return {"mean": mean, "ci95": ci, "values": differences}
+
+
+def attach_oracle(study: dict[str, Any], oracle: dict[str, Any]) -> dict[str, Any]:
+    """``study`` (one labelled size, :func:`study_of` / :func:`effect_study`'s shape) with the oracle arm taken
+    from ``oracle``, the same figures of separate runs of that size that trained SFT and the oracle only
+    (``swirl.iterations=0``, ``baselines.oracle=true``: the study's runs did not keep their checkpoints, and
+    SFT is not bit-identical across commits). The oracle's change over SFT is paired with the SFT of its own
+    run, and the fraction of the oracle gap SWIRL's Phase I closes is, per seed present in both,
+    ``(SWIRL − SFT) / (oracle − SFT′)`` with SFT′ that run's SFT; ``oracle_sft`` keeps SFT′ beside the
+    study's SFT for the same seeds, so that a reader sees how far the two SFTs differ.
+
+    Args:
+        study: one labelled size's figures, with ``seeds`` and the arms ``SFT`` and ``SWIRL (Phase I)``.
+        oracle: the oracle runs' figures of the same size and key (arms ``SFT`` and ``oracle``).
+
+    Returns:
+        A new study: arm ``oracle`` over the shared seeds (its ``seeds`` listed when fewer than the study's),
+        ``oracle_gap_closed`` (mean ± 95 % CI, per-seed values; ``None`` where oracle = SFT′ on every seed),
+        ``oracle_sft``. ``study`` unchanged when the oracle runs lack the arm or share no seed.
+
+    Raises:
+        ValueError: the two are of different labelled sizes.
+    """
+    if oracle["L"] != study["L"]:
+        raise ValueError(f"oracle runs of L = {oracle['L']} given for the study's L = {study['L']}")
+    arm, sft = oracle["arms"].get("oracle"), oracle["arms"].get("SFT")
+    shared = [s for s in study["seeds"] if s in oracle["seeds"]]
+    if not arm or not sft or not shared or not (arm.get("delta_vs_sft") or {}).get("values"):
+        return study
+    index = {s: oracle["seeds"].index(s) for s in shared}
+    values = [arm["values"][index[s]] for s in shared]
+    lifts = [arm["delta_vs_sft"]["values"][index[s]] for s in shared]
+    mean, ci = summarise(values)
+    lift_mean, lift_ci = summarise(lifts)
+    out = study | {"arms": study["arms"] | {"oracle": {
+        "mean": mean, "ci95": ci, "values": values, "delta_vs_sft": {"mean": lift_mean, "ci95": lift_ci,
+                                                                    "values": lifts}}
+        | ({"seeds": shared} if shared != study["seeds"] else {})}}
+    own = {s: v for s, v in zip(study["seeds"], study["arms"].get("SFT", {}).get("values", []), strict=False)}
+    out["oracle_sft"] = {"seeds": shared, "oracle_runs": [sft["values"][index[s]] for s in shared],
+                         "study": [own.get(s) for s in shared]}
+    swirl = (study["arms"].get("SWIRL (Phase I)", {}).get("delta_vs_sft") or {}).get("values")
+    gap = None
+    if swirl and len(swirl) == len(study["seeds"]):
+        gains = dict(zip(study["seeds"], swirl, strict=True))
+        fractions = [gains[s] / lift for s, lift in zip(shared, lifts, strict=True) if lift != 0]
+        if fractions:
+            f_mean, f_ci = summarise(fractions)
+            gap = {"mean": f_mean, "ci95": f_ci, "values": fractions}
+    out["oracle_gap_closed"] = gap
+    return out
 
 
 def effect_study(result: dict[str, Any], key: str = "fwm/effect_accuracy") -> dict[str, Any]:
@@ -247,6 +309,15 @@ def markdown(studies: list[dict[str, Any]], key: str) -> str:
         lines.append(f"| {s['L']} | " + " | ".join(_cell(key, s["arms"].get(a, {}).get("delta_vs_sft"), True)
                                                   for a in others)
                      + f" | {_cell(key, s['rl_vs_bootstrap'], True)} | {gap_text} |")
+    notes = [s for s in studies if s.get("oracle_sft")]
+    if notes:
+        lines += ["", "The oracle ran separately (SFT and the oracle only; its change and the gap are paired with "
+                  "that run's own SFT, SFT′):"]
+        for s in notes:
+            o = s["oracle_sft"]
+            lines.append(f"- L = {s['L']}, seeds {', '.join(map(str, o['seeds']))}: SFT′ "
+                         + " / ".join(format_value(key, v) for v in o["oracle_runs"]) + ", this table's SFT "
+                         + " / ".join(format_value(key, v) for v in o["study"]))
     return "\n".join(lines) + "\n"
 
 
@@ -293,20 +364,35 @@ def main() -> None:
     parser.add_argument("--key", default="fwm/field_accuracy", help="the headline metric")
     parser.add_argument("--extra-key", action="append", default=["idm/grounded_accuracy"])
     parser.add_argument("--output", type=Path, required=True, help="path prefix: writes .json, .md and .png")
+    parser.add_argument("--oracle", type=Path, nargs="*", default=[],
+                        help="harness JSONs of SFT-and-oracle-only runs (swirl.iterations=0, baselines.oracle=true) "
+                             "that supply the oracle arm of their labelled size (see attach_oracle)")
     args = parser.parse_args()
     inputs = [json.loads(p.read_text(encoding="utf-8")) for p in args.results]
+    oracle_inputs = [json.loads(p.read_text(encoding="utf-8")) for p in args.oracle]
     results = merge_results(inputs)
-    studies = sorted((study_of(r, args.key) for r in results), key=lambda s: s["L"])
-    extra = {k: sorted((study_of(r, k) for r in results), key=lambda s: s["L"]) for k in args.extra_key}
+    oracles = {r["config"]["data"]["split"]["max_labelled_episodes"]: r for r in merge_results(oracle_inputs)}
+
+    def figures(result: dict[str, Any], key: str) -> dict[str, Any]:
+        """``key``'s study of one size: from the runs' ledgers, else (effects) from their saved predictions."""
+        def one(r: dict[str, Any]) -> dict[str, Any]:
+            return study_of(r, key) if _complete(r, key) or key not in (EFFECT_KEY, PASSIVE_KEY) \
+                else effect_study(r, key)
+        study = one(result)
+        oracle = oracles.get(study["L"])
+        return attach_oracle(study, one(oracle)) if oracle else study
+
+    studies = sorted((figures(r, args.key) for r in results), key=lambda s: s["L"])
+    extra = {k: sorted((figures(r, k) for r in results), key=lambda s: s["L"]) for k in args.extra_key}
     if args.key == "fwm/field_accuracy":
-        for key in (EFFECT_KEY, PASSIVE_KEY):  # from the runs' ledgers, else from their saved predictions
-            figures = sorted((study_of(r, key) if _complete(r, key) else effect_study(r, key) for r in results),
-                             key=lambda s: s["L"])
-            if any(s["arms"] for s in figures):
-                extra[key] = figures
-    out = {"key": args.key, "inputs": [str(p) for p in args.results], "studies": studies, "extra": extra,
-           "git_commits": sorted({r["git_commit"] or "" for r in inputs}), "machine": results[0]["machine"],
-           "wall_time_s": sum(r["wall_time_s"] for r in inputs)}
+        for key in (EFFECT_KEY, PASSIVE_KEY):
+            by_size = sorted((figures(r, key) for r in results), key=lambda s: s["L"])
+            if any(s["arms"] for s in by_size):
+                extra[key] = by_size
+    out = {"key": args.key, "inputs": [str(p) for p in args.results], "oracle_inputs": [str(p) for p in args.oracle],
+           "studies": studies, "extra": extra,
+           "git_commits": sorted({r["git_commit"] or "" for r in inputs + oracle_inputs}),
+           "machine": results[0]["machine"], "wall_time_s": sum(r["wall_time_s"] for r in inputs + oracle_inputs)}
     args.output.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(args.output.with_suffix(".json"), json.dumps(out, indent=2))
     text = markdown(studies, args.key) + "".join(f"\n{markdown(v, k)}" for k, v in extra.items())
