@@ -287,6 +287,12 @@ def _cell(key: str, stats: dict[str, Any] | None, delta: bool = False) -> str:
     return text + (f" ± {ci:.2f}" if ci == ci else "") + (" *" if delta and abs(mean) > ci else "")
 
 
+def _fewer(study: dict[str, Any], arm: str) -> str:
+    """`` (n = k)`` after an arm's cell when it covers fewer seeds than its row (an oracle of separate runs)."""
+    seeds = study["arms"].get(arm, {}).get("seeds")
+    return f" (n = {len(seeds)})" if seeds is not None and len(seeds) != len(study["seeds"]) else ""
+
+
 def markdown(studies: list[dict[str, Any]], key: str) -> str:
     """Tables of the study: the arms and trivial baselines per L, and the changes over SFT."""
     arms = list(dict.fromkeys(a for s in studies for a in s["arms"]))
@@ -295,7 +301,8 @@ def markdown(studies: list[dict[str, Any]], key: str) -> str:
              "| L (labelled episodes) | seeds | " + " | ".join(arms) + " | " + " | ".join(f"*{t}*" for t in trivial)
              + " |", "|---:|---:|" + "---:|" * (len(arms) + len(trivial))]
     for s in studies:
-        lines.append(f"| {s['L']} | {len(s['seeds'])} | " + " | ".join(_cell(key, s["arms"].get(a)) for a in arms)
+        lines.append(f"| {s['L']} | {len(s['seeds'])} | " + " | ".join(_cell(key, s["arms"].get(a)) + _fewer(s, a)
+                                                                  for a in arms)
                      + " | " + " | ".join(format_value(key, s["trivial"].get(t)) for t in trivial) + " |")
     others = [a for a in arms if a != "SFT"]
     lines += ["", "Change over SFT, paired by seed (`*`: the 95 % CI excludes 0); RL − bootstrap on the same "
@@ -305,9 +312,9 @@ def markdown(studies: list[dict[str, Any]], key: str) -> str:
     for s in studies:
         gap = s["oracle_gap_closed"]
         gap_text = "—" if gap is None else f"{gap['mean']:+.2f}" + (f" ± {gap['ci95']:.2f}" if gap["ci95"] ==
-                                                                    gap["ci95"] else "")
+                                                                    gap["ci95"] else "") + _fewer(s, "oracle")
         lines.append(f"| {s['L']} | " + " | ".join(_cell(key, s["arms"].get(a, {}).get("delta_vs_sft"), True)
-                                                  for a in others)
+                                                  + _fewer(s, a) for a in others)
                      + f" | {_cell(key, s['rl_vs_bootstrap'], True)} | {gap_text} |")
     notes = [s for s in studies if s.get("oracle_sft")]
     if notes:

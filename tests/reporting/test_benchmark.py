@@ -279,7 +279,8 @@ def test_study_takes_the_oracle_from_separate_runs_paired_with_their_own_sft():
     assert out["oracle_sft"] == {"seeds": [0, 1], "oracle_runs": [0.62, 0.68], "study": [0.6, 0.7]}
     assert "oracle" not in main["arms"]  # a new study, the input unchanged
     text = study.markdown([out], "fwm/field_accuracy")
-    assert "oracle gap closed" in text and "+0.12" in text and "SFT′ 62.0 % / 68.0 %" in text
+    assert "oracle gap closed" in text and "+0.12 ± " in text and "SFT′ 62.0 % / 68.0 %" in text
+    assert "85.0 ± " in text and text.count("(n = 2)") == 3  # the oracle's cell, its change and the gap
     assert study.attach_oracle(main, oracle | {"seeds": [7, 8, 9]}) is main  # no shared seed
     with pytest.raises(ValueError, match="L = 40"):
         study.attach_oracle(main, oracle | {"L": 40})
