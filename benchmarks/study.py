@@ -68,6 +68,21 @@ def _row(result: dict[str, Any], name: str) -> dict[str, Any] | None:
     return next((r for r in result["rows"] if r["row"] == name), None)
 
 
+def _gains(sft: list[float], swirl: list[float], oracle: list[float]) -> tuple[list[float], list[float]]:
+    """Per seed, SWIRL's and the oracle's change over SFT."""
+    return ([w - s for s, w in zip(sft, swirl, strict=True)], [o - s for s, o in zip(sft, oracle, strict=True)])
+
+
+def _gap_closed(gains: list[float], lifts: list[float]) -> dict[str, Any] | None:
+    """The fraction of the oracle gap closed, ``gain / lift`` per seed (seeds where oracle = SFT left out),
+    as mean ± 95 % CI with the per-seed values; ``None`` when no seed has a gap."""
+    fractions = [g / lift for g, lift in zip(gains, lifts, strict=True) if lift != 0]
+    if not fractions:
+        return None
+    mean, ci = summarise(fractions)
+    return {"mean": mean, "ci95": ci, "values": fractions}
+
+
 def study_of(result: dict[str, Any], key: str) -> dict[str, Any]:
     """One labelled size's figures of ``key`` from a harness result (see the module docstring)."""
     seeds = result["seeds"]
@@ -80,11 +95,7 @@ def study_of(result: dict[str, Any], key: str) -> dict[str, Any]:
                if r["row"].endswith("(trivial)") and key in r["metrics"]}
     gap = None
     if {"SFT", "SWIRL (Phase I)", "oracle"} <= arms.keys():
-        fractions = [(w - s) / (o - s) for s, w, o in zip(arms["SFT"]["values"], arms["SWIRL (Phase I)"]["values"],
-                                                          arms["oracle"]["values"], strict=True) if o != s]
-        if fractions:
-            mean, ci = summarise(fractions)
-            gap = {"mean": mean, "ci95": ci, "values": fractions}
+        gap = _gap_closed(*_gains(arms["SFT"]["values"], arms["SWIRL (Phase I)"]["values"], arms["oracle"]["values"]))
     phase1 = _row(result, "swirl: iter1/phase1") or {}
     return {"L": result["config"]["data"]["split"]["max_labelled_episodes"], "seeds": seeds, "arms": arms,
             "trivial": trivial, "oracle_gap_closed": gap,
@@ -208,10 +219,7 @@ def attach_oracle(study: dict[str, Any], oracle: dict[str, Any]) -> dict[str, An
     gap = None
     if swirl and len(swirl) == len(study["seeds"]):
         gains = dict(zip(study["seeds"], swirl, strict=True))
-        fractions = [gains[s] / lift for s, lift in zip(shared, lifts, strict=True) if lift != 0]
-        if fractions:
-            f_mean, f_ci = summarise(fractions)
-            gap = {"mean": f_mean, "ci95": f_ci, "values": fractions}
+        gap = _gap_closed([gains[s] for s in shared], lifts)
     out["oracle_gap_closed"] = gap
     return out
 
@@ -263,11 +271,7 @@ def effect_study(result: dict[str, Any], key: str = "fwm/effect_accuracy") -> di
             arms[arm]["delta_vs_sft"] = delta
     gap = None
     if {"SFT", "SWIRL (Phase I)", "oracle"} <= by_arm.keys():
-        fractions = [(w - s) / (o - s) for s, w, o in zip(sft, by_arm["SWIRL (Phase I)"], by_arm["oracle"],
-                                                          strict=True) if o != s]
-        if fractions:
-            mean, ci = summarise(fractions)
-            gap = {"mean": mean, "ci95": ci, "values": fractions}
+        gap = _gap_closed(*_gains(sft, by_arm["SWIRL (Phase I)"], by_arm["oracle"]))
     trivial = ({"copy the state (ŷ = x) (trivial)": summarise(copy)[0],
                 "no-op rule (passive dynamics) (trivial)": 0.0 if key == EFFECT_KEY else 1.0} if copy else {})
     return {"L": config["data"]["split"]["max_labelled_episodes"], "seeds": result["seeds"], "arms": arms,
