@@ -39,7 +39,7 @@ from matplotlib.figure import Figure
 from swirl_wm.files import atomic_write_bytes, atomic_write_text
 from swirl_wm.glossary import is_fraction
 from swirl_wm.metrics import summarise
-from swirl_wm.reporting.benchmark import BOOTSTRAP_PHASE1_ROW, BOOTSTRAP_ROW, ORACLE_ROW
+from swirl_wm.reporting.benchmark import BOOTSTRAP_PHASE1_ROW, BOOTSTRAP_ROW, ORACLE_ROW, seed_stats
 from swirl_wm.reporting.markdown import format_value
 from swirl_wm.run_folder import Layout, read_predictions
 
@@ -77,10 +77,7 @@ def _gap_closed(gains: list[float], lifts: list[float]) -> dict[str, Any] | None
     """The fraction of the oracle gap closed, ``gain / lift`` per seed (seeds where oracle = SFT left out),
     as mean ± 95 % CI with the per-seed values; ``None`` when no seed has a gap."""
     fractions = [g / lift for g, lift in zip(gains, lifts, strict=True) if lift != 0]
-    if not fractions:
-        return None
-    mean, ci = summarise(fractions)
-    return {"mean": mean, "ci95": ci, "values": fractions}
+    return seed_stats(fractions) if fractions else None
 
 
 def study_of(result: dict[str, Any], key: str) -> dict[str, Any]:
@@ -120,9 +117,7 @@ def _merged_stats(parts: list[tuple[dict[str, Any], int]]) -> dict[str, Any]:
     for key in set.intersection(*(set(p) for p, _ in parts)):
         if any(len(p[key]["values"]) != n for p, n in parts):
             continue
-        values = [v for p, _ in parts for v in p[key]["values"]]
-        mean, ci = summarise(values)
-        out[key] = {"mean": mean, "ci95": ci, "values": values}
+        out[key] = seed_stats([v for p, _ in parts for v in p[key]["values"]])
     return out
 
 
@@ -171,9 +166,7 @@ def merge_results(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def _paired(values: list[float], base: list[float]) -> dict[str, Any] | None:
     if not values or len(values) != len(base):
         return None
-    differences = [v - b for v, b in zip(values, base, strict=True)]
-    mean, ci = summarise(differences)
-    return {"mean": mean, "ci95": ci, "values": differences}
+    return seed_stats([v - b for v, b in zip(values, base, strict=True)])
 
 
 def attach_oracle(study: dict[str, Any], oracle: dict[str, Any]) -> dict[str, Any]:
@@ -206,12 +199,8 @@ def attach_oracle(study: dict[str, Any], oracle: dict[str, Any]) -> dict[str, An
     index = {s: oracle["seeds"].index(s) for s in shared}
     values = [arm["values"][index[s]] for s in shared]
     lifts = [arm["delta_vs_sft"]["values"][index[s]] for s in shared]
-    mean, ci = summarise(values)
-    lift_mean, lift_ci = summarise(lifts)
-    out = study | {"arms": study["arms"] | {"oracle": {
-        "mean": mean, "ci95": ci, "values": values, "delta_vs_sft": {"mean": lift_mean, "ci95": lift_ci,
-                                                                    "values": lifts}}
-        | ({"seeds": shared} if shared != study["seeds"] else {})}}
+    out = study | {"arms": study["arms"] | {"oracle": seed_stats(values) | {"delta_vs_sft": seed_stats(lifts)}
+                                            | ({"seeds": shared} if shared != study["seeds"] else {})}}
     own = {s: v for s, v in zip(study["seeds"], study["arms"].get("SFT", {}).get("values", []), strict=False)}
     out["oracle_sft"] = {"seeds": shared, "oracle_runs": [sft["values"][index[s]] for s in shared],
                          "study": [own.get(s) for s in shared]}
@@ -265,8 +254,7 @@ def effect_study(result: dict[str, Any], key: str = "fwm/effect_accuracy") -> di
     sft = by_arm.get("SFT", [])
     arms = {}
     for arm, values in by_arm.items():
-        mean, ci = summarise(values)
-        arms[arm] = {"mean": mean, "ci95": ci, "values": values}
+        arms[arm] = seed_stats(values)
         if arm != "SFT" and (delta := _paired(values, sft)):
             arms[arm]["delta_vs_sft"] = delta
     gap = None

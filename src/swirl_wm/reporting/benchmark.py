@@ -34,6 +34,14 @@ AGENT_TABLE_KEYS = ("agent/success_rate", "agent/mean_return", "agent/mean_steps
                     "rl/seconds_per_step", "rl/peak_rss_mb")
 
 
+def seed_stats(values: Sequence[float]) -> dict[str, Any]:
+    """One metric over seeds in the harness JSON's shape: ``{"mean", "ci95", "values"}``, the mean and the
+    half-width of its 95 % CI from :func:`~swirl_wm.metrics.summarise` (NaN for a single value), and the
+    per-seed values as given (a list)."""
+    mean, ci = summarise(values)
+    return {"mean": mean, "ci95": ci, "values": list(values)}
+
+
 def agent_phases(metrics: Mapping[str, Any]) -> dict[str, Any]:
     """An agent run's ``metrics.json`` in the SWIRL loop's shape, so that :func:`aggregate` takes it.
 
@@ -60,8 +68,7 @@ def paired_change(runs: Sequence[Mapping[str, Any]], base: Sequence[Mapping[str,
         raise ValueError(f"seeds {seeds} differ from the base's {[m['run']['seed'] for m in base]}")
     value = lambda m: next(p["test"][key] for p in m["phases"] if p["name"] == phase)  # noqa: E731
     changes = [100 * (value(m) / value(b) - 1) for m, b in zip(runs, base, strict=True)]
-    mean, ci = summarise(changes)
-    return {"mean": mean, "ci95": ci, "values": changes}
+    return seed_stats(changes)
 
 
 def _rows_of_run(variant: str, metrics: Mapping[str, Any], base: bool) -> dict[str, dict[str, float]]:
@@ -133,8 +140,7 @@ def aggregate(runs: Mapping[str, Sequence[Mapping[str, Any]]]) -> list[dict[str,
         for key in keys:
             have = [s for s in seeds if key in entry["by_seed"].get(s, {})]  # a metric newer than some runs
             values = [entry["by_seed"][s][key] for s in have]
-            mean, ci = summarise(values)
-            metrics_out[key] = {"mean": mean, "ci95": ci, "values": values} | (
+            metrics_out[key] = seed_stats(values) | (
                 {"seeds": have} if len(have) < len(entry["by_seed"]) else {})
         row = {"row": entry["row"], "variant": entry["variant"], "seeds": sorted(entry["by_seed"]),
                "metrics": metrics_out,
@@ -155,8 +161,7 @@ def _paired(rows: Mapping[int, Mapping[str, float]], base: Mapping[int, Mapping[
     for key in keys:
         deltas = [rows[s][key] - base[s][key] for s in seeds if key in rows.get(s, {}) and key in base.get(s, {})]
         if deltas:
-            mean, ci = summarise(deltas)
-            out[key] = {"mean": mean, "ci95": ci, "values": deltas}
+            out[key] = seed_stats(deltas)
     return out
 
 
