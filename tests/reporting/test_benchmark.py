@@ -136,16 +136,20 @@ def test_trivial_baselines_and_the_oracle_are_rows_paired_with_sft() -> None:
     assert _row(rows, "oracle (SFT on L + U with true actions)")["metrics"]["fwm/rouge_l"]["mean"] == 72.5
 
 
-def test_harness_variants_link_the_base_checkpoints(tmp_path):
-    import importlib.util
-    import json
+def _load_script(name: str):
+    """``benchmarks/<name>.py`` imported by name (spawned harness workers import it so too)."""
+    import importlib
     import sys
     from pathlib import Path
 
-    spec = importlib.util.spec_from_file_location("harness", Path(__file__).parents[2] / "benchmarks/harness.py")
-    harness = importlib.util.module_from_spec(spec)
-    sys.modules["harness"] = harness  # its dataclasses look their module up
-    spec.loader.exec_module(harness)
+    sys.path.insert(0, str(Path(__file__).parents[2] / "benchmarks"))
+    return importlib.import_module(name)
+
+
+def test_harness_variants_link_the_base_checkpoints(tmp_path):
+    import json
+
+    harness = _load_script("harness")
     base, variant = tmp_path / "base", tmp_path / "variant"
     (base / "checkpoints/sft/fwm").mkdir(parents=True)
     (base / "checkpoints/sft/fwm/model.safetensors").write_bytes(b"weights")
@@ -160,14 +164,7 @@ def test_harness_variants_link_the_base_checkpoints(tmp_path):
 
 
 def test_study_merges_the_seeds_of_one_labelled_size():
-    import importlib.util
-    from pathlib import Path
-
-    import pytest
-
-    spec = importlib.util.spec_from_file_location("study", Path(__file__).parents[2] / "benchmarks/study.py")
-    study = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(study)
+    study = _load_script("study")
 
     def result(seeds, sft, swirl, labelled=40):
         def stats(values):
@@ -218,19 +215,10 @@ def _fake_run(config: dict) -> dict:
     return {"name": config["name"], "pid": os.getpid(), "met": met}
 
 
-def _load_harness():
-    import importlib
-    import sys
-    from pathlib import Path
-
-    sys.path.insert(0, str(Path(__file__).parents[2] / "benchmarks"))  # spawned workers import it by name
-    return importlib.import_module("harness")
-
-
 def test_harness_runs_jobs_at_a_time_in_fresh_processes_results_in_order(tmp_path):
     import os
 
-    harness = _load_harness()
+    harness = _load_script("harness")
     (tmp_path / "meet").mkdir()
     calls = [(f"run {i}", _fake_run, {"name": f"r{i}", "meet": str(tmp_path / "meet")}, tmp_path / f"seed{i}.log")
              for i in range(2)]
@@ -244,7 +232,7 @@ def test_harness_runs_jobs_at_a_time_in_fresh_processes_results_in_order(tmp_pat
 def test_harness_runs_one_after_another_in_this_process_by_default(tmp_path, capsys):
     import os
 
-    harness = _load_harness()
+    harness = _load_script("harness")
     calls = [(f"run {i}", _fake_run, {"name": f"r{i}"}, tmp_path / f"seed{i}.log") for i in range(2)]
     results = harness.run_many(calls)
     assert {r["pid"] for r in results} == {os.getpid()}
@@ -253,14 +241,7 @@ def test_harness_runs_one_after_another_in_this_process_by_default(tmp_path, cap
 
 
 def test_study_takes_the_oracle_from_separate_runs_paired_with_their_own_sft():
-    import importlib.util
-    from pathlib import Path
-
-    import pytest
-
-    spec = importlib.util.spec_from_file_location("study", Path(__file__).parents[2] / "benchmarks/study.py")
-    study = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(study)
+    study = _load_script("study")
 
     def arm(values, deltas=None):
         return {"mean": sum(values) / len(values), "ci95": 0.0, "values": values} | (
