@@ -4,8 +4,8 @@ Each labelled size is one harness run (``benchmarks/harness.py``) of the study c
 ``data.split.max_labelled_episodes=L``: validation, test and the unlabelled pool U stay fixed per seed,
 only the SFT episodes change. This script reads those harness JSONs and writes, per L, the headline
 metric of each arm (mean ± 95 % CI over seeds), the change over SFT paired by seed, RL against the
-bootstrap on the same pseudo-labels, the fraction of the oracle gap SWIRL closes,
-``(SWIRL − SFT) / (oracle − SFT)`` (per seed, then mean), the trivial baselines, and a plot of the
+bootstrap on the same pseudo-labels, the fraction of the oracle gap each arm closes,
+``(arm − SFT) / (oracle − SFT)`` (per seed, then mean), the trivial baselines, and a plot of the
 headline metric against L.
 
     for L in 10 40 150; do
@@ -68,9 +68,9 @@ def _row(result: dict[str, Any], name: str) -> dict[str, Any] | None:
     return next((r for r in result["rows"] if r["row"] == name), None)
 
 
-def _gains(sft: list[float], swirl: list[float], oracle: list[float]) -> tuple[list[float], list[float]]:
-    """Per seed, SWIRL's and the oracle's change over SFT."""
-    return ([w - s for s, w in zip(sft, swirl, strict=True)], [o - s for s, o in zip(sft, oracle, strict=True)])
+def _minus(values: list[float], base: list[float]) -> list[float]:
+    """Per seed, ``values − base`` (the same seeds in the same order)."""
+    return [v - b for v, b in zip(values, base, strict=True)]
 
 
 def _gap_closed(gains: list[float], lifts: list[float]) -> dict[str, Any] | None:
@@ -78,6 +78,14 @@ def _gap_closed(gains: list[float], lifts: list[float]) -> dict[str, Any] | None
     as mean ± 95 % CI with the per-seed values; ``None`` when no seed has a gap."""
     fractions = [g / lift for g, lift in zip(gains, lifts, strict=True) if lift != 0]
     return seed_stats(fractions) if fractions else None
+
+
+def _gaps_closed(gains: dict[str, list[float]], lifts: list[float]) -> dict[str, dict[str, Any]]:
+    """Per arm (``gains``: arm → its per-seed change over SFT, seeds aligned with ``lifts``, the oracle's), the
+    fraction of the oracle gap it closes (:func:`_gap_closed`); the oracle itself and arms without a gap
+    left out."""
+    out = {arm: _gap_closed(g, lifts) for arm, g in gains.items() if arm != "oracle"}
+    return {arm: gap for arm, gap in out.items() if gap is not None}
 
 
 def study_of(result: dict[str, Any], key: str) -> dict[str, Any]:
@@ -90,12 +98,14 @@ def study_of(result: dict[str, Any], key: str) -> dict[str, Any]:
             arms[label] = row["metrics"][key] | {"delta_vs_sft": row.get("delta_vs_sft", {}).get(key)}
     trivial = {r["row"]: r["metrics"][key]["mean"] for r in result["rows"]
                if r["row"].endswith("(trivial)") and key in r["metrics"]}
-    gap = None
-    if {"SFT", "SWIRL (Phase I)", "oracle"} <= arms.keys():
-        gap = _gap_closed(*_gains(arms["SFT"]["values"], arms["SWIRL (Phase I)"]["values"], arms["oracle"]["values"]))
+    gaps = {}
+    if {"SFT", "oracle"} <= arms.keys():
+        sft = arms["SFT"]["values"]
+        gaps = _gaps_closed({a: _minus(v["values"], sft) for a, v in arms.items()
+                             if a != "SFT" and len(v["values"]) == len(sft)}, _minus(arms["oracle"]["values"], sft))
     phase1 = _row(result, "swirl: iter1/phase1") or {}
     return {"L": result["config"]["data"]["split"]["max_labelled_episodes"], "seeds": seeds, "arms": arms,
-            "trivial": trivial, "oracle_gap_closed": gap,
+            "trivial": trivial, "oracle_gap_closed": gaps,
             "rl_vs_bootstrap": phase1.get("delta_vs_bootstrap", {}).get(key)}
 
 
@@ -166,7 +176,7 @@ def merge_results(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def _paired(values: list[float], base: list[float]) -> dict[str, Any] | None:
     if not values or len(values) != len(base):
         return None
-    return seed_stats([v - b for v, b in zip(values, base, strict=True)])
+    return seed_stats(_minus(values, base))
 
 
 def attach_oracle(study: dict[str, Any], oracle: dict[str, Any]) -> dict[str, Any]:
@@ -174,17 +184,18 @@ def attach_oracle(study: dict[str, Any], oracle: dict[str, Any]) -> dict[str, An
     from ``oracle``, the same figures of separate runs of that size that trained SFT and the oracle only
     (``swirl.iterations=0``, ``baselines.oracle=true``: the study's runs did not keep their checkpoints, and
     SFT is not bit-identical across commits). The oracle's change over SFT is paired with the SFT of its own
-    run, and the fraction of the oracle gap SWIRL's Phase I closes is, per seed present in both,
-    ``(SWIRL − SFT) / (oracle − SFT′)`` with SFT′ that run's SFT; ``oracle_sft`` keeps SFT′ beside the
+    run, and the fraction of the oracle gap an arm of the study closes is, per seed present in both,
+    ``(arm − SFT) / (oracle − SFT′)`` with SFT′ that run's SFT; ``oracle_sft`` keeps SFT′ beside the
     study's SFT for the same seeds, so that a reader sees how far the two SFTs differ.
 
     Args:
-        study: one labelled size's figures, with ``seeds`` and the arms ``SFT`` and ``SWIRL (Phase I)``.
+        study: one labelled size's figures, with ``seeds`` and the arm ``SFT`` (the others with ``delta_vs_sft``).
         oracle: the oracle runs' figures of the same size and key (arms ``SFT`` and ``oracle``).
 
     Returns:
         A new study: arm ``oracle`` over the shared seeds (its ``seeds`` listed when fewer than the study's),
-        ``oracle_gap_closed`` (mean ± 95 % CI, per-seed values; ``None`` where oracle = SFT′ on every seed),
+        ``oracle_gap_closed`` (arm → mean ± 95 % CI with per-seed values; arms with a change over SFT on
+        every seed of the study, none where oracle = SFT′ on every seed),
         ``oracle_sft``. ``study`` unchanged when the oracle runs lack the arm or share no seed.
 
     Raises:
@@ -204,12 +215,13 @@ def attach_oracle(study: dict[str, Any], oracle: dict[str, Any]) -> dict[str, An
     own = {s: v for s, v in zip(study["seeds"], study["arms"].get("SFT", {}).get("values", []), strict=False)}
     out["oracle_sft"] = {"seeds": shared, "oracle_runs": [sft["values"][index[s]] for s in shared],
                          "study": [own.get(s) for s in shared]}
-    swirl = (study["arms"].get("SWIRL (Phase I)", {}).get("delta_vs_sft") or {}).get("values")
-    gap = None
-    if swirl and len(swirl) == len(study["seeds"]):
-        gains = dict(zip(study["seeds"], swirl, strict=True))
-        gap = _gap_closed([gains[s] for s in shared], lifts)
-    out["oracle_gap_closed"] = gap
+    gains = {}
+    for name, stats in study["arms"].items():
+        changes = (stats.get("delta_vs_sft") or {}).get("values")
+        if changes and len(changes) == len(study["seeds"]):
+            by_seed = dict(zip(study["seeds"], changes, strict=True))
+            gains[name] = [by_seed[s] for s in shared]
+    out["oracle_gap_closed"] = _gaps_closed(gains, lifts)
     return out
 
 
@@ -257,13 +269,14 @@ def effect_study(result: dict[str, Any], key: str = "fwm/effect_accuracy") -> di
         arms[arm] = seed_stats(values)
         if arm != "SFT" and (delta := _paired(values, sft)):
             arms[arm]["delta_vs_sft"] = delta
-    gap = None
-    if {"SFT", "SWIRL (Phase I)", "oracle"} <= by_arm.keys():
-        gap = _gap_closed(*_gains(sft, by_arm["SWIRL (Phase I)"], by_arm["oracle"]))
+    gaps = {}
+    if {"SFT", "oracle"} <= by_arm.keys():
+        gaps = _gaps_closed({a: _minus(v, sft) for a, v in by_arm.items() if a != "SFT"},
+                            _minus(by_arm["oracle"], sft))
     trivial = ({"copy the state (ŷ = x) (trivial)": summarise(copy)[0],
                 "no-op rule (passive dynamics) (trivial)": 0.0 if key == EFFECT_KEY else 1.0} if copy else {})
     return {"L": config["data"]["split"]["max_labelled_episodes"], "seeds": result["seeds"], "arms": arms,
-            "trivial": trivial, "oracle_gap_closed": gap,
+            "trivial": trivial, "oracle_gap_closed": gaps,
             "rl_vs_bootstrap": _paired(by_arm.get("SWIRL (Phase I)", []), by_arm.get("bootstrap", []))}
 
 
@@ -277,6 +290,12 @@ def _cell(key: str, stats: dict[str, Any] | None, delta: bool = False) -> str:
         return text + (f" ± {100 * ci:.1f}" if ci == ci else "") + unit + (" *" if delta and abs(mean) > ci else "")
     text = f"{mean:+.2f}" if delta else f"{mean:.2f}"
     return text + (f" ± {ci:.2f}" if ci == ci else "") + (" *" if delta and abs(mean) > ci else "")
+
+
+def _gap_cell(gap: dict[str, Any] | None) -> str:
+    if not gap:
+        return "—"
+    return f"{gap['mean']:+.2f}" + (f" ± {gap['ci95']:.2f}" if gap["ci95"] == gap["ci95"] else "")
 
 
 def _fewer(study: dict[str, Any], arm: str) -> str:
@@ -298,16 +317,21 @@ def markdown(studies: list[dict[str, Any]], key: str) -> str:
                      + " | " + " | ".join(format_value(key, s["trivial"].get(t)) for t in trivial) + " |")
     others = [a for a in arms if a != "SFT"]
     lines += ["", "Change over SFT, paired by seed (`*`: the 95 % CI excludes 0); RL − bootstrap on the same "
-              "pseudo-labels; fraction of the oracle gap SWIRL's Phase I closes, (SWIRL − SFT) / (oracle − SFT).", "",
-              "| L | " + " | ".join(others) + " | RL − bootstrap | oracle gap closed |",
-              "|---:|" + "---:|" * (len(others) + 2)]
+              "pseudo-labels.", "",
+              "| L | " + " | ".join(others) + " | RL − bootstrap |", "|---:|" + "---:|" * (len(others) + 1)]
     for s in studies:
-        gap = s["oracle_gap_closed"]
-        gap_text = "—" if gap is None else f"{gap['mean']:+.2f}" + (f" ± {gap['ci95']:.2f}" if gap["ci95"] ==
-                                                                    gap["ci95"] else "") + _fewer(s, "oracle")
         lines.append(f"| {s['L']} | " + " | ".join(_cell(key, s["arms"].get(a, {}).get("delta_vs_sft"), True)
                                                   + _fewer(s, a) for a in others)
-                     + f" | {_cell(key, s['rl_vs_bootstrap'], True)} | {gap_text} |")
+                     + f" | {_cell(key, s['rl_vs_bootstrap'], True)} |")
+    closing = [a for a in others if any(a in (s["oracle_gap_closed"] or {}) for s in studies)]
+    if closing:
+        lines += ["", "Fraction of the oracle gap each arm closes, (arm − SFT) / (oracle − SFT), per seed, then "
+                  "mean ± 95 % CI (1: as good as the oracle; 0: no better than SFT).", "",
+                  "| L | " + " | ".join(closing) + " |", "|---:|" + "---:|" * len(closing)]
+        for s in studies:
+            gaps = s["oracle_gap_closed"] or {}
+            lines.append(f"| {s['L']} | " + " | ".join(_gap_cell(gaps.get(a)) + (_fewer(s, "oracle") if a in gaps
+                                                                                   else "") for a in closing) + " |")
     notes = [s for s in studies if s.get("oracle_sft")]
     if notes:
         lines += ["", "The oracle ran separately (SFT and the oracle only; its change and the gap are paired with "

@@ -247,21 +247,25 @@ def test_study_takes_the_oracle_from_separate_runs_paired_with_their_own_sft():
         return {"mean": sum(values) / len(values), "ci95": 0.0, "values": values} | (
             {"delta_vs_sft": {"mean": sum(deltas) / len(deltas), "ci95": 0.0, "values": deltas}} if deltas else {})
 
-    main = {"L": 20, "seeds": [0, 1, 2], "trivial": {}, "oracle_gap_closed": None, "rl_vs_bootstrap": None,
-            "arms": {"SFT": arm([0.6, 0.7, 0.8]), "SWIRL (Phase I)": arm([0.65, 0.7, 0.9], [0.05, 0.0, 0.1])}}
+    main = {"L": 20, "seeds": [0, 1, 2], "trivial": {}, "oracle_gap_closed": {}, "rl_vs_bootstrap": None,
+            "arms": {"SFT": arm([0.6, 0.7, 0.8]), "SWIRL (Phase I)": arm([0.65, 0.7, 0.9], [0.05, 0.0, 0.1]),
+                     "bootstrap": arm([0.7, 0.75, 0.8], [0.1, 0.05, 0.0])}}
     # Separate runs: their SFT′ differs from the study's SFT; seed 3 is not in the study, seed 2 has no oracle.
-    oracle = {"L": 20, "seeds": [1, 0, 3], "trivial": {}, "oracle_gap_closed": None, "rl_vs_bootstrap": None,
+    oracle = {"L": 20, "seeds": [1, 0, 3], "trivial": {}, "oracle_gap_closed": {}, "rl_vs_bootstrap": None,
               "arms": {"SFT": arm([0.68, 0.62, 0.5]), "oracle": arm([0.88, 0.82, 0.9], [0.2, 0.2, 0.4])}}
     out = study.attach_oracle(main, oracle)
     assert out["arms"]["oracle"]["values"] == [0.82, 0.88] and out["arms"]["oracle"]["seeds"] == [0, 1]
     assert out["arms"]["oracle"]["delta_vs_sft"]["values"] == [0.2, 0.2]
-    # (SWIRL − SFT) / (oracle − SFT′) per shared seed: 0.05 / 0.2 and 0.0 / 0.2.
-    assert out["oracle_gap_closed"]["values"] == pytest.approx([0.25, 0.0])
+    # (arm − SFT) / (oracle − SFT′) per shared seed: SWIRL 0.05 / 0.2 and 0.0 / 0.2; bootstrap 0.1 / 0.2, 0.05 / 0.2.
+    assert out["oracle_gap_closed"]["SWIRL (Phase I)"]["values"] == pytest.approx([0.25, 0.0])
+    assert out["oracle_gap_closed"]["bootstrap"]["values"] == pytest.approx([0.5, 0.25])
+    assert out["oracle_gap_closed"].keys() == {"SWIRL (Phase I)", "bootstrap"}
     assert out["oracle_sft"] == {"seeds": [0, 1], "oracle_runs": [0.62, 0.68], "study": [0.6, 0.7]}
     assert "oracle" not in main["arms"]  # a new study, the input unchanged
     text = study.markdown([out], "fwm/field_accuracy")
-    assert "oracle gap closed" in text and "+0.12 ± " in text and "SFT′ 62.0 % / 68.0 %" in text
-    assert "85.0 ± " in text and text.count("(n = 2)") == 3  # the oracle's cell, its change and the gap
+    assert "Fraction of the oracle gap each arm closes" in text and "SFT′ 62.0 % / 68.0 %" in text
+    assert "| 20 | +0.12 ± " in text and " | +0.38 ± " in text  # SWIRL's and the bootstrap's mean fraction
+    assert "85.0 ± " in text and text.count("(n = 2)") == 4  # the oracle's cell, its change, the two gaps
     assert study.attach_oracle(main, oracle | {"seeds": [7, 8, 9]}) is main  # no shared seed
     with pytest.raises(ValueError, match="L = 40"):
         study.attach_oracle(main, oracle | {"L": 40})
