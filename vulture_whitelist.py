@@ -34,5 +34,6 @@ _.checkpoints_removed  # a key of metrics.json (results.py TypedDicts), read by 
 _.train_log  # a key of metrics.json (results.py TypedDicts), read by reporting
 _.nonfinite_scores  # a key of metrics.json (results.py TypedDicts), read by reporting
 _.latent_actions  # a key of metrics.json (results.py TypedDicts), read by reporting
+_.phase2_check  # a key of metrics.json (results.py TypedDicts), read by reporting
 ScienceWorld  # an AgentEnv named by string in envs/registry.py (agent="ScienceWorld")
 vocabulary  # StateModality.suppressed_tokens's argument: text constrains nothing (an image modality reads it)

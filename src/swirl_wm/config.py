@@ -232,16 +232,18 @@ class LatentActionConfig(_Strict):
 
 
 class WarmStartCheckConfig(_Strict):
-    """The check before each Phase I (issue #13): has the warm start learnt enough for RL to help?
+    """The check before each Phase I (issue #13): has the warm start learnt enough for RL to help? And its
+    counterpart before each Phase II: does the frozen FWM's reward rank the IDM's actions?
 
-    Measured and reported (``warm_start_check`` of each Phase I in ``metrics.json`` and the report); a
-    threshold that is set and not met stops the run before Phase I with the figures, so that no RL compute
-    is spent on an unconverged warm start.
+    Measured and reported (``warm_start_check`` of each Phase I, ``phase2_check`` of each Phase II, in
+    ``metrics.json`` and the report); a threshold that is set and not met stops the run before Phase I with
+    the figures, so that no RL compute is spent on an unconverged warm start (Phase II's is never enforced).
     """
 
-    pairs: int = Field(0, ge=0, description="phase pairs on which the reward signal is measured: G FWM samples "
-                                            "each, the within-group correlation of the Phase I reward with the "
-                                            "sample's quality against the true y; 0 = off")
+    pairs: int = Field(0, ge=0, description="phase pairs on which the reward signal is measured: G samples "
+                                            "each (Phase I: FWM states, quality against the true y; Phase II: "
+                                            "IDM actions, quality = whether the action explains (x, y)), the "
+                                            "within-group correlation of the reward with quality; 0 = off")
     min_correlation: float | None = Field(None, ge=-1, le=1, description="stop unless the mean within-group "
                                                                          "correlation is at least this")
     min_idm_metric: float | None = Field(None, description="stop unless the frozen IDM's validation selection "

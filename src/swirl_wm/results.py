@@ -43,6 +43,7 @@ class PhaseResult(TypedDict):
     nonfinite_scores: NotRequired[int]
     latent_actions: NotRequired[dict[str, float]]  # Phase I: the latent actions' diagnostics
     warm_start_check: NotRequired[dict[str, Any]]  # Phase I: IDM accuracy and the reward signal
+    phase2_check: NotRequired[dict[str, Any]]  # Phase II: the reward signal on the IDM's sampled actions
 
 
 class SwirlMetrics(TypedDict):

@@ -73,6 +73,8 @@ def test_whole_loop_resume_and_eval(tmp_path, tiny_path):
     assert "fwm/effect_accuracy" in metrics["phases"][0]["test"]
     check = metrics["phases"][1]["warm_start_check"]
     assert check["reward_signal"]["groups"] == 2 and "idm/grounded_accuracy" in check["idm_val"]
+    phase2 = metrics["phases"][2]["phase2_check"]["reward_signal"]  # Phase II's: the IDM's sampled actions
+    assert phase2["groups"] == 2 and 0.0 <= phase2["mean_quality"] <= 1.0
     # trivial baselines beside the models, cycle consistency and per-step rollouts in every phase
     assert {"copy", "noop", "most_frequent_action"} <= metrics["trivial_baselines"].keys()
     assert "fwm/field_accuracy" in metrics["trivial_baselines"]["noop"]["test"]
@@ -86,7 +88,7 @@ def test_whole_loop_resume_and_eval(tmp_path, tiny_path):
     assert any("curve/idm/grounded_accuracy" in e for e in sft_log)
     assert not list((run / "logs").glob("sft-*/checkpoint-*"))  # early stopping's checkpoints are cleaned up
     report = (run / "report.md").read_text()
-    assert "SFT learning curve" in report
+    assert "SFT learning curve" in report and "Reward check before each Phase II" in report
     assert "*copy the state (ŷ = x)*" in report and "Multi-step rollouts" in report
     card = (run / "checkpoints/iter1-phase1/fwm/README.md").read_text()
     assert card.startswith("---\nlibrary_name: transformers") and "after iter1/phase1" in card

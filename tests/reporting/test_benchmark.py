@@ -269,3 +269,22 @@ def test_study_takes_the_oracle_from_separate_runs_paired_with_their_own_sft():
     assert study.attach_oracle(main, oracle | {"seeds": [7, 8, 9]}) is main  # no shared seed
     with pytest.raises(ValueError, match="L = 40"):
         study.attach_oracle(main, oracle | {"L": 40})
+
+
+def test_phase2_signal_starts_each_phase2_from_the_frozen_fwm_and_the_idm_before_it():
+    phase2_signal = _load_script("phase2_signal")
+    phases = [{"name": "sft", "iteration": 0, "role": "both", "checkpoints": {"fwm": "c/sft/fwm", "idm": "c/sft/idm"}},
+              {"name": "iter1/phase1", "iteration": 1, "role": "fwm",
+               "checkpoints": {"fwm": "c/i1p1/fwm", "idm": "c/sft/idm"}},
+              {"name": "iter1/phase2", "iteration": 1, "role": "idm",
+               "checkpoints": {"fwm": "c/i1p1/fwm", "idm": "c/i1p2/idm"}},
+              {"name": "iter2/phase1", "iteration": 2, "role": "fwm",
+               "checkpoints": {"fwm": "c/i2p1/fwm", "idm": "c/i1p2/idm"}},
+              {"name": "iter2/phase2", "iteration": 2, "role": "idm",
+               "checkpoints": {"fwm": "c/i2p1/fwm", "idm": "c/i2p2/idm"}}]
+    assert phase2_signal.starting_points(phases) == [
+        ("iter1/phase2", 1, {"fwm": "c/i1p1/fwm", "idm": "c/sft/idm"}),
+        ("iter2/phase2", 2, {"fwm": "c/i2p1/fwm", "idm": "c/i1p2/idm"})]
+    assert phase2_signal.starting_points(phases[:2]) == []  # Phase I only (swirl.train_idm: false)
+    with pytest.raises(ValueError, match="no phase before it"):
+        phase2_signal.starting_points(phases[2:3])

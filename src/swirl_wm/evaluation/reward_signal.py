@@ -1,10 +1,14 @@
-"""Does a GRPO group's reward rank its samples by quality? (issue #3's diagnostics of the Phase I signal)
+"""Does a GRPO group's reward rank its samples by quality? (issue #3's diagnostics of the Phase I signal,
+issue #13's of Phase II's)
 
 GRPO learns only from differences *within* a group (SWIRL §3.3, method.md §1.4): the advantage of a
 sample is its reward centred on the group's mean. Phase I can make the FWM better at predicting the true
 next state ``y`` only if, within a group of next states sampled for one ``(x, z)``, the IDM's reward
-``log Q_φ(z | x, ŷ_i)`` is higher for the samples closer to ``y``. :func:`group_figures` measures that on
-groups whose true ``y`` is known (``benchmarks/reward_signal.py`` samples them).
+``log Q_φ(z | x, ŷ_i)`` is higher for the samples closer to ``y`` (:func:`sample_groups`). Phase II can make
+the IDM better only if, within a group of actions sampled for one ``(x, y)``, the FWM's reward
+``log P_θ(y | x, ẑ_i)`` is higher for the actions that explain the transition (:func:`sample_action_groups`).
+:func:`group_figures` measures either on groups whose truth is known (``benchmarks/reward_signal.py`` samples
+them; a run's phases check it on their first pairs, ``swirl.warm_start_check``).
 """
 
 from __future__ import annotations
@@ -13,13 +17,13 @@ import statistics
 from collections.abc import Sequence
 from typing import TypedDict
 
-from swirl_wm.evaluation.evaluate import STATE_FIELDS
+from swirl_wm.evaluation.evaluate import APPLY, STATE_FIELDS, grounded
 from swirl_wm.metrics import field_accuracy, rouge_l, summarise
 from swirl_wm.models.generation import generate
-from swirl_wm.models.prompts import fwm_prompt
+from swirl_wm.models.prompts import fwm_prompt, idm_prompt
 from swirl_wm.models.scoring import Scorer
 from swirl_wm.objectives.rewards import SwirlReward
-from swirl_wm.records import Transition
+from swirl_wm.records import Transition, source_state
 
 
 class Group(TypedDict):
@@ -66,6 +70,45 @@ def sample_groups(fwm: Scorer, reward: SwirlReward, pairs: Sequence[Transition],
     return [{"samples": samples[k * g:(k + 1) * g], "rewards": rewards[k * g:(k + 1) * g],
              "quality": [sample_quality(t.env, s, t.y, native)
                          for s in samples[k * g:(k + 1) * g]]}
+            for k, t in enumerate(pairs)]
+
+
+def action_quality(t: Transition, action: str) -> float | None:
+    """Quality of one sampled action for transition ``t``, in [0, 1]: 1.0 when it reproduces the transition and
+    0.0 when not, where the environment executes actions (grounded, physics); else ROUGE-L / 100 against the
+    logged action (``t.z``, or ``meta["action"]`` of a pair whose action was hidden); ``None`` when neither is
+    known."""
+    apply = APPLY.get(t.env)
+    if apply is not None:
+        return float(grounded(apply, source_state(t, "x"), action, source_state(t, "y")))
+    gold = t.z or (t.meta or {}).get("action")
+    return rouge_l([action], [gold]) / 100.0 if gold else None
+
+
+def sample_action_groups(idm: Scorer, reward: SwirlReward, pairs: Sequence[Transition], g: int, temperature: float,
+                         top_p: float, max_new_tokens: int, batch_size: int, seed: int) -> list[Group]:
+    """Phase II's groups: G IDM samples ``ẑ ~ Q_φ(· | x, y)`` per pair, each with its Phase II reward
+    (``reward``: ``log P_θ(y | x, ẑ)``, the frozen FWM's mean token log-probability of the true next state) and
+    its quality (:func:`action_quality`).
+
+    Args:
+        idm: the IDM's scorer (its prompt format lays out the prompts).
+        reward: Phase II's reward, holding the frozen FWM.
+        pairs: transitions ``(x, y)``; those whose action quality cannot be known (no ``apply``, no logged
+            action) are left out.
+
+    Returns:
+        One group of G samples per pair kept (none when no pair can be checked).
+    """
+    pairs = [t for t in pairs if action_quality(t, "") is not None]
+    prompts = [idm_prompt(idm.tokenizer, t.x, t.y, idm.prompt_format) for t in pairs for _ in range(g)]
+    samples = generate(idm.model, idm.tokenizer, prompts, max_new_tokens, do_sample=True, temperature=temperature,
+                       top_p=top_p, batch_size=batch_size, seed=seed, desc="IDM samples",
+                       suppress_tokens=idm.suppressed_tokens("idm")) if prompts else []
+    rewards = reward(prompts, samples, x=[pairs[i // g].x for i in range(len(samples))],
+                     y=[pairs[i // g].y for i in range(len(samples))]) if samples else []
+    return [{"samples": samples[k * g:(k + 1) * g], "rewards": rewards[k * g:(k + 1) * g],
+             "quality": [q if (q := action_quality(t, s)) is not None else 0.0 for s in samples[k * g:(k + 1) * g]]}
             for k, t in enumerate(pairs)]
 
 

@@ -18,7 +18,7 @@ from swirl_wm.data.splits import Splits
 from swirl_wm.envs.registry import source
 from swirl_wm.evaluation.cycle import cycle_metrics
 from swirl_wm.evaluation.evaluate import APPLY, evaluate_role, grounded, selection_metric
-from swirl_wm.evaluation.reward_signal import group_figures, sample_groups
+from swirl_wm.evaluation.reward_signal import group_figures, sample_action_groups, sample_groups
 from swirl_wm.evaluation.rollout import rollout_metrics
 from swirl_wm.files import atomic_write_text
 from swirl_wm.models.prompts import FORMAT_FILE
@@ -117,6 +117,8 @@ def phase_stage(run: SwirlRun, name: str, trained: str, current: dict[str, str],
                                f"lower swirl.latent_action.threshold or use mode 'sample'")
         if cfg.swirl.warm_start_check.pairs:
             result["warm_start_check"] = _warm_start_check(run, name, current, scorer, pairs, splits.labelled, seed)
+    elif cfg.swirl.warm_start_check.pairs:
+        result["phase2_check"] = _phase2_check(run, name, current, scorer, pairs, seed)
     target = Layout.checkpoint(name, "shared" if cfg.model.shared else trained)
     _, history = train_grpo(str(run.path(current[trained])), phase_reward(run, trained, scorer), pairs, phase_cfg,
                              run.path(target), run.path(Layout.logs(name)), seed, cfg.model.lora,
@@ -168,6 +170,22 @@ def _warm_start_check(run: SwirlRun, name: str, current: dict[str, str], idm: Sc
     if problems:
         raise RuntimeError(f"{name}: the warm start is not ready for RL: {'; '.join(problems)}. Train SFT longer "
                            f"(sft.num_train_epochs, early stopping) or with more labels, then re-run")
+    return figures
+
+
+def _phase2_check(run: SwirlRun, name: str, current: dict[str, str], fwm: Scorer, pairs: list[Transition],
+                  seed: int) -> dict[str, Any]:
+    """Before Phase II: does the Phase II reward, the frozen FWM's ``log P_θ(y | x, ẑ)``, rank the IDM's sampled
+    actions by whether they explain the transition (on the phase's first pairs; quality:
+    :func:`~swirl_wm.evaluation.reward_signal.action_quality`)? Reported, not enforced; ``mean_quality`` is
+    the IDM's sample accuracy on those pairs."""
+    cfg = run.config
+    check, phase2 = cfg.swirl.warm_start_check, cfg.swirl.phase2
+    groups = sample_action_groups(run.scorer(current["idm"]), phase_reward(run, "idm", fwm), pairs[: check.pairs],
+                                  phase2.num_generations, phase2.temperature, phase2.top_p,
+                                  phase2.max_completion_length, cfg.eval.batch_size, seed)
+    figures = {"reward_signal": group_figures(groups)}
+    run.announce(f"{name} reward check: {json.dumps(figures)}")
     return figures
 
 

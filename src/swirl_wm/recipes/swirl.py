@@ -85,7 +85,7 @@ def _swirl_stages(run: SwirlRun) -> SwirlMetrics:
                            "checkpoints": evaluation["checkpoints"],
                            "nonfinite_scores": done["nonfinite_scores"],
                            **({"rollout": evaluation["rollout"]} if "rollout" in evaluation else {}),
-                           **{k: done[k] for k in ("latent_actions", "warm_start_check") if k in done}})
+                           **{k: done[k] for k in ("latent_actions", "warm_start_check", "phase2_check") if k in done}})
     baselines = baseline_stages(run, source.path, {"fwm": sft["fwm"], "idm": sft["idm"]}, splits)
     trivial = run.stage("baselines/trivial", lambda: trivial_stage(run, splits))
     select = {role: selection_metric(role, getattr(config.eval, f"select_{role}_by"), splits.labelled,

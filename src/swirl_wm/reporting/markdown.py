@@ -341,6 +341,17 @@ def _latent_action_lines(phases: list[dict[str, Any]]) -> list[str]:
             grounded = format_value("idm/grounded_accuracy", c.get("latent_grounded_accuracy"))
             lines.append(f"| {name} | {r.get('groups', 0)} | {_with_ci(r.get('distinct_fraction'))} | "
                          f"{_with_ci(r.get('reward_std'))} | {corr} | {gain} | {grounded} | {idm} |")
+    checks = [(p["name"], p["phase2_check"]["reward_signal"]) for p in phases if "phase2_check" in p]
+    if checks:
+        lines += ["", "Reward check before each Phase II (does the FWM's log P(y | x, ẑ) rank the IDM's sampled "
+                  "actions by whether they explain the transition?):", "",
+                  "| phase | groups | distinct samples | reward std | corr(reward, quality) | best − mean quality "
+                  "| samples correct |", "|---|---:|---:|---:|---:|---:|---:|"]
+        for name, r in checks:
+            corr = _with_ci(r.get("corr_reward_quality"), r.get("corr_reward_quality_ci95"))
+            gain = _with_ci(r.get("best_minus_mean"), r.get("best_minus_mean_ci95"))
+            lines.append(f"| {name} | {r.get('groups', 0)} | {_with_ci(r.get('distinct_fraction'))} | "
+                         f"{_with_ci(r.get('reward_std'))} | {corr} | {gain} | {_with_ci(r.get('mean_quality'))} |")
     return lines
 
 
