@@ -39,16 +39,10 @@ from swirl_wm.config import RunConfig, load_config
 from swirl_wm.data.jsonl import read_transitions
 from swirl_wm.evaluation.reward_signal import Group, group_figures, sample_action_groups
 from swirl_wm.files import atomic_write_text
-from swirl_wm.models.loading import load_model, load_tokenizer
-from swirl_wm.models.scoring import Scorer
 from swirl_wm.objectives.rewards import SwirlReward
+from swirl_wm.recipes.run import SwirlRun
 from swirl_wm.recipes.stages import phase_seed
 from swirl_wm.run_folder import git_commit, machine_info
-
-
-def _scorer(path: Path, config: RunConfig, device: str) -> Scorer:
-    return Scorer(load_model(str(path), device), load_tokenizer(str(path)), batch_size=config.eval.batch_size,
-                  min_logprob=config.eval.min_logprob)
 
 
 def starting_points(phases: list[dict[str, Any]]) -> list[tuple[str, int, dict[str, str]]]:
@@ -70,9 +64,9 @@ def starting_points(phases: list[dict[str, Any]]) -> list[tuple[str, int, dict[s
 
 
 def run_seed(run_dir: Path, args: argparse.Namespace) -> dict[str, Any]:
-    config = load_config(run_dir / "config.yaml", schema=RunConfig)
+    config = load_config(run_dir / "config.yaml", schema=RunConfig).model_copy(update={"output_dir": run_dir})
+    run = SwirlRun(config, lambda _: None)  # its scorers prompt as the run did (model.idm_diff, ...)
     metrics = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
-    device = "cuda" if torch.cuda.is_available() else "cpu"
     unlabelled = read_transitions(run_dir / "data" / "unlabelled.jsonl")
     phase2 = config.swirl.phase2
     out: dict[str, Any] = {"run_dir": str(run_dir), "seed": config.seed, "phases": {}}
@@ -80,7 +74,7 @@ def run_seed(run_dir: Path, args: argparse.Namespace) -> dict[str, Any]:
         seed = phase_seed(config.seed, iteration, "idm")
         pairs = list(unlabelled)
         random.Random(seed).shuffle(pairs)  # the phase's own pair order (recipes.stages.phase_stage)
-        fwm, idm = (_scorer(run_dir / start[role], config, device) for role in ("fwm", "idm"))
+        fwm, idm = run.scorer(start["fwm"]), run.scorer(start["idm"])
         groups = sample_action_groups(idm, SwirlReward("idm", fwm), pairs[: args.pairs], phase2.num_generations,
                                       phase2.temperature, phase2.top_p, phase2.max_completion_length,
                                       config.eval.batch_size, seed)

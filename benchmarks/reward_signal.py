@@ -41,22 +41,17 @@ from swirl_wm.data.jsonl import read_transitions
 from swirl_wm.evaluation.evaluate import APPLY, grounded
 from swirl_wm.evaluation.reward_signal import Group, group_figures, sample_groups
 from swirl_wm.files import atomic_write_text
-from swirl_wm.models.loading import load_model, load_tokenizer
-from swirl_wm.models.scoring import Scorer
 from swirl_wm.objectives.latent import infer_latent_actions
 from swirl_wm.objectives.rewards import SwirlReward
+from swirl_wm.recipes.run import SwirlRun
 from swirl_wm.run_folder import git_commit, machine_info
 
 
 def run_seed(run_dir: Path, args: argparse.Namespace) -> dict[str, Any]:
-    config = load_config(run_dir / "config.yaml", schema=RunConfig)
+    config = load_config(run_dir / "config.yaml", schema=RunConfig).model_copy(update={"output_dir": run_dir})
     torch.manual_seed(config.seed)
-    device = "cuda" if torch.cuda.is_available() else "cpu"
-    scorers = {}
-    for role in ("fwm", "idm"):
-        path = str(run_dir / "checkpoints" / "sft" / role)
-        scorers[role] = Scorer(load_model(path, device), load_tokenizer(path), batch_size=config.eval.batch_size,
-                               min_logprob=config.eval.min_logprob)
+    run = SwirlRun(config, lambda _: None)  # its scorers prompt as the run did (model.idm_diff, ...)
+    scorers = {role: run.scorer(f"checkpoints/sft/{role}") for role in ("fwm", "idm")}
     phase1 = config.swirl.phase1
     unlabelled = read_transitions(run_dir / "data" / "unlabelled.jsonl")[: args.pairs]
     latent, stats = infer_latent_actions(scorers["idm"], unlabelled, config.swirl.latent_action,
