@@ -81,8 +81,12 @@ def action_quality(t: Transition, action: str) -> float | None:
     apply = APPLY.get(t.env)
     if apply is not None:
         return float(grounded(apply, source_state(t, "x"), action, source_state(t, "y")))
-    gold = t.z or (t.meta or {}).get("action")
+    gold = _logged_action(t)
     return rouge_l([action], [gold]) / 100.0 if gold else None
+
+
+def _logged_action(t: Transition) -> str | None:
+    return t.z or (t.meta or {}).get("action")
 
 
 def sample_action_groups(idm: Scorer, reward: SwirlReward, pairs: Sequence[Transition], g: int, temperature: float,
@@ -100,7 +104,7 @@ def sample_action_groups(idm: Scorer, reward: SwirlReward, pairs: Sequence[Trans
     Returns:
         One group of G samples per pair kept (none when no pair can be checked).
     """
-    pairs = [t for t in pairs if action_quality(t, "") is not None]
+    pairs = [t for t in pairs if t.env in APPLY or _logged_action(t)]  # those action_quality can judge
     prompts = [idm_prompt(idm.tokenizer, t.x, t.y, idm.prompt_format) for t in pairs for _ in range(g)]
     samples = generate(idm.model, idm.tokenizer, prompts, max_new_tokens, do_sample=True, temperature=temperature,
                        top_p=top_p, batch_size=batch_size, seed=seed, desc="IDM samples",

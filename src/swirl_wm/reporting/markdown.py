@@ -336,11 +336,8 @@ def _latent_action_lines(phases: list[dict[str, Any]]) -> list[str]:
         for name, c in checks:
             r = c["reward_signal"]
             idm = ", ".join(f"{k} {format_value(k, v)}" for k, v in c.get("idm_val", {}).items()) or MISSING
-            corr = _with_ci(r.get("corr_reward_quality"), r.get("corr_reward_quality_ci95"))
-            gain = _with_ci(r.get("best_minus_mean"), r.get("best_minus_mean_ci95"))
             grounded = format_value("idm/grounded_accuracy", c.get("latent_grounded_accuracy"))
-            lines.append(f"| {name} | {r.get('groups', 0)} | {_with_ci(r.get('distinct_fraction'))} | "
-                         f"{_with_ci(r.get('reward_std'))} | {corr} | {gain} | {grounded} | {idm} |")
+            lines.append(f"| {name} | {_signal_cells(r)} | {grounded} | {idm} |")
     checks = [(p["name"], p["phase2_check"]["reward_signal"]) for p in phases if "phase2_check" in p]
     if checks:
         lines += ["", "Reward check before each Phase II (does the FWM's log P(y | x, ẑ) rank the IDM's sampled "
@@ -348,11 +345,18 @@ def _latent_action_lines(phases: list[dict[str, Any]]) -> list[str]:
                   "| phase | groups | distinct samples | reward std | corr(reward, quality) | best − mean quality "
                   "| samples correct |", "|---|---:|---:|---:|---:|---:|---:|"]
         for name, r in checks:
-            corr = _with_ci(r.get("corr_reward_quality"), r.get("corr_reward_quality_ci95"))
-            gain = _with_ci(r.get("best_minus_mean"), r.get("best_minus_mean_ci95"))
-            lines.append(f"| {name} | {r.get('groups', 0)} | {_with_ci(r.get('distinct_fraction'))} | "
-                         f"{_with_ci(r.get('reward_std'))} | {corr} | {gain} | {_with_ci(r.get('mean_quality'))} |")
+            quality = MISSING if r.get("mean_quality") is None else f"{100 * r['mean_quality']:.1f} %"
+            lines.append(f"| {name} | {_signal_cells(r)} | {quality} |")
     return lines
+
+
+def _signal_cells(r: dict[str, Any]) -> str:
+    """The reward-signal columns of a check's row (:func:`~swirl_wm.evaluation.reward_signal.group_figures`):
+    groups | distinct samples | reward std | corr(reward, quality) | best − mean quality."""
+    corr = _with_ci(r.get("corr_reward_quality"), r.get("corr_reward_quality_ci95"))
+    gain = _with_ci(r.get("best_minus_mean"), r.get("best_minus_mean_ci95"))
+    return (f"{r.get('groups', 0)} | {_with_ci(r.get('distinct_fraction'))} | {_with_ci(r.get('reward_std'))} | "
+            f"{corr} | {gain}")
 
 
 def _with_ci(value: float | None, ci: float | None = None) -> str:
