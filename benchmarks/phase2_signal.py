@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import random
 import time
 from pathlib import Path
 from typing import Any
@@ -37,11 +36,10 @@ import torch
 
 from swirl_wm.config import RunConfig, load_config
 from swirl_wm.data.jsonl import read_transitions
-from swirl_wm.evaluation.reward_signal import Group, group_figures, sample_action_groups
+from swirl_wm.evaluation.reward_signal import Group, group_figures
 from swirl_wm.files import atomic_write_text
-from swirl_wm.objectives.rewards import SwirlReward
 from swirl_wm.recipes.run import SwirlRun
-from swirl_wm.recipes.stages import phase_seed
+from swirl_wm.recipes.stages import phase2_groups, phase_pairs, phase_seed
 from swirl_wm.run_folder import git_commit, machine_info
 
 
@@ -68,16 +66,11 @@ def run_seed(run_dir: Path, args: argparse.Namespace) -> dict[str, Any]:
     run = SwirlRun(config, lambda _: None)  # its scorers prompt as the run did (model.idm_diff, ...)
     metrics = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
     unlabelled = read_transitions(run_dir / "data" / "unlabelled.jsonl")
-    phase2 = config.swirl.phase2
     out: dict[str, Any] = {"run_dir": str(run_dir), "seed": config.seed, "phases": {}}
     for name, iteration, start in starting_points(metrics["phases"]):
         seed = phase_seed(config.seed, iteration, "idm")
-        pairs = list(unlabelled)
-        random.Random(seed).shuffle(pairs)  # the phase's own pair order (recipes.stages.phase_stage)
-        fwm, idm = run.scorer(start["fwm"]), run.scorer(start["idm"])
-        groups = sample_action_groups(idm, SwirlReward("idm", fwm), pairs[: args.pairs], phase2.num_generations,
-                                      phase2.temperature, phase2.top_p, phase2.max_completion_length,
-                                      config.eval.batch_size, seed)
+        pairs = phase_pairs(unlabelled, config.swirl.phase2, seed)[: args.pairs]  # the phase's own, in its order
+        groups = phase2_groups(run, start, run.scorer(start["fwm"]), pairs, seed)
         out["phases"][name] = {"start": start, "groups": groups, "figures": group_figures(groups)}
     return out
 

@@ -323,13 +323,13 @@ def markdown(studies: list[dict[str, Any]], key: str) -> str:
         lines.append(f"| {s['L']} | " + " | ".join(_cell(key, s["arms"].get(a, {}).get("delta_vs_sft"), True)
                                                   + _fewer(s, a) for a in others)
                      + f" | {_cell(key, s['rl_vs_bootstrap'], True)} |")
-    closing = [a for a in others if any(a in (s["oracle_gap_closed"] or {}) for s in studies)]
+    closing = [a for a in others if any(a in s["oracle_gap_closed"] for s in studies)]
     if closing:
         lines += ["", "Fraction of the oracle gap each arm closes, (arm − SFT) / (oracle − SFT), per seed, then "
                   "mean ± 95 % CI (1: as good as the oracle; 0: no better than SFT).", "",
                   "| L | " + " | ".join(closing) + " |", "|---:|" + "---:|" * len(closing)]
         for s in studies:
-            gaps = s["oracle_gap_closed"] or {}
+            gaps = s["oracle_gap_closed"]
             lines.append(f"| {s['L']} | " + " | ".join(_gap_cell(gaps.get(a)) + (_fewer(s, "oracle") if a in gaps
                                                                                    else "") for a in closing) + " |")
     notes = [s for s in studies if s.get("oracle_sft")]

@@ -18,7 +18,7 @@ from swirl_wm.data.splits import Splits
 from swirl_wm.envs.registry import source
 from swirl_wm.evaluation.cycle import cycle_metrics
 from swirl_wm.evaluation.evaluate import APPLY, evaluate_role, grounded, selection_metric
-from swirl_wm.evaluation.reward_signal import group_figures, sample_action_groups, sample_groups
+from swirl_wm.evaluation.reward_signal import Group, group_figures, sample_action_groups, sample_groups
 from swirl_wm.evaluation.rollout import rollout_metrics
 from swirl_wm.files import atomic_write_text
 from swirl_wm.models.prompts import FORMAT_FILE
@@ -94,6 +94,14 @@ def phase_seed(seed: int, iteration: int, trained: str) -> int:
     return seed + 1000 * iteration + (1 if trained == "fwm" else 2)
 
 
+def phase_pairs(unlabelled: list[Transition], config: GRPOPhaseConfig, seed: int) -> list[Transition]:
+    """The unlabelled pairs one phase trains on, in its order: shuffled by the phase's seed
+    (:func:`phase_seed`), then the first :func:`_pairs_used`."""
+    pairs = list(unlabelled)
+    random.Random(seed).shuffle(pairs)
+    return pairs[: _pairs_used(config)]
+
+
 def phase_stage(run: SwirlRun, name: str, trained: str, current: dict[str, str], splits: Splits,
                  iteration: int) -> dict[str, Any]:
     """Phase I (``trained="fwm"``) or Phase II (``trained="idm"``) of one iteration."""
@@ -101,9 +109,7 @@ def phase_stage(run: SwirlRun, name: str, trained: str, current: dict[str, str],
     phase_cfg = cfg.swirl.phase1 if trained == "fwm" else cfg.swirl.phase2
     frozen = "idm" if trained == "fwm" else "fwm"
     seed = phase_seed(cfg.seed, iteration, trained)
-    pairs = list(splits.unlabelled)
-    random.Random(seed).shuffle(pairs)
-    pairs = pairs[: _pairs_used(phase_cfg)]  # label only the pairs the phase will train on
+    pairs = phase_pairs(splits.unlabelled, phase_cfg, seed)  # label only the pairs the phase will train on
     scorer = run.scorer(current[frozen])
     result: dict[str, Any] = {}
     if trained == "fwm":  # latent actions from the frozen IDM (method.md §1.3 step 1)
@@ -179,14 +185,22 @@ def _phase2_check(run: SwirlRun, name: str, current: dict[str, str], fwm: Scorer
     actions by whether they explain the transition (on the phase's first pairs; quality:
     :func:`~swirl_wm.evaluation.reward_signal.action_quality`)? Reported, not enforced; ``mean_quality`` is
     the IDM's sample accuracy on those pairs."""
-    cfg = run.config
-    check, phase2 = cfg.swirl.warm_start_check, cfg.swirl.phase2
-    groups = sample_action_groups(run.scorer(current["idm"]), phase_reward(run, "idm", fwm), pairs[: check.pairs],
-                                  phase2.num_generations, phase2.temperature, phase2.top_p,
-                                  phase2.max_completion_length, cfg.eval.batch_size, seed)
+    groups = phase2_groups(run, current, fwm, pairs[: run.config.swirl.warm_start_check.pairs], seed)
     figures = {"reward_signal": group_figures(groups)}
     run.announce(f"{name} reward check: {json.dumps(figures)}")
     return figures
+
+
+def phase2_groups(run: SwirlRun, current: dict[str, str], fwm: Scorer, pairs: list[Transition],
+                  seed: int) -> list[Group]:
+    """Phase II's groups on ``pairs`` as the phase samples them (``swirl.phase2``'s G, temperature, top-p and
+    completion length): the IDM of ``current`` samples, the frozen ``fwm`` rewards
+    (:func:`~swirl_wm.evaluation.reward_signal.sample_action_groups`)."""
+    cfg = run.config
+    phase2 = cfg.swirl.phase2
+    return sample_action_groups(run.scorer(current["idm"]), phase_reward(run, "idm", fwm), pairs,
+                                phase2.num_generations, phase2.temperature, phase2.top_p,
+                                phase2.max_completion_length, cfg.eval.batch_size, seed)
 
 
 def _mean_words(transitions: list[Transition]) -> float:
