@@ -1,4 +1,4 @@
-"""The run folder's writer lock (issue #18): a second writer fails at once naming the holder; a killed
+"""The run folder's writer lock: a second writer fails at once naming the holder; a killed
 holder's lock is taken over; readers and disabled ranks are not blocked."""
 
 import os

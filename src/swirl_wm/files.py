@@ -124,7 +124,7 @@ def ensure_free_space(folder: Path, needed: int, what: str) -> None:
     Raises:
         NotEnoughDisk: less than ``1.1 × needed`` bytes free; the message gives both sizes.
 
-    Source: issue #18 (a full disk crashed three benchmark runs mid-checkpoint).
+    Source: this project's experience: a full disk crashed three benchmark runs mid-checkpoint.
     """
     free = free_bytes(folder)
     if free < 1.1 * needed:
@@ -157,7 +157,7 @@ def exclusive_writer(folder: Path, enabled: bool = True) -> Iterator[None]:
     Raises:
         RunFolderBusy: another live process holds the lock.
 
-    Source: issue #18 (two runs started 8 s apart in one folder both wrote it).
+    Source: this project's experience: two runs started 8 s apart in one folder both wrote it.
     """
     if not enabled:
         yield

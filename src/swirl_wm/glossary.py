@@ -1,5 +1,5 @@
 """The metric glossary: every metric key a run reports, its unit and direction, the order tables show them in,
-and the headline metric of each environment (issue #15). Evaluation, phase selection, the config's check of
+and the headline metric of each environment, in one place. Evaluation, phase selection, the config's check of
 ``eval.select_*_by``, the reports, the plots and the benchmark tables read this one table.
 
 A key is ``<role>/<metric>[/<detail>]``: the role is ``fwm``, ``idm``, ``cycle`` (FWM after IDM, no labels),

@@ -195,7 +195,8 @@ def effect_accuracy(
     Raises:
         ValueError: if the lists differ in length, or ``fields_of`` rejects a reference or passive state.
 
-    Source: this project (issue #13: Phase I's reward can only reward what identifies the action).
+    Source: this project: Phase I's reward can only reward what identifies the action, so the fields the
+    action decided are scored apart from those a no-op rule already gets right.
     """
     return _accuracy_where(predictions, references, passive, fields_of, changed=True)
 
@@ -212,7 +213,7 @@ def passive_accuracy(
     object's velocity after a push) loses here. Arguments, return (``None``: no such field) and errors as
     :func:`effect_accuracy`.
 
-    Source: this project (issue #13: what Phase I trades for the effects).
+    Source: this project: shows what Phase I trades for the effects that :func:`effect_accuracy` counts.
     """
     return _accuracy_where(predictions, references, passive, fields_of, changed=False)
 

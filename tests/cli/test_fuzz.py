@@ -1,4 +1,4 @@
-"""Malformed config files and command lines (issue #6): every generated case ends in a clear error that
+"""Malformed config files and command lines: every generated case ends in a clear error that
 names the file, line and field (or a usage error), never a traceback from inside the stack.
 
 Generated cases here: 300 config texts + 300 byte strings + 300 mutated configs + 250 command lines.

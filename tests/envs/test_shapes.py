@@ -1,4 +1,4 @@
-"""The shapes world (issue #16's visual environment): scene text round trip, the renderer's pixels by hand,
+"""The shapes world (the visual environment): scene text round trip, the renderer's pixels by hand,
 exact apply for every paraphrase, identifiable actions only, seeded episodes."""
 
 import random

@@ -1,4 +1,4 @@
-"""The image modality (issue #16): the FSQ image tokenizer's round trip, the inline-code states' hooks by hand,
+"""The image modality: the FSQ image tokenizer's round trip, the inline-code states' hooks by hand,
 and constrained decoding — the FWM cannot write text, the IDM cannot write image codes."""
 
 import numpy as np

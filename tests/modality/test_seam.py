@@ -1,7 +1,7 @@
 """A stand-in modality ("codes": states are runs of four added tokens <c0>..<c3>, as image codes will be)
 run through every consumer of the seam: the vocabulary, the IDM's list of changes, the state metrics,
 reading, decoding in evaluation and in TRL's GRPO sampling. Nothing here is text-specific, which is the
-point: issue #16 adds its modality the same way."""
+point: the image modality is added the same way."""
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path

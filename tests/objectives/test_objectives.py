@@ -59,7 +59,7 @@ def test_phase1_normalised_reward_is_the_idm_posterior_over_the_action_set(tiny)
 
 def test_batched_reward_equals_the_plain_per_completion_reward(tiny_path) -> None:
     """The speed benchmark's reference reward (benchmarks/iteration_speed.py: one completion at a time, full
-    log-softmax) and SwirlReward's batched scorer give the same rewards for both phases (issue #14: speed
+    log-softmax) and SwirlReward's batched scorer give the same rewards for both phases (speed
     must not change results beyond float tolerance)."""
     import importlib.util
     from pathlib import Path

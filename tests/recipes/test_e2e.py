@@ -234,7 +234,7 @@ def test_lora_shared_base_run_saves_two_adapters_on_one_frozen_base(tmp_path, ti
 
 @pytest.mark.slow
 def test_the_shapes_world_feeds_the_loop_from_its_registry_line(tmp_path, tiny_path):
-    """data.env: shapes (issue #16's environment, as text scenes; test_e2e_images.py: as frames): SFT, Phase I
+    """data.env: shapes (the visual environment, as text scenes; test_e2e_images.py: as frames): SFT, Phase I
     and evaluation with the environment's own checks (field accuracy per cell, grounded accuracy by apply)."""
     run = tmp_path / "shapes"
     config = tmp_path / "shapes.yaml"
@@ -366,7 +366,7 @@ def test_eval_of_a_pruned_phase_is_a_clear_error(tmp_path):
 @pytest.mark.slow
 def test_phase1_from_the_bootstrap_fwm(tmp_path):
     """``baselines.bootstrap_phase1``: Phase I on iteration 1's pairs and latent actions, from the bootstrap
-    FWM; a finished run takes it as an added stage (the arm issue #13's study points to)."""
+    FWM; a finished run takes it as an added stage (the arm the label-efficiency study points to)."""
     from swirl_wm.reporting.benchmark import aggregate
 
     run = tmp_path / "run"

@@ -1,4 +1,4 @@
-"""Image states through the same loop (issue #16), on the tiny model through the CLI: the shapes world's
+"""Image states through the same loop, on the tiny model through the CLI: the shapes world's
 frames (the data stage trains the run's codec and writes states as codes) and a user's log of image files.
 Marked slow (about half a minute each on 2 cores)."""
 

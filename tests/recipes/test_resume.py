@@ -82,7 +82,7 @@ def _kill_on(config, trigger, delay_s):
 @pytest.mark.slow
 def test_random_kills_resume_to_the_same_metrics(tmp_path):
     """At least 10 SIGKILLs at seeded random moments (stage starts, checkpoint writes, evaluation outputs),
-    each followed by a resume; the final metrics equal an uninterrupted run's (issue #18)."""
+    each followed by a resume; the final metrics equal an uninterrupted run's."""
     reference, resumed = tmp_path / "reference", tmp_path / "resumed"
     for name, run in (("reference", reference), ("resumed", resumed)):
         (tmp_path / f"{name}.yaml").write_text(CONFIG.format(out=run), encoding="utf-8")

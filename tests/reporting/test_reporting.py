@@ -230,7 +230,7 @@ def test_swirl_report_cli_writes_the_page_and_names_a_bad_folder(tmp_path: Path)
 
 
 def test_html_report_renders_in_headless_chromium(tmp_path: Path, chromium: Path) -> None:
-    """The page opens in a real browser and its screenshot is not blank (issue #17)."""
+    """The page opens in a real browser and its screenshot is not blank."""
     import subprocess
 
     import numpy as np

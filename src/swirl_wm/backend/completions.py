@@ -1,4 +1,4 @@
-"""A table of recent GRPO completions in TensorBoard (issue #17): with ``log_completions`` TRL prints the
+"""A table of recent GRPO completions in TensorBoard: with ``log_completions`` TRL prints the
 prompts, completions, rewards and advantages of each logging step and sends them to wandb / trackio only;
 this callback writes the same rows as a TensorBoard text table (tag ``completions``), so the default logger
 shows what the policy generates and how it was rewarded."""

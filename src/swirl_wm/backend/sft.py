@@ -49,7 +49,8 @@ Measure = Callable[[PreTrainedModel, PreTrainedTokenizerBase], dict[str, float]]
 
 class LearningCurve(TrainerCallback):
     """After each validation-loss evaluation, ``measure`` the model in training (generation metrics on a
-    few validation transitions) and log the result with the step: the SFT learning curve (issue #13).
+    few validation transitions) and log the result with the step: the SFT learning curve, which shows whether
+    the warm start has converged before SWIRL's phases build on it.
 
     Runs on the main process only; the model is put back in training mode afterwards.
     """

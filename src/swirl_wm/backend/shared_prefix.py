@@ -1,4 +1,4 @@
-"""One prompt encoding per GRPO group (issue #14). TRL gets each prompt G times (its sampler repeats a
+"""One prompt encoding per GRPO group, for speed. TRL gets each prompt G times (its sampler repeats a
 prompt for the G rows of its group) and would encode every copy, in sampling and again in every
 log-probability pass (the reference model's, the policy's with its graph).
 

@@ -30,7 +30,9 @@ leave the same velocities and temperatures: ``stop OBJ`` at vel 0 (≡ ``wait``)
 target is recoverable from ``(x, y)``; ``stop`` and ``wait`` are then rarer (6 % each by default), since
 an object at rest or at speed 1 hides them.
 
-Source: this project's design; issue #2.
+Source: this project's design (not in the paper): a world small, deterministic and exact enough that
+``apply`` scores every predicted action and next state without a model, embedded so that the demo and the
+tests need no external environment.
 """
 
 from __future__ import annotations
@@ -135,7 +137,7 @@ class Action:
 class PhysicsWorldConfig(BaseModel):
     """Size of the physics world and of the data set drawn from it.
 
-    Source: this project's design; issue #2.
+    Source: this project's design (module docstring).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -150,7 +152,7 @@ class PhysicsWorldConfig(BaseModel):
         default=True,
         description="Word each action with one of its five paraphrases, drawn at random; False writes the "
         "canonical form ('push ball right', the one parse_action and meta.action use), so that the IDM's target "
-        "wording is identifiable (issue #13). The states are the same either way.",
+        "wording is identifiable from (x, y). The states are the same either way.",
     )
     identifiable_only: bool = Field(
         default=True,
@@ -168,7 +170,7 @@ def render_state(state: PhysicsState) -> str:
     Returns:
         e.g. ``"width=8 | ball: pos=3 vel=+1 temp=20 | cup: pos=0 vel=0 temp=90"``.
 
-    Source: this project's design; issue #2.
+    Source: this project's design (module docstring).
     """
     parts = [f"width={state.width}"]
     for o in state.objects:
@@ -192,7 +194,7 @@ def parse_state(text: str) -> PhysicsState:
             in 0..MAX_TEMP, unknown or repeated name, no objects or more than MAX_OBJECTS); the message
             quotes the text and names the segment.
 
-    Source: this project's design; issue #2.
+    Source: this project's design (module docstring).
     """
     first, *segments = text.strip().split(_SEP)
     match = _WIDTH_RE.fullmatch(first)
@@ -236,7 +238,7 @@ def state_fields(text: str) -> dict[str, str]:
     Returns:
         The fields of the well-formed segments, as they are written in the text.
 
-    Source: this project's design; issue #2.
+    Source: this project's design (module docstring).
     """
     fields: dict[str, str] = {}
     for segment in re.split(r"\s*\|\s*", text.strip()):
@@ -251,7 +253,7 @@ def state_fields(text: str) -> dict[str, str]:
 def all_actions(names: Collection[str]) -> tuple[Action, ...]:
     """Every underlying action on objects ``names``: pushes, then stop/heat/cool, then ``wait``.
 
-    Source: this project's design; issue #2.
+    Source: this project's design (module docstring).
     """
     pushes = (Action("push", n, d) for n in names for d in _DIRECTIONS)
     others = (Action(kind, n) for n in names for kind in ("stop", "heat", "cool"))
@@ -271,7 +273,7 @@ def action_set(x: str) -> list[str]:
 def paraphrases(action: Action) -> tuple[str, ...]:
     """The natural-language phrasings the generator uses for ``action`` (five each).
 
-    Source: this project's design; issue #2.
+    Source: this project's design (module docstring).
     """
     return tuple(t.format(obj=action.obj, dir=action.direction) for t in _TEMPLATES[action.kind])
 
@@ -293,7 +295,7 @@ def parse_action(text: str, names: Collection[str]) -> Action:
         ValueError: when the text names no kind or several, no object or several, an object not in
             ``names``, or a push without exactly one direction; the message quotes the text.
 
-    Source: this project's design; issue #2.
+    Source: this project's design (module docstring).
     """
     words = re.findall(r"[a-z]+", text.lower())
     kinds = {kind for w in words for kind, keys in _KEYWORDS.items() if w.startswith(keys)}
@@ -322,7 +324,7 @@ def step(state: PhysicsState, action: Action) -> PhysicsState:
     Raises:
         ValueError: when the action names an object that is not in the state.
 
-    Source: this project's design; issue #2.
+    Source: this project's design (module docstring).
     """
     if action.obj is not None and action.obj not in state.names:
         raise ValueError(f"action {str(action)!r} names no object of the state (objects: {state.names})")
@@ -366,7 +368,7 @@ def apply(x: str, z: str) -> str:
     Raises:
         ValueError: when ``x`` or ``z`` cannot be parsed (see :func:`parse_state`, :func:`parse_action`).
 
-    Source: this project's design; issue #2.
+    Source: this project's design (module docstring).
     """
     state = parse_state(x)
     return render_state(step(state, parse_action(z, state.names)))
@@ -375,7 +377,7 @@ def apply(x: str, z: str) -> str:
 def equivalent(state: PhysicsState, a: Action, b: Action) -> bool:
     """Whether actions ``a`` and ``b`` lead from ``state`` to the same next state (module docstring).
 
-    Source: this project's design; issue #2.
+    Source: this project's design (module docstring).
     """
     return step(state, a) == step(state, b)
 
@@ -397,7 +399,7 @@ def generate_episodes(config: PhysicsWorldConfig, seed: int) -> list[Episode]:
     Returns:
         The episodes, in id order.
 
-    Source: this project's design; issue #2.
+    Source: this project's design (module docstring).
     """
     return [_episode(config, seed, i) for i in range(config.n_episodes)]
 

@@ -1,5 +1,5 @@
 """The registry of state-log sources: every environment the SWIRL loop can generate transitions from, and what
-evaluation knows about its states and actions (issue #15).
+evaluation knows about its states and actions, in one place.
 
 Adding an environment is its module plus one :class:`Source` line in :data:`SOURCES`. Its module provides
 ``generate_episodes(config, seed) -> list[Episode]``, or an agent environment class (``agent``: an

@@ -1,4 +1,4 @@
-"""The shapes world: small RGB scenes with a ground-truth renderer, the visual environment of issue #16.
+"""The shapes world: small RGB scenes with a ground-truth renderer, the project's visual environment.
 
 World. An ``grid × grid`` board of cells (default 8 × 8) holds 1–4 objects, each a shape (``square``,
 ``circle``, ``triangle``) of a colour (``red``, ``green``, ``blue``, ``yellow``) in its own cell; no two
@@ -20,7 +20,8 @@ written as its image codes (:mod:`swirl_wm.modality.image`). :func:`render` draw
 made of; ``apply(x, z)`` on the scene text is exact, so both directions of a world model can be checked
 on the pictures (render ``apply(x, ẑ)`` and compare).
 
-Source: this project's design; issue #16 (visual world models).
+Source: this project's design (not in the paper): a visual world whose frames are drawn from exact scene
+text, so image world models can be scored on the scene as well as on the pixels.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Trivial baselines that every world-model table shows beside the models (issue #13).
+"""Trivial baselines that every world-model table shows beside the models.
 
 A world model that does not beat them has learnt nothing yet:
 

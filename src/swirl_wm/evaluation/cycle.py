@@ -1,4 +1,4 @@
-"""Evaluation without action labels: cycle consistency (issue #12).
+"""Evaluation without action labels: cycle consistency.
 
 For a state-only transition ``(x, y)``: ``ẑ = IDM(x, y)`` (greedy), then ``ŷ = FWM(x, ẑ)`` (greedy), and
 ``ŷ`` is compared with ``y`` by the environment's state metrics; ``log P_θ(y | x, ẑ)`` is the FWM's mean

@@ -1,4 +1,4 @@
-"""The state modality: where it is decided what a state *is* (text, or image codes: issue #16).
+"""The state modality: where it is decided what a state *is* (text, or image codes).
 
 A state is always a ``str`` in records, JSONL files, prompts, completions and rewards; what differs
 between modalities is how that string is checked, cut, compared, diffed, decoded and tokenised. Those

@@ -1,6 +1,6 @@
 """The FWM's ``changes`` target (``model.fwm_target: changes``): for JSON states the FWM writes only what the
 action changed, a JSON merge patch of ``x`` (RFC 7386), and the predicted next state is ``x`` with the
-patch applied. Not in the paper (issue #13): a small FWM that must copy a 500-character tool-calling state
+patch applied. Not in the paper, measured on BFCL: a small FWM that must copy a 500-character tool-calling state
 token by token to change one field of it learns to copy, or memorises; the patch is a few dozen tokens.
 
 The patch is RFC 7386's with one change, so that every pair of JSON documents has one: RFC 7386 writes a

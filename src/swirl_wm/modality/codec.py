@@ -1,4 +1,4 @@
-"""The image tokenizer of the image modality: RGB frames ↔ a short grid of discrete codes (issue #16).
+"""The image tokenizer of the image modality: RGB frames ↔ a short grid of discrete codes.
 
 A small convolutional autoencoder whose bottleneck is finite scalar quantisation (FSQ, Mentzer et al.
 2023, "Finite Scalar Quantization: VQ-VAE Made Simple", arXiv:2309.15505) from the

@@ -1,4 +1,4 @@
-"""Image states (issue #16): a frame written as its codes inline, ``<boi><v3><v0>…<v12><eoi>``.
+"""Image states: a frame written as its codes inline, ``<boi><v3><v0>…<v12><eoi>``.
 
 A state is the image tokenizer's (:mod:`swirl_wm.modality.codec`) code grid of the frame, row by row, each
 code an added token ``<v{k}>`` of the language model's vocabulary, between the markers ``<boi>`` and

@@ -42,7 +42,7 @@ def state_diff(x: str, y: str, context: int = 3) -> str:
     the two states have the same words.
 
     A small model reads the direction of a change from the sign far more easily than by comparing digit
-    tokens (issue #13: without the deltas a 4-layer IDM named the object right but answered 'heat' for
+    tokens (measured: without the deltas a 4-layer IDM named the object right but answered 'heat' for
     every 'cool' and 'push right' for every 'push left').
 
     >>> state_diff("tin: pos=5 vel=0 temp=80", "tin: pos=5 vel=0 temp=70")
@@ -66,7 +66,7 @@ def json_diff(x: str, y: str) -> str:
     joined by ``"; "``; ``"none"`` when the leaves are equal.
 
     Tool outputs and API states are JSON without spaces, where the word-level :func:`state_diff` sees one
-    word for the whole document (issue #13, BFCL).
+    word for the whole document (BFCL's states, for instance).
 
     >>> json_diff('{"cwd": "/a", "n": 3, "user": "hi"}', '{"cwd": "/a/b", "n": 5, "return": true}')
     'cwd: "/a" -> "/a/b"; n: 3 -> 5 (+2); +return = true; -user'

@@ -8,7 +8,8 @@ Specs:
   for tests and smoke runs.
 - ``"small"``: a 4-layer Llama-style model (hidden 256, ≈ 3.5 M parameters) with a byte-level BPE tokenizer
   trained by the ``tokenizers`` library on the run's training text (:func:`build_small_model`): the CPU tier
-  that can be trained to convergence in minutes (issue #13). Built per run, into the run folder.
+  that can be trained to convergence in minutes, so that SWIRL starts from models that have learnt the
+  dynamics. Built per run, into the run folder.
 - a local folder, or a hub id (only then is the network used).
 
 A folder may also hold a LoRA adapter (peft's ``adapter_config.json``; ``model.lora.shared_base``): it is
@@ -65,7 +66,7 @@ def _build_once(target: Path, build: Callable[[Path], None]) -> Path:
     launch``) wait on a file lock beside it (``<name>.lock``) and then find it built.
 
     Source: two runs started together on a fresh cache both converted SmolLM2; one removed the other's
-    half-written folder and that run failed loading its tokenizer (session 15).
+    half-written folder and that run failed loading its tokenizer.
     """
     if (target / "config.json").exists():
         return target
@@ -127,7 +128,8 @@ def build_small_model(out: Path, texts: Sequence[str], seed: int, vocab_size: in
     Returns:
         the folder, and a description of how it was made.
 
-    Source: issue #13 (a model tier small enough to train to convergence on two CPU cores).
+    Source: this project's design (not in the paper): a model tier small enough to train to convergence on
+    two CPU cores, so that SWIRL is compared with a warm start that has learnt the dynamics.
     """
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast

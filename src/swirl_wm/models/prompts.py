@@ -53,8 +53,8 @@ class PromptFormat:
             the word-level changes, :func:`~swirl_wm.modality.text.state_diff`), so
             that a small model need not learn to align two long states before it can name the action.
             Still a function of ``(x, y)`` only, so ``Q_φ(z | x, y)`` and both SWIRL rewards keep their
-            meaning. Source: issue #13 (a 4-layer IDM trained on 400 transitions without it reached 7–24 %
-            grounded accuracy on physics).
+            meaning. Source: this project's measurement (not in the paper): a 4-layer IDM trained on 400
+            transitions without it reached 7–24 % grounded accuracy on physics.
         modality: the states' modality (``data.modality``; :mod:`swirl_wm.modality`).
         modality_folder: for a modality made from a folder the run writes (``image``: the run's codec),
             that folder; else None. A checkpoint keeps its own copy (``modality/``, saved relative).
@@ -62,7 +62,9 @@ class PromptFormat:
             ``"changes"``, for JSON states, a patch of ``x`` (:mod:`swirl_wm.modality.changes`); see
             :meth:`fwm_completion` and :meth:`next_state`.
         idm_next_state: the IDM's prompt holds ``y`` in full (paper); False, with ``idm_diff``, lists ``x`` and
-            the changes from x to y only (shorter, still a function of ``(x, y)``). Source: issue #13.
+            the changes from x to y only (shorter, still a function of ``(x, y)``). Source: this project's measurement
+            (not in the paper): on BFCL's JSON states x, y and the changes made a prompt of ≈ 800 small-tier
+            tokens, some cut at ``sft.max_length``; x and the changes (which still determine y) are about half.
     """
 
     description: str | None = None
@@ -87,7 +89,7 @@ class PromptFormat:
         """The next state ``ŷ`` that an FWM completion describes: the completion, or with ``fwm_target:
         changes`` ``x`` patched by it; a completion that is not a well-formed patch is read as the empty
         patch, no change (``ŷ = x``), in evaluation, rollouts and the Phase I reward alike, and counted by
-        ``fwm/well_formed`` (issue #13: the small tier's BFCL FWM writes 40 % well-formed patches, 42 % of
+        ``fwm/well_formed`` (measured: the small tier's BFCL FWM writes 40 % well-formed patches, 42 % of
         them exactly right)."""
         if self.fwm_target != "changes":
             return completion
@@ -173,7 +175,7 @@ def build_prompt(tokenizer: PreTrainedTokenizerBase, role: Role, x: str, other: 
     # End on a token boundary (a newline), never on a space: a trailing space merges with the completion's first
     # word when prompt + completion are tokenized together (TRL's SFT), so training would see ":" + " cool" while
     # generation and scoring see ":" + " " + "cool" — the deciding first token of every action untrained in the
-    # context used at inference (issue #13: the small IDM answered "heat" for every "cool").
+    # context used at inference (measured: with a trailing space the small IDM answered "heat" for every "cool").
     target = "Next state:" if role == "fwm" else "Action:"
     return f"{system}\n{user}\n{target}\n"
 

@@ -181,7 +181,8 @@ def check_generation_budgets(run: SwirlRun, model: ModelSource, splits: Splits) 
     next states (evaluation, Phase I samples) and actions (evaluation, latent actions, Phase II samples).
     The test split is not read.
 
-    Source: issue #13 (BFCL's JSON field F1 was 0 because a 320-token budget cut every generated state).
+    Source: this project's measurement (not in the paper): with a fixed 320-token budget every generated
+    BFCL state was cut and JSON field F1 was 0.
     """
     cfg = run.config
     tokenizer = load_tokenizer(model.path)

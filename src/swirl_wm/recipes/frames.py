@@ -1,4 +1,4 @@
-"""The data stage's part for image states (``data.modality: image``, issue #16): the frames of the run's
+"""The data stage's part for image states (``data.modality: image``): the frames of the run's
 states, the run's image tokenizer trained on the training frames, and every state written as its codes.
 
 Where a state's frame comes from: an environment with a ``render`` hook draws it from its scene text

@@ -1,4 +1,4 @@
-"""An agent run end to end (issue #5, PaW arXiv 2606.02388; method.md §2):
+"""An agent run end to end (PaW arXiv 2606.02388; method.md §2):
 
 1. tasks of the environment's train and test splits, and their expert (walkthrough) episodes;
 2. SFT of the base model on the train walkthroughs, so that some rollouts succeed;

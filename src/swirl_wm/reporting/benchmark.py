@@ -1,5 +1,6 @@
 """Aggregate several seeded runs into benchmark rows: mean ± 95 % CI per metric, and the paired change
-over SFT (issue #3; SWIRL §4 reports SWIRL vs SFT, RL vs SFT on pseudo-labels, and test-time verification).
+over SFT (the comparisons SWIRL §4 reports: SWIRL vs SFT, RL vs SFT on pseudo-labels, and test-time
+verification).
 
 Input: ``{variant: [metrics.json dict of seed 1, seed 2, ...]}``, as the training loop writes them. A *row*
 is one model evaluated on the test split over the seeds: ``sft``; every SWIRL phase of every variant
@@ -29,7 +30,7 @@ BOOTSTRAP_ROW = "bootstrap (SFT on pseudo-labels)"
 BOOTSTRAP_PHASE1_ROW = "bootstrap → Phase I"
 ORACLE_ROW = "oracle (SFT on L + U with true actions)"
 
-# Columns for agent runs (issue #5): task success, the policy's own world model, and RL cost per step.
+# Columns for agent runs (PaW, method.md §2): task success, the policy's own world model, and RL cost per step.
 AGENT_TABLE_KEYS = ("agent/success_rate", "agent/mean_return", "agent/mean_steps", "wm/exact_match", "wm/rouge_l",
                     "rl/seconds_per_step", "rl/peak_rss_mb")
 

@@ -1,4 +1,4 @@
-"""The run's self-contained HTML report (issue #17): ``report.html`` beside ``report.md``, one file to open or
+"""The run's self-contained HTML report: ``report.html`` beside ``report.md``, one file to open or
 send, every figure embedded.
 
 The page is the Markdown report (:func:`~swirl_wm.reporting.markdown.report_markdown`: metrics per phase and

@@ -162,7 +162,8 @@ def _rollout_lines(metrics: dict[str, Any]) -> list[str]:
 
 def sft_curve_lines(phases: list[dict[str, Any]]) -> list[str]:
     """The SFT learning curve: validation loss and the ``curve/...`` generation metrics at each evaluation,
-    per role (the warm-start check of issue #13: is the loss near its floor, does the IDM get the action?)."""
+    per role (the warm-start check before SWIRL's phases: is the loss near its floor, does the IDM get the
+    action?)."""
     sft = _phase(phases, "sft") or {}
     rows: dict[tuple[str, int], dict[str, float]] = {}
     for entry in sft.get("train_log", []):
