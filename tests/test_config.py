@@ -148,3 +148,12 @@ def test_a_missing_extra_stops_the_run_before_any_work_and_names_it(tmp_path, mo
                               "eval: {embedding_similarity: false}\n")
     result = CliRunner().invoke(app, ["train", str(config)])
     assert result.exit_code == 2 and "pip install 'swirl-wm[scienceworld]'" in result.output
+
+
+def test_the_phase1_nll_term_needs_the_shared_prefix_pass(tmp_path):
+    with pytest.raises(ConfigError, match="phase1_nll_weight scores y in the shared-prefix pass"):
+        load_config(_write(tmp_path, "swirl:\n  phase1_nll_weight: 0.5\n  phase1: {share_prompt_prefix: false}\n"))
+    config = load_config(_write(tmp_path, "swirl:\n  phase1_nll_weight: 0.5\n  phase1_fidelity_weight: 2\n"))
+    assert (config.swirl.phase1_nll_weight, config.swirl.phase1_fidelity_weight) == (0.5, 2.0)
+    with pytest.raises(ConfigError, match="phase1_fidelity_weight"):
+        load_config(_write(tmp_path, "swirl:\n  phase1_fidelity_weight: -1\n"))

@@ -124,16 +124,16 @@ class ModelConfig(_Strict):
     shared: bool = Field(False, description="one set of weights for FWM and IDM (else separate copies; paper)")
     idm_diff: bool = Field(
         False, description="the IDM's prompt also lists the word-level changes from x to y ('[temp=80 -> "
-        "temp=70]'), still a function of (x, y) only; not in the paper (issue #13: small IDMs otherwise do not "
+        "temp=70]'), still a function of (x, y) only; not in the paper (measured: small IDMs otherwise do not "
         "read y)")
     idm_next_state: bool = Field(
         True, description="the IDM's prompt holds the next state y in full (paper); False (with idm_diff) = x and "
         "the list of changes only: still a function of (x, y), about half the prompt on JSON states; not in the "
-        "paper (issue #13: the small BFCL IDM named 10 % of the tool calls reading x, y and the changes)")
+        "paper (measured: the small BFCL IDM named 10 % of the tool calls reading x, y and the changes)")
     fwm_target: Literal["state", "changes"] = Field(
         "state", description="what the FWM writes: the whole next state (paper), or, for JSON states, only its "
         "changes as a patch of x (swirl_wm.modality.changes; the next state is x patched); not in the paper "
-        "(issue #13: small FWMs copy or memorise long JSON states)")
+        "(measured: small FWMs copy or memorise long JSON states)")
     torch_threads: int | None = Field(
         None, ge=1, description="torch CPU threads; None = all cores (trl-notes.md: 1 when cores are shared)")
     lora: LoraSettings | None = Field(
@@ -227,12 +227,16 @@ class LatentActionConfig(_Strict):
     mode: Literal["sample", "greedy"] = Field(
         "sample", description="'sample' (paper: z ~ Q_φ(·|x,y), T and top-p of phase1) or 'greedy' (released "
                               "code: greedy z, pairs below the threshold dropped)")
-    threshold: float = Field(-2.0, description="greedy mode: minimum mean token log-prob of z (released code)")
+    threshold: float = Field(-2.0, description="minimum mean token log-prob of z, nats (released code: −2.0); "
+                                               "applied in greedy mode, and in sample mode with filter_samples")
+    filter_samples: bool = Field(
+        False, description="sample mode: also drop pairs whose sampled z scores below the threshold (the released "
+        "code's confidence filter, for every arm that trains on pseudo-labels); False = the paper's sampling")
     max_new_tokens: int = Field(32, ge=1, description="tokens of a generated action")
 
 
 class WarmStartCheckConfig(_Strict):
-    """The check before each Phase I (issue #13): has the warm start learnt enough for RL to help? And its
+    """The check before each Phase I: has the warm start learnt enough for RL to help? And its
     counterpart before each Phase II: does the frozen FWM's reward rank the IDM's actions?
 
     Measured and reported (``warm_start_check`` of each Phase I, ``phase2_check`` of each Phase II, in
@@ -260,7 +264,17 @@ class SwirlConfig(_Strict):
     train_idm: bool = Field(True, description="run Phase II; False = Phase I only, the 'IDM → FWM' ablation")
     phase1_reward: Literal["log_q", "normalised"] = Field(
         "log_q", description="log_q = log Q(z | x, ŷ) (paper); normalised = minus logsumexp over the "
-        "environment's finite action set (physics with canonical actions only; issue #13)")
+        "environment's finite action set, so a ŷ that makes every action likely is not paid for it (physics "
+        "with canonical actions only)")
+    phase1_fidelity_weight: float = Field(
+        0.0, ge=0, description="α: Phase I's reward adds α · F(ŷ, y), the generated state against the pair's "
+        "observed next state (field accuracy where the environment parses states, JSON leaf F1, image code "
+        "accuracy, else ROUGE-L / 100; in [0, 1]). log Q pays only for what identifies z, so the passive "
+        "dynamics drift; F pays for every field. Label-free; not in the paper. 0 = the paper's reward")
+    phase1_nll_weight: float = Field(
+        0.0, ge=0, description="λ: Phase I's loss adds λ · NLL(y | x, ẑ), the observed next state's mean token "
+        "negative log-likelihood under the latent action (the bootstrap's loss inside GRPO, in the policy's "
+        "own forward pass). Needs swirl.phase1.share_prompt_prefix. Not in the paper. 0 = the paper's loss")
     warm_start_check: WarmStartCheckConfig = Field(default_factory=WarmStartCheckConfig)
 
 
@@ -275,7 +289,7 @@ class BaselinesConfig(_Strict):
     bootstrap_phase1: bool = Field(
         False, description="Phase I (same pairs, latent actions, frozen IDM, settings and seed as iteration 1's) "
                            "started from the bootstrap FWM instead of the SFT one: the bootstrap learns the passive "
-                           "dynamics, Phase I the actions' effects (issue #13); needs bootstrap")
+                           "dynamics, Phase I the actions' effects; needs bootstrap")
     oracle: bool = Field(
         False, description="SFT of both roles on the labelled split plus the unlabelled one with its true actions "
                            "(the upper bound SWIRL's gain is measured against; needs a simulated split, "
@@ -353,6 +367,9 @@ class RunConfig(_Strict):
         if self.swirl.phase1_reward == "normalised" and (self.data.env != "physics" or self.data.physics.paraphrased):
             problems.append("swirl.phase1_reward: normalised needs a finite set of canonical actions: the physics "
                             "world with data.physics.paraphrased: false")
+        if self.swirl.phase1_nll_weight and not self.swirl.phase1.share_prompt_prefix:
+            problems.append("swirl.phase1_nll_weight scores y in the shared-prefix pass: set "
+                            "swirl.phase1.share_prompt_prefix: true")
         if self.model.shared and self.model.lora is not None and self.model.lora.shared_base:
             problems.append("model.lora.shared_base gives each role its own adapter on one frozen base: set "
                             "model.shared: false (model.shared trains one set of weights for both roles)")
@@ -407,7 +424,7 @@ class AgentEvalConfig(_Strict):
 
 
 class AgentRunConfig(_Strict):
-    """An agent run (issue #5): walkthrough SFT → GRPO on trajectories (+ PaW) → evaluation → report."""
+    """An agent run: walkthrough SFT → GRPO on trajectories (+ PaW) → evaluation → report."""
 
     name: str = Field("paw", description="run name (report header)")
     seed: int = Field(0, description="seeds task sampling and training")

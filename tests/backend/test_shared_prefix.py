@@ -102,7 +102,7 @@ def test_shared_prefix_logps_and_gradients_equal_trls_one_pass(tiny_path):
         model = load_model(tiny_path)
         add_fused_lm_head(model, temperature=temperature, outputs=("log_probs", "entropy"))
         if shared:
-            logps, entropies = shared_prefix_logps(model, ids, mask, keep, temperature, compute_entropy=True)
+            logps, entropies, _ = shared_prefix_logps(model, ids, mask, keep, temperature, compute_entropy=True)
         else:
             labels = ids.masked_fill(mask == 0, -100)
             labels[:, :-keep] = -100
@@ -121,3 +121,60 @@ def test_rows_that_share_no_prompt_take_the_plain_path(tiny_path):
 
     ids = torch.tensor([[5, 6, 7, 8], [9, 10, 11, 12]])
     assert shared_prefix_logps(load_model(tiny_path), ids, torch.ones_like(ids), 2, 1.0, False) is None
+
+
+def test_targets_ride_on_the_prompt_cache_and_score_as_a_plain_pass(tiny_path):
+    """Phase I's NLL term: each distinct (prompt, target) pair's mean token NLL, scored in the same pass as
+    the completions, equals the NLL of a plain forward pass over prompt + target; the completions'
+    log-probabilities are unchanged by the extra rows, and a repeated pair is scored once."""
+    from swirl_wm.backend.shared_prefix import shared_prefix_logps
+
+    tokenizer = load_tokenizer(tiny_path)
+    model = load_model(tiny_path)
+    prompts = [fwm_prompt(tokenizer, "ball: pos=1 vel=0", "push"), fwm_prompt(tokenizer, "cube: temp=20", "heat it")]
+    prompt = tokenizer([p for p in prompts for _ in range(2)], return_tensors="pt", padding=True,
+                       padding_side="left", add_special_tokens=False)
+    completion = tokenizer(["pos=2", "pos=3 vel=1", "temp=30", "t"], return_tensors="pt", padding=True,
+                           padding_side="right", add_special_tokens=False)
+    target_texts = ["ball: pos=2 vel=1 and a longer observed state", "ball: pos=2 vel=1 and a longer observed state",
+                    "cube: temp=30", "cube: temp=30"]
+    target = tokenizer(target_texts, return_tensors="pt", padding=True, padding_side="right", add_special_tokens=False)
+    ids = torch.cat([prompt.input_ids, completion.input_ids], 1)
+    mask = torch.cat([prompt.attention_mask, completion.attention_mask], 1)
+    keep = completion.input_ids.shape[1]
+    with torch.no_grad():
+        logps, _, nll = shared_prefix_logps(model, ids, mask, keep, 0.7, False,
+                                            (target.input_ids, target.attention_mask))
+        plain, _, none = shared_prefix_logps(model, ids, mask, keep, 0.7, False)
+        expected = []
+        for row in (0, 2):
+            n = int(target.attention_mask[row].sum())
+            full = torch.cat([prompt.input_ids[row], target.input_ids[row, :n]]).unsqueeze(0)
+            full_mask = torch.cat([prompt.attention_mask[row], torch.ones(n, dtype=torch.long)]).unsqueeze(0)
+            logits = model(input_ids=full, attention_mask=full_mask).logits[0, -n - 1:-1]
+            expected.append(-torch.log_softmax(logits, -1).gather(1, target.input_ids[row, :n, None]).mean())
+    assert none is None and torch.allclose(logps, plain, atol=1e-5)
+    assert nll.shape == (2,) and torch.allclose(nll.sort().values, torch.stack(expected).sort().values, atol=1e-4)
+
+
+@pytest.mark.slow
+def test_phase1_with_the_nll_term_logs_it_and_learns_the_observed_state(tiny_path, tmp_path):
+    """GRPO + λ · NLL(y | x, ẑ): the trainer logs the observed state's NLL at every step, and it falls over
+    four steps; without the shared-prefix pass the term is refused."""
+    from swirl_wm.backend.grpo import train_grpo
+    from swirl_wm.config import GRPOPhaseConfig
+    from swirl_wm.models.scoring import Scorer
+    from swirl_wm.objectives.rewards import SwirlReward
+    from swirl_wm.records import Transition
+
+    pairs = [Transition(x="ball: pos=1 vel=0", z="push the ball right", y="ball: pos=2 vel=1")] * 4
+    idm = Scorer(load_model(tiny_path), load_tokenizer(tiny_path), min_logprob=-1000)
+    config = GRPOPhaseConfig(learning_rate=3e-3, num_generations=2, per_device_train_batch_size=4, max_steps=4,
+                             max_completion_length=4, beta=0.0)
+    _, history = train_grpo(tiny_path, SwirlReward("fwm", idm), pairs, config, tmp_path / "out", tmp_path / "logs",
+                            seed=0, nll_weight=1.0)
+    nll = [h["nll"] for h in history if "nll" in h]
+    assert len(nll) == 4 and nll[-1] < nll[0]
+    with pytest.raises(ValueError, match="share_prompt_prefix"):
+        train_grpo(tiny_path, SwirlReward("fwm", idm), pairs, config.model_copy(update={"share_prompt_prefix": False}),
+                   tmp_path / "out2", tmp_path / "logs2", seed=0, nll_weight=1.0)

@@ -29,3 +29,13 @@ def test_sampling_is_seeded(tiny):
     a, _ = _label(tiny, mode="sample")
     b, _ = _label(tiny, mode="sample")
     assert [t.z for t in a] == [t.z for t in b]
+
+
+def test_sample_mode_filters_by_confidence_only_when_asked(tiny, monkeypatch):
+    monkeypatch.setattr(latent, "generate", lambda *a, **k: ["push the ball", "heat it", "push the ball"])
+    kept, _ = _label(tiny, mode="sample", threshold=0.0)  # the paper's sampling keeps every sampled action
+    assert len(kept) == 3
+    kept, stats = _label(tiny, mode="sample", threshold=0.0, filter_samples=True)  # never that sure
+    assert kept == [] and stats.pairs == 3
+    kept, _ = _label(tiny, mode="sample", threshold=-1e8, filter_samples=True)
+    assert len(kept) == 3

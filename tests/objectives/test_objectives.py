@@ -5,6 +5,7 @@ import torch
 
 from swirl_wm.models.prompts import PromptFormat, fwm_prompt, idm_prompt
 from swirl_wm.models.scoring import Scorer
+from swirl_wm.objectives.fidelity import state_fidelity
 from swirl_wm.objectives.rewards import SwirlReward, normalised_reward
 
 
@@ -95,3 +96,35 @@ def test_rewards_with_the_changes_target_score_states_and_patches(tiny):
     assert prompts == [idm_prompt(tokenizer, x, y, fmt)] and targets == ["cd(b)"]
     prompts, targets = SwirlReward("idm", scorer).scoring_pairs(["cd(b)"], [x], [y])
     assert prompts == [fwm_prompt(tokenizer, x, "cd(b)", fmt)] and targets == ['{"cwd":"/b"}']
+
+
+def test_phase1_reward_adds_alpha_times_the_fidelity_to_the_observed_state(tiny):
+    model, tokenizer = tiny
+    scorer = Scorer(model, tokenizer, min_logprob=-1e9)
+    def fidelity(prediction, reference):
+        return 1.0 if prediction == reference else 0.25
+    reward = SwirlReward("fwm", scorer, fidelity=fidelity, fidelity_weight=2.0)
+    got = reward(prompts=["p", "p"], completions=["y0", "other"], x=["x0", "x0"], z=["push", "push"], y=["y0", "y0"])
+    log_q = SwirlReward("fwm", scorer)(prompts=["p", "p"], completions=["y0", "other"], x=["x0", "x0"],
+                                       z=["push", "push"])
+    assert got == pytest.approx([log_q[0] + 2.0, log_q[1] + 0.5])
+    assert reward.__name__ == "log_Q+fidelity"
+    with pytest.raises(ValueError, match="Phase I"):
+        SwirlReward("idm", scorer, fidelity=fidelity, fidelity_weight=1.0)
+    with pytest.raises(ValueError, match="fidelity"):
+        SwirlReward("fwm", scorer, fidelity_weight=1.0)
+
+
+def test_state_fidelity_by_hand():
+    from swirl_wm.envs.physics import state_fields
+    from swirl_wm.modality import TEXT
+
+    physics = state_fidelity(TEXT, state_fields)
+    y = "width=8 | ball: pos=3 vel=+1 temp=20 | cube: pos=5 vel=0 temp=40"
+    y_hat = "width=8 | ball: pos=3 vel=+1 temp=20 | cube: pos=6 vel=0 temp=50"
+    assert physics(y_hat, y) == pytest.approx(5 / 7)  # 5 of the 7 fields right
+    assert physics("not a state", y) == 0.0
+    text = state_fidelity(TEXT)
+    assert text('{"a": 1, "b": 2}', '{"a": 1, "b": 3}') == pytest.approx(0.5)  # JSON leaf F1: 1 of 2 each way
+    assert text("the cup is hot", "the cup is hot") == 1.0
+    assert text("the cup is cold", "the cup is hot") == pytest.approx(0.75)  # ROUGE-L F: 3 of 4 words

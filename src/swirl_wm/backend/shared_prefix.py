@@ -63,8 +63,9 @@ def share_prompt_prefix(model: Any, group_size: int) -> None:
 
 
 def shared_prefix_logps(model: Any, input_ids: torch.Tensor, attention_mask: torch.Tensor, logits_to_keep: int,
-                        temperature: float, compute_entropy: bool
-                        ) -> tuple[torch.Tensor, torch.Tensor | None] | None:
+                        temperature: float, compute_entropy: bool,
+                        targets: tuple[torch.Tensor, torch.Tensor] | None = None
+                        ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None] | None:
     """Per-token log-probabilities (and entropies) of the completions, each distinct prompt encoded once.
 
     Args:
@@ -74,28 +75,63 @@ def shared_prefix_logps(model: Any, input_ids: torch.Tensor, attention_mask: tor
         logits_to_keep: ``C``, the completion length.
         temperature: the logits are divided by it (TRL's sampling temperature).
         compute_entropy: also return the entropy of each completion position's distribution.
+        targets: ``(target_ids, target_mask)``, each ``(rows, T')``, right-padded: a second completion per row
+            (Phase I's observed next state), scored in the same forward pass on the same prompt cache; rows
+            with the same prompt and target are scored once.
 
     Returns:
-        ``(logps, entropies)``, each ``(rows, C)`` in nats, 0 at padded completion positions (as TRL's fused
-        head gives them), ``entropies`` ``None`` unless asked; or ``None`` when no two rows share a prompt
-        (or the prompt is a single token), for the caller to take the plain path.
+        ``(logps, entropies, target_nll)``: ``logps`` and ``entropies`` ``(rows, C)`` in nats, 0 at padded
+        completion positions (as TRL's fused head gives them), ``entropies`` ``None`` unless asked;
+        ``target_nll`` ``(E,)``, the mean token negative log-likelihood (nats, at temperature 1) of each of
+        the E distinct (prompt, target) pairs, ``None`` without ``targets``. ``None`` instead of the tuple
+        when no two rows share a prompt and no targets are given (or the prompt is a single token), for the
+        caller to take the plain path.
     """
     prompt_len = input_ids.shape[1] - logits_to_keep
     if prompt_len < 2:
         return None
     head = torch.cat([input_ids[:, : prompt_len - 1], attention_mask[:, : prompt_len - 1].to(input_ids.dtype)], 1)
     distinct, row_prompt = torch.unique(head, dim=0, return_inverse=True)
-    if distinct.shape[0] == input_ids.shape[0]:
+    if distinct.shape[0] == input_ids.shape[0] and targets is None:
         return None
     cache = DynamicCache()
     model(input_ids=distinct[:, : prompt_len - 1], attention_mask=distinct[:, prompt_len - 1:],
           past_key_values=cache, use_cache=True, logits_to_keep=1)
-    cache.batch_select_indices(row_prompt)
+    tail, mask, cache_rows = input_ids[:, prompt_len - 1:], attention_mask, row_prompt
+    if targets is not None:  # the target rows ride on the same cache and the same forward pass
+        first, target_ids, target_mask = _target_rows(row_prompt, *targets)
+        width = 1 + max(logits_to_keep, target_ids.shape[1])
+        tail = torch.cat([_pad_right(tail, width), _pad_right(torch.cat(
+            [input_ids[first, prompt_len - 1:prompt_len], target_ids], 1), width)])
+        mask = torch.cat([_pad_right(attention_mask, prompt_len - 1 + width), _pad_right(torch.cat(
+            [attention_mask[first, :prompt_len], target_mask], 1), prompt_len - 1 + width)])
+        cache_rows = torch.cat([row_prompt, row_prompt[first]])
+    cache.batch_select_indices(cache_rows)
     # positions continue from the cache (past length + arange), as in TRL's one pass over prompt + completion
-    out = model(input_ids=input_ids[:, prompt_len - 1:], attention_mask=attention_mask, past_key_values=cache,
-                use_cache=True)
-    logits = out.logits[:, :-1] / temperature
+    out = model(input_ids=tail, attention_mask=mask, past_key_values=cache, use_cache=True)
+    rows = input_ids.shape[0]
+    logits = out.logits[:rows, :logits_to_keep] / temperature
     pad = attention_mask[:, prompt_len:] == 0
     logps = selective_log_softmax(logits, input_ids[:, prompt_len:]).masked_fill(pad, 0.0)
     entropies = entropy_from_logits(logits).masked_fill(pad, 0.0) if compute_entropy else None
-    return logps, entropies
+    if targets is None:
+        return logps, entropies, None
+    target_logits = out.logits[rows:, : target_ids.shape[1]]  # temperature 1: the model's own likelihood
+    target_logps = selective_log_softmax(target_logits, target_ids) * target_mask
+    return logps, entropies, -target_logps.sum(1) / target_mask.sum(1).clamp(min=1)
+
+
+def _target_rows(row_prompt: torch.Tensor, target_ids: torch.Tensor, target_mask: torch.Tensor
+                 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The first row of each distinct (prompt, target) pair, and that pair's target ids and mask."""
+    key = torch.cat([row_prompt.unsqueeze(1), target_ids * target_mask, target_mask], 1)
+    _, inverse = torch.unique(key, dim=0, return_inverse=True)
+    rows = torch.arange(key.shape[0], device=key.device)
+    first = torch.full((int(inverse.max()) + 1,), key.shape[0], device=key.device).scatter_reduce(
+        0, inverse, rows, reduce="amin")
+    return first, target_ids[first], target_mask[first]
+
+
+def _pad_right(tensor: torch.Tensor, width: int) -> torch.Tensor:
+    """``tensor`` ``(rows, w)`` padded with zeros on the right to ``(rows, width)`` (masked positions)."""
+    return torch.nn.functional.pad(tensor, (0, width - tensor.shape[1]))

@@ -1,5 +1,4 @@
-"""Does a GRPO group's reward rank its samples by quality? (issue #3's diagnostics of the Phase I signal,
-issue #13's of Phase II's)
+"""Does a GRPO group's reward rank its samples by quality? The diagnostics of the Phase I and Phase II signals.
 
 GRPO learns only from differences *within* a group (SWIRL §3.3, method.md §1.4): the advantage of a
 sample is its reward centred on the group's mean. Phase I can make the FWM better at predicting the true

@@ -5,6 +5,7 @@
   distribution as sampling it when its batch comes up.
 - ``greedy`` (the released code): the IDM's greedy action, and pairs whose mean token log-probability is
   below the threshold (−2.0) are dropped.
+- ``sample`` with ``filter_samples``: sampled actions, with the released code's confidence filter.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ def infer_latent_actions(scorer: Scorer, transitions: Sequence[Transition], conf
                        temperature=temperature, top_p=top_p, batch_size=batch_size, seed=seed,
                        desc="latent actions", suppress_tokens=scorer.suppressed_tokens("idm"))
     keep = [bool(a) for a in actions]
-    if not sample:
+    if not sample or config.filter_samples:
         scores = scorer(prompts, actions, desc="latent-action scores")
         keep = [k and s >= config.threshold for k, s in zip(keep, scores, strict=True)]
     labelled = [replace(t, z=a) for t, a, k in zip(transitions, actions, keep, strict=True) if k]

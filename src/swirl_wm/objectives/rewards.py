@@ -9,8 +9,12 @@
 One class serves both phases, parametrised by the role being trained. Where the environment's actions form
 a finite set ``A(x)``, Phase I may use the normalised reward ``log Q(z | x, ŷ) − logsumexp_{a ∈ A(x)}
 log Q(a | x, ŷ)``: the IDM's posterior of z among the possible actions, so that a ŷ which makes every action
-(un)likely is not rewarded for that (issue #13; not in the paper). With the paper's mean-per-token scores
-it is a softmax over the set of those scores.
+(un)likely is not rewarded for that (not in the paper). With the paper's mean-per-token scores it is a
+softmax over the set of those scores.
+
+Phase I may add a fidelity term, ``α · F(ŷ_k, y)``: the generated state against the pair's observed next
+state (:mod:`swirl_wm.objectives.fidelity`), so that the fields the IDM ignores (the passive dynamics) are
+paid for too; still label-free. Not in the paper.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import torch
 
 from swirl_wm.models.prompts import Role, fwm_prompt, idm_prompt
 from swirl_wm.models.scoring import Scorer
+from swirl_wm.objectives.fidelity import Fidelity
 
 
 class SwirlReward:
@@ -33,21 +38,34 @@ class SwirlReward:
         scorer: the frozen opposite model's :class:`Scorer`.
         action_set: Phase I only: ``x ↦ A(x)``, the environment's finite action set; given, the reward is
             normalised over ``A(x) ∪ {z}`` (the IDM scores ``|A(x)| + 1`` actions per completion).
+        fidelity: Phase I only: ``F(ŷ, y) ∈ [0, 1]``, the generated state against the observed one.
+        fidelity_weight: α ≥ 0, the weight of ``F`` in the reward (nats per token per unit of F); 0 = the
+            paper's reward.
 
-    The dataset must carry columns ``x`` and ``z`` (Phase I) or ``x`` and ``y`` (Phase II); TRL passes
-    every dataset column to the reward as a keyword argument, repeated G times.
+    The dataset must carry columns ``x`` and ``z`` (Phase I; also ``y`` with a fidelity term) or ``x`` and
+    ``y`` (Phase II); TRL passes every dataset column to the reward as a keyword argument, repeated G times.
+
+    Raises:
+        ValueError: an unknown role, or a Phase I-only option given for Phase II, or ``fidelity_weight`` < 0
+            or > 0 without ``fidelity``.
     """
 
     def __init__(self, trained_role: Role, scorer: Scorer,
-                 action_set: Callable[[str], Sequence[str]] | None = None) -> None:
+                 action_set: Callable[[str], Sequence[str]] | None = None,
+                 fidelity: Fidelity | None = None, fidelity_weight: float = 0.0) -> None:
         if trained_role not in ("fwm", "idm"):
             raise ValueError(f"unknown role {trained_role!r}")
-        if action_set is not None and trained_role != "fwm":
-            raise ValueError("the normalised reward is Phase I's (the IDM's posterior of z); Phase II has none")
+        if (action_set is not None or fidelity_weight) and trained_role != "fwm":
+            raise ValueError("the normalised reward and the fidelity term are Phase I's; Phase II has neither")
+        if fidelity_weight < 0 or (fidelity_weight and fidelity is None):
+            raise ValueError(f"fidelity_weight {fidelity_weight}: needs a fidelity function and a weight ≥ 0")
         self.trained_role = trained_role
         self.scorer = scorer
         self.action_set = action_set
-        self.__name__ = f"log_{'Q' if trained_role == 'fwm' else 'P'}{'_normalised' if action_set else ''}"
+        self.fidelity = fidelity if fidelity_weight else None
+        self.fidelity_weight = fidelity_weight
+        self.__name__ = (f"log_{'Q' if trained_role == 'fwm' else 'P'}{'_normalised' if action_set else ''}"
+                         f"{'+fidelity' if self.fidelity else ''}")
 
     def scoring_pairs(self, completions: Sequence[str], x: Sequence[str], target: Sequence[str]
                       ) -> tuple[list[str], list[str]]:
@@ -64,12 +82,23 @@ class SwirlReward:
 
     def __call__(self, prompts: Sequence[Any], completions: Sequence[str], x: Sequence[str],
                  **columns: Any) -> list[float]:
-        """Return one reward (nats per token, ≥ the scorer's clamp) per completion.
+        """Return one reward (nats per token, ≥ the scorer's clamp, plus ``α · F`` with a fidelity term)
+        per completion.
 
         Raises:
-            KeyError: the dataset lacks the ``z`` (Phase I) or ``y`` (Phase II) column.
+            KeyError: the dataset lacks the ``z`` (Phase I) or ``y`` (Phase II, or Phase I's fidelity) column.
         """
         target = columns["z"] if self.trained_role == "fwm" else columns["y"]
+        rewards = self._log_likelihood(completions, x, target)
+        if self.fidelity is None:
+            return rewards
+        fmt = self.scorer.prompt_format
+        return [r + self.fidelity_weight * self.fidelity(fmt.next_state(xi, c), yi)
+                for r, xi, c, yi in zip(rewards, x, completions, columns["y"], strict=True)]
+
+    def _log_likelihood(self, completions: Sequence[str], x: Sequence[str], target: Sequence[str]) -> list[float]:
+        """The frozen model's mean token log-probability of ``target`` (normalised over the action set when
+        one is given), one per completion."""
         pair_prompts, targets = self.scoring_pairs(completions, x, target)
         if self.action_set is None:
             return self.scorer(pair_prompts, targets)
@@ -86,6 +115,6 @@ class SwirlReward:
 def normalised_reward(scores: torch.Tensor) -> float:
     """``scores[0] − logsumexp(scores)``: the log-softmax of the first of ``(A,)`` action scores (nats; ≤ 0).
 
-    Source: issue #13 (Phase I reward normalised over the environment's finite action set).
+    Source: this project's design (Phase I reward normalised over the environment's finite action set).
     """
     return float(scores[0] - torch.logsumexp(scores.double(), dim=0))

@@ -4,7 +4,7 @@
 - **oracle**: SFT of both roles on L + U with U's true actions (the upper bound of SWIRL's gain);
 - **bootstrap**: SFT of the SFT FWM on iteration 1's pseudo-labelled pairs, as many steps as Phase I
   (SWIRL Table 7: RL vs SFT on pseudo-labels);
-- **bootstrap → Phase I**: Phase I started from the bootstrap FWM (issue #13);
+- **bootstrap → Phase I**: Phase I started from the bootstrap FWM (do the two signals add up?);
 - the **trivial baselines** (copy the state, the no-op rule, the most frequent action).
 
 :func:`baseline_stages` runs the configured ones in that order.
@@ -23,7 +23,7 @@ from swirl_wm.evaluation.baselines import trivial_baselines
 from swirl_wm.evaluation.best_of_n import best_of_n
 from swirl_wm.evaluation.evaluate import evaluate_role, prediction_metrics
 from swirl_wm.recipes.run import SwirlRun
-from swirl_wm.recipes.stages import phase_reward, phase_seed
+from swirl_wm.recipes.stages import phase_nll_weight, phase_reward, phase_seed
 from swirl_wm.run_folder import Layout, save_predictions
 
 
@@ -133,7 +133,8 @@ def _bootstrap_phase1_stage(run: SwirlRun, sft: dict[str, str], bootstrap: dict[
     target = Layout.checkpoint("bootstrap-phase1", "fwm")
     _, history = train_grpo(str(run.path(bootstrap["checkpoint"])), phase_reward(run, "fwm", scorer), pairs,
                             cfg.swirl.phase1, run.path(target), run.path(Layout.logs("bootstrap-phase1")),
-                            phase_seed(cfg.seed, 1, "fwm"), cfg.model.lora, run.frozen_adapter(sft["idm"]))
+                            phase_seed(cfg.seed, 1, "fwm"), cfg.model.lora, run.frozen_adapter(sft["idm"]),
+                            phase_nll_weight(run, "fwm"))
     result: dict[str, Any] = {"checkpoint": target, "pairs": len(pairs), "train_log": train_log_of(history),
                               "nonfinite_scores": scorer.nonfinite, "val": {}, "test": {}}
     del scorer

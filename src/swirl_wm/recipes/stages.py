@@ -24,6 +24,7 @@ from swirl_wm.files import atomic_write_text
 from swirl_wm.models.prompts import FORMAT_FILE
 from swirl_wm.models.scoring import Scorer
 from swirl_wm.models.world_model import WorldModel
+from swirl_wm.objectives.fidelity import state_fidelity
 from swirl_wm.objectives.latent import infer_latent_actions
 from swirl_wm.objectives.rewards import SwirlReward
 from swirl_wm.recipes.run import SwirlRun
@@ -128,7 +129,7 @@ def phase_stage(run: SwirlRun, name: str, trained: str, current: dict[str, str],
     target = Layout.checkpoint(name, "shared" if cfg.model.shared else trained)
     _, history = train_grpo(str(run.path(current[trained])), phase_reward(run, trained, scorer), pairs, phase_cfg,
                              run.path(target), run.path(Layout.logs(name)), seed, cfg.model.lora,
-                             run.frozen_adapter(current[frozen]))
+                             run.frozen_adapter(current[frozen]), phase_nll_weight(run, trained))
     new = dict(current, **({"fwm": target, "idm": target} if cfg.model.shared else {trained: target}))
     return result | {"fwm": new["fwm"], "idm": new["idm"], "pairs": len(pairs), "train_log": train_log_of(history),
                      "nonfinite_scores": scorer.nonfinite}
@@ -136,10 +137,25 @@ def phase_stage(run: SwirlRun, name: str, trained: str, current: dict[str, str],
 
 def phase_reward(run: SwirlRun, trained: str, scorer: Scorer) -> SwirlReward:
     """The phase's reward on the frozen ``scorer``: Phase I's normalised over the action set when
-    ``swirl.phase1_reward`` says so (the config allows that only where the set is known: physics)."""
-    if trained == "idm" or run.config.swirl.phase1_reward == "log_q":
+    ``swirl.phase1_reward`` says so (the config allows that only where the set is known: physics), plus
+    ``α · F(ŷ, y)`` when ``swirl.phase1_fidelity_weight`` is α > 0."""
+    swirl = run.config.swirl
+    if trained == "idm":
         return SwirlReward(trained, scorer)
-    return SwirlReward(trained, scorer, action_set=source(run.config.data.env).actions_of)
+    env = source(run.config.data.env)
+    action_set = env.actions_of if swirl.phase1_reward == "normalised" else None
+    fidelity = None
+    if swirl.phase1_fidelity_weight:
+        fidelity = state_fidelity(scorer.prompt_format.state_modality,
+                                  env.fields_of if env is not None and env.state_fields else None)
+    return SwirlReward(trained, scorer, action_set=action_set, fidelity=fidelity,
+                       fidelity_weight=swirl.phase1_fidelity_weight)
+
+
+def phase_nll_weight(run: SwirlRun, trained: str) -> float:
+    """λ of the observed next state's NLL in the phase's loss: ``swirl.phase1_nll_weight`` for Phase I, 0 for
+    Phase II."""
+    return run.config.swirl.phase1_nll_weight if trained == "fwm" else 0.0
 
 
 def _warm_start_check(run: SwirlRun, name: str, current: dict[str, str], idm: Scorer, pairs: list[Transition],

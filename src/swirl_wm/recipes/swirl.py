@@ -114,7 +114,7 @@ def prune_checkpoints(run_dir: Path, metrics: dict[str, Any], keep: str) -> list
     last phase's two roles. Baseline checkpoints (bootstrap, oracle) go unless kept by that rule. The ledger
     keeps its entries, so the run stays finished; ``swirl eval`` on a removed phase says it was removed.
 
-    Source: issue #18 (a demo run folder held 2.1 GB: four fp32 checkpoints).
+    Source: measured (a demo run folder held 2.1 GB: four fp32 checkpoints).
     """
     if keep == "all":
         return []
