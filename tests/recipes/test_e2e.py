@@ -416,3 +416,28 @@ def test_the_changes_target_runs_the_loop_on_json_states(tmp_path):
     rows = [json.loads(line) for line in (run / "predictions/sft/test-fwm.jsonl").read_text().splitlines()]
     assert all(json.loads(r["reference"]) for r in rows)  # the references are whole next states
     assert all("reward" in e for e in metrics["phases"][2]["train_log"] if "loss" in e)
+
+
+@pytest.mark.slow
+def test_phase1_with_the_fidelity_reward_the_nll_term_and_the_confidence_filter(tmp_path):
+    """``swirl.phase1_fidelity_weight`` and ``swirl.phase1_nll_weight`` through the CLI: Phase I logs the
+    combined reward and the observed state's NLL, the FWM changes; the filter keeps pairs above its
+    threshold only (every sampled action of the random model is below 0)."""
+    run = tmp_path / "run"
+    config = tmp_path / "objective.yaml"
+    text = CONFIG.format(out=run).replace(
+        "  iterations: 1\n", "  iterations: 1\n  train_idm: false\n  phase1_fidelity_weight: 4.0\n"
+                             "  phase1_nll_weight: 0.5\n")
+    config.write_text(text.replace("latent_action: {max_new_tokens: 8}",
+                                   "latent_action: {max_new_tokens: 8, filter_samples: true, threshold: 0.0}"))
+    result = CliRunner().invoke(app, ["train", str(config)])
+    assert result.exit_code == 2 and "every latent action was dropped by the threshold" in result.output
+    config.write_text(config.read_text().replace("threshold: 0.0", "threshold: -1.0e9"))
+    result = CliRunner().invoke(app, ["train", str(config), "--output-dir", str(tmp_path / "run2")])
+    assert result.exit_code == 0, result.output
+    state = json.loads((tmp_path / "run2" / "state.json").read_text())["stages"]
+    log = state["iter1/phase1"]["train_log"]
+    assert any("rewards/log_Q+fidelity/mean" in h for h in log) and all(h["nll"] > 0 for h in log if "nll" in h)
+    assert any("nll" in h for h in log)
+    ckpt = tmp_path / "run2" / "checkpoints"
+    assert _changed(_weights(ckpt / "sft/fwm"), _weights(ckpt / "iter1-phase1/fwm"))
