@@ -342,6 +342,12 @@ class RunConfig(_Strict):
     name: str = Field("run", description="run name (report header)")
     seed: int = Field(0, description="seeds data generation, splits, sampling and training")
     output_dir: Path = Field(Path("runs/run"), description="run folder (config, data, checkpoints, metrics)")
+    allow_cut_texts: bool = Field(
+        False, description="let the run go on when a token budget (sft.max_length, eval.max_new_tokens_state / "
+        "_action, swirl.phase1 / phase2.max_completion_length, swirl.latent_action.max_new_tokens) is shorter than "
+        "some of the run's next states, actions or SFT examples, measured in the base model's tokens after the "
+        "data stage; a cut text cannot be right, so by default such a run stops before SFT and names each budget; "
+        "true = warn and go on (smoke runs with tiny budgets)")
     keep_checkpoints: Literal["all", "best", "last"] = Field(
         "all", description="checkpoint folders kept once the run has finished: all; best = the best FWM and IDM "
         "on validation; last = the last phase's (about 0.5 GB per SmolLM2 role in fp32)")

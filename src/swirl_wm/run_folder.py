@@ -105,9 +105,10 @@ def read_predictions(path: Path, limit: int | None = None) -> list[dict[str, Any
     return rows
 
 
-# Settings that change how fast a run goes or what it keeps on disk, never what it computes: a run may
-# resume with other values.
-EXECUTION_ONLY = (("model", "torch_threads"), ("keep_checkpoints",))
+# Settings that change how fast a run goes, what it keeps on disk or whether it may go on, never what it
+# computes: a run may resume with other values (a run refused for a budget that cuts its texts resumes with
+# allow_cut_texts set).
+EXECUTION_ONLY = (("model", "torch_threads"), ("keep_checkpoints",), ("allow_cut_texts",))
 
 
 def git_commit() -> str:

@@ -128,7 +128,8 @@ def test_a_run_warns_about_the_budgets_its_texts_exceed(tmp_path: Path, tiny_pat
     from swirl_wm.recipes.data import check_generation_budgets
 
     config = _config(tmp_path, max_state_chars=300)
-    config = config.model_copy(update={"sft": config.sft.model_copy(update={"max_length": 40}),
+    config = config.model_copy(update={"allow_cut_texts": True,
+                                       "sft": config.sft.model_copy(update={"max_length": 40}),
                                        "eval": config.eval.model_copy(update={"max_new_tokens_state": 2})})
     messages: list[str] = []
     run = SwirlRun(config, messages.append)

@@ -1,6 +1,7 @@
 """The README's "Train on your own logs" path, command by command, on the tiny model: a state-only log
 with a few labelled episodes → `swirl train` → `swirl label` → `swirl predict` → `swirl rollout` →
-`swirl eval --rollout-steps 6`. The config is configs/own-logs.yaml with the model and budgets shrunk."""
+`swirl eval --rollout-steps 6`. The config is configs/own-logs.yaml with the model and budgets shrunk (its own
+budgets are checked against the log in test_budgets.py)."""
 
 import json
 from pathlib import Path
@@ -13,7 +14,8 @@ from swirl_wm.cli.main import app
 
 ROOT = Path(__file__).resolve().parents[2]
 LOGS = ROOT / "examples/physics-state-logs.jsonl"
-SMALL = {"model": {"name_or_path": "tiny", "torch_threads": 1},
+SMALL = {"allow_cut_texts": True,  # budgets of a few tokens keep the tiny model's generations short
+         "model": {"name_or_path": "tiny", "torch_threads": 1},
          "sft": {"learning_rate": 1.0e-3, "max_steps": 2, "per_device_train_batch_size": 4},
          "eval": {"max_examples": 4, "max_new_tokens_state": 8, "max_new_tokens_action": 6, "min_logprob": -1000,
                   "embedding_similarity": False, "rollout_steps": 6}}

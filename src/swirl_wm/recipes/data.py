@@ -175,14 +175,19 @@ def budget_warnings(lengths: dict[str, list[int]], budgets: list[tuple[str, str,
 
 
 def check_generation_budgets(run: SwirlRun, model: ModelSource, splits: Splits) -> list[str]:
-    """Announce (and return) :func:`budget_warnings` for the run's token budgets against its texts in
-    ``model``'s tokens: SFT's ``max_length`` against the labelled split's prompt + target per role (a longer
-    example loses its target's end), the generation budgets against the training and validation splits'
-    next states (evaluation, Phase I samples) and actions (evaluation, latent actions, Phase II samples).
-    The test split is not read.
+    """Check the run's token budgets against its texts in ``model``'s tokens (:func:`budget_warnings`): SFT's
+    ``max_length`` against the labelled split's prompt + target per role (a longer example loses its
+    target's end), the generation budgets against the training and validation splits' next states
+    (evaluation, Phase I samples) and actions (evaluation, latent actions, Phase II samples). The test split
+    is not read. With ``allow_cut_texts`` the warnings are announced and returned.
+
+    Raises:
+        ValueError: a budget cuts some texts and ``allow_cut_texts`` is false; names every such budget, how
+            many texts it cuts and the longest, and the opt-in.
 
     Source: this project's measurement (not in the paper): with a fixed 320-token budget every generated
-    BFCL state was cut and JSON field F1 was 0.
+    BFCL state was cut and JSON field F1 was 0; a walkthrough config whose budgets cut every state ran to
+    the end with an FWM exact match of 0 by construction, its warning unread.
     """
     cfg = run.config
     tokenizer = load_tokenizer(model.path)
@@ -207,6 +212,10 @@ def check_generation_budgets(run: SwirlRun, model: ModelSource, splits: Splits) 
         if cfg.swirl.train_idm:
             budgets.append(("action", "swirl.phase2.max_completion_length", cfg.swirl.phase2.max_completion_length))
     warnings = budget_warnings(lengths, budgets)
+    if warnings and not cfg.allow_cut_texts:
+        raise ValueError("a token budget is shorter than the run's texts, so the model could never write them "
+                         "whole: " + "; ".join(w.removeprefix("warning: ") for w in warnings)
+                         + " (or set allow_cut_texts: true to run anyway)")
     for message in warnings:
         run.announce(message)
     return warnings
