@@ -8,7 +8,7 @@ PIP := $(PY) -m pip install -c constraints.txt --find-links vendor  # vendor/: w
 STAMP := $(VENV)/.installed
 ALFWORLD_STAMP := $(VENV)/.alfworld-installed
 
-.PHONY: install alfworld demo demo-tiny test lint clean
+.PHONY: install alfworld demo demo-tiny test lint docs clean
 
 $(STAMP): pyproject.toml constraints.txt $(wildcard vendor/*.whl)
 	$(PYTHON) -m venv $(VENV)
@@ -32,11 +32,14 @@ demo-tiny: $(STAMP)
 	$(VENV)/bin/swirl demo --model tiny
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/ruff check src tests benchmarks docs
 	$(VENV)/bin/vulture src tests vulture_whitelist.py --min-confidence 60
 	$(VENV)/bin/lint-imports
 
-test: $(STAMP) $(ALFWORLD_STAMP) lint  # every environment's tests run, ALFWorld's included
+docs: $(STAMP)  # docs/ and the API reference from the docstrings into build/site, strict: a broken link fails (~5 s)
+	$(VENV)/bin/mkdocs build --strict --quiet
+
+test: $(STAMP) $(ALFWORLD_STAMP) lint docs  # every environment's tests run, ALFWorld's included
 	OMP_NUM_THREADS=1 $(PY) -m pytest -q
 
 clean:

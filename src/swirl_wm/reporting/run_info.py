@@ -1,6 +1,6 @@
 """Run metadata (seed, git commit, machine, versions) and the run folder's outputs.
 
-Source: DEVELOPERS.md "honest numbers": every result carries its config, seed, machine and git commit.
+Source: docs/design.md, "Honest numbers": every result carries its config, seed, machine and git commit.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Importers of recorded real transition data (shared/data/README.md) into :class:`~swirl_wm.records.Episode`.
+"""Importers of recorded real transition data (docs/environments.md) into :class:`~swirl_wm.records.Episode`.
 
 Each module reads one upstream format, unchanged, and documents its rules for what ``x``, ``z`` and ``y``
 are and which logged steps are left out; all cut over-long states by :mod:`swirl_wm.data.truncate`.

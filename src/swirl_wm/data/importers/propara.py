@@ -1,7 +1,7 @@
 """Import ProPara's human-annotated entity-location grids as sentence transitions ``(x, z, y)``.
 
-Source: github.com/allenai/propara, ``data/emnlp18/grids.v1.{train,dev,test}.json`` (see
-``shared/data/propara/SOURCE.md``): JSON lines ``{para_id, sentence_texts[n], participants[m],
+Source: github.com/allenai/propara, ``data/emnlp18/grids.v1.{train,dev,test}.json`` (commit
+``51a3ccc``; docs/environments.md): JSON lines ``{para_id, sentence_texts[n], participants[m],
 states[m][n+1]}``; ``states[j][i]`` is where participant ``j`` is before sentence ``i``
 (``states[j][n]``: after the last sentence); ``-`` = does not exist, ``?`` = location unknown.
 
@@ -140,7 +140,7 @@ def import_episodes(path: Path, max_state_chars: int = 2000) -> list[Episode]:
             repeats, or no paragraph is found (line 0).
         ValueError: ``max_state_chars`` is below 100.
 
-    Source: shared/data/README.md (what a transition is); the module docstring (rules chosen here).
+    Source: docs/environments.md, recorded data sets (what a transition is); the module docstring (rules chosen here).
     """
     files = [path / f"grids.v1.{split}.json" for split in SPLITS] if path.is_dir() else [path]
     seen: set[str] = set()

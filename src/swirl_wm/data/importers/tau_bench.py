@@ -1,7 +1,7 @@
 """Import tau-bench airline trajectories as tool-call transitions ``(x, z, y)``.
 
-Source: github.com/sierra-research/tau-bench, ``historical_trajectories/gpt-4o-airline.json`` (see
-``shared/data/tau_bench_airline/SOURCE.md``): a JSON list of episodes ``{task_id, reward, info, traj,
+Source: github.com/sierra-research/tau-bench, ``historical_trajectories/gpt-4o-airline.json`` (commit
+``59a200c``; docs/environments.md): a JSON list of episodes ``{task_id, reward, info, traj,
 trial}``; ``traj`` is an OpenAI chat log of ``system``, ``user``, ``assistant`` (text and/or
 ``tool_calls``) and ``tool`` messages (``tool_call_id``, ``name``, ``content``).
 
@@ -211,7 +211,7 @@ def import_episodes(path: Path, max_state_chars: int = 2000) -> list[Episode]:
             ``(task_id, trial)``, or no transition is left (line 0).
         ValueError: ``max_state_chars`` is below 100.
 
-    Source: shared/data/README.md (what a transition is); the module docstring (rules chosen here).
+    Source: docs/environments.md, recorded data sets (what a transition is); the module docstring (rules chosen here).
     """
     skipped: Counter[str] = Counter()
     episodes: list[Episode] = []

@@ -1,6 +1,6 @@
 """Import the ReAct WebShop run log as page transitions ``(x, z, y)``.
 
-Source: github.com/ysymyth/ReAct, ``WebShop.ipynb`` cell 7 (see ``shared/data/react_webshop/SOURCE.md``):
+Source: github.com/ysymyth/ReAct, ``WebShop.ipynb`` cell 7 (commit ``6bdb3a1``; docs/environments.md):
 the printed stdout of a text-davinci-002 ReAct agent shopping in the real WebShop simulator, 500 episodes
 on goals ``fixed_0`` .. ``fixed_499``. The log reads (lines are compared without trailing spaces)::
 
@@ -26,7 +26,7 @@ Rules:
   removed. The end page of ``click[Buy Now]`` is logged by the wrapper as ``Your score (min 0.0, max
   1.0): s`` and kept as ``y``: it is what the simulator answered, and the score depends on the state.
 - ``think[...]`` (observation ``OK.``) is the agent's reasoning, not an environment step: skipped.
-- ``Invalid action!``: the wrapper refused the action (SOURCE.md: e.g. ``Next >`` on a search page) and
+- ``Invalid action!``: the wrapper refused the action (e.g. ``Next >`` on a search page) and
   the page stayed as it was; the step is dropped, as it shows no transition.
 - ``You have clicked <option>.``: the simulator rendered the item page with the option selected, but the
   wrapper printed this message instead and the page was not logged. The step is dropped rather than
@@ -193,7 +193,7 @@ def import_episodes(path: Path, max_state_chars: int = 2000) -> list[Episode]:
             (line 0).
         ValueError: ``max_state_chars`` is below 100.
 
-    Source: shared/data/README.md and SOURCE.md (the wrapper's artefacts); the module docstring.
+    Source: docs/environments.md, recorded data sets (the wrapper's artefacts); the module docstring.
     """
     name = os.fspath(path)
     text = read_utf8(path)
