@@ -15,9 +15,11 @@ import gc
 import json
 import os
 import platform
+import shutil
 import subprocess
 import time
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -25,7 +27,7 @@ from typing import Any
 import torch
 import yaml
 from accelerate import PartialState
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from swirl_wm.config import dump_config
 from swirl_wm.files import atomic_write_text, exclusive_writer
@@ -48,26 +50,30 @@ class Layout:
     BASE = "base"  # the small preset's model, built from the run's text
     BASE_TOKENS = "base-tokens"  # the base model with the state modality's added tokens
     IMAGE_CODEC = "image-codec"  # the image modality's tokenizer, trained in the data stage
+    CHECKPOINTS = "checkpoints"
+    LOGS = "logs"
+    LATENT = "data/latent"
+    PREDICTIONS = "predictions"
 
     @staticmethod
     def checkpoint(stage: str, role: str | None = None) -> str:
         """A stage's model folder (one per role; an agent run's policy has none)."""
-        return f"checkpoints/{stage.replace('/', '-')}" + (f"/{role}" if role else "")
+        return f"{Layout.CHECKPOINTS}/{stage.replace('/', '-')}" + (f"/{role}" if role else "")
 
     @staticmethod
     def logs(stage: str) -> str:
         """TRL's output folder of a training stage (TensorBoard events; no checkpoints kept)."""
-        return f"logs/{stage.replace('/', '-')}"
+        return f"{Layout.LOGS}/{stage.replace('/', '-')}"
 
     @staticmethod
     def latent(iteration: int) -> str:
         """Iteration's Phase I pairs with their latent actions (JSONL; the bootstrap baselines read them)."""
-        return f"data/latent/iter{iteration}.jsonl"
+        return f"{Layout.LATENT}/iter{iteration}.jsonl"
 
     @staticmethod
     def predictions(stage: str, split: str, role: str) -> str:
         """A model's generations on a split beside the references (JSONL: x, given, reference, prediction)."""
-        return f"predictions/{stage.replace('/', '-')}/{split}-{role}.jsonl"
+        return f"{Layout.PREDICTIONS}/{stage.replace('/', '-')}/{split}-{role}.jsonl"
 
 
 def save_predictions(path: Path, role: str, transitions: Sequence[Transition], predictions: Sequence[str]) -> None:
@@ -176,11 +182,29 @@ class RunLedger:
 
 class RunFolder:
     """One run folder and its stages: the ledger, the process state under ``accelerate launch``, and the
-    config it was started with. A recipe subclasses it only to add what its stages share."""
+    config it was started with. A recipe subclasses it only to add what its stages share.
+
+    A folder that holds another config is refused (:meth:`check_config`), except where nothing computed
+    under that config would be reused: a folder where no stage finished (a first stage stopped by a data
+    error), or where only :attr:`first_stage` finished and the new config changes none of the keys it reads
+    (a budget raised after the run was refused for it). The new config then takes the folder over, and what
+    the stages it redoes wrote is removed.
+    """
 
     # Config keys (section path, key) that only add stages after the finished ones: a finished run may
     # resume with other values of them (a recipe lists its own).
     extendable: tuple[tuple[str, ...], ...] = ()
+    # What the stages write (relative paths): removed when another config takes over a folder where no
+    # stage finished, so that nothing made under the old config (a half-built codec, an interrupted
+    # checkpoint that a resumed stage would reuse) is taken for the new one's.
+    outputs: tuple[str, ...] = (Layout.DATA, Layout.BASE, Layout.BASE_TOKENS, Layout.IMAGE_CODEC,
+                                Layout.CHECKPOINTS, Layout.LOGS, Layout.PREDICTIONS)
+    # The first stage, the config keys (section path, or section path and key) it reads, and what the stages
+    # after it write: a folder where it alone finished may be taken over by a config that changes none of
+    # those keys, keeping its output and removing ``later_outputs`` (a recipe sets them; None = never).
+    first_stage: str | None = None
+    first_stage_reads: tuple[tuple[str, ...], ...] = ()
+    later_outputs: tuple[str, ...] = ()
 
     def __init__(self, config: BaseModel, announce: Announce = print) -> None:
         self.config = config
@@ -235,39 +259,111 @@ class RunFolder:
             yield
 
     def check_config(self) -> None:
-        """Refuse to resume a folder that holds a different config; the main process then writes it.
+        """Refuse to resume a folder that holds a different config, unless this config may take it over
+        (see the class); the main process then writes it (and removes what the taken-over folder's redone
+        stages wrote).
 
         Every process checks before any writes (so under ``accelerate launch`` all ranks raise together
         instead of the others waiting for a main rank that stopped); a rank that reads the file after the
         main one wrote it reads its own config.
 
         Raises:
-            ValueError: the folder's ``config.yaml`` differs from this run's config.
+            ValueError: the folder's ``config.yaml`` differs from this run's config in a way a finished stage
+                depends on; names the differing fields.
         """
         saved = self.path(Layout.CONFIG)
-        if saved.exists() and not same_config(saved, self.config, EXECUTION_ONLY + self.extendable):
-            raise ValueError(f"{saved} holds a different config: resume needs the same config, or use a new "
-                             f"output_dir")
+        stale: tuple[str, ...] = ()
+        changed = config_differences(saved, self.config, EXECUTION_ONLY + self.extendable) if saved.exists() else []
+        if changed:
+            stale = self._takeover(saved, changed)
         self.state.wait_for_everyone()
         if self.state.is_main_process:
+            for relative in stale:
+                target = self.path(relative)
+                if target.is_dir():
+                    shutil.rmtree(target)
+                elif target.exists():
+                    target.unlink()
             saved.parent.mkdir(parents=True, exist_ok=True)
             atomic_write_text(saved, dump_config(self.config))
         self.state.wait_for_everyone()
 
+    def _takeover(self, saved: Path, changed: list[Difference]) -> tuple[str, ...]:
+        """What to remove for this config to take over a folder whose config differs by ``changed``.
 
-def same_config(saved: Path, config: BaseModel, ignored: tuple[tuple[str, ...], ...] = EXECUTION_ONLY) -> bool:
-    """Whether the run folder's config equals ``config`` once read with today's defaults.
+        Raises:
+            ValueError: a finished stage depends on a changed field; names the fields and the stages.
+        """
+        fields = "; ".join(d.describe() for d in changed[:6]) + (f"; and {len(changed) - 6} more"
+                                                                   if len(changed) > 6 else "")
+        finished = list(self.ledger.stages)
+        if not finished:
+            self.announce(f"{saved}: no stage of the folder's run finished, so this config takes it over (it "
+                          f"differs in {fields})")
+            return self.outputs
+        if finished == [self.first_stage] and not any(d.under(self.first_stage_reads) for d in changed):
+            self.announce(f"{saved}: only the {self.first_stage} stage finished and this config changes nothing "
+                          f"it reads, so this config takes the folder over and keeps it (it differs in {fields})")
+            return self.later_outputs
+        raise ValueError(f"{saved} holds a different config, and the folder's finished stages "
+                         f"({', '.join(finished)}) depend on it: {fields}. Resume with the folder's config, or use "
+                         f"a new output_dir")
+
+
+@dataclass(frozen=True)
+class Difference:
+    """A config field whose value in a run folder differs from this run's: ``key`` dotted (``""`` when the
+    folder's config cannot be read at all, ``problem`` then says why)."""
+
+    key: str
+    saved: Any = None
+    now: Any = None
+    problem: str = ""
+
+    def describe(self) -> str:
+        if self.problem:
+            return self.problem
+        return f"{self.key}: {self.saved!r} in the folder, {self.now!r} now"
+
+    def under(self, sections: tuple[tuple[str, ...], ...]) -> bool:
+        """Whether the field is one of ``sections`` (section paths or keys) or inside one; an unreadable
+        config is under every section."""
+        parts = tuple(self.key.split(".")) if self.key else ()
+        return not parts or any(parts[:len(s)] == s for s in sections)
+
+
+def config_differences(saved: Path, config: BaseModel, ignored: tuple[tuple[str, ...], ...] = EXECUTION_ONLY
+                       ) -> list[Difference]:
+    """The fields in which the run folder's config differs from ``config`` once read with today's defaults.
 
     A field added to the config since the folder was written takes its default, so an upgrade of this
     package that only adds options does not stop a run from resuming; a changed value still does, except
     for the ``ignored`` keys (the execution-only settings, and the settings a recipe may extend a finished
-    run with).
+    run with). A folder config that is no longer YAML or no longer validates is one :class:`Difference`
+    with no key, saying so.
     """
     try:
         previous = type(config).model_validate(yaml.safe_load(saved.read_text(encoding="utf-8")))
-    except (ValueError, yaml.YAMLError):
-        return False
-    return _results_part(previous, ignored) == _results_part(config, ignored)
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
+        return [Difference("", problem=f"the folder's config no longer validates ({where}: {first['msg']})")]
+    except (ValueError, yaml.YAMLError) as err:
+        return [Difference("", problem=f"the folder's config is not readable YAML ({type(err).__name__})")]
+    return _differences(_results_part(previous, ignored), _results_part(config, ignored))
+
+
+def same_config(saved: Path, config: BaseModel, ignored: tuple[tuple[str, ...], ...] = EXECUTION_ONLY) -> bool:
+    """Whether the run folder's config equals ``config`` once read with today's defaults
+    (:func:`config_differences` finds nothing)."""
+    return not config_differences(saved, config, ignored)
+
+
+def _differences(saved: Any, now: Any, prefix: str = "") -> list[Difference]:
+    if isinstance(saved, dict) and isinstance(now, dict):
+        return [d for key in list(saved) + [k for k in now if k not in saved]
+                for d in _differences(saved.get(key), now.get(key), f"{prefix}{key}.")]
+    return [] if saved == now else [Difference(prefix.rstrip("."), saved, now)]
 
 
 def _results_part(config: BaseModel, ignored: tuple[tuple[str, ...], ...]) -> dict[str, Any]:

@@ -21,6 +21,14 @@ class SwirlRun(RunFolder):
     scorers and the prompt layout). Use :func:`run_swirl`."""
 
     extendable = EXTENDABLE
+    # The data stage reads the seed and the data section, and checks the data against model.fwm_target: a
+    # folder where only it finished is kept by a config that changes anything else (a token budget after
+    # the run was refused for it, a learning rate). The small base model and the added-token copy are
+    # built after it from the model settings, so they go with the later stages' outputs.
+    first_stage = "data"
+    first_stage_reads = (("seed",), ("data",), ("model", "fwm_target"))
+    later_outputs = (Layout.BASE, Layout.BASE_TOKENS, Layout.LATENT, Layout.CHECKPOINTS, Layout.LOGS,
+                     Layout.PREDICTIONS)
 
     def scorer(self, relative: str) -> Scorer:
         path = str(self.path(relative))
