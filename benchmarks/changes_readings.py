@@ -1,4 +1,4 @@
-"""Two readings of an FWM's malformed patches (``model.fwm_target: changes``, issue #13): generate the FWM's
+"""Two readings of an FWM's malformed patches (``model.fwm_target: changes``): generate the FWM's
 greedy completions on a run's held-out split once, then score the next states (a) with a malformed patch
 taken as the predicted state text itself (strict: a wrong state) and (b) as no change, ``ŷ = x`` (the
 project's reading, :meth:`~swirl_wm.models.prompts.PromptFormat.next_state`), beside copying the state, and
@@ -6,7 +6,7 @@ the well-formed patches alone against copying on the same transitions. Writes JS
 split, figures, machine, git commit).
 
     python benchmarks/changes_readings.py runs/bfcl-changes/bfcl-study/swirl/seed0 --checkpoint checkpoints/sft/fwm \\
-        --split val --output benchmarks/results/study/bfcl-changes-readings-seed0-val.json
+        --split val --output studies/bfcl/patch-readings-seed0-val.json
 """
 
 from __future__ import annotations

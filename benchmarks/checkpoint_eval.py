@@ -1,11 +1,11 @@
 """One checkpoint of a run folder, evaluated on the run's held-out split beside the trivial baselines,
 while (or without) the run going on: the warm-start check of an SFT model before any RL stage ran
-(issue #13: is the SFT FWM above copying the state, does the IDM name the action?). Reads the run's
+(is the SFT FWM above copying the state, does the IDM name the action?). Reads the run's
 ``config.yaml``, data splits and checkpoint; writes nothing into the run folder. Writes JSON (run,
 checkpoint, role, split, metrics, trivial baselines, machine, git commit) and prints the headline figures.
 
     python benchmarks/checkpoint_eval.py runs/bfcl-study/bfcl-study/swirl/seed0 --checkpoint checkpoints/sft/fwm \\
-        --role fwm --output benchmarks/results/study/bfcl-sft-fwm-seed0.json
+        --role fwm --output studies/bfcl/whole-state-sft-fwm-seed0.json
 """
 
 from __future__ import annotations

@@ -1,10 +1,12 @@
-"""Seeded benchmark harness (issue #3): SFT vs SWIRL vs baselines vs ablations, mean ± 95 % CI over seeds.
+"""Seeded benchmark harness: SFT vs SWIRL vs baselines vs ablations, mean ± 95 % CI over seeds.
 
 For each variant (the base config, then each ``--variant NAME:key=value,key=value`` on top of it) and each
 seed, runs (or resumes) the whole pipeline in ``<runs-dir>/<name>/<variant>/seed<k>``, then aggregates the
 test metrics of every phase and baseline (``swirl_wm.reporting.benchmark``) into JSON (config, variants,
-seeds, git commit, machine, wall time, rows) and a Markdown table. ``--readme`` replaces the block between
-``<!-- harness:NAME:start -->`` and ``<!-- harness:NAME:end -->`` in that file with the table.
+seeds, git commit, machine, wall time, rows) and a Markdown table beside it. ``--study studies/<question>``
+also writes the table into that study folder's README, between ``<!-- table:NAME:start -->`` and
+``<!-- table:NAME:end -->`` (NAME: the JSON's file name without ``.json``; the block is added if missing),
+and puts the JSON there (``<config name>.json``) unless ``--output`` says otherwise.
 
 ``--jobs N`` runs N runs at a time, each in its own process with its output in ``<variant>/seed<k>.log``
 beside its run folder (the base variant's seeds first; set ``model.torch_threads`` so that N × threads fits
@@ -22,16 +24,15 @@ relative to the base variant, paired by seed (PaW's overhead over GRPO).
 
     python benchmarks/harness.py configs/physics-bench.yaml --seeds 0 1 2 \\
         --variant greedy:swirl.latent_action.mode=greedy --variant beta1:swirl.phase1.beta=1.0 \\
-        --output benchmarks/results/harness-physics.json --readme README.md
+        --study studies/label-efficiency                     # → studies/label-efficiency/physics-bench.json
     python benchmarks/harness.py configs/paw-textworld.yaml --base-config paw.enabled=false --seeds 0 1 2 \\
-        --variant paw:paw.enabled=true --output benchmarks/results/harness-paw-textworld.json
+        --variant paw:paw.enabled=true --output studies/agents/paw-textworld.json --study studies/agents
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import math
 import multiprocessing
 import os
 import shutil
@@ -42,6 +43,8 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from studies import harness_tables, write_block
 
 from swirl_wm.config import (
     AgentRunConfig,
@@ -55,14 +58,7 @@ from swirl_wm.config import (
 from swirl_wm.files import atomic_write_text
 from swirl_wm.recipes.paw import run_agent
 from swirl_wm.recipes.swirl import run_swirl
-from swirl_wm.reporting.benchmark import (
-    AGENT_TABLE_KEYS,
-    TABLE_KEYS,
-    agent_phases,
-    aggregate,
-    benchmark_tables,
-    paired_change,
-)
+from swirl_wm.reporting.benchmark import agent_phases, aggregate, paired_change
 from swirl_wm.run_folder import git_commit, machine_info
 
 _SFT_STAGES = ("data", "sft", "sft/eval")
@@ -137,7 +133,7 @@ def _link_or_copy(source: str, target: str) -> None:
 def seed_from_base(base_dir: Path, run_dir: Path, copied: tuple[str, ...] = SWIRL.copied) -> None:
     """Hard-link (copy across file systems) the base run's data, SFT checkpoints and their ledger entries into
     a fresh run folder. Links are safe: run files are only ever replaced by a rename, never written in
-    place, so neither folder can change the other's files (issue #18: a copy cost about 1 GB per variant)."""
+    place, so neither folder can change the other's files (a copy cost about 1 GB per variant)."""
     if (run_dir / "state.json").exists() or not (base_dir / "state.json").exists():
         return
     stages = json.loads((base_dir / "state.json").read_text(encoding="utf-8"))["stages"]
@@ -193,16 +189,6 @@ def run_many(calls: list[Call], jobs: int = 1) -> list[dict[str, Any]]:
         return [future.result() for future in futures]
 
 
-def splice_readme(readme: Path, name: str, table: str) -> None:
-    start, end = f"<!-- harness:{name}:start -->", f"<!-- harness:{name}:end -->"
-    text = readme.read_text(encoding="utf-8")
-    if start not in text or end not in text:
-        raise SystemExit(f"{readme} has no {start} … {end} block to replace")
-    head, rest = text.split(start, 1)
-    _, tail = rest.split(end, 1)
-    atomic_write_text(readme, f"{head}{start}\n{table}{end}{tail}")
-
-
 def _positive(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"{text!r}: expected a whole number ≥ 1")
@@ -217,24 +203,25 @@ def main() -> None:
                         help="key=value[,key=value...] applied to the config before every variant (the base)")
     parser.add_argument("--variant", type=parse_variant, action="append", default=[])
     parser.add_argument("--runs-dir", type=Path, default=Path("runs/harness"))
-    parser.add_argument("--output", type=Path, required=True)
-    parser.add_argument("--readme", type=Path)
+    parser.add_argument("--output", type=Path,
+                        help="the result JSON (a .md beside it); default with --study: STUDY/<config name>.json")
+    parser.add_argument("--study", type=Path,
+                        help="a study folder (studies/<question>) whose README gets the table, in the block "
+                             "table:<output name>")
     parser.add_argument("--jobs", type=_positive, default=1,
                         help="runs at a time, each in its own process with its output in <run folder>.log "
                              "(set model.torch_threads so that jobs × threads fits the cores); default 1")
     parser.add_argument("--render", action="store_true",
-                        help="only re-render the Markdown (and --readme) from the existing --output JSON")
+                        help="only re-render the Markdown (and --study's block) from the existing --output JSON")
     args = parser.parse_args()
+    if args.output is None and args.study is None:
+        parser.error("--output or --study is required")
 
     kind = kind_of(args.config)
     base = with_overrides(load_config(args.config, schema=kind.schema), args.base_config)
+    output = args.output or args.study / f"{base.name}.json"
     if args.render:
-        result = json.loads(args.output.read_text(encoding="utf-8"))
-        table = _tables(result, kind)
-        atomic_write_text(args.output.with_suffix(".md"), f"# Benchmark: {base.name}\n\n{table}")
-        if args.readme:
-            splice_readme(args.readme, base.name, table)
-        print(table)
+        _write_tables(json.loads(output.read_text(encoding="utf-8")), base.name, output, args.study)
         return
     base_variant = kind.base_name(base)
     variants = [(base_variant, {})] + args.variant
@@ -272,29 +259,19 @@ def main() -> None:
         result["cost_vs_base"] = {v: {key: paired_change(ms, runs[base_variant], key)
                                       for key in ("rl/seconds_per_step", "rl/peak_rss_mb")}
                                   for v, ms in runs.items() if v != base_variant}
-    table = _tables(result, kind)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(args.output, json.dumps(result, indent=2))
-    atomic_write_text(args.output.with_suffix(".md"), f"# Benchmark: {base.name}\n\n{table}")
-    if args.readme:
-        splice_readme(args.readme, base.name, table)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(output, json.dumps(result, indent=2))
+    _write_tables(result, base.name, output, args.study)
+
+
+def _write_tables(result: dict[str, Any], name: str, output: Path, study: Path | None) -> None:
+    """The result's Markdown tables (:func:`studies.harness_tables`) beside its JSON, into the study README's
+    block named after the JSON when ``study`` is given, and to the terminal."""
+    table = harness_tables(result)
+    atomic_write_text(output.with_suffix(".md"), f"# Benchmark: {name}\n\n{table}")
+    if study is not None:
+        write_block(study / "README.md", output.stem, table)
     print(table)
-
-
-def _tables(result: dict[str, Any], kind: Kind) -> str:
-    """The Markdown of a harness result: metric tables, and for agent runs the RL cost over the base."""
-    if kind is SWIRL:
-        return benchmark_tables(result["rows"], TABLE_KEYS)
-    per_type = sorted({k for r in result["rows"] for k in r["metrics"] if k.startswith("agent/success_rate/")})
-    text = benchmark_tables(result["rows"], AGENT_TABLE_KEYS[:1] + tuple(per_type) + AGENT_TABLE_KEYS[1:])
-    base = next(iter(result["variants"]))
-    lines = [f"\nRL cost relative to {base}, paired by seed (%, mean ± 95 % CI).\n",
-             "| variant | seconds per RL step | peak RSS |", "|---|---:|---:|"]
-    for variant, cost in result.get("cost_vs_base", {}).items():
-        cells = [f"{c['mean']:+.1f} ± {c['ci95']:.1f} %" if math.isfinite(c["ci95"]) else f"{c['mean']:+.1f} %"
-                 for c in (cost["rl/seconds_per_step"], cost["rl/peak_rss_mb"])]
-        lines.append(f"| {variant} | " + " | ".join(cells) + " |")
-    return text + "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":

@@ -1,11 +1,11 @@
-"""How well an IDM names BFCL tool calls, beyond exact match (issue #13): from the IDM predictions a run saved
+"""How well an IDM names BFCL tool calls, beyond exact match: from the IDM predictions a run saved
 (``predictions/<stage>/<split>-idm.jsonl``), the share of well-formed calls, of calls naming the right
 function, and of the gold call's arguments given with the right value (keyword or position), beside the
 trivial baseline of the run's labelled split: its most frequent call. Writes JSON (runs, stage, split, figures,
 git commit, machine).
 
-    python benchmarks/idm_calls.py runs/bfcl-s14/bfcl-study/swirl/seed{0,1,2,3,4} --stage sft --split val \\
-        --output benchmarks/results/study/bfcl-s14-idm-calls-val.json
+    python benchmarks/idm_calls.py runs/bfcl/bfcl-study/swirl/seed{0,1,2,3,4} --stage sft --split val \\
+        --output studies/bfcl/idm-calls-val.json
 """
 
 from __future__ import annotations

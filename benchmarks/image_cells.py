@@ -1,4 +1,4 @@
-"""Where an image-state FWM is right and wrong, cell by cell (issue #16): for each run folder and phase, from
+"""Where an image-state FWM is right and wrong, cell by cell: for each run folder and phase, from
 its saved test predictions (``predictions/<phase>/test-fwm.jsonl``), by action kind (the first word of the
 gold action: ``move`` / ``paint`` in the shapes world):
 
@@ -10,7 +10,7 @@ gold action: ``move`` / ``paint`` in the shapes world):
 Then the mean over seeds per phase. JSON with the run folders, their commits and the machine.
 
     python benchmarks/image_cells.py runs/visual/seed0 runs/visual/seed1 runs/visual/seed2 \\
-        --output benchmarks/results/visual-cells-s11.json
+        --output studies/visual/cells.json
 """
 
 from __future__ import annotations
@@ -67,14 +67,20 @@ def main() -> None:
                    for kind in next(iter(runs.values()))["phases"][name]} for name in names}
     result = {"runs": runs, "mean_over_seeds": mean, "git_commit": git_commit(), "machine": machine_info()}
     atomic_write_text(args.output, json.dumps(result, indent=2))
+    table = cells_markdown(mean)
+    atomic_write_text(args.output.with_suffix(".md"), table)
+    print(table, end="")
+
+
+def cells_markdown(mean: dict[str, dict[str, dict[str, float]]]) -> str:
+    """The mean over seeds (``{phase: {kind: figures}}``, the JSON's ``mean_over_seeds``) as a Markdown table."""
     lines = ["| phase | kind | changed cells right | unchanged cells broken / frame | exact frames |",
              "|---|---|---:|---:|---:|"]
     for name, kinds in mean.items():
         for kind, f in sorted(kinds.items()):
             lines.append(f"| {name} | {kind} | {100 * f['changed_right']:.1f} % | {f['unchanged_broken']:.2f} | "
                          f"{100 * f['exact']:.1f} % |")
-    atomic_write_text(args.output.with_suffix(".md"), "\n".join(lines) + "\n")
-    print("\n".join(lines))
+    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":

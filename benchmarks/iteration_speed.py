@@ -1,5 +1,5 @@
 """One SWIRL iteration (Phase I, then Phase II) timed part by part: swirl-wm's GRPO path beside a reference
-built from stock TRL with a plain callable reward, on the same pairs, seed, G and steps (issue #14).
+built from stock TRL with a plain callable reward, on the same pairs, seed, G and steps.
 
 - **swirl-wm**: ``backend.grpo.train_grpo`` with :class:`~swirl_wm.objectives.rewards.SwirlReward` (the frozen
   role in a batched :class:`~swirl_wm.models.scoring.Scorer`, TRL's ``selective_log_softmax``).
@@ -16,7 +16,7 @@ against this machine's fp32 matmul peak measured here. Writes JSON (config, seed
 per pipeline and phase: seconds by part, steps, pairs per hour, mean reward per step) and prints the ratio.
 
     python benchmarks/iteration_speed.py --model smollm2 --pairs 8 --generations 8 --steps 2 \\
-        --output benchmarks/results/iteration_speed.json
+        --output studies/speed/iteration.json
 """
 
 from __future__ import annotations
@@ -167,7 +167,7 @@ def main() -> None:
     parser.add_argument("--objects", type=int, default=2, help="objects per physics state (the state's length)")
     parser.add_argument("--pipelines", nargs="+", default=["stock TRL", "swirl-wm"],
                         choices=["stock TRL", "swirl-wm"], help="one alone for scaling runs (no ratio then)")
-    parser.add_argument("--output", type=Path, default=Path("benchmarks/results/iteration_speed.json"))
+    parser.add_argument("--output", type=Path, default=Path("studies/speed/iteration.json"))
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     path = resolve_model(args.model).path

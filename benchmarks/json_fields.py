@@ -1,4 +1,4 @@
-"""What an FWM gets right in a JSON next state, field by field (issue #13, BFCL): from each run folder's
+"""What an FWM gets right in a JSON next state, field by field (BFCL): from each run folder's
 saved test predictions, per arm (SFT, Phase I, bootstrap, ...), over the transitions of all given runs
 pooled per run (a run = a seed):
 
@@ -15,7 +15,7 @@ has none. Mean ± 95 % CI over runs; ``copy`` is copying x's state with an empty
 (inputs, per run and arm the figures and counts, the summary, machine, git commit) and prints a table.
 
     python benchmarks/json_fields.py runs/bfcl-study/bfcl-study/swirl/seed* \\
-        --output benchmarks/results/study/bfcl-fields.json
+        --output studies/bfcl/fields.json
 """
 
 from __future__ import annotations

@@ -1,10 +1,10 @@
-"""How often an FWM changes the object an action does *not* name (issue #13's mechanism of Phase I's trade):
+"""How often an FWM changes the object an action does *not* name (the mechanism of Phase I's trade):
 over the test transitions of the physics world whose action names one object, the share where the
 prediction gets the *other* objects' velocity or temperature wrong, per run folder and arm (from the saved
 test predictions). Writes JSON (inputs, per run and arm the share and count, machine, git commit).
 
     python benchmarks/other_object.py runs/study3/L80/physics-study/{swirl,beta1}/seed* \\
-        --output benchmarks/results/study/other-object-s10.json
+        --output studies/label-efficiency/other-object-L80.json
 """
 
 from __future__ import annotations

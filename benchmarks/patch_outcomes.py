@@ -2,12 +2,12 @@
 saved (``predictions/<stage>/<split>-fwm.jsonl``, next states after the patch was applied): the share of
 transitions where it left the state unchanged (a malformed or empty patch, read as ``ŷ = x``), where the next
 state is exactly right, and where it changed the state wrongly; and, on the transitions where it changed the
-state, JSON field F1 against copying the state on the same transitions (issue #13: Phase I raised the share of
+state, JSON field F1 against copying the state on the same transitions (Phase I raised the share of
 well-formed patches on BFCL; this says whether those patches are right). Writes JSON (runs, stages, split,
 figures, git commit, machine).
 
-    python benchmarks/patch_outcomes.py runs/bfcl-s14/bfcl-study/swirl/seed{0,1,2} --stages sft iter1/phase1 \\
-        bootstrap --split test --output benchmarks/results/study/bfcl-s14-patch-outcomes-test.json
+    python benchmarks/patch_outcomes.py runs/bfcl/bfcl-study/swirl/seed{0,1,2} --stages sft iter1/phase1 \\
+        bootstrap --split test --output studies/bfcl/patch-outcomes-test.json
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""PaW's cost over plain GRPO on the same batch (issue #5; the paper reports about +2 %).
+"""PaW's cost over plain GRPO on the same batch (the paper reports about +2 %).
 
 Plays one batch of rollouts (``tasks × G`` episodes of the config's agent environment) with an
 ``AgentGRPOTrainer`` that has PaW on, then times TRL's loss forward + backward (in micro-batches of
@@ -10,7 +10,7 @@ seconds, loss seconds per mode, overhead of a whole RL step = rollout + loss) to
 also the peak memory of each mode.
 
     python benchmarks/paw_overhead.py configs/paw-textworld.yaml --model runs/…/checkpoints/sft \\
-        --output benchmarks/results/paw_overhead_textworld.json
+        --output studies/agents/paw-overhead-textworld.json
 """
 
 from __future__ import annotations

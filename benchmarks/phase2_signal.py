@@ -1,4 +1,4 @@
-"""Does the Phase II reward rank the IDM's actions by whether they explain the transition? (issue #13)
+"""Does the Phase II reward rank the IDM's actions by whether they explain the transition?
 
 Phase II (SWIRL §3.4) samples a group of G actions ``ẑ_1..ẑ_G ~ Q_φ(· | x, y)`` from the IDM for an
 unlabelled pair and rewards each with the frozen FWM's ``log P_θ(y | x, ẑ_i)``; GRPO learns from the
@@ -21,7 +21,7 @@ checkpoints. The unlabelled pairs are training data; nothing here is a test metr
 settings, machine, git commit, per-seed and pooled figures per phase) to ``--output``.
 
     python benchmarks/phase2_signal.py runs/study-full/L20/physics-study/swirl/seed{0,1,2} --pairs 64 \\
-        --output benchmarks/results/study/phase2-signal-L20.json
+        --output studies/label-efficiency/phase2-signal-L20.json
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""How much the Phase I reward says about the quality of a sampled next state (issue #3's diagnostics).
+"""How much the Phase I reward says about the quality of a sampled next state (a diagnostic of the benchmark).
 
 Phase I (SWIRL §3.3) samples a group of G next states ``ŷ_1..ŷ_G ~ P_θ(· | x, z)`` from the FWM and
 rewards each with the frozen IDM's ``log Q_φ(z | x, ŷ_i)``; GRPO's advantage is that reward centred (and
@@ -22,7 +22,7 @@ The unlabelled split is training data; nothing here is a test metric. Writes JSO
 git commit, figures per seed and pooled) to ``--output``.
 
     python benchmarks/reward_signal.py runs/harness/physics-bench/swirl/seed0 runs/harness/physics-bench/swirl/seed1 \\
-        --pairs 32 --temperature 0.7 1.0 --output benchmarks/results/reward_signal_physics.json
+        --pairs 32 --temperature 0.7 1.0 --output studies/label-efficiency/reward-signal-physics-bench.json
 """
 
 from __future__ import annotations

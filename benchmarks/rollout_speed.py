@@ -7,7 +7,7 @@ play the same actions; the script checks that and records it. Writes JSON (confi
 commit, seconds per mode, steps played, actions identical) to ``--output``.
 
     python benchmarks/rollout_speed.py configs/paw-textworld-cpu.yaml --model smollm2 \\
-        --output benchmarks/results/rollout_speed_textworld.json
+        --output studies/agents/rollout-speed-textworld.json
 """
 
 from __future__ import annotations

@@ -7,8 +7,9 @@ seed), with the multi-step rollout metric of every phase and of the copy baselin
 CI over seeds), the runs' wall times, git commits and machine.
 
     python benchmarks/runs_table.py runs/visual/seed0 runs/visual/seed1 runs/visual/seed2 \\
-        --keys fwm/code_match fwm/code_accuracy fwm/psnr fwm/ssim idm/grounded_accuracy \\
-        --output benchmarks/results/visual-s11.json
+        --keys fwm/code_match fwm/code_accuracy fwm/psnr fwm/ssim fwm/well_formed idm/exact_match \\
+        idm/grounded_accuracy \\
+        --output studies/visual/visual.json
 """
 
 from __future__ import annotations

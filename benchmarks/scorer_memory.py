@@ -1,7 +1,7 @@
 """Peak memory and time of the scorer's log-probability step (`models/scoring.mean_token_logprob`) against
-the full log-softmax it replaced, on SmolLM2-sized logits (issue #17: TRL's `selective_log_softmax`).
+the full log-softmax it replaced, on SmolLM2-sized logits (TRL's `selective_log_softmax`).
 
-    python benchmarks/scorer_memory.py --output benchmarks/results/scorer_memory.json
+    python benchmarks/scorer_memory.py --output studies/speed/scorer-memory.json
 
 Each variant runs in a fresh subprocess so its peak RSS (ru_maxrss) is its own, after a warm-up call on
 tiny inputs (the first call's lazy imports would otherwise count).

@@ -1,12 +1,12 @@
 """Time of the frozen scorer on SWIRL rewards, output layer at every position vs only at the targets'
-positions (``Scorer(trim_logits=...)``, transformers' ``logits_to_keep``; issue #14). Both in one process on
+positions (``Scorer(trim_logits=...)``, transformers' ``logits_to_keep``). Both in one process on
 the same pairs, alternating, best of ``--repeats``; the scores must agree to float tolerance. Writes JSON
 (config, seed, machine, git commit, seconds, speed-up, max score difference) to --output.
 
 Phase I's reward scores a short action given a long prompt (``log Q(z | x, ŷ)``); Phase II's a next state
 given a prompt about as long (``log P(y | x, ẑ)``): the first gains most.
 
-    python benchmarks/scorer_speed.py --model smollm2 --output benchmarks/results/scorer_speed_smollm2.json
+    python benchmarks/scorer_speed.py --model smollm2 --output studies/speed/scorer-speed-smollm2.json
 """
 
 from __future__ import annotations

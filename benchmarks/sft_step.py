@@ -1,7 +1,7 @@
 """Cost of one SFT optimizer step: TRL's SFTTrainer vs a plain transformers forward/backward on the same
 batch. Writes JSON (config, seed, machine, git commit, seconds per step) to --output.
 
-    python benchmarks/sft_step.py --model smollm2 --steps 4 --output benchmarks/results/sft_step.json
+    python benchmarks/sft_step.py --model smollm2 --steps 4 --output studies/speed/sft-step-smollm2.json
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--output", type=Path, default=Path("benchmarks/results/sft_step.json"))
+    parser.add_argument("--output", type=Path, default=Path("studies/speed/sft-step-smollm2.json"))
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     path = resolve_model(args.model).path

@@ -1,4 +1,4 @@
-"""The label-efficiency study (issue #13): SFT, SWIRL, bootstrap and oracle against the labelled size L.
+"""The label-efficiency study: SFT, SWIRL, bootstrap and oracle against the labelled size L.
 
 Each labelled size is one harness run (``benchmarks/harness.py``) of the study config with
 ``data.split.max_labelled_episodes=L``: validation, test and the unlabelled pool U stay fixed per seed,
@@ -11,9 +11,9 @@ headline metric against L.
     for L in 10 40 150; do
       python benchmarks/harness.py configs/physics-study.yaml --seeds 0 1 2 \\
           --base-config data.split.max_labelled_episodes=$L --runs-dir runs/study/L$L \\
-          --output benchmarks/results/study/physics-L$L.json
+          --output studies/label-efficiency/physics-L$L.json
     done
-    python benchmarks/study.py benchmarks/results/study/physics-L*.json --output benchmarks/results/study/physics
+    python benchmarks/study.py studies/label-efficiency/physics-L*.json --output studies/label-efficiency/physics
 
 The oracle (SFT on L + U with U's true actions) may come from separate runs that train SFT and the oracle
 only, given with ``--oracle`` (see :func:`attach_oracle`):
@@ -21,9 +21,12 @@ only, given with ``--oracle`` (see :func:`attach_oracle`):
     ONLY=swirl.iterations=0,baselines.bootstrap=false,baselines.oracle=true
     python benchmarks/harness.py configs/physics-study.yaml --seeds 0 1 2 --jobs 2 \\
         --base-config data.split.max_labelled_episodes=20,$ONLY \\
-        --runs-dir runs/study-oracle/L20 --output benchmarks/results/study/physics-oracle-L20.json
-    python benchmarks/study.py benchmarks/results/study/physics-L*.json \\
-        --oracle benchmarks/results/study/physics-oracle-L*.json --output benchmarks/results/study/physics
+        --runs-dir runs/study-oracle/L20 --output studies/label-efficiency/physics-oracle-L20.json
+    python benchmarks/study.py studies/label-efficiency/physics-L*.json \\
+        --oracle studies/label-efficiency/physics-oracle-L*.json --output studies/label-efficiency/physics
+
+``benchmarks/studies.py label-efficiency`` reruns the study's commands on the committed JSON and puts the
+tables into the study's README.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -380,6 +384,65 @@ def _complete(result: dict[str, Any], key: str) -> bool:
                                                         for r in rows)
 
 
+def analyse(inputs: dict[str, dict[str, Any]], oracle_inputs: dict[str, dict[str, Any]] | None = None,
+            key: str = "fwm/field_accuracy", extra_keys: Sequence[str] = ("idm/grounded_accuracy",)) -> dict[str, Any]:
+    """The study's figures, as the JSON this script writes.
+
+    Args:
+        inputs: harness results by their path (those of one labelled size are merged, :func:`merge_results`).
+        oracle_inputs: harness results of SFT-and-oracle-only runs by their path (:func:`attach_oracle`).
+        key: the headline metric; with ``fwm/field_accuracy`` the effect and passive accuracy come too.
+        extra_keys: further metrics, each with the same tables.
+
+    Returns:
+        ``key``, ``inputs`` and ``oracle_inputs`` (the paths), ``studies`` (one per labelled size, by L),
+        ``extra`` (metric → studies), the inputs' ``git_commits``, the ``machine`` and the summed ``wall_time_s``.
+    """
+    oracle_inputs = oracle_inputs or {}
+    results = merge_results(list(inputs.values()))
+    oracles = {r["config"]["data"]["split"]["max_labelled_episodes"]: r
+               for r in merge_results(list(oracle_inputs.values()))}
+
+    def figures(result: dict[str, Any], key: str) -> dict[str, Any]:
+        """``key``'s study of one size: from the runs' ledgers, else (effects) from their saved predictions."""
+        def one(r: dict[str, Any]) -> dict[str, Any]:
+            return study_of(r, key) if _complete(r, key) or key not in (EFFECT_KEY, PASSIVE_KEY) \
+                else effect_study(r, key)
+        study = one(result)
+        oracle = oracles.get(study["L"])
+        return attach_oracle(study, one(oracle)) if oracle else study
+
+    studies = sorted((figures(r, key) for r in results), key=lambda s: s["L"])
+    extra = {k: sorted((figures(r, k) for r in results), key=lambda s: s["L"]) for k in extra_keys}
+    if key == "fwm/field_accuracy":
+        for effect_key in (EFFECT_KEY, PASSIVE_KEY):
+            by_size = sorted((figures(r, effect_key) for r in results), key=lambda s: s["L"])
+            if any(s["arms"] for s in by_size):
+                extra[effect_key] = by_size
+    everything = list(inputs.values()) + list(oracle_inputs.values())
+    return {"key": key, "inputs": list(inputs), "oracle_inputs": list(oracle_inputs), "studies": studies,
+            "extra": extra, "git_commits": sorted({r["git_commit"] or "" for r in everything}),
+            "machine": results[0]["machine"], "wall_time_s": sum(r["wall_time_s"] for r in everything)}
+
+
+def report(out: dict[str, Any]) -> str:
+    """The Markdown of :func:`analyse`'s figures: the headline's tables, then each extra metric's."""
+    return markdown(out["studies"], out["key"]) + "".join(f"\n{markdown(v, k)}" for k, v in out["extra"].items())
+
+
+def write(out: dict[str, Any], output: Path) -> str:
+    """:func:`analyse`'s figures to ``output`` + ``.json``, ``.md`` (:func:`report`, returned) and ``.png`` (the
+    headline against L; ``-effect.png`` the effect accuracy's, where the study has it)."""
+    output.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(output.with_suffix(".json"), json.dumps(out, indent=2))
+    text = report(out)
+    atomic_write_text(output.with_suffix(".md"), text)
+    plot(out["studies"], out["key"], output.with_suffix(".png"))
+    if EFFECT_KEY in out["extra"]:
+        plot(out["extra"][EFFECT_KEY], EFFECT_KEY, output.with_name(output.name + "-effect.png"))
+    return text
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("results", type=Path, nargs="+",
@@ -391,39 +454,8 @@ def main() -> None:
                         help="harness JSONs of SFT-and-oracle-only runs (swirl.iterations=0, baselines.oracle=true) "
                              "that supply the oracle arm of their labelled size (see attach_oracle)")
     args = parser.parse_args()
-    inputs = [json.loads(p.read_text(encoding="utf-8")) for p in args.results]
-    oracle_inputs = [json.loads(p.read_text(encoding="utf-8")) for p in args.oracle]
-    results = merge_results(inputs)
-    oracles = {r["config"]["data"]["split"]["max_labelled_episodes"]: r for r in merge_results(oracle_inputs)}
-
-    def figures(result: dict[str, Any], key: str) -> dict[str, Any]:
-        """``key``'s study of one size: from the runs' ledgers, else (effects) from their saved predictions."""
-        def one(r: dict[str, Any]) -> dict[str, Any]:
-            return study_of(r, key) if _complete(r, key) or key not in (EFFECT_KEY, PASSIVE_KEY) \
-                else effect_study(r, key)
-        study = one(result)
-        oracle = oracles.get(study["L"])
-        return attach_oracle(study, one(oracle)) if oracle else study
-
-    studies = sorted((figures(r, args.key) for r in results), key=lambda s: s["L"])
-    extra = {k: sorted((figures(r, k) for r in results), key=lambda s: s["L"]) for k in args.extra_key}
-    if args.key == "fwm/field_accuracy":
-        for key in (EFFECT_KEY, PASSIVE_KEY):
-            by_size = sorted((figures(r, key) for r in results), key=lambda s: s["L"])
-            if any(s["arms"] for s in by_size):
-                extra[key] = by_size
-    out = {"key": args.key, "inputs": [str(p) for p in args.results], "oracle_inputs": [str(p) for p in args.oracle],
-           "studies": studies, "extra": extra,
-           "git_commits": sorted({r["git_commit"] or "" for r in inputs + oracle_inputs}),
-           "machine": results[0]["machine"], "wall_time_s": sum(r["wall_time_s"] for r in inputs + oracle_inputs)}
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(args.output.with_suffix(".json"), json.dumps(out, indent=2))
-    text = markdown(studies, args.key) + "".join(f"\n{markdown(v, k)}" for k, v in extra.items())
-    atomic_write_text(args.output.with_suffix(".md"), text)
-    plot(studies, args.key, args.output.with_suffix(".png"))
-    if EFFECT_KEY in extra:
-        plot(extra[EFFECT_KEY], EFFECT_KEY, args.output.with_name(args.output.name + "-effect.png"))
-    print(text)
+    load = lambda paths: {str(p): json.loads(p.read_text(encoding="utf-8")) for p in paths}  # noqa: E731
+    print(write(analyse(load(args.results), load(args.oracle), args.key, args.extra_key), args.output))
 
 
 if __name__ == "__main__":

@@ -163,6 +163,37 @@ def test_harness_variants_link_the_base_checkpoints(tmp_path):
     assert list(json.loads((variant / "state.json").read_text())["stages"]) == ["data", "sft", "sft/eval"]
 
 
+def test_harness_writes_its_tables_into_a_study_readme_not_the_project_readme(tmp_path, monkeypatch, capsys):
+    """``--study DIR``: the JSON defaults to DIR/<config name>.json, its Markdown goes beside it and into DIR's
+    README block named after the JSON (added when missing, replaced after); ``--readme`` is gone."""
+    import json
+    import shutil
+    import sys
+    from pathlib import Path
+
+    harness = _load_script("harness")
+    studies = _load_script("studies")
+    root = Path(__file__).parents[2]
+    study = tmp_path / "q"
+    study.mkdir()
+    shutil.copy(root / "studies/environments/webshop.json", study / "webshop.json")
+    (study / "README.md").write_text("# q\n\nprose\n", encoding="utf-8")
+    argv = ["harness.py", str(root / "configs/webshop.yaml"), "--render", "--study", str(study)]
+    monkeypatch.setattr(sys, "argv", argv)
+    harness.main()
+    table = studies.harness_tables(json.loads((study / "webshop.json").read_text(encoding="utf-8")))
+    assert studies.read_blocks(study / "README.md") == {"webshop": table}
+    assert (study / "webshop.md").read_text(encoding="utf-8") == f"# Benchmark: webshop\n\n{table}"
+    assert "prose" in (study / "README.md").read_text(encoding="utf-8")
+    harness.main()  # again: the block is replaced, not added twice
+    assert (study / "README.md").read_text(encoding="utf-8").count("<!-- table:webshop:start -->") == 1
+    capsys.readouterr()
+    monkeypatch.setattr(sys, "argv", [*argv, "--readme", "README.md"])
+    with pytest.raises(SystemExit):
+        harness.main()
+    assert "unrecognized arguments: --readme" in capsys.readouterr().err
+
+
 def test_study_merges_the_seeds_of_one_labelled_size():
     study = _load_script("study")
 
