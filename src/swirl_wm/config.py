@@ -8,12 +8,14 @@ field. :func:`grpo_args` is the one place that translates a phase config into TR
 from __future__ import annotations
 
 import copy
+import difflib
 import os
+import re
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator, model_validator
 
 from swirl_wm.data.jsonl import ColumnMap
 from swirl_wm.data.splits import SplitConfig
@@ -117,10 +119,15 @@ class LoraSettings(_Strict):
                            "between the trained and the frozen role of a GRPO phase; False = merged checkpoints")
 
 
+MODEL_PRESETS = ("smollm2", "tiny", "small")  # models/loading.py builds them
+_HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")  # owner/name, as the hub spells it
+
+
 class ModelConfig(_Strict):
     """The base model and how the two roles use it (SWIRL §3.1)."""
 
-    name_or_path: str = Field("smollm2", description="'smollm2', 'tiny', a local folder or a hub id")
+    name_or_path: str = Field("smollm2", description="'smollm2', 'tiny', 'small', a local folder or a hub id "
+                                                     "'owner/name'")
     shared: bool = Field(False, description="one set of weights for FWM and IDM (else separate copies; paper)")
     idm_diff: bool = Field(
         False, description="the IDM's prompt also lists the word-level changes from x to y ('[temp=80 -> "
@@ -139,6 +146,17 @@ class ModelConfig(_Strict):
     lora: LoraSettings | None = Field(
         None, description="train LoRA adapters (peft) in SFT and both GRPO phases, saved merged; None = full "
                           "fine-tuning (paper). Raise the learning rates with it (LoRA usually needs ~10x)")
+
+    @field_validator("name_or_path")
+    @classmethod
+    def _a_model_it_can_find(cls, value: str) -> str:
+        """A preset, an existing folder or a hub id: anything else is a misspelling that would otherwise
+        surface only after the data stage, as a failed download."""
+        if value in MODEL_PRESETS or Path(value).expanduser().is_dir() or _HUB_ID.fullmatch(value):
+            return value
+        close = difflib.get_close_matches(value, MODEL_PRESETS, n=1)
+        raise ValueError(f"{value!r} is not a preset ({', '.join(MODEL_PRESETS)}), an existing folder, nor a hub id "
+                         f"'owner/name'" + (f"; did you mean {close[0]!r}?" if close else ""))
 
     @model_validator(mode="after")
     def _idm_reads_y(self) -> ModelConfig:

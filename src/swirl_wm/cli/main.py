@@ -92,7 +92,7 @@ def _run(config) -> None:
         raise _fail("out of memory: lower sft.per_device_train_batch_size, swirl.phase*.per_device_train_batch_"
                     "size (with gradient_accumulation_steps to keep the batch), eval.batch_size or "
                     "max_completion_length; finished stages are kept, so re-run the same command") from None
-    except (DataError, ValueError, FileNotFoundError, RuntimeError, FloatingPointError, ImportError) as err:
+    except (DataError, ValueError, OSError, RuntimeError, FloatingPointError, ImportError) as err:
         raise _fail(str(err)) from None
     console.print(Markdown(f"**Test split** ({len(metrics['phases'])} phases)\n\n"
                            + metrics_table(metrics, "test", only=SUMMARY_KEYS)))
@@ -127,7 +127,15 @@ def demo(
         overrides["output_dir"] = output_dir or Path(f"runs/demo-{Path(model).name}")
     config = _load(Path(str(CONFIGS / preset)), overrides, sets=sets)
     if model not in ("smollm2", "tiny"):
-        config = config.model_copy(update={"model": config.model.model_copy(update={"name_or_path": model})})
+        from pydantic import ValidationError
+
+        from swirl_wm.config import ModelConfig
+
+        try:
+            chosen = ModelConfig.model_validate(config.model.model_dump() | {"name_or_path": model})
+        except ValidationError as err:
+            raise _fail(f"--model: {err.errors()[0]['msg'].removeprefix('Value error, ')}") from None
+        config = config.model_copy(update={"model": chosen})
     _run(config)
 
 
@@ -165,7 +173,7 @@ def paw(
     except torch.OutOfMemoryError:
         raise _fail("out of memory: lower rl.per_device_train_batch_size, eval.batch_size or "
                     "rollout.max_context_tokens; finished stages are kept, so re-run the same command") from None
-    except (ValueError, FileNotFoundError, RuntimeError, FloatingPointError, KeyError, ImportError) as err:
+    except (ValueError, OSError, RuntimeError, FloatingPointError, KeyError, ImportError) as err:
         raise _fail(str(err)) from None
     console.print(Markdown((Path(config.output_dir) / Layout.REPORT).read_text(encoding="utf-8")))
     console.print(f"run folder: {config.output_dir}  wall time: {metrics['run']['wall_time_s']:.0f} s")

@@ -44,10 +44,26 @@ from pydantic import BaseModel, ConfigDict, Field
 from swirl_wm.files import atomic_write_text
 from swirl_wm.records import Episode, Transition
 
+PARQUET_MAGIC = b"PAR1"  # the first (and last) four bytes of a Parquet file
 _TRANSITION_KEYS = {"episode_id", "step", "env", "x", "z", "y", "meta"}
 _EPISODE_KEYS = {"episode_id", "env", "transitions"}
 _INNER_KEYS = {"step", "x", "z", "y", "meta"}
 _STATES_KEYS = {"episode_id", "env", "states", "actions", "meta"}
+RECORD_FIELDS = _TRANSITION_KEYS | _EPISODE_KEYS | _STATES_KEYS  # the fields of any of the three forms
+
+
+def form_problem(keys: Iterable[str]) -> str | None:
+    """What a record (or a table's columns) with these keys lacks to be one of the three forms (a transition,
+    an episode with ``transitions``, an episode of ``states``); None when it is one."""
+    keys = set(keys)
+    if "episode_id" not in keys:
+        return "no episode_id"
+    if "states" in keys or "transitions" in keys:
+        return None
+    if "actions" in keys:
+        return "'actions' without 'states' (an episode of states needs both)"
+    missing = [k for k in ("x", "y") if k not in keys]
+    return f"neither states nor transitions, and no {' and '.join(missing)}" if missing else None
 
 
 class ColumnMap(BaseModel):
@@ -153,6 +169,9 @@ def _states_episode(obj: dict[str, Any], where: tuple[str, int], episode_id: str
     unknown = sorted(set(obj) - _STATES_KEYS)
     if unknown:
         raise DataError(*where, unknown[0], f"unknown field in an episode of states (allowed: {sorted(_STATES_KEYS)})")
+    if "states" not in obj:
+        raise DataError(*where, "states", "missing: a record with 'actions' is an episode of states, which needs "
+                                          "'states', a list of at least two states")
     states = obj["states"]
     if not isinstance(states, list) or len(states) < 2:
         raise DataError(*where, "states", "expected a list of at least two states (one transition per pair)")
@@ -194,7 +213,7 @@ def parse_record(obj: Any, where: tuple[str, int], columns: ColumnMap | None = N
     if columns is not None:
         obj = columns.apply(obj)
     episode_id, env = _header(obj, where)
-    if "states" in obj:
+    if "states" in obj or "actions" in obj:  # 'actions' belongs to this form only: its 'states' may be missing
         return _states_episode(obj, where, episode_id, env)
     if "transitions" not in obj:
         return [_transition(obj, where, episode_id, env, step=0)]
@@ -226,6 +245,8 @@ def iter_transitions(path: str | os.PathLike[str], columns: ColumnMap | None = N
     name = os.fspath(path)
     with open(name, "rb") as handle:  # binary: lines end at "\n" only, as JSONL defines
         for number, raw in enumerate(handle, start=1):
+            if number == 1 and raw.startswith(PARQUET_MAGIC):
+                raise DataError(name, 1, "", "a Parquet file, not JSONL: set data.env: parquet")
             try:
                 text = raw.decode("utf-8")
             except UnicodeDecodeError as err:

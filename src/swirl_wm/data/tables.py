@@ -12,7 +12,15 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from swirl_wm.data.jsonl import ColumnMap, DataError, parse_record, read_transitions
+from swirl_wm.data.jsonl import (
+    PARQUET_MAGIC,
+    RECORD_FIELDS,
+    ColumnMap,
+    DataError,
+    form_problem,
+    parse_record,
+    read_transitions,
+)
 from swirl_wm.records import Transition
 
 
@@ -26,15 +34,40 @@ def _load(path: Path):
     if path.is_dir() and not parquet:
         try:
             loaded = datasets.load_from_disk(str(path))
-        except FileNotFoundError as err:
+        except (OSError, ValueError, KeyError, datasets.exceptions.DatasetsError) as err:  # missing or broken files
+            why = " ".join(str(err).split())[:200]
             raise DataError(os.fspath(path), 0, "", f"not a Hugging Face datasets folder written by save_to_disk "
-                                                     f"nor a folder of Parquet files ({err})") from None
+                                                     f"nor a folder of Parquet files ({why})") from None
         if isinstance(loaded, datasets.DatasetDict):
             names = sorted(loaded)
             raise DataError(os.fspath(path), 0, "", f"a DatasetDict with splits {names}: set data.path to one "
                                                      f"split's folder, e.g. {path / names[0]}")
         return loaded
-    return datasets.Dataset.from_parquet(parquet)
+    for file in parquet:  # before pyarrow, which names neither the file nor what it holds instead
+        with open(file, "rb") as handle:
+            if handle.read(4) != PARQUET_MAGIC:
+                raise DataError(file, 0, "", "not a Parquet file (it does not start with PAR1); a JSONL file is "
+                                             "read with data.env: jsonl")
+    try:
+        return datasets.Dataset.from_parquet(parquet)
+    except (ValueError, OSError, datasets.exceptions.DatasetGenerationError) as err:  # pyarrow's ArrowInvalid
+        raise DataError(os.fspath(path), 0, "", f"not a readable Parquet file ({' '.join(str(err).split())[:200]})"
+                        ) from None
+
+
+def _check_columns(name: str, found: list[str], columns: ColumnMap | None) -> None:
+    """The table's columns, renamed by ``columns``, are fields of one record form and nothing else.
+
+    Raises:
+        DataError: (row 0) lists the columns found, what is wrong with them, and points at ``data.columns``.
+    """
+    renamed = list((columns or ColumnMap()).apply(dict.fromkeys(found)))
+    unknown = [c for c in renamed if c not in RECORD_FIELDS]
+    problem = f"unknown column(s) {', '.join(map(repr, unknown))}" if unknown else form_problem(renamed)
+    if problem:
+        raise DataError(name, 0, "", f"{problem}: the table's columns are {', '.join(map(repr, found))}; map them to "
+                                     f"the fields ({', '.join(sorted(RECORD_FIELDS))}) with data.columns, e.g. "
+                                     "{episode_id: run, x: obs, z: action, y: next_obs, ignore: [reward]}")
 
 
 def read_table(path: str | os.PathLike[str], columns: ColumnMap | None = None) -> list[Transition]:
@@ -48,11 +81,13 @@ def read_table(path: str | os.PathLike[str], columns: ColumnMap | None = None) -
     Raises:
         FileNotFoundError: no such path.
         DataError: a malformed row (file, 1-based row, field), a ``DatasetDict`` folder (names its splits),
-            an unreadable folder, or a table with no rows (row 0).
+            an unreadable folder, a file that is not Parquet, columns that are not the schema's once
+            ``columns`` renamed them (lists them), or a table with no rows (row 0).
     """
     source = Path(path)
     table = _load(source)
     name = os.fspath(source)
+    _check_columns(name, list(table.column_names), columns)
     transitions = [t for row, record in enumerate(table, start=1)
                    for t in parse_record(record, (name, row), columns)]
     if not transitions:

@@ -31,6 +31,7 @@ from pathlib import Path
 
 import torch
 from filelock import FileLock
+from safetensors import SafetensorError
 from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
 from swirl_wm.files import atomic_dir
@@ -201,9 +202,39 @@ def resolve_model(spec: str) -> ModelSource:
     return ModelSource(spec, f"hub id {spec}")
 
 
+class ModelUnreadable(OSError):
+    """A model or tokenizer that cannot be loaded from its folder or hub id; the message is one line that
+    names it and says what was wrong."""
+
+
+# What transformers, tokenizers and safetensors raise for a folder that is missing, incomplete or not a
+# model: a folder's files are the user's, so each is turned into one line that names the folder.
+_LOAD_ERRORS = (OSError, ValueError, RuntimeError, SafetensorError)
+
+
+def _unreadable(path: str, what: str, err: Exception) -> ModelUnreadable:
+    message = " ".join(str(err).split()) or type(err).__name__
+    if Path(path).is_dir():
+        hint = f"; is {Path(path) / 'model.safetensors'} complete?" if what == "model" and isinstance(
+            err, SafetensorError) else ""
+    elif Path(path).exists():
+        hint = "; a model is a folder (config.json, model.safetensors, the tokenizer's files)"
+    else:
+        hint = ("; no such folder, and as a hub id it needs the network: name a folder, a preset (smollm2, tiny, "
+                "small) or a hub id 'owner/name'")
+    return ModelUnreadable(f"{path}: cannot load the {what} ({type(err).__name__}: {message[:300]}){hint}")
+
+
 def load_tokenizer(path: str) -> PreTrainedTokenizerBase:
-    """Load a tokenizer; set ``pad_token = eos_token`` when it has none."""
-    tokenizer = AutoTokenizer.from_pretrained(path)
+    """Load a tokenizer; set ``pad_token = eos_token`` when it has none.
+
+    Raises:
+        ModelUnreadable: a missing or broken folder, or an unreachable hub id (one line naming it).
+    """
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(path)
+    except _LOAD_ERRORS as err:
+        raise _unreadable(path, "tokenizer", err) from None
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     return tokenizer
@@ -236,12 +267,26 @@ def load_model(path: str, device: torch.device | str = "cpu", dtype: torch.dtype
 
     An adapter folder (:func:`is_adapter`) is loaded on its base (:func:`adapter_base`) and merged into it,
     so the result is a plain model either way.
+
+    Raises:
+        ModelUnreadable: a missing, incomplete (a truncated ``model.safetensors``) or foreign folder, or an
+            unreachable hub id (one line naming it).
     """
     if is_adapter(path):
         from peft import PeftModel
 
-        base = AutoModelForCausalLM.from_pretrained(adapter_base(path), dtype=dtype, use_safetensors=True)
-        model = PeftModel.from_pretrained(base, path).merge_and_unload()
+        base_path = adapter_base(path)
+        try:
+            base = AutoModelForCausalLM.from_pretrained(base_path, dtype=dtype, use_safetensors=True)
+        except _LOAD_ERRORS as err:
+            raise _unreadable(base_path, "model", err) from None
+        try:
+            model = PeftModel.from_pretrained(base, path).merge_and_unload()
+        except _LOAD_ERRORS as err:
+            raise _unreadable(path, "adapter", err) from None
     else:
-        model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype, use_safetensors=True)
+        try:
+            model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype, use_safetensors=True)
+        except _LOAD_ERRORS as err:
+            raise _unreadable(path, "model", err) from None
     return model.to(device).eval()
