@@ -4,6 +4,7 @@ _.model_config  # pydantic reads it
 _._path_for_jsonl  # pydantic validator
 _._divisible  # pydantic validator
 _._idm_reads_y  # pydantic validator (config.py)
+_._a_model_it_can_find  # pydantic validator (config.py)
 _._fits  # pydantic validator
 _._levels_at_least_3  # pydantic validator
 _._known_tasks  # pydantic validator
