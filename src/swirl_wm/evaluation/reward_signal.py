@@ -64,7 +64,7 @@ def sample_groups(fwm: Scorer, reward: SwirlReward, pairs: Sequence[Transition],
                        suppress_tokens=fwm.suppressed_tokens("fwm"))
     native = fwm.prompt_format.state_modality.native
     rewards = reward(prompts, samples, x=[pairs[i // g].x for i in range(len(samples))],
-                     z=[pairs[i // g].z for i in range(len(samples))])
+                     z=[pairs[i // g].z for i in range(len(samples))], y=[pairs[i // g].y for i in range(len(samples))])
     samples = [fwm.prompt_format.next_state(pairs[i // g].x, s) for i, s in enumerate(samples)]
     return [{"samples": samples[k * g:(k + 1) * g], "rewards": rewards[k * g:(k + 1) * g],
              "quality": [sample_quality(t.env, s, t.y, native)
