@@ -38,3 +38,6 @@ _.latent_actions  # a key of metrics.json (results.py TypedDicts), read by repor
 _.phase2_check  # a key of metrics.json (results.py TypedDicts), read by reporting
 ScienceWorld  # an AgentEnv named by string in envs/registry.py (agent="ScienceWorld")
 vocabulary  # StateModality.suppressed_tokens's argument: text constrains nothing (an image modality reads it)
+_.handle_starttag  # html.parser.HTMLParser hook (tests/reporting/test_report_tables.py)
+_.handle_endtag  # idem
+_.handle_data  # idem

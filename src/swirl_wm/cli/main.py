@@ -22,6 +22,8 @@ import typer
 import yaml
 from rich.console import Console
 from rich.markdown import Markdown
+from rich.table import Table
+from rich.text import Text
 
 from swirl_wm.envs.registry import SOURCES
 
@@ -84,7 +86,6 @@ def _run(config) -> None:
 
     from swirl_wm.data.jsonl import DataError
     from swirl_wm.recipes.swirl import run_swirl
-    from swirl_wm.reporting.markdown import SUMMARY_KEYS, metrics_table
 
     try:
         metrics = run_swirl(config, announce=lambda msg: console.print(msg, style="cyan", markup=False))
@@ -94,12 +95,44 @@ def _run(config) -> None:
                     "max_completion_length; finished stages are kept, so re-run the same command") from None
     except (DataError, ValueError, OSError, RuntimeError, FloatingPointError, ImportError) as err:
         raise _fail(str(err)) from None
-    console.print(Markdown(f"**Test split** ({len(metrics['phases'])} phases)\n\n"
-                           + metrics_table(metrics, "test", only=SUMMARY_KEYS)))
+    for table in summary_tables(metrics, console.width):
+        console.print(table)
     best = metrics["best"]
     console.print(f"best FWM: {best['fwm']}  best IDM: {best['idm']}  (by validation)")
     console.print(f"run folder: {config.output_dir}  wall time: {metrics['run']['wall_time_s']:.0f} s")
     _print_log_location(config)
+
+
+def summary_tables(metrics: dict[str, Any], width: int) -> list[Table]:
+    """The test split's headline metrics per phase and trivial baseline, for a console ``width`` columns wide:
+    as many tables as it takes, each with the names and as many metric columns as fit, so that no name or
+    value is shrunk, cut or wrapped (at 80 columns one shrunk table cut ``iter1/phase1`` and
+    ``iter1/phase2`` to the same ``iter1/…``); long metric names fold in the header."""
+    from swirl_wm.reporting.markdown import SUMMARY_KEYS, metrics_rows
+
+    header, rows = metrics_rows(metrics, "test", only=SUMMARY_KEYS)
+    widest = [max([len(cells[i]) for _, cells in rows] + [len(name) if i < 2 else 6])
+              for i, name in enumerate(header)]
+    chunks: list[list[int]] = [[]]
+    used = fixed = 1 + widest[0] + 3 + widest[1] + 3  # a column takes its cells, 2 of padding and 1 of border
+    for i in range(2, len(header)):
+        if chunks[-1] and used + widest[i] + 3 > width:
+            chunks.append([])
+            used = fixed
+        chunks[-1].append(i)
+        used += widest[i] + 3
+    tables = []
+    for number, chunk in enumerate(chunks):
+        title = f"Test split ({len(metrics['phases'])} phases)" + (", continued" if number else "")
+        table = Table(title=title, title_justify="left")
+        for i in (0, 1, *chunk):
+            table.add_column(header[i], justify="left" if i < 2 else "right", no_wrap=i < 2, overflow="fold",
+                             min_width=widest[i])
+        for kind, cells in rows:
+            style = "bold" if kind == "phase" and cells[1] else "italic" if kind == "baseline" else None
+            table.add_row(*(Text(cells[i]) for i in (0, 1, *chunk)), style=style)  # Text: not rich markup
+        tables.append(table)
+    return tables
 
 
 def _print_log_location(config) -> None:

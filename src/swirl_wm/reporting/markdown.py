@@ -10,8 +10,10 @@ env, model, model_source, machine, wall_time_s), ``phases`` in training order (e
 
 from __future__ import annotations
 
+import html
 import math
 import os
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,33 @@ MISSING = "—"
 
 _ROLE_ORDER = ("fwm", "idm")
 _REWARD_HACKING_KEY = "fwm/rouge_l"
+
+
+def md_text(text: object) -> str:
+    """``text`` as it may stand in a Markdown report: ``&``, ``<`` and ``>`` as entities (Python-Markdown
+    passes raw HTML through to the HTML page, so a run name holding ``<script>`` would run there), ``|`` escaped
+    (it would end a table cell), line breaks as spaces (they would end a table row). Markdown emphasis and code
+    marks are kept, so a cell may be ``**bold**``."""
+    return html.escape(" ".join(str(text).splitlines()), quote=False).replace("|", "\\|")
+
+
+def md_table(header: Sequence[object], rows: Iterable[Sequence[object]], align: str = "lr") -> list[str]:
+    """The one writer of the reports' Markdown tables: a header row, the separator and one line per row, every
+    cell through :func:`md_text`, every row as wide as the header (a short row is padded with empty cells, a
+    longer one cut), so that each renders as a table and never as raw pipes.
+
+    Args:
+        align: one letter per column, ``l`` (left) or ``r`` (right); the last letter holds for the columns
+            after it (``"lr"``: the first column left, the others right).
+    """
+    width = len(header)
+    marks = [{"l": "---", "r": "---:"}[align[min(i, len(align) - 1)]] for i in range(width)]
+
+    def line(cells: Sequence[object]) -> str:
+        cells = [md_text(c) for c in list(cells)[:width]]
+        return "| " + " | ".join(cells + [""] * (width - len(cells))) + " |"
+
+    return [line(header), "|" + "|".join(marks) + "|", *(line(r) for r in rows)]
 
 
 def format_value(key: str, value: float | None) -> str:
@@ -81,23 +110,31 @@ def metrics_table(metrics: dict[str, Any], split: str = "test", only: tuple[str,
 
     Source: docs/method.md §1.5 (SWIRL): evaluate after every phase, keep the best by validation.
     """
+    header, rows = metrics_rows(metrics, split, only)
+    marked = [[f"**{row[0]}**" if row[1] else row[0], *row[1:]] if kind == "phase" else [f"*{row[0]}*", *row[1:]]
+              for kind, row in rows]
+    return "\n".join(md_table(header, marked, "llr")) + "\n"
+
+
+def metrics_rows(metrics: dict[str, Any], split: str = "test", only: tuple[str, ...] | None = None
+                 ) -> tuple[list[str], list[tuple[str, list[str]]]]:
+    """The cells of :func:`metrics_table` without Markdown: the header, and per row its kind (``"phase"`` or
+    ``"baseline"``) and cells (name, the roles it is best for, the formatted values); the console prints
+    them as its own table.
+
+    Raises:
+        KeyError: as :func:`metrics_table`.
+    """
     phases = metrics["phases"]
     keys = sorted({key for phase in phases for key in phase.get(split, {})}, key=_column_order)
     if only is not None:
         keys = [key for key in keys if key in only]
-    lines = [
-        "| " + " | ".join(["phase", "best (val)", *keys]) + " |",
-        "|" + "---|" * 2 + "---:|" * len(keys),
-    ]
-    for phase in phases:
-        best = _best_roles(metrics, phase["name"])
-        name = f"**{phase['name']}**" if best else phase["name"]
-        values = [format_value(key, phase.get(split, {}).get(key)) for key in keys]
-        lines.append("| " + " | ".join([name, ", ".join(best), *values]) + " |")
-    for baseline, per_split in metrics.get("trivial_baselines", {}).items():
-        values = [format_value(key, per_split.get(split, {}).get(key)) for key in keys]
-        lines.append("| " + " | ".join([f"*{TRIVIAL_NAMES.get(baseline, baseline)}*", "", *values]) + " |")
-    return "\n".join(lines) + "\n"
+    rows = [("phase", [phase["name"], ", ".join(_best_roles(metrics, phase["name"])),
+                       *(format_value(key, phase.get(split, {}).get(key)) for key in keys)]) for phase in phases]
+    rows += [("baseline", [TRIVIAL_NAMES.get(baseline, baseline), "",
+                           *(format_value(key, per_split.get(split, {}).get(key)) for key in keys)])
+             for baseline, per_split in metrics.get("trivial_baselines", {}).items()]
+    return ["phase", "best (val)", *keys], rows
 
 
 # Names of the trivial baselines (evaluation/baselines.py) in tables.
@@ -149,15 +186,13 @@ def _rollout_lines(metrics: dict[str, Any]) -> list[str]:
     first = with_rollout[0]["rollout"]["model"]
     key = rollout_metric(first)
     steps = [r["step"] for r in first]
-    lines = [f"## Multi-step rollouts (test episodes, {key} per step; the FWM feeds on its own predictions)", "",
-             "| model | " + " | ".join(f"t={t} (n={r['episodes']})" for t, r in zip(steps, first, strict=True))
-             + " |", "|---|" + "---:|" * len(steps)]
-    for phase in with_rollout:
-        lines.append(f"| {phase['name']} | " + " | ".join(format_value(key, r.get(key))
-                                                       for r in phase["rollout"]["model"]) + " |")
-    lines.append(f"| *{TRIVIAL_NAMES['copy']}* | " + " | ".join(format_value(key, r.get(key))
-                                                              for r in with_rollout[0]["rollout"]["copy"]) + " |")
-    return lines
+    rows = [[phase["name"], *(format_value(key, r.get(key)) for r in phase["rollout"]["model"])]
+            for phase in with_rollout]
+    rows.append([f"*{TRIVIAL_NAMES['copy']}*", *(format_value(key, r.get(key))
+                                                  for r in with_rollout[0]["rollout"]["copy"])])
+    header = ["model", *(f"t={t} (n={r['episodes']})" for t, r in zip(steps, first, strict=True))]
+    return [f"## Multi-step rollouts (test episodes, {key} per step; the FWM feeds on its own predictions)", "",
+            *md_table(header, rows)]
 
 
 def sft_curve_lines(phases: list[dict[str, Any]]) -> list[str]:
@@ -174,12 +209,10 @@ def sft_curve_lines(phases: list[dict[str, Any]]) -> list[str]:
     if not rows:
         return []
     keys = sorted({k for r in rows.values() for k in r if k != "eval_loss"}, key=lambda k: _column_order(k[6:]))
-    lines = ["## SFT learning curve (validation)", "", "| role | step | val loss | " +
-             " | ".join(k[6:] for k in keys) + " |", "|---|---:|---:|" + "---:|" * len(keys)]
-    for (role, step), r in sorted(rows.items()):
-        lines.append(f"| {role} | {step} | {format_value('eval_loss', r.get('eval_loss'))} | "
-                     + " | ".join(format_value(k[6:], r.get(k)) for k in keys) + " |")
-    return lines
+    return ["## SFT learning curve (validation)", "", *md_table(
+        ["role", "step", "val loss", *(k[6:] for k in keys)],
+        [[role, step, format_value("eval_loss", r.get("eval_loss")), *(format_value(k[6:], r.get(k)) for k in keys)]
+         for (role, step), r in sorted(rows.items())])]
 
 
 def _duration(seconds: float | None) -> str:
@@ -222,9 +255,7 @@ def run_header(run: RunInfo, title: str) -> list[str]:
     ]
     if "paw" in run:
         rows.insert(3, ("method", "GRPO + PaW" if run["paw"] else "GRPO"))
-    return [f"# {title}: {run.get('name', MISSING)}", "", "| run | |", "|---|---|"] + [
-        f"| {label} | {value} |" for label, value in rows
-    ]
+    return [f"# {title}: {md_text(run.get('name', MISSING))}", "", *md_table(["run", ""], rows, "l")]
 
 
 def _phase(phases: list[dict[str, Any]], name: str) -> dict[str, Any] | None:
@@ -259,14 +290,11 @@ def _gain_section(metrics: dict[str, Any]) -> list[str]:
     keys = sorted(
         {k for k in [*sft.get("test", {}), *best.get("test", {})] if k.startswith("fwm/")}, key=_column_order
     )
-    lines += [f"| metric | SFT | best (`{name}`) | change | relative change |", "|---|---:|---:|---:|---:|"]
+    rows = []
     for key in keys:
         old, new = sft.get("test", {}).get(key), best.get("test", {}).get(key)
-        absolute, relative = _format_change(key, old, new)
-        lines.append(
-            f"| {key} | {format_value(key, old)} | {format_value(key, new)} | {absolute} | {relative} |"
-        )
-    return lines
+        rows.append([key, format_value(key, old), format_value(key, new), *_format_change(key, old, new)])
+    return [*lines, *md_table(["metric", "SFT", f"best (`{name}`)", "change", "relative change"], rows)]
 
 
 def _reward_hacking_lines(phases: list[dict[str, Any]]) -> list[str]:
@@ -281,6 +309,14 @@ def _reward_hacking_lines(phases: list[dict[str, Any]]) -> list[str]:
         if phase.get("role") != "fwm":
             continue
         name, log = phase["name"], phase.get("train_log", [])
+        if _no_reward_signal(log):
+            mean = sum(entry["reward"] for entry in log) / len(log)
+            lines.append(f"- **`{name}`: no reward signal**: every sample of every group got the same reward (mean "
+                         f"{mean:.2f} over {len(log)} GRPO steps), so every advantage was zero and the phase learnt "
+                         "nothing from its reward. A reward at eval.min_logprob (−10 by default) is the scorer's "
+                         "floor: the frozen IDM found every sampled state implausible (a warm start that has not "
+                         "learnt, or states cut by a token budget).")
+            continue
         if len(log) < 2 or index == 0:
             lines.append(f"- `{name}`: not checked ({len(log)} GRPO steps logged, or no phase before it).")
             continue
@@ -312,6 +348,17 @@ def _reward_hacking_lines(phases: list[dict[str, Any]]) -> list[str]:
     return lines or ["- No Phase I (FWM) phase in this run."]
 
 
+def _no_reward_signal(log: list[dict[str, Any]]) -> bool:
+    """Whether a GRPO phase's rewards never varied within a group: every logged step's ``reward_std`` is 0
+    (a reward pinned at the scorer's clamp), or, for a log without it, the mean reward never moved."""
+    rewards = [entry["reward"] for entry in log if "reward" in entry]
+    if not rewards:
+        return False
+    if all("reward_std" in entry for entry in log):
+        return all(abs(entry["reward_std"]) <= 1e-6 for entry in log)
+    return len(rewards) > 1 and max(rewards) - min(rewards) <= 1e-6
+
+
 def _latent_action_lines(phases: list[dict[str, Any]]) -> list[str]:
     """One row per Phase I: how many pairs kept a latent action, how varied and how long they are.
 
@@ -321,43 +368,40 @@ def _latent_action_lines(phases: list[dict[str, Any]]) -> list[str]:
     rows = [(p["name"], p["latent_actions"]) for p in phases if "latent_actions" in p]
     if not rows:
         return ["- No Phase I in this run."]
-    lines = ["| phase | pairs | kept | distinct | mean words | gold mean words |", "|---|---:|---:|---:|---:|---:|"]
-    for name, la in rows:
-        gold = la.get("gold_mean_words")
-        lines.append(f"| {name} | {la['pairs']} | {la['kept']} | {100 * la['distinct_fraction']:.1f} % | "
-                     f"{la['mean_words']:.1f} | {MISSING if gold is None else f'{gold:.1f}'} |")
+    lines = md_table(["phase", "pairs", "kept", "distinct", "mean words", "gold mean words"], [
+        [name, la["pairs"], la["kept"], f"{100 * la['distinct_fraction']:.1f} %", f"{la['mean_words']:.1f}",
+         MISSING if la.get("gold_mean_words") is None else f"{la['gold_mean_words']:.1f}"] for name, la in rows])
     collapsed = [name for name, la in rows if la["kept"] and la["distinct_fraction"] < 0.94]
     if collapsed:
         lines += ["", f"**Below the paper's 94 % distinct latent actions:** {', '.join(collapsed)}."]
     checks = [(p["name"], p["warm_start_check"]) for p in phases if "warm_start_check" in p]
     if checks:
+        table = [[name, *_signal_cells(c["reward_signal"]),
+                  format_value("idm/grounded_accuracy", c.get("latent_grounded_accuracy")),
+                  ", ".join(f"{k} {format_value(k, v)}" for k, v in c.get("idm_val", {}).items()) or MISSING]
+                 for name, c in checks]
         lines += ["", "Warm-start check before each Phase I (does the reward rank the FWM's samples by quality?):", "",
-                  "| phase | groups | distinct samples | reward std | corr(reward, quality) | best − mean quality "
-                  "| latent actions grounded | IDM val |", "|---|---:|---:|---:|---:|---:|---:|---|"]
-        for name, c in checks:
-            r = c["reward_signal"]
-            idm = ", ".join(f"{k} {format_value(k, v)}" for k, v in c.get("idm_val", {}).items()) or MISSING
-            grounded = format_value("idm/grounded_accuracy", c.get("latent_grounded_accuracy"))
-            lines.append(f"| {name} | {_signal_cells(r)} | {grounded} | {idm} |")
+                  *md_table(["phase", *_SIGNAL_HEADER, "latent actions grounded", "IDM val"], table, "lrrrrrrl")]
     checks = [(p["name"], p["phase2_check"]["reward_signal"]) for p in phases if "phase2_check" in p]
     if checks:
+        table = [[name, *_signal_cells(r),
+                  MISSING if r.get("mean_quality") is None else f"{100 * r['mean_quality']:.1f} %"]
+                 for name, r in checks]
         lines += ["", "Reward check before each Phase II (does the FWM's log P(y | x, ẑ) rank the IDM's sampled "
                   "actions by whether they explain the transition?):", "",
-                  "| phase | groups | distinct samples | reward std | corr(reward, quality) | best − mean quality "
-                  "| samples correct |", "|---|---:|---:|---:|---:|---:|---:|"]
-        for name, r in checks:
-            quality = MISSING if r.get("mean_quality") is None else f"{100 * r['mean_quality']:.1f} %"
-            lines.append(f"| {name} | {_signal_cells(r)} | {quality} |")
+                  *md_table(["phase", *_SIGNAL_HEADER, "samples correct"], table)]
     return lines
 
 
-def _signal_cells(r: dict[str, Any]) -> str:
-    """The reward-signal columns of a check's row (:func:`~swirl_wm.evaluation.reward_signal.group_figures`):
-    groups | distinct samples | reward std | corr(reward, quality) | best − mean quality."""
+_SIGNAL_HEADER = ("groups", "distinct samples", "reward std", "corr(reward, quality)", "best − mean quality")
+
+
+def _signal_cells(r: dict[str, Any]) -> list[str]:
+    """The reward-signal cells of a check's row (:func:`~swirl_wm.evaluation.reward_signal.group_figures`),
+    under :data:`_SIGNAL_HEADER`."""
     corr = _with_ci(r.get("corr_reward_quality"), r.get("corr_reward_quality_ci95"))
     gain = _with_ci(r.get("best_minus_mean"), r.get("best_minus_mean_ci95"))
-    return (f"{r.get('groups', 0)} | {_with_ci(r.get('distinct_fraction'))} | {_with_ci(r.get('reward_std'))} | "
-            f"{corr} | {gain}")
+    return [str(r.get("groups", 0)), _with_ci(r.get("distinct_fraction")), _with_ci(r.get("reward_std")), corr, gain]
 
 
 def _with_ci(value: float | None, ci: float | None = None) -> str:
@@ -384,11 +428,8 @@ def _baseline_lines(metrics: dict[str, Any]) -> list[str]:
     keys = [k for k in ("fwm/exact_match", "fwm/bleu", "fwm/rouge_l", "fwm/field_accuracy", "fwm/json_field_f1",
                         "fwm/psnr", "fwm/ssim", "fwm/code_accuracy", "fwm/embedding_similarity")
             if any(k in values for _, values in rows)]
-    lines = ["## Baselines (test split, FWM)", "", "| model | " + " | ".join(keys) + " |",
-             "|---|" + "---:|" * len(keys)]
-    lines += [f"| {name} | " + " | ".join(format_value(k, values.get(k)) for k in keys) + " |"
-              for name, values in rows]
-    return lines
+    return ["## Baselines (test split, FWM)", "", *md_table(
+        ["model", *keys], [[name, *(format_value(k, values.get(k)) for k in keys)] for name, values in rows])]
 
 
 def write_report(metrics: SwirlMetrics, path: Path, plot_path: Path | None) -> Path:
@@ -450,6 +491,5 @@ def report_markdown(metrics: SwirlMetrics, plot_ref: str | None) -> str:
     if plot_ref is not None:
         lines += ["", "## Training curves", "", f"![reward per GRPO step and key metrics per phase]({plot_ref})"]
     keys = [k for p in metrics["phases"] for split in ("val", "test") for k in p.get(split, {})]
-    lines += ["", "## Metrics", "", "| metric | unit | better | meaning |", "|---|---|---|---|",
-              *(f"| {n} | {u} | {b} | {m} |" for n, u, b, m in glossary_rows(keys))]
+    lines += ["", "## Metrics", "", *md_table(["metric", "unit", "better", "meaning"], glossary_rows(keys), "l")]
     return "\n".join(lines) + "\n"

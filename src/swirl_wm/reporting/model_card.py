@@ -15,7 +15,7 @@ from typing import Any
 from huggingface_hub import ModelCardData
 
 from swirl_wm.files import atomic_write_text
-from swirl_wm.reporting.markdown import format_value
+from swirl_wm.reporting.markdown import format_value, md_table, md_text
 
 _ROLE_TEXT = {
     "fwm": "forward world model P(y | x, z): given a state x and an action z, it writes the next state y",
@@ -39,13 +39,9 @@ def _metric_lines(metrics: dict[str, Any], phase: dict[str, Any], role: str) -> 
     keys = sorted({k for split in ("val", "test") for k in phase.get(split, {}) if k.startswith(prefixes)})
     baselines = metrics.get("trivial_baselines", {})
     names = [n for n in baselines if any(k in baselines[n].get("test", {}) for k in keys)]
-    lines = ["| metric | val | test | " + " | ".join(f"{n} (test)" for n in names) + " |",
-             "|---|---:|---:|" + "---:|" * len(names)]
-    for k in keys:
-        row = [format_value(k, phase.get(s, {}).get(k)) for s in ("val", "test")]
-        row += [format_value(k, baselines[n].get("test", {}).get(k)) for n in names]
-        lines.append(f"| {k} | " + " | ".join(row) + " |")
-    return lines
+    return md_table(["metric", "val", "test", *(f"{n} (test)" for n in names)],
+                    [[k, *(format_value(k, phase.get(s, {}).get(k)) for s in ("val", "test")),
+                      *(format_value(k, baselines[n].get("test", {}).get(k)) for n in names)] for k in keys])
 
 
 def model_card(metrics: dict[str, Any], phase: dict[str, Any], role: str, folder: str, config_yaml: str) -> str:
@@ -70,7 +66,7 @@ def model_card(metrics: dict[str, Any], phase: dict[str, Any], role: str, folder
     best = [r.upper() for r in roles if metrics.get("best", {}).get(r) == phase["name"]]
     lines = [
         "---", front, "---", "",
-        f"# {run.get('name', 'run')}: {' + '.join(r.upper() for r in roles)} after {phase['name']}", "",
+        f"# {md_text(run.get('name', 'run'))}: {' + '.join(r.upper() for r in roles)} after {phase['name']}", "",
         *(f"- **{r.upper()}**, the {_ROLE_TEXT[r]}." for r in roles),
         "- Trained with swirl-wm (SWIRL, arXiv:2602.06130): SFT on labelled transitions, then GRPO phases on "
         "state-only pairs.",
