@@ -55,12 +55,17 @@ ARMS = {"SFT": "sft", "SWIRL (Phase I)": "swirl: iter1/phase1", "SWIRL (Phase II
         "bootstrap → Phase I": f"swirl: {BOOTSTRAP_PHASE1_ROW}",
         "SWIRL scale_rewards none (Phase I)": "noscale: iter1/phase1",
         "full SWIRL (iter 1, Phase II)": "full: iter1/phase2", "full SWIRL (iter 2, Phase I)": "full: iter2/phase1",
-        "full SWIRL (iter 2, Phase II)": "full: iter2/phase2"}
+        "full SWIRL (iter 2, Phase II)": "full: iter2/phase2",
+        "Phase I + fidelity": "fidelity: iter1/phase1", "Phase I + NLL": "nll: iter1/phase1",
+        "Phase I + fidelity + NLL": "both: iter1/phase1"}
 # Each arm's FWM test predictions inside a run folder (``predictions/<folder>/test-fwm.jsonl``).
 PREDICTIONS = {"SFT": "sft", "SWIRL (Phase I)": "iter1-phase1", "SWIRL (iter 2, Phase I)": "iter2-phase1",
                "bootstrap": "bootstrap", "oracle": "oracle", "bootstrap → Phase I": "bootstrap-phase1"}
 # Variants (harness --variant NAME) whose FWMs are arms of their own: arm → predictions folder.
 VARIANT_ARMS = {"beta1": {"SWIRL β = 1 (Phase I)": "iter1-phase1"},
+                "fidelity": {"Phase I + fidelity": "iter1-phase1"},
+                "nll": {"Phase I + NLL": "iter1-phase1"},
+                "both": {"Phase I + fidelity + NLL": "iter1-phase1"},
                 "norm": {"SWIRL normalised reward (Phase I)": "iter1-phase1"},
                 "noscale": {"SWIRL scale_rewards none (Phase I)": "iter1-phase1"},
                 "full": {"full SWIRL (iter 2, Phase I)": "iter2-phase1"}}
@@ -87,7 +92,11 @@ def _gap_closed(gains: list[float], lifts: list[float]) -> dict[str, Any] | None
 def _gaps_closed(gains: dict[str, list[float]], lifts: list[float]) -> dict[str, dict[str, Any]]:
     """Per arm (``gains``: arm → its per-seed change over SFT, seeds aligned with ``lifts``, the oracle's), the
     fraction of the oracle gap it closes (:func:`_gap_closed`); the oracle itself and arms without a gap
-    left out."""
+    left out, and none at all unless the oracle's gain over SFT has a 95 % CI excluding 0 (a ratio needs a
+    denominator that is there: one seed with a negative oracle gain flips its sign)."""
+    lift = seed_stats(lifts) if lifts else None
+    if lift is None or not abs(lift["mean"]) > lift["ci95"]:
+        return {}
     out = {arm: _gap_closed(g, lifts) for arm, g in gains.items() if arm != "oracle"}
     return {arm: gap for arm, gap in out.items() if gap is not None}
 
@@ -330,7 +339,8 @@ def markdown(studies: list[dict[str, Any]], key: str) -> str:
     closing = [a for a in others if any(a in s["oracle_gap_closed"] for s in studies)]
     if closing:
         lines += ["", "Fraction of the oracle gap each arm closes, (arm − SFT) / (oracle − SFT), per seed, then "
-                  "mean ± 95 % CI (1: as good as the oracle; 0: no better than SFT).", "",
+                  "mean ± 95 % CI (1: as good as the oracle; 0: no better than SFT); only where the oracle's gain "
+                  "over SFT has a 95 % CI excluding 0.", "",
                   "| L | " + " | ".join(closing) + " |", "|---:|" + "---:|" * len(closing)]
         for s in studies:
             gaps = s["oracle_gap_closed"]
