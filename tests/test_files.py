@@ -90,3 +90,24 @@ def test_atomic_dir_removes_what_a_killed_writer_left(tmp_path):
         (tmp / "model.safetensors").write_bytes(b"whole")
     assert sorted(p.name for p in tmp_path.iterdir()) == [".idm.xyz", "fwm"]
     assert (tmp_path / "fwm" / "model.safetensors").read_bytes() == b"whole"
+
+
+@pytest.mark.parametrize(("umask", "folder_mode", "file_mode"), [(0o022, 0o755, 0o644), (0o027, 0o750, 0o640)],
+                         ids=["umask-022", "umask-027"])
+def test_a_checkpoint_gets_the_modes_of_the_umask_not_the_temporary_folders(tmp_path, tiny, umask, folder_mode,
+                                                                            file_mode):
+    from swirl_wm.files import atomic_dir
+
+    model, tokenizer = tiny
+    previous = os.umask(umask)
+    try:
+        with atomic_dir(tmp_path / "checkpoints" / "sft" / "fwm") as tmp:
+            model.save_pretrained(tmp, safe_serialization=True)  # safetensors writes its file 0o600
+            tokenizer.save_pretrained(tmp)
+            (tmp / "nested").mkdir(mode=0o700)
+    finally:
+        os.umask(previous)
+    saved = tmp_path / "checkpoints" / "sft" / "fwm"
+    assert (saved / "model.safetensors").is_file()
+    for path in [saved, *saved.rglob("*")]:
+        assert path.stat().st_mode & 0o777 == (folder_mode if path.is_dir() else file_mode), path

@@ -87,7 +87,8 @@ def atomic_dir(target: Path) -> Iterator[Path]:
 
     A checkpoint folder is thus either absent, the old one, or complete; an interrupted write leaves only a
     hidden ``.<name>.*`` folder, which is removed — at once on an exception, by the next write of the same
-    target after a SIGKILL (a run folder has one writer: :func:`exclusive_writer`).
+    target after a SIGKILL (a run folder has one writer: :func:`exclusive_writer`). The folder and its files
+    get the modes the umask gives new ones (0o755 / 0o644 under 022), not the temporary folder's 0o700.
 
     Source: the write-temp-then-rename pattern, for folders.
     """
@@ -98,11 +99,37 @@ def atomic_dir(target: Path) -> Iterator[Path]:
     tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}."))
     try:
         yield tmp
+        _share(tmp)
         if target.exists():
             shutil.rmtree(target)
         os.replace(tmp, target)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _umask() -> int:
+    """The process's umask, read without changing it where the OS allows (``os.umask`` can only set it, and
+    setting it briefly would let another thread create a file with the wrong mode)."""
+    with contextlib.suppress(OSError, ValueError, StopIteration):
+        status = Path("/proc/self/status").read_text(encoding="ascii").splitlines()
+        return int(next(line for line in status if line.startswith("Umask:")).split()[1], 8)
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _share(folder: Path) -> None:
+    """Give ``folder`` and what it holds the modes a plain ``mkdir`` and ``open`` would (0o755 and 0o644 under
+    umask 022), as for the artefacts :func:`atomic_write_bytes` writes: ``mkdtemp`` makes the folder 0o700,
+    and safetensors writes the weights 0o600, so a renamed checkpoint was private to its writer."""
+    mask = _umask()
+    folders, files = 0o777 & ~mask, 0o666 & ~mask
+    for root, _, names in os.walk(folder):  # links are neither followed nor changed
+        os.chmod(root, folders)
+        for name in names:
+            path = os.path.join(root, name)
+            if not os.path.islink(path):
+                os.chmod(path, files | (os.stat(path).st_mode & 0o111 & ~mask))  # an executable stays one
 
 
 class NotEnoughDisk(RuntimeError):
