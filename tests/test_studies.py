@@ -34,7 +34,8 @@ def test_readme_gives_the_command_that_regenerates_it(name: str) -> None:
 
 @pytest.mark.parametrize("name", STUDIES)
 def test_markdown_beside_a_result_holds_its_readme_table(name: str) -> None:
-    """``X.md`` next to ``X.json`` (written by study.py or the harness) ends with the README's ``table:X``."""
+    """``<name>.md`` next to ``<name>.json`` (written by study.py or the harness) ends with the README's
+    ``table:<name>``."""
     studies = _studies()
     folder = ROOT / "studies" / name
     blocks = studies.read_blocks(folder / "README.md")

@@ -183,7 +183,7 @@ def test_harness_writes_its_tables_into_a_study_readme_not_the_project_readme(tm
     harness.main()
     table = studies.harness_tables(json.loads((study / "webshop.json").read_text(encoding="utf-8")))
     assert studies.read_blocks(study / "README.md") == {"webshop": table}
-    assert (study / "webshop.md").read_text(encoding="utf-8") == f"# Benchmark: webshop\n\n{table}"
+    assert (study / "webshop").with_suffix(".md").read_text(encoding="utf-8") == f"# Benchmark: webshop\n\n{table}"
     assert "prose" in (study / "README.md").read_text(encoding="utf-8")
     harness.main()  # again: the block is replaced, not added twice
     assert (study / "README.md").read_text(encoding="utf-8").count("<!-- table:webshop:start -->") == 1
