@@ -41,3 +41,5 @@ vocabulary  # StateModality.suppressed_tokens's argument: text constrains nothin
 _.handle_starttag  # html.parser.HTMLParser hook (tests/reporting/test_report_tables.py)
 _.handle_endtag  # idem
 _.handle_data  # idem
+_._options  # typer callback (swirl --version)
+_.show_version  # its option, handled by an eager callback

@@ -52,6 +52,26 @@ GeneratedEnv = Enum("GeneratedEnv", {name: name for name in GENERATED}, type=str
 ImportFormat = Enum("ImportFormat", {name: name for name in IMPORTED}, type=str)
 
 
+def _print_version(show: bool) -> None:
+    if show:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            number = version("swirl-wm")
+        except PackageNotFoundError:  # run from a source tree that was never installed
+            from swirl_wm import __version__ as number
+        typer.echo(f"swirl-wm {number}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    show_version: Annotated[bool, typer.Option("--version", callback=_print_version, is_eager=True,
+                                               help="print the version and exit")] = False,
+) -> None:
+    """Options before the command (``swirl --version``)."""
+
+
 def _fail(message: str) -> typer.Exit:
     console.print("error:", message, style="bold red", markup=False, soft_wrap=True)
     return typer.Exit(code=2)
