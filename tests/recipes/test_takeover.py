@@ -19,12 +19,12 @@ from swirl_wm.records import Transition
 from swirl_wm.run_folder import Layout, config_differences
 
 
-def _config(tmp_path: Path, data: str = "t.jsonl", **sections) -> Path:
+def _config(tmp_path: Path, file: str = "t.jsonl", **sections) -> Path:
     transitions = [Transition(x=f"state {e}.{s}", z=f"act {s}", y=f"state {e}.{s + 1}", episode_id=f"ep{e}",
                               step=s, env="user") for e in range(12) for s in range(2)]
     write_transitions(tmp_path / "t.jsonl", transitions)
     (tmp_path / "broken.jsonl").write_text('{"episode_id": "e", "x": "s"}\n', encoding="utf-8")
-    raw = {"output_dir": str(tmp_path / "run"), "data": {"env": "jsonl", "path": str(tmp_path / data)},
+    raw = {"output_dir": str(tmp_path / "run"), "data": {"env": "jsonl", "path": str(tmp_path / file)},
            "model": {"name_or_path": "tiny"}, "eval": {"embedding_similarity": False}}
     for section, values in sections.items():
         raw[section] = raw.get(section, {}) | values
@@ -41,19 +41,27 @@ def _start(config: RunConfig, messages: list[str]) -> SwirlRun:
     return run
 
 
-def test_a_data_error_leaves_a_folder_the_corrected_command_takes_over(tmp_path: Path) -> None:
-    refused = CliRunner().invoke(app, ["train", str(_config(tmp_path, data="broken.jsonl"))])
+def test_a_malformed_data_file_stops_the_run_before_its_folder_exists(tmp_path: Path) -> None:
+    refused = CliRunner().invoke(app, ["train", str(_config(tmp_path, file="broken.jsonl"))])
     assert refused.exit_code == 2 and "broken.jsonl:1: field 'y': missing" in refused.output
-    assert (tmp_path / "run" / Layout.CONFIG).exists()  # the folder was started, but no stage finished
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_data_stage_error_leaves_a_folder_the_corrected_command_takes_over(tmp_path: Path) -> None:
+    every_label_kept = {"split": {"simulated_unlabelled_fraction": 0.0}}
+    config = load_config(_config(tmp_path, data=every_label_kept))
+    with pytest.raises(ValueError, match="no unlabelled transitions for the SWIRL phases"):
+        _start(config, [])  # found by the data stage, after the folder was started
+    assert (tmp_path / "run" / Layout.CONFIG).exists()
     messages: list[str] = []
-    run = _start(load_config(_config(tmp_path)), messages)  # the corrected data.path
+    run = _start(load_config(_config(tmp_path)), messages)  # the corrected split
     assert run.ledger.done("data")
-    assert any("no stage of the folder's run finished" in m and "data.path" in m for m in messages), messages
-    assert "t.jsonl" in (run.path(Layout.CONFIG)).read_text(encoding="utf-8")
+    assert any("no stage of the folder's run finished" in m and "data.split.simulated_unlabelled_fraction" in m
+               for m in messages), messages
 
 
 def test_a_folder_left_unstarted_loses_what_its_first_stage_wrote(tmp_path: Path) -> None:
-    run = SwirlRun(load_config(_config(tmp_path, data="broken.jsonl")), lambda _: None)
+    run = SwirlRun(load_config(_config(tmp_path, file="broken.jsonl")), lambda _: None)
     with run.writing():  # a data stage killed after training its image codec, before the ledger recorded it
         run.path(Layout.IMAGE_CODEC).mkdir()
         (run.path(Layout.IMAGE_CODEC) / "config.json").write_text("{}", encoding="utf-8")
@@ -110,3 +118,12 @@ def test_an_unreadable_folder_config_is_one_difference_saying_why(tmp_path: Path
     assert difference.key == "" and "no longer validates (sft.learning_rate" in difference.describe()
     saved.write_text("not: [yaml", encoding="utf-8")
     assert "not readable YAML" in config_differences(saved, config)[0].describe()
+
+
+def test_a_finished_data_stage_does_not_read_its_file_again(tmp_path: Path) -> None:
+    from swirl_wm.recipes.data import check_extras
+
+    config = load_config(_config(tmp_path))
+    _start(config, [])
+    (tmp_path / "t.jsonl").unlink()  # a log moved away once its splits are in the run folder
+    check_extras(config)  # the resumed run goes on from its splits

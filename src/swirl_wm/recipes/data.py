@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from swirl_wm.config import RunConfig
@@ -29,7 +30,7 @@ from swirl_wm.models.prompts import PROMPT_WORDS, build_prompt, system_text
 from swirl_wm.recipes.frames import encode_splits
 from swirl_wm.recipes.run import SwirlRun
 from swirl_wm.records import Episode
-from swirl_wm.run_folder import Layout
+from swirl_wm.run_folder import Layout, RunLedger
 
 
 def build_episodes(config: RunConfig) -> list[Episode]:
@@ -43,6 +44,30 @@ def build_episodes(config: RunConfig) -> list[Episode]:
     live = source(data.env)
     if live is not None:  # a registered environment (envs/registry.py); its config is data.<name>
         return live.generate(getattr(data, data.env), seed=config.seed)
+    key = (data.env, str(data.path), data.columns.model_dump_json(), data.max_state_chars, _fingerprint(data.path))
+    if _READ.get("key") != key:
+        _READ.clear()
+        _READ["episodes"] = _read_file_source(config)
+        _READ["key"] = key
+    return list(_READ["episodes"])
+
+
+# The episodes of the last file source read, by what identifies its contents: check_extras reads the user's
+# file before the run folder exists, and the data stage then takes them from here instead of reading it again.
+_READ: dict[str, Any] = {}
+
+
+def _fingerprint(path: Path | None) -> tuple[tuple[str, int, int], ...]:
+    """Name, size and modification time of a file, or of each file directly inside a folder (a Parquet or
+    ``datasets`` folder): a file changed since it was read is read again."""
+    if path is None or not Path(path).exists():
+        return ()
+    files = sorted(Path(path).iterdir()) if Path(path).is_dir() else [Path(path)]
+    return tuple((f.name, (st := f.stat()).st_size, st.st_mtime_ns) for f in files if f.is_file())
+
+
+def _read_file_source(config: RunConfig) -> list[Episode]:
+    data = config.data
     if data.env in FORMATS:
         return FORMATS[data.env](data.path, data.max_state_chars)
     if data.env in ("parquet", "hf-dataset"):
@@ -51,14 +76,20 @@ def build_episodes(config: RunConfig) -> list[Episode]:
 
 
 def check_extras(config: RunConfig) -> None:
-    """Fail before any work when the config needs a package of an extra that is not installed.
+    """Fail before any work (before the run folder exists) when the config needs a package of an extra that
+    is not installed, or names a data file that does not read (unless the folder's data stage has finished:
+    a resumed run does not read its source again).
 
     Raises:
         ImportError: names ``pip install 'swirl-wm[<extra>]'``.
+        DataError, OSError: as :func:`build_episodes` for a file source (the episodes read are kept for the
+            data stage).
     """
     live = source(config.data.env)
     if live is not None:
         live.check_installed()
+    elif not RunLedger(Path(config.output_dir), writer=False).done("data"):
+        build_episodes(config)  # a user's file or a recorded data set: a malformed line stops the run here
     if config.data.modality == "image":
         require("vector_quantize_pytorch", "visual")
         require("skimage", "visual")
