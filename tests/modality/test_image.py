@@ -18,6 +18,7 @@ from swirl_wm.modality.codec import (
     train_codec,
 )
 from swirl_wm.modality.image import BOI, EOI, ImageModality, code_token
+from swirl_wm.records import FWM, IDM
 
 SMALL = ImageCodecConfig(levels=(3, 3), steps=1)  # 9 codes; untrained weights suffice for the token hooks
 
@@ -89,8 +90,8 @@ def test_state_hooks_by_hand(image):
 def test_suppressed_tokens_split_the_vocabulary_by_role(image):
     vocabulary = {t: i for i, t in enumerate(["hello", "<|im_end|>", *image.added_tokens()])}
     image_ids = set(range(2, 2 + 11))
-    assert set(image.suppressed_tokens(vocabulary, "idm")) == image_ids
-    assert set(image.suppressed_tokens(vocabulary, "fwm")) == {0, 1}  # the scorer keeps the end of sequence
+    assert set(image.suppressed_tokens(vocabulary, IDM)) == image_ids
+    assert set(image.suppressed_tokens(vocabulary, FWM)) == {0, 1}  # the scorer keeps the end of sequence
 
 
 def test_metrics_of_identical_wrong_and_malformed_predictions(image):

@@ -19,7 +19,7 @@ from swirl_wm.models.prompts import PromptFormat, build_prompt
 from swirl_wm.models.scoring import Scorer
 from swirl_wm.objectives.rewards import SwirlReward
 from swirl_wm.recipes.data import check_states
-from swirl_wm.records import Episode, Transition
+from swirl_wm.records import Episode, Role, Transition
 
 CODES = tuple(f"<c{i}>" for i in range(4))
 
@@ -43,9 +43,9 @@ class Codes:
     def added_tokens(self) -> tuple[str, ...]:
         return CODES
 
-    def suppressed_tokens(self, vocabulary: Mapping[str, int], role: str) -> list[int]:
+    def suppressed_tokens(self, vocabulary: Mapping[str, int], role: Role) -> list[int]:
         codes = {vocabulary[c] for c in CODES}
-        if role == "idm":
+        if not role.writes_state:
             return sorted(codes)
         keep = codes | {vocabulary["<|im_end|>"]}  # the FWM writes codes, then ends
         return sorted(set(vocabulary.values()) - keep)

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from swirl_wm.modality import MODALITIES, modality_of
 from swirl_wm.modality.text import TEXT, is_json_document, json_diff, state_diff
+from swirl_wm.records import FWM, IDM
 
 
 def test_registry_and_unknown_name():
@@ -19,7 +20,7 @@ def test_registry_and_unknown_name():
 
 def test_text_hooks_by_hand():
     assert TEXT.check("anything") is None and TEXT.added_tokens() == ()
-    assert TEXT.suppressed_tokens({"a": 0}, "fwm") == [] == TEXT.suppressed_tokens({"a": 0}, "idm")
+    assert TEXT.suppressed_tokens({"a": 0}, FWM) == [] == TEXT.suppressed_tokens({"a": 0}, IDM)
     assert TEXT.truncate("x" * 50, 100) == ("x" * 50, False) and TEXT.truncate("x" * 300, 100)[1]
     assert TEXT.diff("tin: temp=80", "tin: temp=70") == "tin: [temp=80 -> temp=70] (temp -10)"
     metrics = TEXT.metrics(["a b", '{"k": 1}'], ["a b", '{"k": 2}'])

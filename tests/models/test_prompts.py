@@ -1,6 +1,7 @@
 import pytest
 
-from swirl_wm.models.prompts import PromptFormat, build_prompt, completion, fwm_prompt, idm_prompt
+from swirl_wm.models.prompts import PromptFormat, build_prompt, completion, fwm_prompt, idm_prompt, role_prompt
+from swirl_wm.records import FWM, IDM, Transition
 
 
 def test_chat_template_prompts_carry_the_inputs(tiny):
@@ -21,6 +22,37 @@ def test_plain_prompt_without_chat_template(tiny):
         assert build_prompt(tokenizer, "idm", "a", "b").endswith("Action:\n")
     finally:
         tokenizer.chat_template = template
+
+
+def test_plain_prompts_in_full(tiny):
+    """The plain layout byte for byte (a checkpoint is prompted as it was trained): each role's instruction,
+    the state, what the role conditions on under the other role's header, then its own header."""
+    _, tokenizer = tiny
+    template = tokenizer.chat_template
+    try:
+        tokenizer.chat_template = None
+        assert build_prompt(tokenizer, FWM, "s0", "go") == (
+            "Predict the next state after the action.\nState: s0\nAction: go\nNext state:\n")
+        assert build_prompt(tokenizer, "idm", "s0", "s1", PromptFormat("A toy world.")) == (
+            "A toy world.\nName the action that changed the state.\nState: s0\nNext state: s1\nAction:\n")
+        x, y = "tin: temp=80", "tin: temp=70"
+        assert build_prompt(tokenizer, IDM, x, y, PromptFormat(idm_diff=True, idm_next_state=False)) == (
+            f"Name the action that changed the state.\nState: {x}\nChanges: tin: [temp=80 -> temp=70] (temp -10)"
+            "\nAction:\n")
+        assert build_prompt(tokenizer, IDM, x, y, PromptFormat(idm_next_state=False)).endswith(f"State: {x}\nAction:\n")
+    finally:
+        tokenizer.chat_template = template
+
+
+def test_a_role_prompts_and_targets_a_transition(tiny):
+    _, tokenizer = tiny
+    t = Transition(x='{"cwd": "/a"}', z="cd(b)", y='{"cwd": "/b"}')
+    fmt = PromptFormat(fwm_target="changes")
+    assert role_prompt(tokenizer, FWM, t, fmt) == fwm_prompt(tokenizer, t.x, t.z, fmt)
+    assert role_prompt(tokenizer, IDM, t, fmt) == idm_prompt(tokenizer, t.x, t.y, fmt)
+    assert fmt.target(FWM, t) == fmt.fwm_completion(t.x, t.y) != t.y and fmt.target(IDM, t) == "cd(b)"
+    with pytest.raises(ValueError, match="no action"):
+        role_prompt(tokenizer, FWM, t.without_action())
 
 
 def test_unknown_role(tiny):

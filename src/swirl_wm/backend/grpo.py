@@ -1,8 +1,8 @@
 """One SWIRL phase: GRPO on one role, rewarded by the frozen opposite role (SWIRL §3.3–3.4).
 
-- Phase I (``trained_role="fwm"``): prompts ``(x, z)`` with z the latent action; G next states are
+- Phase I (``trained_role=FWM``): prompts ``(x, z)`` with z the latent action; G next states are
   sampled; reward ``log Q_φ(z | x, ŷ_k)``.
-- Phase II (``trained_role="idm"``): prompts ``(x, y)``; G actions are sampled; reward
+- Phase II (``trained_role=IDM``): prompts ``(x, y)``; G actions are sampled; reward
   ``log P_θ(y | x, ẑ_k)``.
 
 The policy is loaded by TRL from ``policy_path``, and so is the reference model for the KL term: the
@@ -27,29 +27,30 @@ from swirl_wm.backend.completions import CompletionsTable
 from swirl_wm.backend.shared_prefix import share_prompt_prefix, shared_prefix_logps
 from swirl_wm.config import GRPOPhaseConfig, LoraSettings
 from swirl_wm.models.loading import load_tokenizer
-from swirl_wm.models.prompts import PLAIN, PromptFormat, Role, build_prompt, completion
+from swirl_wm.models.prompts import PLAIN, PromptFormat, completion, role_prompt
 from swirl_wm.objectives.rewards import SwirlReward
-from swirl_wm.records import Transition
+from swirl_wm.records import Role, Transition
 
 
-def phase_examples(trained_role: Role, transitions: Sequence[Transition], tokenizer,
+def phase_examples(trained_role: Role | str, transitions: Sequence[Transition], tokenizer,
                    fmt: PromptFormat = PLAIN) -> list[dict[str, str]]:
-    """GRPO prompts and the columns the reward needs (``x``, ``z`` and the observed ``y`` for Phase I; ``x`` and
-    ``y`` for Phase II).
+    """GRPO prompts of ``trained_role`` (a :class:`~swirl_wm.records.Role` or its name) and the columns the
+    reward needs: ``x``, what the role conditions on, and the observed ``y`` (``x``, ``z``, ``y`` for Phase I;
+    ``x``, ``y`` for Phase II).
 
     ``fmt`` is the run's prompt format (task description, the IDM's list of changes), in every prompt.
 
     Raises:
-        ValueError: Phase I needs a (latent) action on every pair.
+        ValueError: Phase I needs a (latent) action on every pair; an unknown role.
     """
+    role = Role.of(trained_role)
     rows = []
     for t in transitions:
-        if trained_role == "fwm":
-            if t.z is None:
-                raise ValueError("Phase I needs latent actions: label the pairs with the IDM first")
-            rows.append({"prompt": build_prompt(tokenizer, "fwm", t.x, t.z, fmt), "x": t.x, "z": t.z, "y": t.y})
-        else:
-            rows.append({"prompt": build_prompt(tokenizer, "idm", t.x, t.y, fmt), "x": t.x, "y": t.y})
+        given = role.given(t)
+        if given is None:
+            raise ValueError("Phase I needs latent actions: label the pairs with the IDM first")
+        # the IDM's condition is the column y itself
+        rows.append({"prompt": role_prompt(tokenizer, role, t, fmt), "x": t.x, role.conditions_on: given, "y": t.y})
     return rows
 
 
@@ -166,7 +167,7 @@ def train_grpo(policy_path: str, reward: SwirlReward, transitions: Sequence[Tran
     kwargs: dict[str, Any] = dict(model=model, reward_funcs=[reward], args=args, train_dataset=dataset,
                                   processing_class=tokenizer, peft_config=peft)
     if nll_weight:
-        if reward.trained_role != "fwm" or not config.share_prompt_prefix:
+        if not reward.trained_role.writes_state or not config.share_prompt_prefix:
             raise ValueError("the NLL term is Phase I's and rides on the shared-prefix pass: it needs "
                              "share_prompt_prefix: true")
         trainer = SharedPrefixGRPOTrainer(nll_target=lambda row: fmt.fwm_completion(row["x"], row["y"]),

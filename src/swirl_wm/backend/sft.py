@@ -21,26 +21,26 @@ from swirl_wm.backend.args import peft_config, sft_args
 from swirl_wm.backend.checkpoints import save_trained
 from swirl_wm.config import LoraSettings, SFTConfig
 from swirl_wm.models.loading import load_tokenizer
-from swirl_wm.models.prompts import PLAIN, PromptFormat, Role, build_prompt, completion
-from swirl_wm.records import Transition
+from swirl_wm.models.prompts import PLAIN, PromptFormat, completion, role_prompt
+from swirl_wm.records import Role, Transition
 
 
 def sft_examples(transitions: Sequence[Transition], tokenizer: PreTrainedTokenizerBase,
-                 roles: Sequence[Role], fmt: PromptFormat = PLAIN) -> list[dict[str, str]]:
-    """Prompt/completion pairs for ``roles`` from labelled transitions, laid out by the run's prompt format
-    ``fmt``.
+                 roles: Sequence[Role | str], fmt: PromptFormat = PLAIN) -> list[dict[str, str]]:
+    """Prompt/completion pairs for ``roles`` (:class:`~swirl_wm.records.Role` or their names) from labelled
+    transitions, laid out by the run's prompt format ``fmt``.
 
     Raises:
-        ValueError: a transition has no action (SFT needs labelled data).
+        ValueError: a transition has no action (SFT needs labelled data); an unknown role.
     """
+    roles = [Role.of(r) for r in roles]
     examples = []
     for t in transitions:
         if t.z is None:
             raise ValueError(f"SFT needs labelled transitions; episode {t.episode_id} step {t.step} has no z")
         for role in roles:
-            prompt = build_prompt(tokenizer, role, t.x, t.z if role == "fwm" else t.y, fmt)
-            target = fmt.fwm_completion(t.x, t.y) if role == "fwm" else t.z
-            examples.append({"prompt": prompt, "completion": completion(tokenizer, target)})
+            examples.append({"prompt": role_prompt(tokenizer, role, t, fmt),
+                             "completion": completion(tokenizer, fmt.target(role, t))})
     return examples
 
 

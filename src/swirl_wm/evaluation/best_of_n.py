@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from swirl_wm.models.generation import generate
 from swirl_wm.models.prompts import fwm_prompt, idm_prompt
 from swirl_wm.models.scoring import Scorer
-from swirl_wm.records import Transition
+from swirl_wm.records import FWM, Transition
 
 
 def best_of_n(fwm: Scorer, idm: Scorer, transitions: Sequence[Transition], n: int, *, max_new_tokens: int,
@@ -46,7 +46,7 @@ def best_of_n(fwm: Scorer, idm: Scorer, transitions: Sequence[Transition], n: in
     prompts = [fwm_prompt(fwm.tokenizer, t.x, t.z, fwm.prompt_format) for t in transitions for _ in range(n)]
     samples = generate(fwm.model, fwm.tokenizer, prompts, max_new_tokens, do_sample=True, temperature=temperature,
                        top_p=top_p, batch_size=batch_size, seed=seed, desc=f"best-of-{n} candidates",
-                       suppress_tokens=fwm.suppressed_tokens("fwm"))
+                       suppress_tokens=fwm.suppressed_tokens(FWM))
     samples = [fwm.prompt_format.next_state(transitions[i // n].x, s) for i, s in enumerate(samples)]
     grouped = [samples[i * n:(i + 1) * n] for i in range(len(transitions))]
     scores = idm([idm_prompt(idm.tokenizer, t.x, s, idm.prompt_format)

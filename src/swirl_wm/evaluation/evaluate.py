@@ -24,9 +24,9 @@ from swirl_wm.metrics import bleu, effect_accuracy, exact_match, field_accuracy,
 from swirl_wm.modality import TEXT, StateModality
 from swirl_wm.modality.changes import is_patch
 from swirl_wm.models.generation import generate
-from swirl_wm.models.prompts import Role, build_prompt
+from swirl_wm.models.prompts import role_prompt
 from swirl_wm.models.scoring import Scorer
-from swirl_wm.records import Transition, source_state
+from swirl_wm.records import Role, Transition, source_state
 
 # Environment hooks: parse a state into fields, and execute an action on a rendered state.
 # What the registered environments can check exactly (envs/registry.py): only modules with a hook are imported.
@@ -47,7 +47,7 @@ def selection_metric(role: Role, key: str, transitions: Sequence[Transition], mo
     if key != "auto":
         return key
     env = single_env(transitions)
-    if role == "fwm":
+    if role.writes_state:
         return headline_fwm(env or "", modality)
     return "idm/grounded_accuracy" if env in APPLY else "idm/rouge_l"
 
@@ -132,9 +132,10 @@ def action_metrics(prefix: str, transitions: Sequence[Transition], predictions: 
     return metrics
 
 
-def prediction_metrics(role: Role, transitions: Sequence[Transition], predictions: Sequence[str],
+def prediction_metrics(role: Role | str, transitions: Sequence[Transition], predictions: Sequence[str],
                        config: EvalConfig, modality: StateModality = TEXT) -> dict[str, float]:
-    """Metrics of a role's predictions against the transitions' references (keys ``<role>/...``).
+    """Metrics of the predictions of ``role`` (a :class:`~swirl_wm.records.Role` or its name) against the
+    transitions' references (keys ``<role>/...``).
 
     Every role and environment: exact match, BLEU, ROUGE-L, and, when ``config.embedding_similarity``
     is on, embedding similarity. FWM (:func:`state_metrics`): per-field accuracy where the environment
@@ -148,33 +149,36 @@ def prediction_metrics(role: Role, transitions: Sequence[Transition], prediction
         predictions: one generated ``y`` (FWM) or ``z`` (IDM) per transition.
 
     Raises:
-        ValueError: lengths differ, or a transition has no gold action.
+        ValueError: lengths differ, or a transition has no gold action; an unknown role.
     """
+    role = Role.of(role)
     if any(t.z is None for t in transitions):
-        raise ValueError(f"{role.upper()} evaluation needs the gold action of every transition")
-    if role == "fwm":
-        return state_metrics("fwm", single_env(transitions), predictions, [t.y for t in transitions], config,
+        raise ValueError(f"{role.name.upper()} evaluation needs the gold action of every transition")
+    if role.writes_state:
+        return state_metrics(role.name, single_env(transitions), predictions, [t.y for t in transitions], config,
                              priors=[t.x for t in transitions], modality=modality)
-    return action_metrics("idm", transitions, predictions, config)
+    return action_metrics(role.name, transitions, predictions, config)
 
 
-def evaluate_role(role: Role, scorer: Scorer, transitions: Sequence[Transition], config: EvalConfig
+def evaluate_role(role: Role | str, scorer: Scorer, transitions: Sequence[Transition], config: EvalConfig
                   ) -> tuple[dict[str, float], list[str]]:
-    """Metrics of one role on labelled transitions (keys ``<role>/...``) and its greedy predictions.
+    """Metrics of one role (a :class:`~swirl_wm.records.Role` or its name) on labelled transitions (keys
+    ``<role>/...``) and its greedy predictions, within the role's budget
+    (:meth:`~swirl_wm.records.Role.max_new_tokens` of ``config``).
 
     The metrics of :func:`prediction_metrics` on the greedy predictions, plus, for the FWM, the
     log-likelihood of the true ``y`` (nats per token, the same scorer as the rewards).
 
     Raises:
-        ValueError: a transition has no gold action.
+        ValueError: a transition has no gold action; an unknown role.
     """
+    role = Role.of(role)
     if any(t.z is None for t in transitions):
-        raise ValueError(f"{role.upper()} evaluation needs the gold action of every transition")
+        raise ValueError(f"{role.name.upper()} evaluation needs the gold action of every transition")
     tokenizer = scorer.tokenizer
-    forward = role == "fwm"
-    prompts = [build_prompt(tokenizer, role, t.x, t.z if forward else t.y, scorer.prompt_format) for t in transitions]
-    budget = config.max_new_tokens_state if forward else config.max_new_tokens_action
-    preds = generate(scorer.model, tokenizer, prompts, budget, batch_size=config.batch_size,
+    forward = role.writes_state
+    prompts = [role_prompt(tokenizer, role, t, scorer.prompt_format) for t in transitions]
+    preds = generate(scorer.model, tokenizer, prompts, role.max_new_tokens(config), batch_size=config.batch_size,
                      desc="FWM next states" if forward else "IDM actions",
                      suppress_tokens=scorer.suppressed_tokens(role))
     fmt = scorer.prompt_format
@@ -186,6 +190,6 @@ def evaluate_role(role: Role, scorer: Scorer, transitions: Sequence[Transition],
     if well_formed is not None:
         metrics["fwm/well_formed"] = well_formed
     if forward:
-        loglik = scorer(prompts, [fmt.fwm_completion(t.x, t.y) for t in transitions], desc="FWM log-likelihood")
+        loglik = scorer(prompts, [fmt.target(role, t) for t in transitions], desc="FWM log-likelihood")
         metrics["fwm/log_likelihood"] = sum(loglik) / len(loglik)
     return metrics, preds

@@ -22,7 +22,7 @@ from swirl_wm.models.generation import generate
 from swirl_wm.models.prompts import fwm_prompt, idm_prompt
 from swirl_wm.models.scoring import Scorer
 from swirl_wm.objectives.rewards import SwirlReward
-from swirl_wm.records import Transition, source_state
+from swirl_wm.records import FWM, IDM, Transition, source_state
 
 
 class Group(TypedDict):
@@ -61,7 +61,7 @@ def sample_groups(fwm: Scorer, reward: SwirlReward, pairs: Sequence[Transition],
     prompts = [fwm_prompt(fwm.tokenizer, t.x, t.z, fwm.prompt_format) for t in pairs for _ in range(g)]
     samples = generate(fwm.model, fwm.tokenizer, prompts, max_new_tokens, do_sample=True, temperature=temperature,
                        top_p=top_p, batch_size=batch_size, seed=seed, desc="FWM samples",
-                       suppress_tokens=fwm.suppressed_tokens("fwm"))
+                       suppress_tokens=fwm.suppressed_tokens(FWM))
     native = fwm.prompt_format.state_modality.native
     rewards = reward(prompts, samples, x=[pairs[i // g].x for i in range(len(samples))],
                      z=[pairs[i // g].z for i in range(len(samples))], y=[pairs[i // g].y for i in range(len(samples))])
@@ -107,7 +107,7 @@ def sample_action_groups(idm: Scorer, reward: SwirlReward, pairs: Sequence[Trans
     prompts = [idm_prompt(idm.tokenizer, t.x, t.y, idm.prompt_format) for t in pairs for _ in range(g)]
     samples = generate(idm.model, idm.tokenizer, prompts, max_new_tokens, do_sample=True, temperature=temperature,
                        top_p=top_p, batch_size=batch_size, seed=seed, desc="IDM samples",
-                       suppress_tokens=idm.suppressed_tokens("idm")) if prompts else []
+                       suppress_tokens=idm.suppressed_tokens(IDM)) if prompts else []
     rewards = reward(prompts, samples, x=[pairs[i // g].x for i in range(len(samples))],
                      y=[pairs[i // g].y for i in range(len(samples))]) if samples else []
     return [{"samples": samples[k * g:(k + 1) * g], "rewards": rewards[k * g:(k + 1) * g],

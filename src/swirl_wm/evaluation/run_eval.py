@@ -15,6 +15,7 @@ from swirl_wm.evaluation.cycle import cycle_metrics
 from swirl_wm.evaluation.evaluate import evaluate_role
 from swirl_wm.evaluation.rollout import rollout_metrics
 from swirl_wm.models.world_model import WorldModel
+from swirl_wm.records import ROLES
 from swirl_wm.run_folder import Layout, RunLedger
 
 
@@ -89,8 +90,8 @@ def evaluate_run(run_dir: Path, data_path: Path, phase: str = "best", rollout_st
                                "transitions": len(transitions), "labelled": len(labelled),
                                "checkpoints": checkpoints}
     if labelled:
-        for role in ("fwm", "idm"):
-            metrics |= evaluate_role(role, getattr(world_model, role), labelled, config)[0]
+        for role in ROLES:
+            metrics |= evaluate_role(role, getattr(world_model, role.name), labelled, config)[0]
     metrics |= cycle_metrics(world_model, transitions, config)[0]
     if rollout_steps:
         episodes = [e for e in group_episodes(transitions) if all(t.z is not None for t in e.transitions)]

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Literal, Protocol
+from typing import Protocol
 
-Role = Literal["fwm", "idm"]
+from swirl_wm.records import Role
 
 
 class StateModality(Protocol):
@@ -35,8 +35,9 @@ class StateModality(Protocol):
         ...
 
     def suppressed_tokens(self, vocabulary: Mapping[str, int], role: Role) -> list[int]:
-        """Token ids ``role`` must never generate (the FWM writes states, the IDM actions), given the
-        tokenizer's ``{token: id}``; empty = unconstrained."""
+        """Token ids ``role`` must never generate (the FWM writes states, the IDM actions:
+        :attr:`~swirl_wm.records.Role.writes_state`), given the tokenizer's ``{token: id}``; empty =
+        unconstrained."""
         ...
 
     def metrics(self, predictions: Sequence[str], references: Sequence[str]) -> dict[str, float]:

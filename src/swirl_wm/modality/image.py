@@ -27,8 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
-from swirl_wm.modality.base import Role
 from swirl_wm.modality.codec import ImageCodec, frame_similarity
+from swirl_wm.records import Role
 
 BOI, EOI = "<boi>", "<eoi>"
 _CODE = re.compile(r"<v(\d+)>")
@@ -100,9 +100,9 @@ class ImageModality:
 
     def suppressed_tokens(self, vocabulary: Mapping[str, int], role: Role) -> list[int]:
         image = {vocabulary[t] for t in self.added_tokens() if t in vocabulary}
-        if role == "idm":
-            return sorted(image)
-        return sorted(set(vocabulary.values()) - image)
+        if role.writes_state:  # a state is image codes only; an action, none
+            return sorted(set(vocabulary.values()) - image)
+        return sorted(image)
 
     def metrics(self, predictions: Sequence[str], references: Sequence[str]) -> dict[str, float]:
         """Code match, code accuracy and well-formed (0..1), PSNR (dB) and SSIM of the decoded frames.

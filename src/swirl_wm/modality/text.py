@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 
 from swirl_wm.data.truncate import truncate_text
 from swirl_wm.metrics import bleu, exact_match, json_field_f1, json_leaves, rouge_l
-from swirl_wm.modality.base import Role
+from swirl_wm.records import Role
 
 _NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)?")
 

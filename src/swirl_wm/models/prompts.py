@@ -18,23 +18,12 @@ import json
 import shutil
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Literal
 
 from transformers import PreTrainedTokenizerBase
 
 from swirl_wm.modality import StateModality, modality_of
 from swirl_wm.modality.changes import apply_changes, state_changes
-
-Role = Literal["fwm", "idm"]
-ROLES: tuple[Role, Role] = ("fwm", "idm")
-
-# Short on purpose: every prompt token costs a forward pass in generation, scoring and training, and
-# SmolLM2's template would otherwise insert its own ~20-token default system message.
-SYSTEM = {
-    "fwm": "Predict the next state after the action.",
-    "idm": "Name the action that changed the state.",
-}
-
+from swirl_wm.records import FWM, IDM, Role, Transition
 
 FORMAT_FILE = "prompt_format.json"
 MODALITY_FOLDER = "modality"  # a checkpoint's copy of its modality's folder (the image codec)
@@ -84,6 +73,18 @@ class PromptFormat:
             ValueError: with ``changes``, ``x`` or ``y`` is not a JSON document.
         """
         return state_changes(x, y) if self.fwm_target == "changes" else y
+
+    def target(self, role: Role, t: Transition) -> str:
+        """What ``role`` is trained to write for ``t``, and scored on: the FWM's :meth:`fwm_completion` of
+        ``x → y``, the IDM's action ``z``.
+
+        Raises:
+            ValueError: ``t`` has no action, or as :meth:`fwm_completion`.
+        """
+        written = role.written(t)
+        if written is None:
+            raise ValueError(f"episode {t.episode_id} step {t.step} has no action z")
+        return self.fwm_completion(t.x, written) if role.writes_state else written
 
     def next_state(self, x: str, completion: str) -> str:
         """The next state ``ŷ`` that an FWM completion describes: the completion, or with ``fwm_target:
@@ -143,21 +144,29 @@ PLAIN = PromptFormat()  # no description, no list of changes
 
 
 def _user_text(role: Role, x: str, other: str, fmt: PromptFormat) -> str:
-    if role == "fwm":
-        return f"State: {x}\nAction: {other}"
-    text = f"State: {x}\nNext state: {other}" if fmt.idm_next_state else f"State: {x}"
-    return f"{text}\nChanges: {fmt.state_modality.diff(x, other)}" if fmt.idm_diff else text
+    lines = [f"State: {x}"]
+    if role.writes_state or fmt.idm_next_state:  # what the role conditions on, under the other role's header
+        lines.append(f"{role.other.header} {other}")
+    if not role.writes_state and fmt.idm_diff:
+        lines.append(f"Changes: {fmt.state_modality.diff(x, other)}")
+    return "\n".join(lines)
 
 
-def system_text(role: Role, description: str | None = None) -> str:
-    """The system message of ``role``: the optional task / environment description, then the role's
-    instruction (``data.description`` in a run config)."""
-    return f"{description.strip()}\n{SYSTEM[role]}" if description and description.strip() else SYSTEM[role]
+def system_text(role: Role | str, description: str | None = None) -> str:
+    """The system message of ``role`` (a :class:`~swirl_wm.records.Role` or its name): the optional task /
+    environment description, then the role's instruction (``data.description`` in a run config).
+
+    Raises:
+        ValueError: unknown role.
+    """
+    instruction = Role.of(role).instruction
+    return f"{description.strip()}\n{instruction}" if description and description.strip() else instruction
 
 
-def build_prompt(tokenizer: PreTrainedTokenizerBase, role: Role, x: str, other: str,
+def build_prompt(tokenizer: PreTrainedTokenizerBase, role: Role | str, x: str, other: str,
                  fmt: PromptFormat = PLAIN) -> str:
-    """The prompt text of ``role``: FWM conditions on ``(x, z=other)``, IDM on ``(x, y=other)``.
+    """The prompt text of ``role`` (a :class:`~swirl_wm.records.Role` or its name, ``"fwm"`` / ``"idm"``):
+    FWM conditions on ``(x, z=other)``, IDM on ``(x, y=other)``.
 
     Args:
         fmt: the run's prompt format (task description; the IDM's list of changes).
@@ -165,8 +174,7 @@ def build_prompt(tokenizer: PreTrainedTokenizerBase, role: Role, x: str, other: 
     Raises:
         ValueError: unknown role.
     """
-    if role not in SYSTEM:
-        raise ValueError(f"unknown role {role!r}; expected one of {ROLES}")
+    role = Role.of(role)
     user = _user_text(role, x, other, fmt)
     system = system_text(role, fmt.description)
     if tokenizer.chat_template:
@@ -176,18 +184,30 @@ def build_prompt(tokenizer: PreTrainedTokenizerBase, role: Role, x: str, other: 
     # word when prompt + completion are tokenized together (TRL's SFT), so training would see ":" + " cool" while
     # generation and scoring see ":" + " " + "cool" — the deciding first token of every action untrained in the
     # context used at inference (measured: with a trailing space the small IDM answered "heat" for every "cool").
-    target = "Next state:" if role == "fwm" else "Action:"
-    return f"{system}\n{user}\n{target}\n"
+    return f"{system}\n{user}\n{role.header}\n"
+
+
+def role_prompt(tokenizer: PreTrainedTokenizerBase, role: Role, t: Transition, fmt: PromptFormat = PLAIN) -> str:
+    """The prompt of ``role`` for transition ``t``: ``x`` and what the role conditions on
+    (:meth:`~swirl_wm.records.Role.given`).
+
+    Raises:
+        ValueError: the FWM's prompt of a transition without an action.
+    """
+    given = role.given(t)
+    if given is None:
+        raise ValueError(f"episode {t.episode_id} step {t.step} has no action z for the FWM's prompt")
+    return build_prompt(tokenizer, role, t.x, given, fmt)
 
 
 def fwm_prompt(tokenizer: PreTrainedTokenizerBase, x: str, z: str, fmt: PromptFormat = PLAIN) -> str:
     """Prompt of ``P_θ(y | x, z)``."""
-    return build_prompt(tokenizer, "fwm", x, z, fmt)
+    return build_prompt(tokenizer, FWM, x, z, fmt)
 
 
 def idm_prompt(tokenizer: PreTrainedTokenizerBase, x: str, y: str, fmt: PromptFormat = PLAIN) -> str:
     """Prompt of ``Q_φ(z | x, y)``."""
-    return build_prompt(tokenizer, "idm", x, y, fmt)
+    return build_prompt(tokenizer, IDM, x, y, fmt)
 
 
 def completion(tokenizer: PreTrainedTokenizerBase, text: str) -> str:

@@ -16,7 +16,8 @@ from tqdm.auto import tqdm
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 from trl.trainer.utils import selective_log_softmax
 
-from swirl_wm.models.prompts import PLAIN, PromptFormat, Role
+from swirl_wm.models.prompts import PLAIN, PromptFormat
+from swirl_wm.records import Role
 
 DEFAULT_MIN_LOGPROB = -10.0
 
@@ -77,11 +78,16 @@ class Scorer:
         self.max_length = max_length
         self.nonfinite = 0  # rows whose logits held NaN/inf (scored as min_logprob), reported per phase
 
-    def suppressed_tokens(self, role: Role) -> list[int]:
-        """Token ids ``role`` must not generate with this tokenizer: the run's state modality's decoding
-        constraint (:meth:`~swirl_wm.modality.base.StateModality.suppressed_tokens`; none for text), less the
-        end-of-sequence token, which every role may always write (every completion ends with it)."""
-        suppressed = self.prompt_format.state_modality.suppressed_tokens(self.tokenizer.get_vocab(), role)
+    def suppressed_tokens(self, role: Role | str) -> list[int]:
+        """Token ids ``role`` (a :class:`~swirl_wm.records.Role` or its name) must not generate with this
+        tokenizer: the run's state modality's decoding constraint
+        (:meth:`~swirl_wm.modality.base.StateModality.suppressed_tokens`; none for text), less the
+        end-of-sequence token, which every role may always write (every completion ends with it).
+
+        Raises:
+            ValueError: unknown role.
+        """
+        suppressed = self.prompt_format.state_modality.suppressed_tokens(self.tokenizer.get_vocab(), Role.of(role))
         return [i for i in suppressed if i != self.tokenizer.eos_token_id]
 
     def _encode(self, prompt: str, target: str) -> tuple[list[int], list[int]]:

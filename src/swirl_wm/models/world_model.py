@@ -22,9 +22,9 @@ import torch
 from swirl_wm.modality import StateModality
 from swirl_wm.models.generation import generate
 from swirl_wm.models.loading import load_model, load_tokenizer
-from swirl_wm.models.prompts import PromptFormat, Role, fwm_prompt, idm_prompt
+from swirl_wm.models.prompts import PromptFormat, fwm_prompt, idm_prompt
 from swirl_wm.models.scoring import DEFAULT_MIN_LOGPROB, Scorer
-from swirl_wm.records import Transition
+from swirl_wm.records import FWM, IDM, Role, Transition
 
 
 @dataclass(frozen=True)
@@ -116,13 +116,13 @@ class WorldModel:
     def _fwm_prompts(self, xs: list[str], zs: list[str]) -> list[str]:
         return [fwm_prompt(self.fwm.tokenizer, x, z, self.fwm.prompt_format) for x, z in zip(xs, zs, strict=True)]
 
-    def _generate(self, name: Role, prompts: list[str], n: int, budget: int, temperature: float, top_p: float,
+    def _generate(self, role: Role, prompts: list[str], n: int, temperature: float, top_p: float,
                   seed: int | None) -> list[list[str]]:
-        role = self.fwm if name == "fwm" else self.idm
+        scorer = self.fwm if role.writes_state else self.idm
         flat = [p for p in prompts for _ in range(n)]
-        out = generate(role.model, role.tokenizer, flat, budget, do_sample=n > 1, temperature=temperature,
-                       top_p=top_p, batch_size=role.batch_size, seed=seed, desc="world model",
-                       suppress_tokens=role.suppressed_tokens(name))
+        out = generate(scorer.model, scorer.tokenizer, flat, role.max_new_tokens(self), do_sample=n > 1,
+                       temperature=temperature, top_p=top_p, batch_size=scorer.batch_size, seed=seed,
+                       desc="world model", suppress_tokens=scorer.suppressed_tokens(role))
         return _group(out, n)
 
     def predict(self, x: str | Sequence[str], z: str | Sequence[str], n: int = 1, *, temperature: float = 0.7,
@@ -137,7 +137,7 @@ class WorldModel:
         """
         single, (xs, zs) = self._check(n, x, z)
         prompts = self._fwm_prompts(xs, zs)
-        out = self._generate("fwm", prompts, n, self.max_new_tokens_state, temperature, top_p, seed)
+        out = self._generate(FWM, prompts, n, temperature, top_p, seed)
         fmt = self.fwm.prompt_format
         out = [[fmt.next_state(xi, c) for c in row] for xi, row in zip(xs, out, strict=True)]
         return out[0] if single else out
@@ -156,7 +156,7 @@ class WorldModel:
         single, (xs, ys) = self._check(n, x, y)
         prompts = [idm_prompt(self.idm.tokenizer, xi, yi, self.idm.prompt_format)
                    for xi, yi in zip(xs, ys, strict=True)]
-        actions = self._generate("idm", prompts, n, self.max_new_tokens_action, temperature, top_p, seed)
+        actions = self._generate(IDM, prompts, n, temperature, top_p, seed)
         scores = _group(self.idm([p for p in prompts for _ in range(n)], [a for row in actions for a in row]), n)
         out = [[InferredAction(a, s) for a, s in zip(row_a, row_s, strict=True)]
                for row_a, row_s in zip(actions, scores, strict=True)]

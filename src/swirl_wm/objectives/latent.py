@@ -17,7 +17,7 @@ from swirl_wm.config import LatentActionConfig
 from swirl_wm.models.generation import generate
 from swirl_wm.models.prompts import idm_prompt
 from swirl_wm.models.scoring import Scorer
-from swirl_wm.records import Transition
+from swirl_wm.records import IDM, Transition
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,7 @@ def infer_latent_actions(scorer: Scorer, transitions: Sequence[Transition], conf
     sample = config.mode == "sample"
     actions = generate(scorer.model, tokenizer, prompts, config.max_new_tokens, do_sample=sample,
                        temperature=temperature, top_p=top_p, batch_size=batch_size, seed=seed,
-                       desc="latent actions", suppress_tokens=scorer.suppressed_tokens("idm"))
+                       desc="latent actions", suppress_tokens=scorer.suppressed_tokens(IDM))
     keep = [bool(a) for a in actions]
     if not sample or config.filter_samples:
         scores = scorer(prompts, actions, desc="latent-action scores")

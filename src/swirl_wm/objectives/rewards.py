@@ -24,17 +24,19 @@ from typing import Any
 
 import torch
 
-from swirl_wm.models.prompts import Role, fwm_prompt, idm_prompt
+from swirl_wm.models.prompts import build_prompt
 from swirl_wm.models.scoring import Scorer
 from swirl_wm.objectives.fidelity import Fidelity
+from swirl_wm.records import Role
 
 
 class SwirlReward:
     """TRL reward function (a plain callable, trl-notes.md trap 6) holding the frozen scorer.
 
     Args:
-        trained_role: ``"fwm"`` (Phase I: completions are next states ŷ, scored by the IDM) or ``"idm"``
-            (Phase II: completions are actions ẑ, scored by the FWM).
+        trained_role: :data:`~swirl_wm.records.FWM` (Phase I: completions are next states ŷ, scored by the
+            IDM) or :data:`~swirl_wm.records.IDM` (Phase II: completions are actions ẑ, scored by the FWM), or
+            the role's name.
         scorer: the frozen opposite model's :class:`Scorer`.
         action_set: Phase I only: ``x ↦ A(x)``, the environment's finite action set; given, the reward is
             normalised over ``A(x) ∪ {z}`` (the IDM scores ``|A(x)| + 1`` actions per completion).
@@ -50,12 +52,11 @@ class SwirlReward:
             or > 0 without ``fidelity``.
     """
 
-    def __init__(self, trained_role: Role, scorer: Scorer,
+    def __init__(self, trained_role: Role | str, scorer: Scorer,
                  action_set: Callable[[str], Sequence[str]] | None = None,
                  fidelity: Fidelity | None = None, fidelity_weight: float = 0.0) -> None:
-        if trained_role not in ("fwm", "idm"):
-            raise ValueError(f"unknown role {trained_role!r}")
-        if (action_set is not None or fidelity_weight) and trained_role != "fwm":
+        trained_role = Role.of(trained_role)
+        if (action_set is not None or fidelity_weight) and not trained_role.writes_state:
             raise ValueError("the normalised reward and the fidelity term are Phase I's; Phase II has neither")
         if fidelity_weight < 0 or (fidelity_weight and fidelity is None):
             raise ValueError(f"fidelity_weight {fidelity_weight}: needs a fidelity function and a weight ≥ 0")
@@ -64,20 +65,21 @@ class SwirlReward:
         self.action_set = action_set
         self.fidelity = fidelity if fidelity_weight else None
         self.fidelity_weight = fidelity_weight
-        self.__name__ = (f"log_{'Q' if trained_role == 'fwm' else 'P'}{'_normalised' if action_set else ''}"
+        scored_by = "Q" if trained_role.writes_state else "P"  # the frozen opposite model's likelihood
+        self.__name__ = (f"log_{scored_by}{'_normalised' if action_set else ''}"
                          f"{'+fidelity' if self.fidelity else ''}")
 
     def scoring_pairs(self, completions: Sequence[str], x: Sequence[str], target: Sequence[str]
                       ) -> tuple[list[str], list[str]]:
         """The (prompt, target) pairs the frozen model scores, one per completion (the run's prompt format,
         ``model.fwm_target`` included, is the frozen scorer's: both roles of a run share it)."""
-        tokenizer, fmt = self.scorer.tokenizer, self.scorer.prompt_format
-        if self.trained_role == "fwm":  # score z given (x, ŷ), ŷ the next state the completion describes
-            prompts = [idm_prompt(tokenizer, xi, fmt.next_state(xi, yi), fmt)
+        tokenizer, fmt, frozen = self.scorer.tokenizer, self.scorer.prompt_format, self.trained_role.other
+        if self.trained_role.writes_state:  # score z given (x, ŷ), ŷ the next state the completion describes
+            prompts = [build_prompt(tokenizer, frozen, xi, fmt.next_state(xi, yi), fmt)
                        for xi, yi in zip(x, completions, strict=True)]
             return prompts, list(target)
         # score y given (x, ẑ): y as the FWM writes it (the state, or its changes from x)
-        prompts = [fwm_prompt(tokenizer, xi, zi, fmt) for xi, zi in zip(x, completions, strict=True)]
+        prompts = [build_prompt(tokenizer, frozen, xi, zi, fmt) for xi, zi in zip(x, completions, strict=True)]
         return prompts, [fmt.fwm_completion(xi, yi) for xi, yi in zip(x, target, strict=True)]
 
     def __call__(self, prompts: Sequence[Any], completions: Sequence[str], x: Sequence[str],
@@ -88,7 +90,7 @@ class SwirlReward:
         Raises:
             KeyError: the dataset lacks the ``z`` (Phase I) or ``y`` (Phase II, or Phase I's fidelity) column.
         """
-        target = columns["z"] if self.trained_role == "fwm" else columns["y"]
+        target = columns[self.trained_role.other.writes]  # the frozen model's target: z (Phase I), y (Phase II)
         rewards = self._log_likelihood(completions, x, target)
         if self.fidelity is None:
             return rewards

@@ -24,6 +24,7 @@ from swirl_wm.evaluation.best_of_n import best_of_n
 from swirl_wm.evaluation.evaluate import evaluate_role, prediction_metrics
 from swirl_wm.recipes.run import SwirlRun
 from swirl_wm.recipes.stages import phase_nll_weight, phase_reward, phase_seed
+from swirl_wm.records import FWM, ROLES, Role
 from swirl_wm.run_folder import Layout, save_predictions
 
 
@@ -56,7 +57,7 @@ def trivial_stage(run: SwirlRun, splits: Splits) -> dict[str, Any]:
     return {name: {split: per_split[split][name] for split in per_split} for name in per_split["test"]}
 
 
-def _evaluate(run: SwirlRun, role: str, checkpoint: str, splits: Splits, folder: str,
+def _evaluate(run: SwirlRun, role: Role, checkpoint: str, splits: Splits, folder: str,
               result: dict[str, Any]) -> None:
     """Evaluate ``role`` at ``checkpoint`` on val and test into ``result[split]``; predictions saved under
     ``predictions/<folder>/``."""
@@ -66,7 +67,7 @@ def _evaluate(run: SwirlRun, role: str, checkpoint: str, splits: Splits, folder:
         transitions = getattr(splits, split)[: cfg.eval.max_examples]
         metrics, predictions = evaluate_role(role, scorer, transitions, cfg.eval)
         result[split] |= metrics
-        save_predictions(run.path(Layout.predictions(folder, split, role)), role, transitions, predictions)
+        save_predictions(run.path(Layout.predictions(folder, split, role.name)), role.name, transitions, predictions)
 
 
 def _best_of_n_stage(run: SwirlRun, sft: dict[str, str], splits: Splits) -> dict[str, Any]:
@@ -80,7 +81,7 @@ def _best_of_n_stage(run: SwirlRun, sft: dict[str, str], splits: Splits) -> dict
                                         temperature=cfg.swirl.phase1.temperature, top_p=cfg.swirl.phase1.top_p,
                                         batch_size=cfg.eval.batch_size, seed=cfg.seed + 5000)
         modality = fwm.prompt_format.state_modality
-        result[split] = prediction_metrics("fwm", transitions, predictions, cfg.eval, modality) | {
+        result[split] = prediction_metrics(FWM, transitions, predictions, cfg.eval, modality) | {
             "fwm/idm_score": sum(scores) / len(scores)}
         save_predictions(run.path(Layout.predictions("best-of-n", split, "fwm")), "fwm", transitions, predictions)
     return result
@@ -94,11 +95,11 @@ def _oracle_stage(run: SwirlRun, base: str, splits: Splits) -> dict[str, Any]:
                          "(data.split.simulated_unlabelled_fraction > 0) keeps them")
     data = splits.labelled + splits.oracle
     result: dict[str, Any] = {"transitions": len(data), "val": {}, "test": {}, "train_log": []}
-    for role in ("fwm", "idm"):
-        target = Layout.checkpoint("oracle", role)
-        _, history = train_sft(base, run.path(target), run.path(Layout.logs(f"oracle-{role}")), data, (role,), cfg.sft,
-                               cfg.seed, run.prompt_format, splits.val, lora=cfg.model.lora)
-        result["train_log"] += [{**h, "role": role} for h in train_log_of(history)]
+    for role in ROLES:
+        target = Layout.checkpoint("oracle", role.name)
+        _, history = train_sft(base, run.path(target), run.path(Layout.logs(f"oracle-{role.name}")), data, (role,),
+                               cfg.sft, cfg.seed, run.prompt_format, splits.val, lora=cfg.model.lora)
+        result["train_log"] += [{**h, "role": role.name} for h in train_log_of(history)]
         if run.state.is_main_process:
             _evaluate(run, role, target, splits, "oracle", result)
     return result
@@ -113,11 +114,11 @@ def _bootstrap_stage(run: SwirlRun, sft: dict[str, str], splits: Splits) -> dict
                                          "num_train_epochs": 1.0})
     target = Layout.checkpoint("bootstrap", "fwm")
     _, history = train_sft(str(run.path(sft["fwm"])), run.path(target), run.path(Layout.logs("bootstrap")), pairs,
-                           ("fwm",), sft_cfg, cfg.seed + 7000, run.prompt_format, lora=cfg.model.lora)
+                           (FWM,), sft_cfg, cfg.seed + 7000, run.prompt_format, lora=cfg.model.lora)
     result: dict[str, Any] = {"checkpoint": target, "pairs": len(pairs), "learning_rate": lr,
                               "train_log": train_log_of(history), "val": {}, "test": {}}
     if run.state.is_main_process:
-        _evaluate(run, "fwm", target, splits, "bootstrap", result)
+        _evaluate(run, FWM, target, splits, "bootstrap", result)
     return result
 
 
@@ -131,13 +132,13 @@ def _bootstrap_phase1_stage(run: SwirlRun, sft: dict[str, str], bootstrap: dict[
     pairs = read_transitions(run.path(Layout.latent(1)))
     scorer = run.scorer(sft["idm"])
     target = Layout.checkpoint("bootstrap-phase1", "fwm")
-    _, history = train_grpo(str(run.path(bootstrap["checkpoint"])), phase_reward(run, "fwm", scorer), pairs,
+    _, history = train_grpo(str(run.path(bootstrap["checkpoint"])), phase_reward(run, FWM, scorer), pairs,
                             cfg.swirl.phase1, run.path(target), run.path(Layout.logs("bootstrap-phase1")),
-                            phase_seed(cfg.seed, 1, "fwm"), cfg.model.lora, run.frozen_adapter(sft["idm"]),
-                            phase_nll_weight(run, "fwm"))
+                            phase_seed(cfg.seed, 1, FWM), cfg.model.lora, run.frozen_adapter(sft["idm"]),
+                            phase_nll_weight(run, FWM))
     result: dict[str, Any] = {"checkpoint": target, "pairs": len(pairs), "train_log": train_log_of(history),
                               "nonfinite_scores": scorer.nonfinite, "val": {}, "test": {}}
     del scorer
     if run.state.is_main_process:
-        _evaluate(run, "fwm", target, splits, "bootstrap-phase1", result)
+        _evaluate(run, FWM, target, splits, "bootstrap-phase1", result)
     return result

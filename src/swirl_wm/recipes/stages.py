@@ -28,11 +28,11 @@ from swirl_wm.objectives.fidelity import state_fidelity
 from swirl_wm.objectives.latent import infer_latent_actions
 from swirl_wm.objectives.rewards import SwirlReward
 from swirl_wm.recipes.run import SwirlRun
-from swirl_wm.records import Transition, source_state
+from swirl_wm.records import FWM, IDM, ROLES, Role, Transition, source_state
 from swirl_wm.run_folder import Layout, save_predictions
 
 
-def _learning_curve(run: SwirlRun, roles: tuple[str, ...], val: list[Transition]):
+def _learning_curve(run: SwirlRun, roles: tuple[Role, ...], val: list[Transition]):
     """The SFT learning curve's measure: greedy metrics of the model in training on the first
     ``sft.curve_examples`` validation transitions (FWM headline metric, IDM grounded accuracy / ROUGE-L)."""
     cfg = run.config
@@ -59,17 +59,18 @@ ROLE_LOG = "train_log.json"  # one SFT role's log, written when that role's chec
 def sft_stage(run: SwirlRun, base: str, splits: Splits) -> dict[str, Any]:
     cfg = run.config
     if cfg.model.shared:
-        roles, shared = ("fwm", "idm"), Layout.checkpoint("sft", "shared")
-        _, history = train_sft(base, run.path(shared), run.path(Layout.logs("sft")), splits.labelled, roles,
+        shared = Layout.checkpoint("sft", "shared")
+        _, history = train_sft(base, run.path(shared), run.path(Layout.logs("sft")), splits.labelled, ROLES,
                                cfg.sft, cfg.seed, run.prompt_format, splits.val,
-                               _learning_curve(run, roles, splits.val), cfg.model.lora)
+                               _learning_curve(run, ROLES, splits.val), cfg.model.lora)
         return {"fwm": shared, "idm": shared, "train_log": train_log_of(history)}
     logs = []
-    for role in ("fwm", "idm"):  # a role trained before the stage was interrupted is kept (its log beside it)
-        checkpoint, log_dir = run.path(Layout.checkpoint("sft", role)), run.path(Layout.logs(f"sft-{role}"))
+    for role in ROLES:  # a role trained before the stage was interrupted is kept (its log beside it)
+        checkpoint = run.path(Layout.checkpoint("sft", role.name))
+        log_dir = run.path(Layout.logs(f"sft-{role.name}"))
         done = log_dir / ROLE_LOG
         if done.exists() and (checkpoint / FORMAT_FILE).exists():
-            run.announce(f"[skip] sft {role}: trained before the stage was interrupted ({done})")
+            run.announce(f"[skip] sft {role.name}: trained before the stage was interrupted ({done})")
             role_log = json.loads(done.read_text(encoding="utf-8"))
         else:
             _, history = train_sft(base, checkpoint, log_dir, splits.labelled, (role,), cfg.sft, cfg.seed,
@@ -78,7 +79,7 @@ def sft_stage(run: SwirlRun, base: str, splits: Splits) -> dict[str, Any]:
             role_log = train_log_of(history)
             if run.state.is_main_process:
                 atomic_write_text(done, json.dumps(role_log))
-        logs += [{**h, "role": role} for h in role_log]
+        logs += [{**h, "role": role.name} for h in role_log]
     return {"fwm": Layout.checkpoint("sft", "fwm"), "idm": Layout.checkpoint("sft", "idm"), "train_log": logs}
 
 
@@ -90,9 +91,14 @@ def _pairs_used(config: GRPOPhaseConfig) -> int | None:
     return min(config.max_steps * per_step, config.max_pairs or 10**12)
 
 
-def phase_seed(seed: int, iteration: int, trained: str) -> int:
-    """The seed of one phase (pair order, latent actions, GRPO sampling): distinct per iteration and role."""
-    return seed + 1000 * iteration + (1 if trained == "fwm" else 2)
+def phase_seed(seed: int, iteration: int, trained: Role | str) -> int:
+    """The seed of one phase (pair order, latent actions, GRPO sampling): distinct per iteration and trained
+    role (a :class:`~swirl_wm.records.Role` or its name).
+
+    Raises:
+        ValueError: unknown role.
+    """
+    return seed + 1000 * iteration + Role.of(trained).phase
 
 
 def phase_pairs(unlabelled: list[Transition], config: GRPOPhaseConfig, seed: int) -> list[Transition]:
@@ -103,17 +109,18 @@ def phase_pairs(unlabelled: list[Transition], config: GRPOPhaseConfig, seed: int
     return pairs[: _pairs_used(config)]
 
 
-def phase_stage(run: SwirlRun, name: str, trained: str, current: dict[str, str], splits: Splits,
+def phase_stage(run: SwirlRun, name: str, trained: Role, current: dict[str, str], splits: Splits,
                  iteration: int) -> dict[str, Any]:
-    """Phase I (``trained="fwm"``) or Phase II (``trained="idm"``) of one iteration."""
+    """Phase I (``trained=FWM``) or Phase II (``trained=IDM``) of one iteration; ``current`` holds each role's
+    checkpoint by name."""
     cfg = run.config
-    phase_cfg = cfg.swirl.phase1 if trained == "fwm" else cfg.swirl.phase2
-    frozen = "idm" if trained == "fwm" else "fwm"
+    phase_cfg = trained.phase_config(cfg.swirl)
+    frozen = trained.other
     seed = phase_seed(cfg.seed, iteration, trained)
     pairs = phase_pairs(splits.unlabelled, phase_cfg, seed)  # label only the pairs the phase will train on
-    scorer = run.scorer(current[frozen])
+    scorer = run.scorer(current[frozen.name])
     result: dict[str, Any] = {}
-    if trained == "fwm":  # latent actions from the frozen IDM (method.md §1.3 step 1)
+    if trained == FWM:  # latent actions from the frozen IDM (method.md §1.3 step 1)
         la = cfg.swirl.latent_action
         pairs, stats = infer_latent_actions(scorer, pairs, la, phase_cfg.temperature, phase_cfg.top_p,
                                             cfg.eval.batch_size, seed)
@@ -126,21 +133,21 @@ def phase_stage(run: SwirlRun, name: str, trained: str, current: dict[str, str],
             result["warm_start_check"] = _warm_start_check(run, name, current, scorer, pairs, splits.labelled, seed)
     elif cfg.swirl.warm_start_check.pairs:
         result["phase2_check"] = _phase2_check(run, name, current, scorer, pairs, seed)
-    target = Layout.checkpoint(name, "shared" if cfg.model.shared else trained)
-    _, history = train_grpo(str(run.path(current[trained])), phase_reward(run, trained, scorer), pairs, phase_cfg,
-                             run.path(target), run.path(Layout.logs(name)), seed, cfg.model.lora,
-                             run.frozen_adapter(current[frozen]), phase_nll_weight(run, trained))
-    new = dict(current, **({"fwm": target, "idm": target} if cfg.model.shared else {trained: target}))
+    target = Layout.checkpoint(name, "shared" if cfg.model.shared else trained.name)
+    _, history = train_grpo(str(run.path(current[trained.name])), phase_reward(run, trained, scorer), pairs,
+                             phase_cfg, run.path(target), run.path(Layout.logs(name)), seed, cfg.model.lora,
+                             run.frozen_adapter(current[frozen.name]), phase_nll_weight(run, trained))
+    new = dict(current, **({"fwm": target, "idm": target} if cfg.model.shared else {trained.name: target}))
     return result | {"fwm": new["fwm"], "idm": new["idm"], "pairs": len(pairs), "train_log": train_log_of(history),
                      "nonfinite_scores": scorer.nonfinite}
 
 
-def phase_reward(run: SwirlRun, trained: str, scorer: Scorer) -> SwirlReward:
+def phase_reward(run: SwirlRun, trained: Role, scorer: Scorer) -> SwirlReward:
     """The phase's reward on the frozen ``scorer``: Phase I's normalised over the action set when
     ``swirl.phase1_reward`` says so (the config allows that only where the set is known: physics), plus
     ``α · F(ŷ, y)`` when ``swirl.phase1_fidelity_weight`` is α > 0."""
     swirl = run.config.swirl
-    if trained == "idm":
+    if trained == IDM:
         return SwirlReward(trained, scorer)
     env = source(run.config.data.env)
     action_set = env.actions_of if swirl.phase1_reward == "normalised" else None
@@ -152,10 +159,10 @@ def phase_reward(run: SwirlRun, trained: str, scorer: Scorer) -> SwirlReward:
                        fidelity_weight=swirl.phase1_fidelity_weight)
 
 
-def phase_nll_weight(run: SwirlRun, trained: str) -> float:
+def phase_nll_weight(run: SwirlRun, trained: Role) -> float:
     """λ of the observed next state's NLL in the phase's loss: ``swirl.phase1_nll_weight`` for Phase I, 0 for
     Phase II."""
-    return run.config.swirl.phase1_nll_weight if trained == "fwm" else 0.0
+    return run.config.swirl.phase1_nll_weight if trained == FWM else 0.0
 
 
 def _warm_start_check(run: SwirlRun, name: str, current: dict[str, str], idm: Scorer, pairs: list[Transition],
@@ -169,7 +176,7 @@ def _warm_start_check(run: SwirlRun, name: str, current: dict[str, str], idm: Sc
     cfg = run.config
     check, phase1 = cfg.swirl.warm_start_check, cfg.swirl.phase1
     subset = pairs[: check.pairs]
-    groups = sample_groups(run.scorer(current["fwm"]), phase_reward(run, "fwm", idm), subset, phase1.num_generations,
+    groups = sample_groups(run.scorer(current["fwm"]), phase_reward(run, FWM, idm), subset, phase1.num_generations,
                            phase1.temperature, phase1.top_p, phase1.max_completion_length, cfg.eval.batch_size, seed)
     figures: dict[str, Any] = {"reward_signal": group_figures(groups)}
     apply = APPLY.get(subset[0].env) if subset else None
@@ -178,7 +185,7 @@ def _warm_start_check(run: SwirlRun, name: str, current: dict[str, str], idm: Sc
                                                     for t in subset) / len(subset)
     evaluation = next((run.ledger.stages[k] for k in reversed(run.ledger.stages)
                        if k.endswith("/eval") and run.ledger.stages[k]["checkpoints"]["idm"] == current["idm"]), None)
-    key = selection_metric("idm", cfg.eval.select_idm_by, labelled, cfg.data.modality)
+    key = selection_metric(IDM, IDM.select_by(cfg.eval), labelled, cfg.data.modality)
     figures["idm_val"] = {key: evaluation["val"].get(key)} if evaluation else {}
     corr = figures["reward_signal"].get("corr_reward_quality")
     problems = []
@@ -214,7 +221,7 @@ def phase2_groups(run: SwirlRun, current: dict[str, str], fwm: Scorer, pairs: li
     (:func:`~swirl_wm.evaluation.reward_signal.sample_action_groups`)."""
     cfg = run.config
     phase2 = cfg.swirl.phase2
-    return sample_action_groups(run.scorer(current["idm"]), phase_reward(run, "idm", fwm), pairs,
+    return sample_action_groups(run.scorer(current["idm"]), phase_reward(run, IDM, fwm), pairs,
                                 phase2.num_generations, phase2.temperature, phase2.top_p,
                                 phase2.max_completion_length, cfg.eval.batch_size, seed)
 
@@ -240,25 +247,26 @@ def eval_stage(run: SwirlRun, name: str, current: dict[str, str], previous: dict
     joint = cfg.eval.cycle or bool(cfg.eval.rollout_steps)  # measures that need both roles loaded
     loaded: dict[str, Scorer] = {}  # by checkpoint folder: shared weights are loaded once
 
-    def scorer_of(role: str) -> Scorer:
-        if current[role] not in loaded:
-            loaded[current[role]] = run.scorer(current[role])
-        return loaded[current[role]]
+    def scorer_of(role: Role) -> Scorer:
+        folder = current[role.name]
+        if folder not in loaded:
+            loaded[folder] = run.scorer(folder)
+        return loaded[folder]
 
-    for role in ("fwm", "idm"):
-        if previous is not None and previous["checkpoints"][role] == current[role]:
+    for role in ROLES:
+        if previous is not None and previous["checkpoints"][role.name] == current[role.name]:
             for split in parts:
-                result[split] |= {k: v for k, v in previous[split].items() if k.startswith(f"{role}/")}
+                result[split] |= {k: v for k, v in previous[split].items() if k.startswith(f"{role.name}/")}
             continue
         scorer = scorer_of(role)
         for split, transitions in parts.items():
             metrics, predictions = evaluate_role(role, scorer, transitions, cfg.eval)
             result[split] |= metrics
-            save_predictions(run.path(Layout.predictions(name, split, role)), role,
+            save_predictions(run.path(Layout.predictions(name, split, role.name)), role.name,
                               transitions, predictions)
     if not joint:
         return result
-    world_model = WorldModel(scorer_of("fwm"), scorer_of("idm"), cfg.eval.max_new_tokens_state,
+    world_model = WorldModel(scorer_of(FWM), scorer_of(IDM), cfg.eval.max_new_tokens_state,
                              cfg.eval.max_new_tokens_action)
     if cfg.eval.cycle:
         for split, transitions in parts.items():

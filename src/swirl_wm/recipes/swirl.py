@@ -29,6 +29,7 @@ from swirl_wm.recipes.baselines import baseline_stages, trivial_stage
 from swirl_wm.recipes.data import base_model, check_extras, check_generation_budgets, data_stage
 from swirl_wm.recipes.run import SwirlRun
 from swirl_wm.recipes.stages import eval_stage, phase_stage, sft_stage
+from swirl_wm.records import FWM, IDM, ROLES
 from swirl_wm.reporting.model_card import write_model_cards
 from swirl_wm.reporting.run_info import run_info, write_run_outputs
 from swirl_wm.results import SwirlMetrics
@@ -70,17 +71,17 @@ def _swirl_stages(run: SwirlRun) -> SwirlMetrics:
     evaluation = run.stage("sft/eval", lambda: eval_stage(run, "sft", current, None, splits))
     phases[-1] |= {"val": evaluation["val"], "test": evaluation["test"], "checkpoints": evaluation["checkpoints"],
                    **({"rollout": evaluation["rollout"]} if "rollout" in evaluation else {})}
-    roles = ((1, "fwm"), (2, "idm")) if config.swirl.train_idm else ((1, "fwm"),)
+    roles = (FWM, IDM) if config.swirl.train_idm else (FWM,)
     for it in range(1, config.swirl.iterations + 1):
-        for number, trained in roles:
-            name = f"iter{it}/phase{number}"
+        for trained in roles:
+            name = f"iter{it}/phase{trained.phase}"
             done = run.stage(name, lambda n=name, r=trained, c=dict(current), i=it:
                              phase_stage(run, n, r, c, splits, i), all_processes=True)
             current = {"fwm": done["fwm"], "idm": done["idm"]}
             previous = evaluation
             evaluation = run.stage(f"{name}/eval", lambda n=name, c=dict(current), p=previous:
                                    eval_stage(run, n, c, p, splits))
-            phases.append({"name": name, "iteration": it, "role": trained, "train_log": done["train_log"],
+            phases.append({"name": name, "iteration": it, "role": trained.name, "train_log": done["train_log"],
                            "val": evaluation["val"], "test": evaluation["test"],
                            "checkpoints": evaluation["checkpoints"],
                            "nonfinite_scores": done["nonfinite_scores"],
@@ -88,8 +89,8 @@ def _swirl_stages(run: SwirlRun) -> SwirlMetrics:
                            **{k: done[k] for k in ("latent_actions", "warm_start_check", "phase2_check") if k in done}})
     baselines = baseline_stages(run, source.path, {"fwm": sft["fwm"], "idm": sft["idm"]}, splits)
     trivial = run.stage("baselines/trivial", lambda: trivial_stage(run, splits))
-    select = {role: selection_metric(role, getattr(config.eval, f"select_{role}_by"), splits.labelled,
-                                     config.data.modality) for role in ("fwm", "idm")}
+    select = {role.name: selection_metric(role, role.select_by(config.eval), splits.labelled, config.data.modality)
+              for role in ROLES}
     metrics: SwirlMetrics = {
         "run": run_info(config, source, run.wall_time_s())
         | {"data": run.ledger.stages["data"],
