@@ -3,7 +3,8 @@
 For each variant (the base config, then each ``--variant NAME:key=value,key=value`` on top of it) and each
 seed, runs (or resumes) the whole pipeline in ``<runs-dir>/<name>/<variant>/seed<k>``, then aggregates the
 test metrics of every phase and baseline (``swirl_wm.reporting.benchmark``) into JSON (config, variants,
-seeds, git commit, machine, wall time, rows) and a Markdown table beside it. ``--study studies/<question>``
+seeds, git commit, machine, wall time, rows; for SWIRL runs also ``val_rows``, the same on validation, for
+choosing between variants without reading the test split) and a Markdown table beside it. ``--study studies/<question>``
 also writes the table into that study folder's README, between ``<!-- table:NAME:start -->`` and
 ``<!-- table:NAME:end -->`` (NAME: the JSON's file name without ``.json``; the block is added if missing),
 and puts the JSON there (``<config name>.json``) unless ``--output`` says otherwise.
@@ -252,7 +253,8 @@ def main() -> None:
               "run_wall_time_s": {v: [m["run"]["wall_time_s"] for m in ms] for v, ms in runs.items()},
               "run_dirs": run_dirs,
               "rows": rows}
-    if kind is SWIRL:
+    if kind is SWIRL:  # validation rows: what a choice between variants may read (the test rows report)
+        result["val_rows"] = aggregate(runs, split="val")
         result["latent_actions"] = {v: [[p.get("latent_actions") for p in m["phases"] if "latent_actions" in p]
                                         for m in ms] for v, ms in runs.items()}
     else:

@@ -319,3 +319,14 @@ def test_phase2_signal_starts_each_phase2_from_the_frozen_fwm_and_the_idm_before
     assert phase2_signal.starting_points(phases[:2]) == []  # Phase I only (swirl.train_idm: false)
     with pytest.raises(ValueError, match="no phase before it"):
         phase2_signal.starting_points(phases[2:3])
+
+
+def test_aggregate_reads_the_validation_split_when_asked() -> None:
+    runs = {"swirl": [_run(0, 50, 53), _run(1, 60, 62)]}
+    for run, shift in zip(runs["swirl"], (1, 2), strict=True):
+        for phase in run["phases"]:
+            phase["val"] = {"fwm/rouge_l": phase["test"]["fwm/rouge_l"] + shift}
+    val = aggregate(runs, split="val")
+    assert _row(val, "sft")["metrics"]["fwm/rouge_l"]["values"] == [51, 62]
+    assert _row(val, "swirl: iter1/phase1")["delta_vs_sft"]["fwm/rouge_l"]["values"] == [3, 2]
+    assert _row(aggregate(runs), "sft")["metrics"]["fwm/rouge_l"]["values"] == [50, 60]

@@ -72,38 +72,40 @@ def paired_change(runs: Sequence[Mapping[str, Any]], base: Sequence[Mapping[str,
     return seed_stats(changes)
 
 
-def _rows_of_run(variant: str, metrics: Mapping[str, Any], base: bool) -> dict[str, dict[str, float]]:
-    """Test metrics of every model in one run, keyed by row name."""
+def _rows_of_run(variant: str, metrics: Mapping[str, Any], base: bool, split: str = "test"
+                 ) -> dict[str, dict[str, float]]:
+    """``split``'s metrics of every model in one run, keyed by row name."""
     rows: dict[str, dict[str, float]] = {}
     for phase in metrics["phases"]:
         if phase["name"] == "sft":
             if base:
-                rows["sft"] = phase["test"]
+                rows["sft"] = phase[split]
             continue
         # A phase evaluates both roles; the untrained role carries the previous numbers, so keep the
         # trained role's keys and the FWM's (what the benchmark is about) of every phase.
-        rows[f"{variant}: {phase['name']}"] = phase["test"]
+        rows[f"{variant}: {phase['name']}"] = phase[split]
     baselines = metrics.get("baselines", {})
     if "best_of_n" in baselines:
-        rows[f"{variant}: best-of-{baselines['best_of_n']['n']} (SFT FWM, IDM picks)"] = baselines["best_of_n"]["test"]
+        rows[f"{variant}: best-of-{baselines['best_of_n']['n']} (SFT FWM, IDM picks)"] = baselines["best_of_n"][split]
     if "bootstrap" in baselines:
-        rows[f"{variant}: {BOOTSTRAP_ROW}"] = baselines["bootstrap"]["test"]
+        rows[f"{variant}: {BOOTSTRAP_ROW}"] = baselines["bootstrap"][split]
     if "bootstrap_phase1" in baselines:
-        rows[f"{variant}: {BOOTSTRAP_PHASE1_ROW}"] = baselines["bootstrap_phase1"]["test"]
+        rows[f"{variant}: {BOOTSTRAP_PHASE1_ROW}"] = baselines["bootstrap_phase1"][split]
     if "oracle" in baselines and base:
-        rows[ORACLE_ROW] = baselines["oracle"]["test"]
+        rows[ORACLE_ROW] = baselines["oracle"][split]
     if base:  # the trivial baselines: same test transitions for every variant of a seed
         for name, per_split in metrics.get("trivial_baselines", {}).items():
-            rows[f"{TRIVIAL_NAMES.get(name, name)} (trivial)"] = per_split["test"]
+            rows[f"{TRIVIAL_NAMES.get(name, name)} (trivial)"] = per_split[split]
     return rows
 
 
-def aggregate(runs: Mapping[str, Sequence[Mapping[str, Any]]]) -> list[dict[str, Any]]:
+def aggregate(runs: Mapping[str, Sequence[Mapping[str, Any]]], split: str = "test") -> list[dict[str, Any]]:
     """Benchmark rows over seeds.
 
     Args:
         runs: ``{variant: [metrics dict per seed]}``; the first variant is the base, whose ``sft`` phase is
             the SFT row. Every variant must list its seeds in the same order as the base.
+        split: ``"test"`` (the reported figures) or ``"val"`` (what a choice between variants may read).
 
     Returns:
         One dict per row, in order: ``{"row", "variant", "seeds", "metrics": {key: {"mean", "ci95",
@@ -129,7 +131,7 @@ def aggregate(runs: Mapping[str, Sequence[Mapping[str, Any]]]) -> list[dict[str,
                              f"the base {base_name!r} has {seeds}")
         for metrics in seed_runs:
             seed = metrics["run"]["seed"]
-            for row, values in _rows_of_run(variant, metrics, base=variant == base_name).items():
+            for row, values in _rows_of_run(variant, metrics, base=variant == base_name, split=split).items():
                 entry = per_row.setdefault(row, {"row": row, "variant": variant, "by_seed": {}})
                 entry["by_seed"][seed] = values
                 if row == "sft":
