@@ -8,7 +8,7 @@ PIP := $(PY) -m pip install -c constraints.txt --find-links vendor  # vendor/: w
 STAMP := $(VENV)/.installed
 ALFWORLD_STAMP := $(VENV)/.alfworld-installed
 
-.PHONY: install alfworld demo demo-tiny test lint docs clean
+.PHONY: install alfworld demo demo-smollm2 demo-tiny test lint docs clean
 
 $(STAMP): pyproject.toml constraints.txt $(wildcard vendor/*.whl)
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,9 @@ alfworld: $(ALFWORLD_STAMP)  # ALFWorld-style tasks for `swirl paw` (C++ planner
 
 demo: $(STAMP)
 	$(VENV)/bin/swirl demo
+
+demo-smollm2: $(STAMP)  # the same question on SmolLM2-135M (about 30-45 min on 2 cores)
+	$(VENV)/bin/swirl demo --model smollm2
 
 demo-tiny: $(STAMP)
 	$(VENV)/bin/swirl demo --model tiny

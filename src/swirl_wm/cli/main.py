@@ -163,23 +163,29 @@ def _print_log_location(config) -> None:
         console.print(f"training curves: tensorboard --logdir {Path(config.output_dir) / 'logs'}")
 
 
+DEMO_MODELS = ("small", "smollm2", "tiny")  # each with its packaged demo config
+
+
 @app.command()
 def demo(
-    model: Annotated[str, typer.Option(help="'smollm2' (default), 'tiny', or a model folder")] = "smollm2",
+    model: Annotated[str, typer.Option(help="'small' (default), 'smollm2', 'tiny', or a model folder")] = "small",
     output_dir: Annotated[Path | None, typer.Option(help="run folder (default runs/demo[-MODEL])")] = None,
     seed: Annotated[int | None, typer.Option(help="seed (default 0)")] = None,
     sets: SetOption = None,
 ) -> None:
-    """Embedded physics world: SFT + one SWIRL iteration, then a table of SFT vs SWIRL phases.
+    """Embedded physics world: SFT, then Phase I on the unlabelled half beside the bootstrap, then a table of
+    SFT vs the unlabelled-data arms vs the trivial baselines.
 
-    --model tiny runs the same pipeline at smoke-test size (configs/demo-tiny.yaml in the package).
+    --model small (default) is the CPU tier (configs/demo.yaml in the package); --model smollm2 runs
+    SmolLM2-135M (configs/demo-smollm2.yaml), as does a model folder; --model tiny the pipeline at smoke-test
+    size (configs/demo-tiny.yaml).
     """
-    preset = "demo-tiny.yaml" if model == "tiny" else "demo.yaml"
+    preset = {"small": "demo.yaml", "tiny": "demo-tiny.yaml"}.get(model, "demo-smollm2.yaml")
     overrides: dict[str, Any] = {"seed": seed, "output_dir": output_dir}
-    if model not in ("smollm2", "tiny"):
+    if model not in DEMO_MODELS:
         overrides["output_dir"] = output_dir or Path(f"runs/demo-{Path(model).name}")
     config = _load(Path(str(CONFIGS / preset)), overrides, sets=sets)
-    if model not in ("smollm2", "tiny"):
+    if model not in DEMO_MODELS:
         from pydantic import ValidationError
 
         from swirl_wm.config import ModelConfig
