@@ -317,11 +317,12 @@ def _fewer(study: dict[str, Any], arm: str) -> str:
     return f" (n = {len(seeds)})" if seeds is not None and len(seeds) != len(study["seeds"]) else ""
 
 
-def markdown(studies: list[dict[str, Any]], key: str) -> str:
-    """Tables of the study: the arms and trivial baselines per L, and the changes over SFT."""
+def markdown(studies: list[dict[str, Any]], key: str, split: str = "test") -> str:
+    """Tables of the study: the arms and trivial baselines per L, and the changes over SFT (on ``split``)."""
     arms = list(dict.fromkeys(a for s in studies for a in s["arms"]))
     trivial = list(dict.fromkeys(t for s in studies for t in s["trivial"]))
-    lines = [f"Test {key}, mean ± 95 % CI over seeds; italic: trivial baselines (no model).", "",
+    lines = [f"{'Validation' if split == 'val' else 'Test'} {key}, mean ± 95 % CI over seeds; italic: trivial "
+             "baselines (no model).", "",
              "| L (labelled episodes) | seeds | " + " | ".join(arms) + " | " + " | ".join(f"*{t}*" for t in trivial)
              + " |", "|---:|---:|" + "---:|" * (len(arms) + len(trivial))]
     for s in studies:
@@ -437,7 +438,9 @@ def analyse(inputs: dict[str, dict[str, Any]], oracle_inputs: dict[str, dict[str
 
 def report(out: dict[str, Any]) -> str:
     """The Markdown of :func:`analyse`'s figures: the headline's tables, then each extra metric's."""
-    return markdown(out["studies"], out["key"]) + "".join(f"\n{markdown(v, k)}" for k, v in out["extra"].items())
+    split = out.get("split", "test")
+    return markdown(out["studies"], out["key"], split) + "".join(f"\n{markdown(v, k, split)}"
+                                                                for k, v in out["extra"].items())
 
 
 def write(out: dict[str, Any], output: Path) -> str:
@@ -460,12 +463,31 @@ def main() -> None:
     parser.add_argument("--key", default="fwm/field_accuracy", help="the headline metric")
     parser.add_argument("--extra-key", action="append", default=["idm/grounded_accuracy"])
     parser.add_argument("--output", type=Path, required=True, help="path prefix: writes .json, .md and .png")
+    parser.add_argument("--split", choices=("test", "val"), default="test",
+                        help="val: the harness JSONs' validation rows (val_rows), for choosing between variants "
+                             "without reading the test split")
     parser.add_argument("--oracle", type=Path, nargs="*", default=[],
                         help="harness JSONs of SFT-and-oracle-only runs (swirl.iterations=0, baselines.oracle=true) "
                              "that supply the oracle arm of their labelled size (see attach_oracle)")
     args = parser.parse_args()
-    load = lambda paths: {str(p): json.loads(p.read_text(encoding="utf-8")) for p in paths}  # noqa: E731
-    print(write(analyse(load(args.results), load(args.oracle), args.key, args.extra_key), args.output))
+    load = lambda paths: {str(p): on_split(json.loads(p.read_text(encoding="utf-8")), args.split, p)  # noqa: E731
+                          for p in paths}
+    out = analyse(load(args.results), load(args.oracle), args.key, args.extra_key) | {"split": args.split}
+    print(write(out, args.output))
+
+
+def on_split(result: dict[str, Any], split: str, path: Path) -> dict[str, Any]:
+    """A harness result whose ``rows`` are those of ``split`` (its ``val_rows`` for ``"val"``).
+
+    Raises:
+        SystemExit: ``"val"`` asked of a result written without validation rows.
+    """
+    if split == "test":
+        return result
+    if "val_rows" not in result:
+        raise SystemExit(f"{path}: no val_rows (written by an older harness); re-run its harness command, "
+                         f"which reads the finished runs")
+    return result | {"rows": result["val_rows"]}
 
 
 if __name__ == "__main__":
