@@ -3,8 +3,8 @@
 _.model_config  # pydantic reads it
 _._path_for_jsonl  # pydantic validator
 _._divisible  # pydantic validator
-_._idm_reads_y  # pydantic validator (config.py)
-_._a_model_it_can_find  # pydantic validator (config.py)
+_._idm_reads_y  # pydantic validator (config/schema.py)
+_._a_model_it_can_find  # pydantic validator (config/schema.py)
 _._fits  # pydantic validator
 _._levels_at_least_3  # pydantic validator
 _._known_tasks  # pydantic validator
@@ -22,7 +22,7 @@ _.paw  # typer command (swirl paw)
 _._ranges  # pydantic validator (envs/alfworld.py)
 _._params_known  # pydantic validator (envs/textworld_express.py)
 _.quality  # TypedDict field (evaluation/reward_signal.py Group), read by key
-_._consistent  # pydantic validator (config.py)
+_._consistent  # pydantic validator (config/schema.py)
 _._renamed  # pydantic validator (data/splits.py)
 __getattr__  # module-level lazy exports (swirl_wm/__init__.py, PEP 562)
 _.on_evaluate  # transformers TrainerCallback hook (backend/sft.py LearningCurve)

@@ -1,6 +1,6 @@
 """A griffe extension for the API reference: the docstrings' Sphinx roles as cross-references.
 
-The docstrings of swirl_wm name other objects the Sphinx way (``:func:`~swirl_wm.records.source_state```,
+The docstrings of swirl_wm name other objects the Sphinx way (``:func:`~swirl_wm.records.original_state```,
 ``:mod:`.stages```); mkdocstrings renders Markdown and would print the role literally. This extension rewrites
 each role, before the docstring is parsed, into an *optional* mkdocs-autorefs reference: a link when the
 target is rendered somewhere in the reference, plain code when it is not (TRL, torch, a private helper), so

@@ -157,3 +157,16 @@ def test_the_phase1_nll_term_needs_the_shared_prefix_pass(tmp_path):
     assert (config.swirl.phase1_nll_weight, config.swirl.phase1_fidelity_weight) == (0.5, 2.0)
     with pytest.raises(ConfigError, match="phase1_fidelity_weight"):
         load_config(_write(tmp_path, "swirl:\n  phase1_fidelity_weight: -1\n"))
+
+
+def test_reading_a_config_imports_neither_torch_nor_the_text_metrics():
+    """`swirl config show` and a config error answer in well under 2 s: importing the config (schema and
+    loader) loads no torch (the image codec's), no rouge_score / nltk and no scipy (the text metrics'), which
+    together took about 3 s of start-up."""
+    import subprocess
+    import sys
+
+    heavy = ("torch", "rouge_score", "nltk", "scipy")
+    code = f"import sys, swirl_wm.config; print(sorted(m for m in {heavy!r} if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

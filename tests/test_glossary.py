@@ -1,5 +1,5 @@
 """The metric glossary (swirl_wm/glossary.py) knows every key evaluation reports, and its helpers decide
-units, direction, order, selection and headlines."""
+units, direction, order and selection."""
 
 from swirl_wm.config import EvalConfig
 from swirl_wm.envs import physics
@@ -9,7 +9,6 @@ from swirl_wm.glossary import (
     SELECTABLE,
     better,
     glossary_rows,
-    headline_fwm,
     is_fraction,
     metric_name,
     table_rank,
@@ -33,9 +32,7 @@ def test_units_direction_and_order():
         "bleu", "grounded_accuracy"]
 
 
-def test_selectable_keys_and_headlines():
+def test_selectable_keys():
     assert "fwm/effect_accuracy" in SELECTABLE and "cycle/rouge_l" in SELECTABLE
     assert "idm/field_accuracy" not in SELECTABLE and "agent/success_rate" not in SELECTABLE
-    assert headline_fwm("physics") == "fwm/field_accuracy" and headline_fwm("bfcl") == "fwm/bleu"
-    assert headline_fwm("my-own-env") == "fwm/rouge_l"
 

@@ -1,6 +1,7 @@
-"""The metric glossary: every metric key a run reports, its unit and direction, the order tables show them in,
-and the headline metric of each environment, in one place. Evaluation, phase selection, the config's check of
-``eval.select_*_by``, the reports, the plots and the benchmark tables read this one table.
+"""The metric glossary: every metric key a run reports, its unit and direction and the order tables show them
+in, in one place. Evaluation, phase selection, the config's check of ``eval.select_*_by``, the reports, the
+plots and the benchmark tables read this one table. The headline metric of each environment is a fact of the
+environment's registry line (:func:`swirl_wm.envs.registry.headline_fwm`); the default is here.
 
 A key is ``<role>/<metric>[/<detail>]``: the role is ``fwm``, ``idm``, ``cycle`` (FWM after IDM, no labels),
 ``wm`` (an agent policy as a world model), ``agent`` or ``rl``; the detail is a breakdown such as a field
@@ -54,16 +55,9 @@ METRICS: dict[str, Metric] = {  # in the order tables show them
     "success_rate": Metric("fraction", True, ("agent",), "episodes won"),
 }
 
-# The headline FWM metric of each environment (its next states' kind): tool outputs are scored with BLEU
-# (the StableToolBench convention, SWIRL §4), web pages and text observations with ROUGE-L (SWIRL §4:
-# ScienceWorld, Mind2Web), the physics world's structured states with per-field accuracy (this project).
-HEADLINE_FWM = {"physics": "fwm/field_accuracy", "shapes": "fwm/field_accuracy", "bfcl": "fwm/bleu",
-                "tau-bench": "fwm/bleu",
-                "scienceworld": "fwm/rouge_l", "miniwob": "fwm/rouge_l", "webshop": "fwm/rouge_l",
-                "propara": "fwm/rouge_l"}
+# The FWM's headline metric where an environment names none (a user's own logs included): ROUGE-L, which SWIRL §4
+# reports for text environments (ScienceWorld, Mind2Web).
 DEFAULT_HEADLINE_FWM = "fwm/rouge_l"
-HEADLINE_FWM_IMAGE = "fwm/code_match"  # image states: the exact next frame in code space (copying x never gets it;
-# on mostly-background frames copying x already scores SSIM ≈ 0.98 — eval.select_fwm_by: fwm/ssim for natural images)
 
 # Validation metrics that may pick the best phase (``eval.select_*_by``): what every SWIRL phase reports.
 SELECTABLE = tuple(f"{role}/{name}" for role in ("fwm", "idm", "cycle") for name, m in METRICS.items()
@@ -107,15 +101,3 @@ def table_rank(key: str) -> int:
     names = list(METRICS)
     name = metric_name(key)
     return names.index(name) if name in names else len(names)
-
-
-def headline_fwm(env: str, modality: str = "text") -> str:
-    """The metric key that headlines the FWM of environment ``env``: ``"fwm/bleu"`` for tool outputs (BFCL,
-    tau-bench), ``"fwm/field_accuracy"`` for physics, ``"fwm/rouge_l"`` for pages, text observations and any
-    other environment (a user's own ``env`` name included); ``"fwm/code_match"`` for image states.
-
-    Source: StableToolBench (BLEU for tool outputs) and SWIRL §4 (ROUGE-L for text environments).
-    """
-    if modality == "image":
-        return HEADLINE_FWM_IMAGE
-    return HEADLINE_FWM.get(env, DEFAULT_HEADLINE_FWM)

@@ -10,6 +10,7 @@ which needs a sentence-embedding model, lives in :mod:`swirl_wm.evaluation.embed
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -19,10 +20,17 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import sacrebleu
-import scipy.stats
-from rouge_score import rouge_scorer
 
-_ROUGE_L = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=False)
+
+@functools.cache
+def _rouge_l_scorer() -> Any:
+    """rouge-score's ROUGE-L scorer, built on first use: rouge_score imports nltk, which takes about a second
+    and a half, so a process that scores nothing (``swirl config show``) does not pay for it."""
+    from rouge_score import rouge_scorer
+
+    return rouge_scorer.RougeScorer(["rougeL"], use_stemmer=False)
+
+
 # Object keys written bare in a JSON leaf path; any other key (``"report.txt"``, ``"0"``, ``""``) is
 # written quoted, ``["report.txt"]``, so that no two leaves share a path.
 _BARE_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -112,7 +120,7 @@ def rouge_l(predictions: Sequence[str], references: Sequence[str]) -> float:
         if prediction.strip() == reference.strip():
             total += 1.0
         else:
-            total += _ROUGE_L.score(reference, prediction)["rougeL"].fmeasure
+            total += _rouge_l_scorer().score(reference, prediction)["rougeL"].fmeasure
     return 100.0 * total / len(references)
 
 
@@ -338,5 +346,7 @@ def summarise(values: Sequence[float]) -> tuple[float, float]:
     mean = statistics.fmean(values)
     if len(values) == 1:
         return mean, math.nan
+    import scipy.stats  # on use: scipy.stats takes about half a second to import
+
     t = float(scipy.stats.t.ppf(0.975, len(values) - 1))
     return mean, t * statistics.stdev(values) / math.sqrt(len(values))

@@ -47,14 +47,15 @@ class Transition:
         return replace(self, z=None)
 
 
-SOURCE_KEYS = {"x": "x_source", "y": "y_source"}  # meta keys of a state as its source wrote it (image states)
+# meta keys of a state as the environment or file wrote it, before the data stage encoded it (image states)
+ORIGINAL_KEYS = {"x": "x_source", "y": "y_source"}
 
 
-def source_state(t: Transition, field: str) -> str:
-    """The state ``field`` (``"x"`` or ``"y"``) of ``t`` as its source wrote it: the scene text behind an image
-    state (``meta["x_source"]``, ``meta["y_source"]``, :mod:`swirl_wm.recipes.frames`), else the state itself.
-    The environment's exact checks (``apply``) read these."""
-    return t.meta.get(SOURCE_KEYS[field], getattr(t, field))
+def original_state(t: Transition, field: str) -> str:
+    """The state ``field`` (``"x"`` or ``"y"``) of ``t`` as the environment or file wrote it: the scene text
+    behind an image state (``meta["x_source"]``, ``meta["y_source"]``, :mod:`swirl_wm.recipes.frames`), else
+    the state itself. The environment's exact checks (``apply``) read these."""
+    return t.meta.get(ORIGINAL_KEYS[field], getattr(t, field))
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from swirl_wm.cli.main import app
-from swirl_wm.data.importers import FORMATS, propara, tau_bench, webshop
+from swirl_wm.data.importers import import_episodes, propara, tau_bench, webshop
 from swirl_wm.data.jsonl import DataError, read_transitions
 from swirl_wm.data.truncate import count_truncated, truncate_states, truncate_text
 from swirl_wm.records import Episode, Transition
@@ -451,7 +451,7 @@ REAL = {
 def _real(name: str) -> list[Episode]:
     if not REAL[name].exists():
         pytest.skip(f"{REAL[name]} is missing (shared/ is cloned beside the repository in CI)")
-    episodes = FORMATS[name](REAL[name], 2000)
+    episodes = import_episodes(name, REAL[name], 2000)
     assert len({e.episode_id for e in episodes}) == len(episodes)
     for e in episodes:
         assert e.env == name and [t.step for t in e.transitions] == list(range(len(e)))

@@ -247,11 +247,11 @@ def test_agent_environment_plays_a_task_and_its_walkthrough_wins() -> None:
     """env.name: scienceworld for `swirl paw`: tasks per split, a first observation with the goal, a wrong
     command that only answers, and the gold path as the walkthrough that wins (expert_episode)."""
     from swirl_wm.envs.agent import expert_episode
-    from swirl_wm.envs.registry import SOURCES
+    from swirl_wm.envs.registry import ENVIRONMENTS
 
     config = ScienceWorldConfig(tasks=["power-component"], variations_per_task=1, max_steps_per_episode=20,
                                 max_state_chars=400)
-    with SOURCES["scienceworld"].make_agent(config) as env:
+    with ENVIRONMENTS["scienceworld"].make_agent(config) as env:
         with pytest.raises(RuntimeError, match="no episode is running"):
             env.step("look around")
         train, test = env.tasks("train"), env.tasks("test")

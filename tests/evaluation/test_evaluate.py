@@ -2,9 +2,9 @@ import pytest
 
 from swirl_wm.config import EvalConfig
 from swirl_wm.envs import physics
+from swirl_wm.envs.registry import headline_fwm
 from swirl_wm.evaluation import evaluate
 from swirl_wm.evaluation.evaluate import evaluate_role, prediction_metrics
-from swirl_wm.glossary import headline_fwm
 from swirl_wm.models.scoring import Scorer
 from swirl_wm.records import Transition
 

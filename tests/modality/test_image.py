@@ -136,13 +136,13 @@ def test_each_role_decodes_only_its_own_tokens(trained, tmp_path, tiny_path):
     """The FWM cannot write text and the IDM cannot write image codes (greedy and sampled; the random tiny
     model would otherwise write anything)."""
     from swirl_wm.models.generation import generate
-    from swirl_wm.models.loading import ModelSource, load_model, load_tokenizer, with_added_tokens
+    from swirl_wm.models.loading import BaseModelRef, load_model, load_tokenizer, with_added_tokens
     from swirl_wm.models.prompts import PromptFormat, build_prompt
     from swirl_wm.models.scoring import Scorer
 
     folder = str(trained.save(tmp_path / "codec"))
     modality = modality_of("image", folder)
-    base = with_added_tokens(ModelSource(tiny_path, "tiny"), modality.added_tokens(), tmp_path / "base").path
+    base = with_added_tokens(BaseModelRef(tiny_path, "tiny"), modality.added_tokens(), tmp_path / "base").path
     tokenizer = load_tokenizer(base)
     fmt = PromptFormat(idm_diff=True, modality="image", modality_folder=folder)
     scorer = Scorer(load_model(base), tokenizer, prompt_format=fmt)

@@ -14,7 +14,7 @@ from swirl_wm.backend.grpo import train_grpo
 from swirl_wm.config import EvalConfig, GRPOPhaseConfig
 from swirl_wm.evaluation.evaluate import state_metrics
 from swirl_wm.models.generation import generate
-from swirl_wm.models.loading import ModelSource, load_model, load_tokenizer, with_added_tokens
+from swirl_wm.models.loading import BaseModelRef, load_model, load_tokenizer, with_added_tokens
 from swirl_wm.models.prompts import PromptFormat, build_prompt
 from swirl_wm.models.scoring import Scorer
 from swirl_wm.objectives.rewards import SwirlReward
@@ -57,8 +57,8 @@ class Codes:
 @pytest.fixture
 def codes(monkeypatch, tmp_path, tiny_path):
     monkeypatch.setitem(registry.MODALITIES, "codes", Codes())
-    source = with_added_tokens(ModelSource(tiny_path, "tiny"), CODES, tmp_path / "base-tokens")
-    return source.path
+    base = with_added_tokens(BaseModelRef(tiny_path, "tiny"), CODES, tmp_path / "base-tokens")
+    return base.path
 
 
 def test_added_tokens_get_ids_and_embedding_rows(codes, tiny_path):
@@ -67,7 +67,7 @@ def test_added_tokens_get_ids_and_embedding_rows(codes, tiny_path):
     assert load_model(codes).get_input_embeddings().weight.shape[0] == len(after)
     assert after("<c1><c2>", add_special_tokens=False)["input_ids"] == [len(before) + 1, len(before) + 2]
     with pytest.raises(ValueError, match="already in the vocabulary"):
-        with_added_tokens(ModelSource(codes, "with codes"), CODES, Path(codes + "-again"))
+        with_added_tokens(BaseModelRef(codes, "with codes"), CODES, Path(codes + "-again"))
 
 
 def test_prompts_metrics_and_reading_follow_the_modality(codes):

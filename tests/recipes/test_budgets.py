@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from swirl_wm.config import FILE_SOURCES, load_config
+from swirl_wm.config import FILE_FORMATS, load_config
 from swirl_wm.data.jsonl import write_transitions
 from swirl_wm.data.splits import Splits
 from swirl_wm.recipes.data import base_model, check_generation_budgets, data_stage
@@ -22,12 +22,12 @@ BUILT_HERE = ("physics",)  # generated in well under a second; the other environ
 
 
 def _with_data(path: Path) -> bool:
-    """A SWIRL config whose data is in the repository (a file source's path) or generated cheaply."""
+    """A SWIRL config whose data is in the repository (a file's path) or generated cheaply."""
     raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     if "data" not in raw:  # an agent run (`swirl paw`): budgets are not checked there
         return False
-    env, source = raw["data"].get("env", "physics"), raw["data"].get("path")
-    return env in BUILT_HERE or (env in FILE_SOURCES and source is not None and (ROOT / source).exists())
+    env, path = raw["data"].get("env", "physics"), raw["data"].get("path")
+    return env in BUILT_HERE or (env in FILE_FORMATS and path is not None and (ROOT / path).exists())
 
 
 CHECKED = [p for p in SHIPPED if _with_data(p)]
@@ -74,20 +74,20 @@ def _over_budget(tmp_path: Path, allow: bool) -> SwirlRun:
 
 
 def test_a_budget_that_cuts_stops_the_run_naming_the_budget_and_the_opt_in(tmp_path: Path, tiny_path: str) -> None:
-    from swirl_wm.models.loading import ModelSource
+    from swirl_wm.models.loading import BaseModelRef
 
     run = _over_budget(tmp_path, allow=False)
     with pytest.raises(ValueError, match=r"eval.max_new_tokens_state = 4 tokens cuts \d+ of \d+ states.*"
                                          r"allow_cut_texts: true") as refused:
-        check_generation_budgets(run, ModelSource(tiny_path, "tiny"), Splits.load(run.path("data")))
+        check_generation_budgets(run, BaseModelRef(tiny_path, "tiny"), Splits.load(run.path("data")))
     assert "\n" not in str(refused.value)
 
 
 def test_allow_cut_texts_lets_the_run_go_on_with_the_warnings(tmp_path: Path, tiny_path: str) -> None:
-    from swirl_wm.models.loading import ModelSource
+    from swirl_wm.models.loading import BaseModelRef
 
     run = _over_budget(tmp_path, allow=True)
-    warnings = check_generation_budgets(run, ModelSource(tiny_path, "tiny"), Splits.load(run.path("data")))
+    warnings = check_generation_budgets(run, BaseModelRef(tiny_path, "tiny"), Splits.load(run.path("data")))
     assert [w.split(" = ")[0] for w in warnings] == ["warning: eval.max_new_tokens_state"]
 
 

@@ -124,7 +124,7 @@ def test_budget_warnings_name_the_budget_that_cuts() -> None:
 
 
 def test_a_run_warns_about_the_budgets_its_texts_exceed(tmp_path: Path, tiny_path: str) -> None:
-    from swirl_wm.models.loading import ModelSource
+    from swirl_wm.models.loading import BaseModelRef
     from swirl_wm.recipes.data import check_generation_budgets
 
     config = _config(tmp_path, max_state_chars=300)
@@ -134,7 +134,7 @@ def test_a_run_warns_about_the_budgets_its_texts_exceed(tmp_path: Path, tiny_pat
     messages: list[str] = []
     run = SwirlRun(config, messages.append)
     _data_stage(run)
-    warnings = check_generation_budgets(run, ModelSource(tiny_path, "tiny"), Splits.load(run.path("data")))
+    warnings = check_generation_budgets(run, BaseModelRef(tiny_path, "tiny"), Splits.load(run.path("data")))
     keys = [w.split(" = ")[0].removeprefix("warning: ") for w in warnings]
     assert keys == ["sft.max_length", "sft.max_length", "eval.max_new_tokens_state"] and warnings == messages[-3:]
     assert "FWM examples" in warnings[0] and "IDM examples" in warnings[1]

@@ -134,10 +134,6 @@ def test_data_generate_and_bad_input(tmp_path):
     assert len(out.read_text().splitlines()) == 3 * 6
     wrong = runner.invoke(app, ["data", "generate", "--env", "physic", "--output", str(out)])
     assert wrong.exit_code == 2 and "'physic' is not one of" in " ".join(wrong.output.split())
-    from swirl_wm.cli.main import IMPORTED
-    from swirl_wm.data.importers import FORMATS
-
-    assert set(IMPORTED) == set(FORMATS)  # the CLI's choices are the importers'
     bad = tmp_path / "bad.yaml"
     bad.write_text("seed: 0\nsft:\n  learning_rat: 1\n", encoding="utf-8")
     result = runner.invoke(app, ["train", str(bad)])

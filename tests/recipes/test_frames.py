@@ -5,7 +5,7 @@ import pytest
 from PIL import Image
 
 from swirl_wm.recipes.frames import _frames, read_frame
-from swirl_wm.records import Transition, source_state
+from swirl_wm.records import Transition, original_state
 
 
 def test_read_frame_gives_rgb_uint8_and_names_a_bad_file(tmp_path):
@@ -26,7 +26,7 @@ def test_every_frame_of_a_run_has_one_size():
         _frames(["a", "b"], frames.__getitem__)
 
 
-def test_source_state_reads_the_scene_behind_an_image_state():
+def test_original_state_reads_the_scene_behind_an_image_state():
     t = Transition(x="<boi><v0><eoi>", z="go", y="<boi><v1><eoi>", meta={"x_source": "scene 1", "y_source": "scene 2"})
-    assert source_state(t, "x") == "scene 1" and source_state(t, "y") == "scene 2"
-    assert source_state(Transition(x="a", z=None, y="b"), "y") == "b"
+    assert original_state(t, "x") == "scene 1" and original_state(t, "y") == "scene 2"
+    assert original_state(Transition(x="a", z=None, y="b"), "y") == "b"

@@ -25,7 +25,8 @@ from rich.markdown import Markdown
 from rich.table import Table
 from rich.text import Text
 
-from swirl_wm.envs.registry import SOURCES
+from swirl_wm.data.importers import FORMATS
+from swirl_wm.envs.registry import ENVIRONMENTS
 
 # Nothing reaches the network unless the user names a hub model (environments.md): the hub is switched
 # off before transformers is imported, except for a run whose model is a hub id (see _offline_unless_hub).
@@ -46,10 +47,10 @@ logging.basicConfig(level=logging.WARNING, format="%(message)s")
 logging.getLogger("swirl_wm").setLevel(logging.INFO)
 
 CONFIGS = files("swirl_wm") / "configs"
-GENERATED = tuple(SOURCES)  # live environments of `swirl data generate` (envs/registry.py)
-IMPORTED = ("tau-bench", "webshop", "propara")  # = data.importers.FORMATS (a test checks), kept lazy here
+GENERATED = tuple(ENVIRONMENTS)  # live environments of `swirl data generate` (envs/registry.py)
 GeneratedEnv = Enum("GeneratedEnv", {name: name for name in GENERATED}, type=str)
-ImportFormat = Enum("ImportFormat", {name: name for name in IMPORTED}, type=str)
+# recorded data sets of `swirl data import` (data/importers; their modules are imported on use)
+ImportFormat = Enum("ImportFormat", {name: name for name in FORMATS}, type=str)
 
 
 def _print_version(show: bool) -> None:
@@ -488,12 +489,12 @@ def data_import(
         min=100, help="budget per state in characters; a longer state keeps its head and tail")] = 2000,
 ) -> None:
     """Import a recorded real data set (shared/data) into a JSONL file of transitions."""
-    from swirl_wm.data.importers import FORMATS
+    from swirl_wm.data.importers import import_episodes
     from swirl_wm.data.jsonl import DataError, write_episodes
     from swirl_wm.data.truncate import count_truncated
 
     try:
-        episodes = FORMATS[fmt.value](input_path, max_state_chars)
+        episodes = import_episodes(fmt.value, input_path, max_state_chars)
     except (DataError, OSError) as err:
         raise _fail(str(err)) from None
     write_episodes(output, episodes)

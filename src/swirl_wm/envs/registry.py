@@ -1,22 +1,27 @@
-"""The registry of state-log sources: every environment the SWIRL loop can generate transitions from, and what
+"""The registry of environments: every environment the SWIRL loop can generate transitions from, and what
 evaluation knows about its states and actions, in one place.
 
-Adding an environment is its module plus one :class:`Source` line in :data:`SOURCES`. Its module provides
-``generate_episodes(config, seed) -> list[Episode]``, or an agent environment class (``agent``: an
+Adding an environment is its module plus one :class:`EnvSpec` line in :data:`ENVIRONMENTS`. Its module
+provides ``generate_episodes(config, seed) -> list[Episode]``, or an agent environment class (``agent``: an
 :class:`~swirl_wm.envs.agent.AgentEnv` taking its config), or both. Its config class, named in the line,
-becomes the run config's section named like the source (``data.physics``, ``data.scienceworld``, ...; for
-an agent environment also ``env.<name>`` of an agent run): config.py builds those sections from this
-registry. An agent environment feeds the SWIRL loop too: its train tasks' expert walkthroughs are its state
-logs (:func:`~swirl_wm.envs.agent.expert_episodes`; the seed plays no part there). A module is imported
-when config.py reads its config class; its optional package (install extra) only on use, so a missing
-one is reported only when that source is used.
+becomes the run config's section named like the environment (``data.physics``, ``data.scienceworld``, ...;
+for an agent environment also ``env.<name>`` of an agent run): :mod:`swirl_wm.config.schema` builds those
+sections from this registry. An agent environment feeds the SWIRL loop too: its train tasks' expert
+walkthroughs are its state logs (:func:`~swirl_wm.envs.agent.expert_episodes`; the seed plays no part there).
+A module is imported when the config schema reads its config class; its optional package (install extra)
+only on use, so a missing one is reported only when that environment is used.
+
+The line also names the FWM's headline metric on the environment's states (``headline_fwm``: the metric
+that picks the best phase by default); :func:`headline_fwm` answers it for any ``data.env``, a recorded data
+set's (:data:`swirl_wm.data.importers.FORMATS`) and a user's own included.
 
 Optional hooks, where the environment can check a prediction exactly:
 
 - ``state_fields(text) -> {field: value}``: structured states, scored per field (field accuracy);
 - ``apply(x, z) -> y``: executes an action (grounded accuracy of the IDM, the no-op baseline);
 - ``noop_action``: the action that leaves only the passive dynamics (the no-op rule, effect accuracy);
-- ``action_set(x) -> [z]``: the finite actions of a state (the normalised Phase I reward);
+- ``action_set(x) -> [z]``: the finite actions of a state (the normalised Phase I reward), in the wording
+  the episodes use unless the config's ``reworded_by`` field says they are worded otherwise;
 - ``render(x, config) -> (H, W, 3) uint8``: the state as a picture, for ``data.modality: image`` (the data
   stage trains the run's image tokenizer on these frames and writes each state as its codes).
 """
@@ -28,15 +33,19 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from swirl_wm.data.importers import FORMATS
 from swirl_wm.envs.agent import AgentEnv, expert_episodes
 from swirl_wm.envs.extras import require
+from swirl_wm.glossary import DEFAULT_HEADLINE_FWM
+from swirl_wm.modality import HEADLINE_FWM as MODALITY_HEADLINE_FWM
 from swirl_wm.records import Episode
 
 
 @dataclass(frozen=True)
-class Source:
+class EnvSpec:
     """One live environment: its module (imported on use), the install extra and the import it needs (``None``:
-    the core install has it), and the names of its optional hooks in that module (``None``: it has none)."""
+    the core install has it), the names of its optional hooks in that module (``None``: it has none), and
+    the metric key that headlines its FWM."""
 
     name: str
     module: str
@@ -47,8 +56,11 @@ class Source:
     apply: str | None = None
     noop_action: str | None = None
     action_set: str | None = None
+    # a bool field of the config section that, when true, words the actions otherwise than action_set lists them
+    reworded_by: str | None = None
     agent: str | None = None  # the module's AgentEnv class: `swirl paw` can train an agent in it
     render: str | None = None
+    headline_fwm: str = DEFAULT_HEADLINE_FWM
 
     def _module(self) -> Any:
         self.check_installed()
@@ -80,7 +92,7 @@ class Source:
         """A new instance of the agent environment for its config section (close it, or use ``with``).
 
         Raises:
-            ValueError: the source is not an agent environment; ImportError: its install extra is missing.
+            ValueError: the environment is not an agent environment; ImportError: its install extra is missing.
         """
         if self.agent is None:
             raise ValueError(f"{self.name} is not an agent environment; agent environments: {', '.join(AGENTS)}")
@@ -107,24 +119,49 @@ class Source:
     def actions_of(self) -> Callable[[str], Sequence[str]] | None:
         return self._hook(self.action_set)
 
+    def lists_actions(self, config: Any) -> bool:
+        """Whether ``action_set`` lists the actions as the episodes of ``config`` (its section ``data.<name>``)
+        word them: the environment has the hook, and the config does not reword them (``reworded_by``)."""
+        return self.action_set is not None and not (self.reworded_by and getattr(config, self.reworded_by))
 
-SOURCES: dict[str, Source] = {s.name: s for s in (
-    Source("physics", "swirl_wm.envs.physics", "PhysicsWorldConfig", state_fields="state_fields", apply="apply",
-           noop_action="wait", action_set="action_set"),
-    Source("scienceworld", "swirl_wm.envs.scienceworld", "ScienceWorldConfig", extra="scienceworld",
-           needs="scienceworld", agent="ScienceWorld"),
-    Source("bfcl", "swirl_wm.envs.bfcl", "BFCLConfig"),
-    Source("miniwob", "swirl_wm.envs.miniwob", "MiniWoBConfig", extra="web", needs="miniwob"),
-    Source("textworld_express", "swirl_wm.envs.textworld_express", "TextWorldExpressConfig", extra="agents",
-           needs="textworld_express", agent="TextWorldExpress"),
-    Source("alfworld", "swirl_wm.envs.alfworld", "ALFWorldConfig", extra="alfworld", needs="alfworld",
-           agent="ALFWorld"),
-    Source("shapes", "swirl_wm.envs.shapes", "ShapesWorldConfig", state_fields="state_fields", apply="apply",
-           render="render_state"),
+
+# The FWM's headline metric (glossary keys): the physics world's structured states are scored per field (this
+# project), tool outputs with BLEU (the StableToolBench convention, SWIRL §4), web pages and text observations
+# with ROUGE-L (SWIRL §4: ScienceWorld, Mind2Web; the default).
+ENVIRONMENTS: dict[str, EnvSpec] = {s.name: s for s in (
+    EnvSpec("physics", "swirl_wm.envs.physics", "PhysicsWorldConfig", state_fields="state_fields", apply="apply",
+            noop_action="wait", action_set="action_set", reworded_by="paraphrased", headline_fwm="fwm/field_accuracy"),
+    EnvSpec("scienceworld", "swirl_wm.envs.scienceworld", "ScienceWorldConfig", extra="scienceworld",
+            needs="scienceworld", agent="ScienceWorld"),
+    EnvSpec("bfcl", "swirl_wm.envs.bfcl", "BFCLConfig", headline_fwm="fwm/bleu"),
+    EnvSpec("miniwob", "swirl_wm.envs.miniwob", "MiniWoBConfig", extra="web", needs="miniwob"),
+    EnvSpec("textworld_express", "swirl_wm.envs.textworld_express", "TextWorldExpressConfig", extra="agents",
+            needs="textworld_express", agent="TextWorldExpress"),
+    EnvSpec("alfworld", "swirl_wm.envs.alfworld", "ALFWorldConfig", extra="alfworld", needs="alfworld",
+            agent="ALFWorld"),
+    EnvSpec("shapes", "swirl_wm.envs.shapes", "ShapesWorldConfig", state_fields="state_fields", apply="apply",
+            render="render_state", headline_fwm="fwm/field_accuracy"),
 )}
-AGENTS = tuple(name for name, s in SOURCES.items() if s.agent is not None)  # what `swirl paw` can train in
+AGENTS = tuple(name for name, s in ENVIRONMENTS.items() if s.agent is not None)  # what `swirl paw` can train in
 
 
-def source(name: str | None) -> Source | None:
-    """The registered source called ``name`` (``None`` for a file source, a user's env name or ``None``)."""
-    return SOURCES.get(name) if name is not None else None
+def env_spec(name: str | None) -> EnvSpec | None:
+    """The registered environment called ``name`` (``None`` for a file format, a user's env name or ``None``)."""
+    return ENVIRONMENTS.get(name) if name is not None else None
+
+
+def headline_fwm(env: str | None, modality: str = "text") -> str:
+    """The metric key that headlines the FWM on the states of environment ``env`` (a registered environment,
+    a recorded data set, a user's own env name or ``None``) in ``modality``: the modality's own where it has
+    one (image states: ``"fwm/code_match"``), else the environment's registry line's or importer's
+    (``"fwm/field_accuracy"`` for physics, ``"fwm/bleu"`` for tool outputs), else ``"fwm/rouge_l"``.
+
+    Source: StableToolBench (BLEU for tool outputs) and SWIRL §4 (ROUGE-L for text environments).
+    """
+    if modality in MODALITY_HEADLINE_FWM:
+        return MODALITY_HEADLINE_FWM[modality]
+    if env in ENVIRONMENTS:
+        return ENVIRONMENTS[env].headline_fwm
+    if env in FORMATS:
+        return FORMATS[env].headline_fwm
+    return DEFAULT_HEADLINE_FWM

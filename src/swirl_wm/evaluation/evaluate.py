@@ -9,7 +9,8 @@ and, where the environment can execute an action on a rendered state, **grounded
 Per domain: the metrics a role gets depend on its data, not on a list of environment names where a test
 on the texts can decide. JSON next states (BFCL's ``{"return": ..., "state": {...}}``) add the FWM's
 JSON field F1; ``eval.embedding_similarity`` adds both roles' embedding similarity, a paraphrase-tolerant
-score for free-text states and actions; :mod:`swirl_wm.glossary` names each domain's headline metric.
+score for free-text states and actions; the environment's registry line names its headline metric
+(:func:`swirl_wm.envs.registry.headline_fwm`).
 """
 
 from __future__ import annotations
@@ -17,28 +18,27 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from swirl_wm.config import EvalConfig
-from swirl_wm.envs.registry import SOURCES
+from swirl_wm.envs.registry import ENVIRONMENTS, headline_fwm
 from swirl_wm.evaluation.embedding import embedding_similarity
-from swirl_wm.glossary import headline_fwm
 from swirl_wm.metrics import bleu, effect_accuracy, exact_match, field_accuracy, passive_accuracy, rouge_l
 from swirl_wm.modality import TEXT, StateModality
 from swirl_wm.modality.changes import is_patch
 from swirl_wm.models.generation import generate
 from swirl_wm.models.prompts import role_prompt
 from swirl_wm.models.scoring import Scorer
-from swirl_wm.records import Role, Transition, source_state
+from swirl_wm.records import Role, Transition, original_state
 
 # Environment hooks: parse a state into fields, and execute an action on a rendered state.
 # What the registered environments can check exactly (envs/registry.py): only modules with a hook are imported.
 STATE_FIELDS: dict[str, Callable[[str], dict[str, str]]] = {
-    n: s.fields_of for n, s in SOURCES.items() if s.state_fields}
-APPLY: dict[str, Callable[[str, str], str]] = {n: s.apply_fn for n, s in SOURCES.items() if s.apply}
+    n: s.fields_of for n, s in ENVIRONMENTS.items() if s.state_fields}
+APPLY: dict[str, Callable[[str, str], str]] = {n: s.apply_fn for n, s in ENVIRONMENTS.items() if s.apply}
 # The environment's no-op action, for the no-op-rule baseline (its passive dynamics only).
-NOOP_ACTION: dict[str, str] = {n: s.noop_action for n, s in SOURCES.items() if s.noop_action}
+NOOP_ACTION: dict[str, str] = {n: s.noop_action for n, s in ENVIRONMENTS.items() if s.noop_action}
 
 def selection_metric(role: Role, key: str, transitions: Sequence[Transition], modality: str = "text") -> str:
     """The validation metric that picks the best phase of ``role``: ``key``, or for ``"auto"`` the headline
-    metric of the transitions' environment (FWM: :func:`~swirl_wm.glossary.headline_fwm`; IDM: grounded
+    metric of the transitions' environment (FWM: :func:`~swirl_wm.envs.registry.headline_fwm`; IDM: grounded
     accuracy where the environment executes actions, else ROUGE-L).
 
     Raises:
@@ -124,7 +124,7 @@ def action_metrics(prefix: str, transitions: Sequence[Transition], predictions: 
                f"{prefix}/rouge_l": rouge_l(predictions, refs)}
     env = single_env(transitions)
     if env in APPLY:
-        hits = [grounded(APPLY[env], source_state(t, "x"), z, source_state(t, "y"))
+        hits = [grounded(APPLY[env], original_state(t, "x"), z, original_state(t, "y"))
                 for t, z in zip(transitions, predictions, strict=True)]
         metrics[f"{prefix}/grounded_accuracy"] = sum(hits) / len(hits)
     if config.embedding_similarity:

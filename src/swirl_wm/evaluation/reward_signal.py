@@ -22,7 +22,7 @@ from swirl_wm.models.generation import generate
 from swirl_wm.models.prompts import fwm_prompt, idm_prompt
 from swirl_wm.models.scoring import Scorer
 from swirl_wm.objectives.rewards import SwirlReward
-from swirl_wm.records import FWM, IDM, Transition, source_state
+from swirl_wm.records import FWM, IDM, Transition, original_state
 
 
 class Group(TypedDict):
@@ -79,7 +79,7 @@ def action_quality(t: Transition, action: str) -> float | None:
     known."""
     apply = APPLY.get(t.env)
     if apply is not None:
-        return float(grounded(apply, source_state(t, "x"), action, source_state(t, "y")))
+        return float(grounded(apply, original_state(t, "x"), action, original_state(t, "y")))
     gold = _logged_action(t)
     return rouge_l([action], [gold]) / 100.0 if gold else None
 

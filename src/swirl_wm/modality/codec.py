@@ -17,45 +17,17 @@ the reverse. Units: pixels 0..255; PSNR in dB (peak 255); SSIM in −1..1.
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
 import numpy as np
 import torch
-from pydantic import BaseModel, ConfigDict, Field, field_validator
 from torch import nn
 
 from swirl_wm.files import atomic_dir
+from swirl_wm.modality.codec_config import ImageCodecConfig
 
 CONFIG_FILE = "codec.json"
 WEIGHTS_FILE = "model.safetensors"
-
-
-class ImageCodecConfig(BaseModel):
-    """The image tokenizer's architecture and training (``data.image_codec`` of a run config)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    levels: tuple[int, ...] = Field((8, 8), min_length=1, description=(
-        "FSQ levels per latent dimension; the codebook has prod(levels) codes (one added token each). "
-        "Each level >= 3 (FSQ needs its symmetric variant for 2)"))
-    downsample: int = Field(4, ge=1, le=16, description="pixels per code along each side (the encoder's stride)")
-    channels: int = Field(32, ge=4, le=512, description="hidden channels of the encoder and decoder")
-    steps: int = Field(3000, ge=1, description="optimizer steps of the reconstruction training")
-    batch_size: int = Field(32, ge=1)
-    learning_rate: float = Field(2e-3, gt=0)
-
-    @field_validator("levels")
-    @classmethod
-    def _levels_at_least_3(cls, levels: tuple[int, ...]) -> tuple[int, ...]:
-        if any(level < 3 for level in levels):
-            raise ValueError(f"FSQ levels must be >= 3, got {levels}")
-        return levels
-
-    @property
-    def codebook_size(self) -> int:
-        """Codes in the codebook: ``prod(levels)``."""
-        return math.prod(self.levels)
 
 
 class ImageCodec(nn.Module):

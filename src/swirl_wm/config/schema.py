@@ -1,39 +1,39 @@
-"""Typed run configuration, documented once, validated strictly (unknown keys are errors).
+"""The run configuration's schema: typed, documented once, validated strictly (unknown keys are errors).
 
 Defaults come from the SWIRL paper (arXiv:2602.06130 §4, method.md §1.6) unless the field says it is
-scaled down for CPU. YAML files are safe-loaded; a validation error names the file, the line and the
-field. :func:`grpo_args` is the one place that translates a phase config into TRL's ``GRPOConfig``.
+scaled down for CPU. The environments' sections (``data.<name>``, ``env.<name>``) and the choices of
+``data.env``, ``data.modality`` and ``env.name`` come from the registries (environments, importers,
+modalities), and so does every environment fact a cross-field check needs. Reading a file is the loader's
+(:mod:`swirl_wm.config.loader`).
 """
 
 from __future__ import annotations
 
-import copy
 import difflib
-import os
 import re
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator, model_validator
 
+from swirl_wm.data.importers import FORMATS
 from swirl_wm.data.jsonl import ColumnMap
 from swirl_wm.data.splits import SplitConfig
 from swirl_wm.data.truncate import MIN_STATE_CHARS
-from swirl_wm.envs.registry import AGENTS, SOURCES
+from swirl_wm.envs.registry import AGENTS, ENVIRONMENTS, env_spec
 from swirl_wm.glossary import SELECTABLE
 from swirl_wm.modality import LOADED, MODALITIES
-from swirl_wm.modality.codec import ImageCodecConfig
+from swirl_wm.modality.codec_config import ImageCodecConfig
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-FILE_SOURCES = ("jsonl", "parquet", "hf-dataset", "tau-bench", "webshop", "propara")
-IMAGE_LOGS = ("jsonl", "parquet", "hf-dataset")  # a user's log whose states may be image files' paths
-# data.env: a registered live environment (envs/registry.py) or a file source.
-SourceName = Literal[tuple(SOURCES) + FILE_SOURCES]  # type: ignore[valid-type]
+USER_FORMATS = ("jsonl", "parquet", "hf-dataset")  # a user's own log (whose states may be image files' paths)
+FILE_FORMATS = USER_FORMATS + tuple(FORMATS)  # read from data.path: a user's log or a recorded data set
+# data.env: a registered live environment (envs/registry.py) or a file format.
+EnvName = Literal[tuple(ENVIRONMENTS) + FILE_FORMATS]  # type: ignore[valid-type]
 AgentName = Literal[AGENTS]  # type: ignore[valid-type]
 ModalityName = Literal[tuple(MODALITIES) + tuple(LOADED)]  # type: ignore[valid-type]
 
@@ -43,7 +43,7 @@ def _env_sections(names: tuple[str, ...]) -> dict[str, Any]:
     defaults (envs/registry.py: a new environment needs no line here)."""
     sections = {}
     for name in names:
-        cls = SOURCES[name].config_class
+        cls = ENVIRONMENTS[name].config_class
         doc = (cls.__doc__ or name).strip().splitlines()[0]
         sections[name] = (cls, Field(default_factory=cls, description=f"data.env: {name} — {doc}"))
     return sections
@@ -53,12 +53,12 @@ class _DataFields(_Strict):
     """Where transitions come from: a built-in environment, a user's file (JSONL, Parquet or a ``datasets``
     folder; schema in ``data/jsonl.py``), or a recorded data set."""
 
-    env: SourceName = Field(
-        "physics", description="the transition source: a live environment; a user's file: 'jsonl', 'parquet' (a "
-        "file or a folder of .parquet files) or 'hf-dataset' (a folder written by datasets' save_to_disk); or a "
-        "recorded data set read by its importer (data/importers)")
-    path: Path | None = Field(None, description="jsonl / parquet / hf-dataset: the user's file or folder; "
-                                                "tau-bench / webshop / propara: the recorded file or folder")
+    env: EnvName = Field(
+        "physics", description="where the transitions come from: a live environment; a user's file: 'jsonl', "
+        "'parquet' (a file or a folder of .parquet files) or 'hf-dataset' (a folder written by datasets' "
+        "save_to_disk); or a recorded data set read by its importer (data/importers)")
+    path: Path | None = Field(None, description=f"{' / '.join(USER_FORMATS)}: the user's file or folder; "
+                                                f"{' / '.join(FORMATS)}: the recorded file or folder")
     columns: ColumnMap = Field(default_factory=ColumnMap,
                                description="jsonl / parquet / hf-dataset: the source's names of the schema's fields "
                                            "(x, z, y, episode_id, step, states, actions, ...) and keys to ignore")
@@ -83,11 +83,11 @@ class _DataFields(_Strict):
 
     @model_validator(mode="after")
     def _path_for_jsonl(self) -> _DataFields:
-        if self.env in FILE_SOURCES and self.path is None:
+        if self.env in FILE_FORMATS and self.path is None:
             raise ValueError(f"data.path is required when data.env is {self.env!r}")
-        if self.modality == "image" and not (self.env in IMAGE_LOGS
-                                             or (self.env in SOURCES and SOURCES[self.env].render)):
-            renders = [name for name, s in SOURCES.items() if s.render]
+        if self.modality == "image" and not (self.env in USER_FORMATS
+                                             or (self.env in ENVIRONMENTS and ENVIRONMENTS[self.env].render)):
+            renders = [name for name, s in ENVIRONMENTS.items() if s.render]
             raise ValueError(f"data.modality 'image' needs frames: data.env {self.env!r} does not render its states "
                              f"(environments that do: {', '.join(renders)}; or a jsonl / parquet / hf-dataset log "
                              "whose states are image files)")
@@ -96,7 +96,7 @@ class _DataFields(_Strict):
 
 # plus one section per registered environment: data.physics, data.scienceworld, ... (envs/registry.py)
 DataConfig = create_model("DataConfig", __base__=_DataFields, __module__=__name__,
-                          __doc__=_DataFields.__doc__, **_env_sections(tuple(SOURCES)))
+                          __doc__=_DataFields.__doc__, **_env_sections(tuple(ENVIRONMENTS)))
 
 
 class LoraSettings(_Strict):
@@ -388,9 +388,11 @@ class RunConfig(_Strict):
             problems.append("baselines.bootstrap reuses iteration 1's pseudo-labels: set swirl.iterations ≥ 1")
         if self.baselines.bootstrap_phase1 and not self.baselines.bootstrap:
             problems.append("baselines.bootstrap_phase1 starts from the bootstrap FWM: set baselines.bootstrap: true")
-        if self.swirl.phase1_reward == "normalised" and (self.data.env != "physics" or self.data.physics.paraphrased):
-            problems.append("swirl.phase1_reward: normalised needs a finite set of canonical actions: the physics "
-                            "world with data.physics.paraphrased: false")
+        env = env_spec(self.data.env)
+        if self.swirl.phase1_reward == "normalised" and not (env and env.lists_actions(getattr(self.data, env.name))):
+            listed = " or ".join(f"data.env: {s.name}" + (f" with data.{s.name}.{s.reworded_by}: false" if s.reworded_by
+                                                           else "") for s in ENVIRONMENTS.values() if s.action_set)
+            problems.append(f"swirl.phase1_reward: normalised needs a finite set of canonical actions: {listed}")
         if self.swirl.phase1_nll_weight and not self.swirl.phase1.share_prompt_prefix:
             problems.append("swirl.phase1_nll_weight scores y in the shared-prefix pass: set "
                             "swirl.phase1.share_prompt_prefix: true")
@@ -461,148 +463,3 @@ class AgentRunConfig(_Strict):
     rollout: RolloutConfig = Field(default_factory=RolloutConfig)
     paw: PaWConfig = Field(default_factory=PaWConfig)
     eval: AgentEvalConfig = Field(default_factory=AgentEvalConfig)
-
-
-ConfigT = TypeVar("ConfigT", bound=BaseModel)
-
-
-class ConfigError(ValueError):
-    """A config file that does not validate; the message names file, line and field of each problem."""
-
-
-def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
-    """1-based line of the YAML node at path ``loc`` (the deepest node found)."""
-    line = node.start_mark.line + 1 if node is not None else None
-    for key in loc:
-        if isinstance(node, yaml.MappingNode):
-            match = next((v for k, v in node.value if k.value == str(key)), None)
-            key_node = next((k for k, v in node.value if k.value == str(key)), None)
-            if match is None:
-                return line
-            node, line = match, key_node.start_mark.line + 1
-        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
-            node = node.value[key]
-            line = node.start_mark.line + 1
-        else:
-            return line
-    return line
-
-
-def is_agent_config(path: Path) -> bool:
-    """Whether the YAML at ``path`` configures an agent run (``swirl paw``: a top-level ``env``, the
-    environment the agent plays) rather than a SWIRL run (``data``).
-
-    Raises:
-        OSError: unreadable file; yaml.YAMLError: not YAML.
-    """
-    raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    return isinstance(raw, dict) and "env" in raw
-
-
-def parse_override(text: str) -> tuple[str, Any]:
-    """``"swirl.phase1.beta=1.0"`` → ``("swirl.phase1.beta", 1.0)``: a dotted key and a YAML value (``--set``).
-
-    Raises:
-        ConfigError: no ``=``, an empty key, or a value that is not YAML.
-    """
-    key, sep, value = text.partition("=")
-    if not sep or not key.strip():
-        raise ConfigError(f"--set {text!r}: expected key=value with a dotted key, e.g. swirl.phase1.beta=1.0")
-    try:
-        return key.strip(), yaml.safe_load(value)
-    except yaml.YAMLError as err:
-        raise ConfigError(f"--set {text!r}: the value is not YAML ({err})") from None
-
-
-def set_dotted(raw: dict[str, Any], dotted: str, value: Any) -> None:
-    """Set ``raw[a][b][c] = value`` for ``dotted = "a.b.c"``, creating missing sections (an unknown key is
-    then rejected when the config is validated).
-
-    Raises:
-        ConfigError: a part of the path holds a value, not a section.
-    """
-    node = raw
-    *parents, leaf = dotted.split(".")
-    for i, part in enumerate(parents):
-        node = node.setdefault(part, {})
-        if not isinstance(node, dict):
-            raise ConfigError(f"--set {dotted}: {'.'.join(parents[: i + 1])} is a value, not a section")
-    node[leaf] = value
-
-
-def load_config(path: str | os.PathLike[str], overrides: dict[str, Any] | None = None,
-                schema: type[ConfigT] = RunConfig) -> ConfigT:
-    """Safe-load a YAML config, apply ``overrides`` (dotted keys, e.g. ``{"sft.learning_rate": 1e-4}`` from
-    ``--set``), validate against ``schema`` (:class:`RunConfig` for SWIRL runs, :class:`AgentRunConfig` for
-    agent runs).
-
-    Raises:
-        FileNotFoundError: no such file (OSError for another unreadable path, such as a folder).
-        ConfigError: not UTF-8, invalid YAML, not a mapping, unknown key, wrong type or out-of-range value; the
-            message lists ``file:line: field: problem`` for each (``--set`` for a field an override set).
-    """
-    name = os.fspath(path)
-    data = Path(name).read_bytes()
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as err:
-        line = data.count(b"\n", 0, err.start) + 1
-        raise ConfigError(f"{name}:{line}: not UTF-8 text (byte {err.start}: {err.reason})") from None
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        raw = yaml.safe_load(text) or {}
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        line = mark.line + 1 if mark else 0
-        raise ConfigError(f"{name}:{line}: invalid YAML: {getattr(err, 'problem', err)}") from None
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{name}:1: expected a mapping of config fields, got {type(raw).__name__}")
-    overrides = overrides or {}
-    for dotted, value in overrides.items():
-        set_dotted(raw, dotted, value)
-    try:
-        return schema.model_validate(raw)
-    except ValidationError as err:
-        problems = []
-        for e in _all_errors(schema, raw, err):
-            field = ".".join(str(p) for p in e["loc"]) or "(top level)"
-            overridden = any(field == k or field.startswith(k + ".") for k in overrides)
-            where = "--set" if overridden else f"{name}:{_line_of(node, e['loc']) or 0}"
-            problems.append(f"{where}: field '{field}': {e['msg']} (got {e.get('input')!r})")
-        raise ConfigError("invalid config:\n  " + "\n  ".join(problems)) from None
-
-
-def _all_errors(schema: type[BaseModel], raw: dict[str, Any], first: ValidationError) -> list[dict[str, Any]]:
-    """The field errors of ``first`` and the cross-field errors that pydantic only checks once every field is
-    valid: validated again with each broken field left at its default, until nothing new appears."""
-    errors = list(first.errors())
-    seen = {(e["loc"], e["msg"]) for e in errors}
-    pruned = copy.deepcopy(raw)
-    for _ in range(4):  # nesting depth of the configs' model validators
-        for e in errors:
-            _drop(pruned, e["loc"])
-        try:
-            schema.model_validate(pruned)
-            break
-        except ValidationError as again:
-            new = [e for e in again.errors() if (e["loc"], e["msg"]) not in seen]
-        if not new:
-            break
-        errors += new
-        seen |= {(e["loc"], e["msg"]) for e in new}
-    return errors
-
-
-def _drop(raw: Any, loc: tuple[Any, ...]) -> None:
-    """Delete the value at ``loc`` in nested dicts (nothing when the path is not there or is the top)."""
-    for key in loc[:-1]:
-        if not isinstance(raw, dict) or key not in raw:
-            return
-        raw = raw[key]
-    if loc and isinstance(raw, dict):
-        raw.pop(loc[-1], None)
-
-
-def dump_config(config: BaseModel) -> str:
-    """The resolved config as YAML (every default written out), for the run folder."""
-    return yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False)
