@@ -172,12 +172,16 @@ def _study_module() -> Any:
     return study
 
 
-def study_tables(output: str, results: Sequence[str], oracle: Sequence[str] = ()) -> Callable[[Path, bool], str]:
-    """``benchmarks/study.py RESULTS --oracle ORACLE --output OUTPUT`` in a study folder: its Markdown, and with
-    ``write`` its ``.json``, ``.md`` and plots."""
+def study_tables(output: str, results: Sequence[str], oracle: Sequence[str] = (),
+                 split: str = "test") -> Callable[[Path, bool], str]:
+    """``benchmarks/study.py RESULTS --oracle ORACLE --split SPLIT --output OUTPUT`` in a study folder: its
+    Markdown, and with ``write`` its ``.json``, ``.md`` and plots."""
     def render(folder: Path, write: bool) -> str:
         study = _study_module()
-        out = study.analyse(_load(folder, results), _load(folder, oracle) if oracle else {})
+        on = lambda found: {path: study.on_split(r, split, Path(path)) for path, r in found.items()}  # noqa: E731
+        out = study.analyse(on(_load(folder, results)), on(_load(folder, oracle)) if oracle else {})
+        if split != "test":
+            out |= {"split": split}
         return study.write(out, folder / output) if write else study.report(out)
 
     return render
