@@ -43,3 +43,6 @@ _.handle_endtag  # idem
 _.handle_data  # idem
 _._options  # typer callback (swirl --version)
 _.show_version  # its option, handled by an eager callback
+_.seconds_per_step  # AgentRl field (results.py), written to the ledger and metrics.json by to_json
+_.peak_rss_mb  # idem
+_.peak_cuda_mb  # idem

@@ -4,8 +4,9 @@ evaluating stage saves (:func:`save_predictions`; benchmarks and reports read th
 
 A stage (SFT, a phase, an evaluation) is recorded in ``<run>/state.json`` only after its outputs are in
 place (checkpoints are renamed into place by :mod:`swirl_wm.backend.checkpoints`), so a resumed run skips
-exactly the stages that finished. Both recipes (the SWIRL loop, agent runs) run their stages through
-:class:`RunFolder`.
+exactly the stages that finished. A stage returns a typed result (:class:`~swirl_wm.results.StageResult`),
+which the ledger records as JSON and a resumed run reads back. Both recipes (the SWIRL loop, agent runs)
+run their stages through :class:`RunFolder`.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 import yaml
@@ -32,8 +33,10 @@ from pydantic import BaseModel, ValidationError
 from swirl_wm.config import dump_config
 from swirl_wm.files import atomic_write_text, exclusive_writer
 from swirl_wm.records import Transition
+from swirl_wm.results import StageResult
 
 Announce = Callable[[str], None]
+R = TypeVar("R", bound=StageResult)
 
 
 class Layout:
@@ -174,8 +177,8 @@ class RunLedger:
     def done(self, stage: str) -> bool:
         return stage in self.stages
 
-    def record(self, stage: str, result: dict[str, Any]) -> None:
-        self.stages[stage] = result
+    def record(self, stage: str, record: dict[str, Any]) -> None:
+        self.stages[stage] = record
         if self.writer:
             atomic_write_text(self.path, json.dumps({"stages": self.stages}, indent=2))
 
@@ -219,28 +222,39 @@ class RunFolder:
     def path(self, relative: str) -> Path:
         return self.dir / relative
 
-    def stage(self, name: str, work: Callable[[], dict[str, Any]], all_processes: bool = False) -> dict[str, Any]:
+    def stage(self, name: str, kind: type[R], work: Callable[[], R], all_processes: bool = False) -> R:
         """Run ``work`` unless the ledger says ``name`` is done; record its result, wall time and commit.
 
-        Under ``accelerate launch``, training stages run on every process (``all_processes``); data
-        and evaluation stages run on the main process while the others wait and then read the ledger.
+        Returns the result as the ledger holds it (``kind`` read from the record, wall time and commit
+        included), whether the stage ran now or in an earlier run, so a resumed run goes on from the same
+        values as an uninterrupted one. Under ``accelerate launch``, training stages run on every process
+        (``all_processes``); data and evaluation stages run on the main process while the others wait and
+        then read the ledger.
+
+        Raises:
+            ValueError: the ledger's record of ``name`` lacks a key of ``kind`` (a ledger this version cannot
+                resume).
         """
         if self.ledger.done(name):
             self.announce(f"[skip] {name} (done in an earlier run)")
-            return self.ledger.stages[name]
-        runs_here = all_processes or self.state.is_main_process
-        if runs_here:
-            self.announce(f"[stage] {name}")
-            start = time.monotonic()
-            result = work()
-            result["wall_time_s"] = time.monotonic() - start
-            result["git_commit"] = git_commit()  # a resumed run's stages may come from several commits
-            self.ledger.record(name, result)
-            gc.collect()
-        self.state.wait_for_everyone()
-        if not runs_here:
-            self.ledger.reload()
-        return self.ledger.stages[name]
+        else:
+            runs_here = all_processes or self.state.is_main_process
+            if runs_here:
+                self.announce(f"[stage] {name}")
+                start = time.monotonic()
+                record = work().to_json()
+                # a resumed run's stages may come from several commits
+                record |= {"wall_time_s": time.monotonic() - start, "git_commit": git_commit()}
+                self.ledger.record(name, record)
+                gc.collect()
+            self.state.wait_for_everyone()
+            if not runs_here:
+                self.ledger.reload()
+        try:
+            return kind.from_json(self.ledger.stages[name])
+        except TypeError as error:
+            raise ValueError(f"{self.ledger.path}: stage {name!r} does not read as {kind.__name__} ({error}); "
+                             f"this version cannot resume it: start the run in a new output_dir") from error
 
     def wall_time_s(self) -> float:
         """Seconds of every finished stage, summed (a resumed run counts its earlier stages too)."""

@@ -28,14 +28,14 @@ def test_long_states_are_cut_counted_and_announced(tmp_path: Path) -> None:
     messages: list[str] = []
     run = SwirlRun(_config(tmp_path, max_state_chars=300), messages.append)
     result = _data_stage(run)
-    assert result["truncated"] == 1 and result["max_state_chars"] == 300
+    assert result.truncated == 1 and result.max_state_chars == 300
     assert any("warning: 1 of 24 transitions" in m for m in messages)
     splits = Splits.load(run.path("data"))
     everything = [*splits.labelled, *splits.unlabelled, *splits.val, *splits.test]
     cut = [t for t in everything if t.meta.get("truncated")]
     assert len(cut) == 1 and len(cut[0].x) <= 300 and "chars cut" in cut[0].x
     # the report says how many states were cut
-    metrics = {"run": {"name": "r", "data": result}, "phases": [], "best": {}}
+    metrics = {"run": {"name": "r", "data": result.to_json()}, "phases": [], "best": {}}
     report = write_report(metrics, tmp_path / "report.md", None).read_text(encoding="utf-8")
     assert "1 with a state cut to 300 chars" in report
 
@@ -44,7 +44,7 @@ def test_long_states_drop_leaves_out_the_whole_episode(tmp_path: Path) -> None:
     messages: list[str] = []
     run = SwirlRun(_config(tmp_path, max_state_chars=300, long_states="drop"), messages.append)
     result = _data_stage(run)
-    assert result["truncated"] == 0 and result["episodes"] == 11 and result["dropped_long_episodes"] == 1
+    assert result.truncated == 0 and result.episodes == 11 and result.dropped_long_episodes == 1
     assert any("kept 11 of 12 episodes" in m for m in messages)
     splits = Splits.load(run.path("data"))
     ids = {t.episode_id for part in (splits.labelled, splits.unlabelled, splits.val, splits.test) for t in part}
@@ -62,13 +62,13 @@ def test_long_states_drop_of_every_episode_is_an_error(tmp_path: Path) -> None:
 def test_states_within_budget_are_untouched(tmp_path: Path) -> None:
     messages: list[str] = []
     run = SwirlRun(_config(tmp_path), messages.append)
-    assert _data_stage(run)["truncated"] == 0 and not any("warning" in m for m in messages)
+    assert _data_stage(run).truncated == 0 and not any("warning" in m for m in messages)
 
 
 def test_max_episodes_keeps_a_seeded_subset(tmp_path: Path) -> None:
     run = SwirlRun(_config(tmp_path, max_episodes=5), lambda _: None)
     result = _data_stage(run)
-    assert result["episodes"] == 5
+    assert result.episodes == 5
     splits = Splits.load(run.path("data"))
     ids = {t.episode_id for part in (splits.labelled, splits.unlabelled, splits.val, splits.test) for t in part}
     assert len(ids) == 5

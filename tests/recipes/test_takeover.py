@@ -16,6 +16,7 @@ from swirl_wm.data.jsonl import write_transitions
 from swirl_wm.recipes.data import data_stage
 from swirl_wm.recipes.run import SwirlRun
 from swirl_wm.records import Transition
+from swirl_wm.results import DataSummary
 from swirl_wm.run_folder import Layout, config_differences
 
 
@@ -37,7 +38,7 @@ def _start(config: RunConfig, messages: list[str]) -> SwirlRun:
     """What `swirl train` does up to and including the data stage."""
     run = SwirlRun(config, messages.append)
     with run.writing():
-        run.stage("data", lambda: data_stage(run))
+        run.stage("data", DataSummary, lambda: data_stage(run))
     return run
 
 

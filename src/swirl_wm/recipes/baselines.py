@@ -12,8 +12,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from swirl_wm.backend.grpo import train_grpo
 from swirl_wm.backend.logs import train_log_of
 from swirl_wm.backend.sft import train_sft
@@ -25,55 +23,71 @@ from swirl_wm.evaluation.evaluate import evaluate_role, prediction_metrics
 from swirl_wm.recipes.run import SwirlRun
 from swirl_wm.recipes.stages import phase_nll_weight, phase_reward, phase_seed
 from swirl_wm.records import FWM, ROLES, Role
+from swirl_wm.results import (
+    Baseline,
+    BestOfNBaseline,
+    BootstrapBaseline,
+    BootstrapPhase1Baseline,
+    Checkpoints,
+    Metrics,
+    OracleBaseline,
+    TrivialBaselines,
+)
 from swirl_wm.run_folder import Layout, save_predictions
 
 
-def baseline_stages(run: SwirlRun, base: str, sft: dict[str, str], splits: Splits) -> dict[str, Any]:
-    """Run (or skip, when done) the configured baselines; returns ``{name: stage result}`` (trivial ones
+def baseline_stages(run: SwirlRun, base: str, sft: Checkpoints, splits: Splits) -> dict[str, Baseline]:
+    """Run (or skip, when done) the configured baselines; returns each one's result by name (trivial ones
     apart: :func:`trivial_stage`)."""
     cfg = run.config.baselines
-    baselines: dict[str, Any] = {}
+    baselines: dict[str, Baseline] = {}
     if cfg.best_of_n:
-        baselines["best_of_n"] = run.stage("baselines/best_of_n", lambda: _best_of_n_stage(run, sft, splits))
+        baselines["best_of_n"] = run.stage("baselines/best_of_n", BestOfNBaseline,
+                                           lambda: _best_of_n_stage(run, sft, splits))
     if cfg.oracle:
-        baselines["oracle"] = run.stage("baselines/oracle", lambda: _oracle_stage(run, base, splits),
+        baselines["oracle"] = run.stage("baselines/oracle", OracleBaseline, lambda: _oracle_stage(run, base, splits),
                                         all_processes=True)
     if cfg.bootstrap:
-        baselines["bootstrap"] = run.stage("baselines/bootstrap", lambda: _bootstrap_stage(run, sft, splits),
-                                           all_processes=True)
-    if cfg.bootstrap_phase1:
-        baselines["bootstrap_phase1"] = run.stage(
-            "baselines/bootstrap_phase1",
-            lambda: _bootstrap_phase1_stage(run, sft, baselines["bootstrap"], splits), all_processes=True)
+        bootstrap = run.stage("baselines/bootstrap", BootstrapBaseline, lambda: _bootstrap_stage(run, sft, splits),
+                              all_processes=True)
+        baselines["bootstrap"] = bootstrap
+        if cfg.bootstrap_phase1:
+            baselines["bootstrap_phase1"] = run.stage(
+                "baselines/bootstrap_phase1", BootstrapPhase1Baseline,
+                lambda: _bootstrap_phase1_stage(run, sft, bootstrap, splits), all_processes=True)
     return baselines
 
 
-def trivial_stage(run: SwirlRun, splits: Splits) -> dict[str, Any]:
+def trivial_stage(run: SwirlRun, splits: Splits) -> TrivialBaselines:
     """The trivial baselines' metrics on the same val / test transitions as the models."""
     cap = run.config.eval.max_examples
     per_split = {split: trivial_baselines(splits.labelled, getattr(splits, split)[:cap], run.config.eval,
                                           run.prompt_format.state_modality)
                  for split in ("val", "test")}
-    return {name: {split: per_split[split][name] for split in per_split} for name in per_split["test"]}
+    return TrivialBaselines(baselines={name: {split: per_split[split][name] for split in per_split}
+                                       for name in per_split["test"]})
 
 
-def _evaluate(run: SwirlRun, role: Role, checkpoint: str, splits: Splits, folder: str,
-              result: dict[str, Any]) -> None:
-    """Evaluate ``role`` at ``checkpoint`` on val and test into ``result[split]``; predictions saved under
-    ``predictions/<folder>/``."""
+def _evaluate(run: SwirlRun, role: Role, checkpoint: str, splits: Splits, folder: str) -> dict[str, Metrics]:
+    """``role`` at ``checkpoint`` on val and test: the metrics per split; predictions saved under
+    ``predictions/<folder>/``. Only the main process evaluates (the others, under ``accelerate launch``,
+    return empty metrics)."""
     cfg = run.config
+    result: dict[str, Metrics] = {"val": {}, "test": {}}
+    if not run.state.is_main_process:
+        return result
     scorer = run.scorer(checkpoint)
     for split in ("val", "test"):
         transitions = getattr(splits, split)[: cfg.eval.max_examples]
-        metrics, predictions = evaluate_role(role, scorer, transitions, cfg.eval)
-        result[split] |= metrics
+        result[split], predictions = evaluate_role(role, scorer, transitions, cfg.eval)
         save_predictions(run.path(Layout.predictions(folder, split, role.name)), role.name, transitions, predictions)
+    return result
 
 
-def _best_of_n_stage(run: SwirlRun, sft: dict[str, str], splits: Splits) -> dict[str, Any]:
+def _best_of_n_stage(run: SwirlRun, sft: Checkpoints, splits: Splits) -> BestOfNBaseline:
     cfg = run.config
     fwm, idm = run.scorer(sft["fwm"]), run.scorer(sft["idm"])
-    result: dict[str, Any] = {"n": cfg.baselines.best_of_n, "val": {}, "test": {}}
+    result: dict[str, Metrics] = {}
     for split in ("val", "test"):
         transitions = getattr(splits, split)[: cfg.eval.max_examples]
         predictions, scores = best_of_n(fwm, idm, transitions, cfg.baselines.best_of_n,
@@ -84,28 +98,29 @@ def _best_of_n_stage(run: SwirlRun, sft: dict[str, str], splits: Splits) -> dict
         result[split] = prediction_metrics(FWM, transitions, predictions, cfg.eval, modality) | {
             "fwm/idm_score": sum(scores) / len(scores)}
         save_predictions(run.path(Layout.predictions("best-of-n", split, "fwm")), "fwm", transitions, predictions)
-    return result
+    return BestOfNBaseline(n=cfg.baselines.best_of_n, val=result["val"], test=result["test"])
 
 
-def _oracle_stage(run: SwirlRun, base: str, splits: Splits) -> dict[str, Any]:
+def _oracle_stage(run: SwirlRun, base: str, splits: Splits) -> OracleBaseline:
     """Raises ValueError: the split did not simulate state-only data, so no true actions of U are known."""
     cfg = run.config
     if not splits.oracle:
         raise ValueError("baselines.oracle needs the true actions of the unlabelled split: only a simulated split "
                          "(data.split.simulated_unlabelled_fraction > 0) keeps them")
     data = splits.labelled + splits.oracle
-    result: dict[str, Any] = {"transitions": len(data), "val": {}, "test": {}, "train_log": []}
+    metrics: dict[str, Metrics] = {"val": {}, "test": {}}
+    train_log = []
     for role in ROLES:
         target = Layout.checkpoint("oracle", role.name)
         _, history = train_sft(base, run.path(target), run.path(Layout.logs(f"oracle-{role.name}")), data, (role,),
                                cfg.sft, cfg.seed, run.prompt_format, splits.val, lora=cfg.model.lora)
-        result["train_log"] += [{**h, "role": role.name} for h in train_log_of(history)]
-        if run.state.is_main_process:
-            _evaluate(run, role, target, splits, "oracle", result)
-    return result
+        train_log += [{**h, "role": role.name} for h in train_log_of(history)]
+        for split, values in _evaluate(run, role, target, splits, "oracle").items():
+            metrics[split] |= values
+    return OracleBaseline(transitions=len(data), val=metrics["val"], test=metrics["test"], train_log=train_log)
 
 
-def _bootstrap_stage(run: SwirlRun, sft: dict[str, str], splits: Splits) -> dict[str, Any]:
+def _bootstrap_stage(run: SwirlRun, sft: Checkpoints, splits: Splits) -> BootstrapBaseline:
     cfg = run.config
     pairs = read_transitions(run.path(Layout.latent(1)))
     lr = cfg.baselines.bootstrap_learning_rate or cfg.sft.learning_rate
@@ -115,15 +130,13 @@ def _bootstrap_stage(run: SwirlRun, sft: dict[str, str], splits: Splits) -> dict
     target = Layout.checkpoint("bootstrap", "fwm")
     _, history = train_sft(str(run.path(sft["fwm"])), run.path(target), run.path(Layout.logs("bootstrap")), pairs,
                            (FWM,), sft_cfg, cfg.seed + 7000, run.prompt_format, lora=cfg.model.lora)
-    result: dict[str, Any] = {"checkpoint": target, "pairs": len(pairs), "learning_rate": lr,
-                              "train_log": train_log_of(history), "val": {}, "test": {}}
-    if run.state.is_main_process:
-        _evaluate(run, FWM, target, splits, "bootstrap", result)
-    return result
+    metrics = _evaluate(run, FWM, target, splits, "bootstrap")
+    return BootstrapBaseline(checkpoint=target, pairs=len(pairs), learning_rate=lr, train_log=train_log_of(history),
+                             val=metrics["val"], test=metrics["test"])
 
 
-def _bootstrap_phase1_stage(run: SwirlRun, sft: dict[str, str], bootstrap: dict[str, Any],
-                            splits: Splits) -> dict[str, Any]:
+def _bootstrap_phase1_stage(run: SwirlRun, sft: Checkpoints, bootstrap: BootstrapBaseline,
+                            splits: Splits) -> BootstrapPhase1Baseline:
     """Iteration 1's pairs with their latent actions, the same frozen (SFT) IDM as reward, the same phase
     settings and seed as iteration 1's Phase I; only the starting FWM differs. The bootstrap learns the
     passive dynamics from the pseudo-labelled pairs, Phase I the fields the action decides: do they add up?
@@ -132,13 +145,12 @@ def _bootstrap_phase1_stage(run: SwirlRun, sft: dict[str, str], bootstrap: dict[
     pairs = read_transitions(run.path(Layout.latent(1)))
     scorer = run.scorer(sft["idm"])
     target = Layout.checkpoint("bootstrap-phase1", "fwm")
-    _, history = train_grpo(str(run.path(bootstrap["checkpoint"])), phase_reward(run, FWM, scorer), pairs,
+    _, history = train_grpo(str(run.path(bootstrap.checkpoint)), phase_reward(run, FWM, scorer), pairs,
                             cfg.swirl.phase1, run.path(target), run.path(Layout.logs("bootstrap-phase1")),
                             phase_seed(cfg.seed, 1, FWM), cfg.model.lora, run.frozen_adapter(sft["idm"]),
                             phase_nll_weight(run, FWM))
-    result: dict[str, Any] = {"checkpoint": target, "pairs": len(pairs), "train_log": train_log_of(history),
-                              "nonfinite_scores": scorer.nonfinite, "val": {}, "test": {}}
-    del scorer
-    if run.state.is_main_process:
-        _evaluate(run, FWM, target, splits, "bootstrap-phase1", result)
-    return result
+    nonfinite = scorer.nonfinite
+    del scorer  # freed before the evaluation loads the trained FWM
+    metrics = _evaluate(run, FWM, target, splits, "bootstrap-phase1")
+    return BootstrapPhase1Baseline(checkpoint=target, pairs=len(pairs), train_log=train_log_of(history),
+                                   nonfinite_scores=nonfinite, val=metrics["val"], test=metrics["test"])

@@ -30,6 +30,7 @@ from swirl_wm.models.prompts import PROMPT_WORDS, build_prompt, system_text
 from swirl_wm.recipes.frames import encode_splits
 from swirl_wm.recipes.run import SwirlRun
 from swirl_wm.records import Episode
+from swirl_wm.results import DataSummary
 from swirl_wm.run_folder import Layout, RunLedger
 
 
@@ -135,7 +136,7 @@ def check_fwm_target(episodes: list[Episode], target: str, modality: str, origin
                                  "is not JSON: set data.long_states: drop, or fwm_target: state)")
 
 
-def data_stage(run: SwirlRun) -> dict[str, Any]:
+def data_stage(run: SwirlRun) -> DataSummary:
     """Build, check, cut, subsample and split the run's episodes; for image states also train the run's
     image tokenizer and write every state as its codes (:func:`~swirl_wm.recipes.frames.encode_splits`)."""
     data = run.config.data
@@ -179,9 +180,9 @@ def data_stage(run: SwirlRun) -> dict[str, Any]:
     counts = splits.counts()
     run.announce("split by labels: " + ", ".join(f"{name} {counts[name]} transitions / {counts[name + '_episodes']} "
                                                  f"episodes" for name in Splits.FILES))
-    return counts | {"episodes": len(episodes), "truncated": truncated, "max_state_chars": budget} | (
-        {"dropped_long_episodes": dropped} if data.long_states == "drop" else {}) | (
-        {"image_codec": codec} if codec else {})
+    return DataSummary(parts=counts, episodes=len(episodes), truncated=truncated, max_state_chars=budget,
+                       dropped_long_episodes=dropped if data.long_states == "drop" else None,
+                       image_codec=codec or None)
 
 
 def budget_warnings(lengths: dict[str, list[int]], budgets: list[tuple[str, str, int]]) -> list[str]:

@@ -34,7 +34,7 @@ from swirl_wm.evaluation.agent_eval import evaluate_agent, evaluate_policy_wm
 from swirl_wm.files import atomic_write_text
 from swirl_wm.models.loading import load_model, load_tokenizer, resolve_model
 from swirl_wm.reporting.agent import agent_report
-from swirl_wm.results import AgentMetrics
+from swirl_wm.results import AgentData, AgentEvaluation, AgentMetrics, AgentRl, AgentSft, StageResult
 from swirl_wm.run_folder import Announce, Layout, RunFolder, RunLedger, git_commit, machine_info
 
 
@@ -56,16 +56,16 @@ def _peak_rss_mb() -> float:
     return peak / 2**20 if sys.platform == "darwin" else peak / 1024
 
 
-def _data_stage(run: RunFolder, make_env: Callable[[], AgentEnv]) -> dict[str, Any]:
+def _data_stage(run: RunFolder, make_env: Callable[[], AgentEnv]) -> AgentData:
     with make_env() as env:
-        result: dict[str, Any] = {}
+        result: dict[str, dict[str, float]] = {}
         for split in ("train", "test"):
             tasks = env.tasks(split)
             episodes = [expert_episode(env, task) for task in tasks]
             write_episodes(run.path(f"data/expert-{split}.jsonl"), episodes)
             result[split] = {"tasks": len(tasks), "transitions": sum(len(e) for e in episodes),
                              "mean_walkthrough": sum(len(e) for e in episodes) / len(episodes)}
-    return result
+    return AgentData(train=result["train"], test=result["test"])
 
 
 def evaluate_checkpoint(config: AgentRunConfig, checkpoint: Path, expert_path: Path,
@@ -116,12 +116,12 @@ def evaluate_agent_run(run_dir: Path, phase: str = "best", data_path: Path | Non
     return {"run": str(run_dir), "phase": chosen, "data": str(data_path), "test": metrics}
 
 
-def _evaluate(run: RunFolder, checkpoint: str) -> dict[str, Any]:
-    return {"test": evaluate_checkpoint(run.config, run.path(checkpoint), run.path("data/expert-test.jsonl"),
-                                        run.device)}
+def _evaluate(run: RunFolder, checkpoint: str) -> AgentEvaluation:
+    return AgentEvaluation(test=evaluate_checkpoint(run.config, run.path(checkpoint),
+                                                    run.path("data/expert-test.jsonl"), run.device))
 
 
-def _rl_stage(run: RunFolder, make_env: Callable[[], AgentEnv]) -> dict[str, Any]:
+def _rl_stage(run: RunFolder, make_env: Callable[[], AgentEnv]) -> AgentRl:
     cfg = run.config
     with make_env() as env:
         tasks = {t.task_id: t for t in env.tasks("train")}
@@ -131,10 +131,10 @@ def _rl_stage(run: RunFolder, make_env: Callable[[], AgentEnv]) -> dict[str, Any
     keys = ("reward", "reward_std", "loss", "paw/wm_loss", "paw/lambda", "step_time")
     log = [{"step": h["step"], **{k: h[k] for k in keys if k in h}} for h in history
            if "step" in h and "reward" in h and "train_runtime" not in h]
-    return {"checkpoint": Layout.checkpoint("rl"), "paw": cfg.paw.enabled, "train_seconds": train_seconds,
-            "seconds_per_step": train_seconds / max(1, len(log)), "peak_rss_mb": _peak_rss_mb(),
-            "peak_cuda_mb": torch.cuda.max_memory_allocated() / 2**20 if torch.cuda.is_available() else None,
-            "rollouts": trained.rollout_stats, "train_log": log or train_log_of(history)}
+    return AgentRl(checkpoint=Layout.checkpoint("rl"), paw=cfg.paw.enabled, train_seconds=train_seconds,
+                   seconds_per_step=train_seconds / max(1, len(log)), peak_rss_mb=_peak_rss_mb(),
+                   peak_cuda_mb=torch.cuda.max_memory_allocated() / 2**20 if torch.cuda.is_available() else None,
+                   rollouts=trained.rollout_stats, train_log=log or train_log_of(history))
 
 
 def run_agent(config: AgentRunConfig, announce: Announce = print) -> AgentMetrics:
@@ -155,26 +155,26 @@ def run_agent(config: AgentRunConfig, announce: Announce = print) -> AgentMetric
 def _agent_stages(run: RunFolder) -> AgentMetrics:
     config = run.config
     make_env = env_factory(config)
-    data = run.stage("data", lambda: _data_stage(run, make_env))
+    data = run.stage("data", AgentData, lambda: _data_stage(run, make_env))
     base = resolve_model(config.model.name_or_path)
 
-    def sft() -> dict[str, Any]:
+    def sft() -> AgentSft:
         train = group_episodes(read_transitions(run.path("data/expert-train.jsonl")))
         examples = walkthrough_examples(load_tokenizer(base.path), train)
         _, history = train_on_examples(base.path, run.path(Layout.checkpoint("sft")), run.path(Layout.logs("sft")),
                                        examples,
                                        config.sft, config.seed, lora=config.model.lora)
-        return {"checkpoint": Layout.checkpoint("sft"), "examples": len(examples), "train_log": train_log_of(history)}
+        return AgentSft(checkpoint=Layout.checkpoint("sft"), examples=len(examples), train_log=train_log_of(history))
 
-    stages = {"sft": run.stage("sft", sft, all_processes=True)}
-    stages["sft/eval"] = run.stage("sft/eval", lambda: _evaluate(run, Layout.checkpoint("sft")))
-    stages["rl"] = run.stage("rl", lambda: _rl_stage(run, make_env), all_processes=True)
-    stages["rl/eval"] = run.stage("rl/eval", lambda: _evaluate(run, Layout.checkpoint("rl")))
+    stages: dict[str, StageResult] = {"sft": run.stage("sft", AgentSft, sft, all_processes=True)}
+    stages["sft/eval"] = run.stage("sft/eval", AgentEvaluation, lambda: _evaluate(run, Layout.checkpoint("sft")))
+    stages["rl"] = run.stage("rl", AgentRl, lambda: _rl_stage(run, make_env), all_processes=True)
+    stages["rl/eval"] = run.stage("rl/eval", AgentEvaluation, lambda: _evaluate(run, Layout.checkpoint("rl")))
     metrics: AgentMetrics = {
         "run": {"name": config.name, "seed": config.seed, "git_commit": git_commit(), "env": config.env.name,
                 "model": config.model.name_or_path, "model_source": base.origin, "paw": config.paw.enabled,
                 "machine": machine_info(), "wall_time_s": run.wall_time_s()},
-        "data": data, "stages": stages}
+        "data": data.to_json(), "stages": {name: result.to_json() for name, result in stages.items()}}
     if run.state.is_main_process:
         atomic_write_text(run.path(Layout.METRICS), json.dumps(metrics, indent=2))
         atomic_write_text(run.path(Layout.REPORT), agent_report(metrics))

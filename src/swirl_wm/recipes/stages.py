@@ -1,6 +1,6 @@
 """The stages of the SWIRL loop (SWIRL §3.3–3.5, method.md §1.3–1.5): SFT warm start, one phase (Phase I or
-II, with the latent actions and the warm-start check before Phase I), and the evaluation after a phase.
-Each returns the dict the run's ledger records."""
+II, with the latent actions before Phase I and the reward check before either), and the evaluation after a
+phase. Each returns its typed result (:mod:`swirl_wm.results`), which the run's ledger records."""
 
 from __future__ import annotations
 
@@ -29,6 +29,7 @@ from swirl_wm.objectives.latent import infer_latent_actions
 from swirl_wm.objectives.rewards import SwirlReward
 from swirl_wm.recipes.run import SwirlRun
 from swirl_wm.records import FWM, IDM, ROLES, Role, Transition, original_state
+from swirl_wm.results import Checkpoints, Evaluation, Metrics, PhaseTraining, SftTraining
 from swirl_wm.run_folder import Layout, save_predictions
 
 
@@ -56,14 +57,14 @@ def _learning_curve(run: SwirlRun, roles: tuple[Role, ...], val: list[Transition
 ROLE_LOG = "train_log.json"  # one SFT role's log, written when that role's checkpoint is saved
 
 
-def sft_stage(run: SwirlRun, base: str, splits: Splits) -> dict[str, Any]:
+def sft_stage(run: SwirlRun, base: str, splits: Splits) -> SftTraining:
     cfg = run.config
     if cfg.model.shared:
         shared = Layout.checkpoint("sft", "shared")
         _, history = train_sft(base, run.path(shared), run.path(Layout.logs("sft")), splits.labelled, ROLES,
                                cfg.sft, cfg.seed, run.prompt_format, splits.val,
                                _learning_curve(run, ROLES, splits.val), cfg.model.lora)
-        return {"fwm": shared, "idm": shared, "train_log": train_log_of(history)}
+        return SftTraining(fwm=shared, idm=shared, train_log=train_log_of(history))
     logs = []
     for role in ROLES:  # a role trained before the stage was interrupted is kept (its log beside it)
         checkpoint = run.path(Layout.checkpoint("sft", role.name))
@@ -80,7 +81,7 @@ def sft_stage(run: SwirlRun, base: str, splits: Splits) -> dict[str, Any]:
             if run.state.is_main_process:
                 atomic_write_text(done, json.dumps(role_log))
         logs += [{**h, "role": role.name} for h in role_log]
-    return {"fwm": Layout.checkpoint("sft", "fwm"), "idm": Layout.checkpoint("sft", "idm"), "train_log": logs}
+    return SftTraining(fwm=Layout.checkpoint("sft", "fwm"), idm=Layout.checkpoint("sft", "idm"), train_log=logs)
 
 
 def _pairs_used(config: GRPOPhaseConfig) -> int | None:
@@ -109,37 +110,51 @@ def phase_pairs(unlabelled: list[Transition], config: GRPOPhaseConfig, seed: int
     return pairs[: _pairs_used(config)]
 
 
-def phase_stage(run: SwirlRun, name: str, trained: Role, current: dict[str, str], splits: Splits,
-                 iteration: int) -> dict[str, Any]:
-    """Phase I (``trained=FWM``) or Phase II (``trained=IDM``) of one iteration; ``current`` holds each role's
-    checkpoint by name."""
+def phase_stage(run: SwirlRun, name: str, trained: Role, start: Evaluation, splits: Splits,
+                 iteration: int) -> PhaseTraining:
+    """Phase I (``trained=FWM``) or Phase II (``trained=IDM``) of one iteration, from the checkpoints that
+    ``start`` evaluated (the phase before, or SFT): the phase's unlabelled pairs (Phase I labels them with
+    the frozen IDM's latent actions), the check of the reward signal before training
+    (``swirl.warm_start_check``), then GRPO."""
     cfg = run.config
     phase_cfg = trained.phase_config(cfg.swirl)
-    frozen = trained.other
+    current, frozen = start.checkpoints, trained.other
     seed = phase_seed(cfg.seed, iteration, trained)
     pairs = phase_pairs(splits.unlabelled, phase_cfg, seed)  # label only the pairs the phase will train on
     scorer = run.scorer(current[frozen.name])
-    result: dict[str, Any] = {}
-    if trained == FWM:  # latent actions from the frozen IDM (method.md §1.3 step 1)
-        la = cfg.swirl.latent_action
-        pairs, stats = infer_latent_actions(scorer, pairs, la, phase_cfg.temperature, phase_cfg.top_p,
-                                            cfg.eval.batch_size, seed)
-        result["latent_actions"] = asdict(stats) | {"gold_mean_words": _mean_words(splits.labelled)}
-        write_transitions(run.path(Layout.latent(iteration)), pairs)  # the bootstrap baseline's data
-        if not pairs:
-            raise RuntimeError(f"{name}: every latent action was dropped by the threshold {la.threshold}; "
-                               f"lower swirl.latent_action.threshold or use mode 'sample'")
-        if cfg.swirl.warm_start_check.pairs:
-            result["warm_start_check"] = _warm_start_check(run, name, current, scorer, pairs, splits.labelled, seed)
-    elif cfg.swirl.warm_start_check.pairs:
-        result["phase2_check"] = _phase2_check(run, name, current, scorer, pairs, seed)
+    latent_actions = warm_start_check = phase2_check = None
+    if trained == FWM:
+        pairs, latent_actions = _latent_actions(run, name, iteration, scorer, pairs, seed, splits.labelled)
+        warm_start_check = _warm_start_check(run, name, start, scorer, pairs, splits.labelled, seed)
+    else:
+        phase2_check = _phase2_check(run, name, current, scorer, pairs, seed)
     target = Layout.checkpoint(name, "shared" if cfg.model.shared else trained.name)
     _, history = train_grpo(str(run.path(current[trained.name])), phase_reward(run, trained, scorer), pairs,
                              phase_cfg, run.path(target), run.path(Layout.logs(name)), seed, cfg.model.lora,
                              run.frozen_adapter(current[frozen.name]), phase_nll_weight(run, trained))
-    new = dict(current, **({"fwm": target, "idm": target} if cfg.model.shared else {trained.name: target}))
-    return result | {"fwm": new["fwm"], "idm": new["idm"], "pairs": len(pairs), "train_log": train_log_of(history),
-                     "nonfinite_scores": scorer.nonfinite}
+    after = {"fwm": target, "idm": target} if cfg.model.shared else current | {trained.name: target}
+    return PhaseTraining(latent_actions=latent_actions, warm_start_check=warm_start_check, phase2_check=phase2_check,
+                         fwm=after["fwm"], idm=after["idm"], pairs=len(pairs), train_log=train_log_of(history),
+                         nonfinite_scores=scorer.nonfinite)
+
+
+def _latent_actions(run: SwirlRun, name: str, iteration: int, idm: Scorer, pairs: list[Transition], seed: int,
+                    labelled: list[Transition]) -> tuple[list[Transition], dict[str, float]]:
+    """Phase I's pairs labelled with the frozen IDM's latent actions (method.md §1.3 step 1), also written to
+    ``latent/iter<k>.jsonl`` (the bootstrap baseline's data), and their diagnostics.
+
+    Raises:
+        RuntimeError: the threshold dropped every latent action.
+    """
+    cfg = run.config
+    la, phase1 = cfg.swirl.latent_action, cfg.swirl.phase1
+    pairs, stats = infer_latent_actions(idm, pairs, la, phase1.temperature, phase1.top_p, cfg.eval.batch_size, seed)
+    figures = asdict(stats) | {"gold_mean_words": _mean_words(labelled)}
+    write_transitions(run.path(Layout.latent(iteration)), pairs)
+    if not pairs:
+        raise RuntimeError(f"{name}: every latent action was dropped by the threshold {la.threshold}; "
+                           f"lower swirl.latent_action.threshold or use mode 'sample'")
+    return pairs, figures
 
 
 def phase_reward(run: SwirlRun, trained: Role, scorer: Scorer) -> SwirlReward:
@@ -165,28 +180,30 @@ def phase_nll_weight(run: SwirlRun, trained: Role) -> float:
     return run.config.swirl.phase1_nll_weight if trained == FWM else 0.0
 
 
-def _warm_start_check(run: SwirlRun, name: str, current: dict[str, str], idm: Scorer, pairs: list[Transition],
-                      labelled: list[Transition], seed: int) -> dict[str, Any]:
+def _warm_start_check(run: SwirlRun, name: str, start: Evaluation, idm: Scorer, pairs: list[Transition],
+                      labelled: list[Transition], seed: int) -> dict[str, Any] | None:
     """Before Phase I: does the Phase I reward rank the FWM's samples by quality (on the phase's first
-    pairs, with their latent actions), and is the frozen IDM accurate enough (its validation metric)?
+    pairs, with their latent actions), and is the frozen IDM accurate enough (its validation metric in
+    ``start``, the evaluation the phase starts from)? ``None`` when ``swirl.warm_start_check.pairs`` is 0.
 
     Raises:
         RuntimeError: a threshold of ``swirl.warm_start_check`` is set and not met (with the figures).
     """
     cfg = run.config
     check, phase1 = cfg.swirl.warm_start_check, cfg.swirl.phase1
+    if not check.pairs:
+        return None
     subset = pairs[: check.pairs]
-    groups = sample_groups(run.scorer(current["fwm"]), phase_reward(run, FWM, idm), subset, phase1.num_generations,
-                           phase1.temperature, phase1.top_p, phase1.max_completion_length, cfg.eval.batch_size, seed)
+    groups = sample_groups(run.scorer(start.checkpoints["fwm"]), phase_reward(run, FWM, idm), subset,
+                           phase1.num_generations, phase1.temperature, phase1.top_p, phase1.max_completion_length,
+                           cfg.eval.batch_size, seed)
     figures: dict[str, Any] = {"reward_signal": group_figures(groups)}
     apply = APPLY.get(subset[0].env) if subset else None
     if apply is not None:
         figures["latent_grounded_accuracy"] = sum(grounded(apply, original_state(t, "x"), t.z, original_state(t, "y"))
                                                     for t in subset) / len(subset)
-    evaluation = next((run.ledger.stages[k] for k in reversed(run.ledger.stages)
-                       if k.endswith("/eval") and run.ledger.stages[k]["checkpoints"]["idm"] == current["idm"]), None)
     key = selection_metric(IDM, IDM.select_by(cfg.eval), labelled, cfg.data.modality)
-    figures["idm_val"] = {key: evaluation["val"].get(key)} if evaluation else {}
+    figures["idm_val"] = {key: start.val.get(key)}
     corr = figures["reward_signal"].get("corr_reward_quality")
     problems = []
     if check.min_correlation is not None and (corr is None or corr < check.min_correlation):
@@ -202,19 +219,22 @@ def _warm_start_check(run: SwirlRun, name: str, current: dict[str, str], idm: Sc
     return figures
 
 
-def _phase2_check(run: SwirlRun, name: str, current: dict[str, str], fwm: Scorer, pairs: list[Transition],
-                  seed: int) -> dict[str, Any]:
+def _phase2_check(run: SwirlRun, name: str, current: Checkpoints, fwm: Scorer, pairs: list[Transition],
+                  seed: int) -> dict[str, Any] | None:
     """Before Phase II: does the Phase II reward, the frozen FWM's ``log P_θ(y | x, ẑ)``, rank the IDM's sampled
     actions by whether they explain the transition (on the phase's first pairs; quality:
     :func:`~swirl_wm.evaluation.reward_signal.action_quality`)? Reported, not enforced; ``mean_quality`` is
-    the IDM's sample accuracy on those pairs."""
-    groups = phase2_groups(run, current, fwm, pairs[: run.config.swirl.warm_start_check.pairs], seed)
+    the IDM's sample accuracy on those pairs. ``None`` when ``swirl.warm_start_check.pairs`` is 0."""
+    check = run.config.swirl.warm_start_check
+    if not check.pairs:
+        return None
+    groups = phase2_groups(run, current, fwm, pairs[: check.pairs], seed)
     figures = {"reward_signal": group_figures(groups)}
     run.announce(f"{name} reward check: {json.dumps(figures)}")
     return figures
 
 
-def phase2_groups(run: SwirlRun, current: dict[str, str], fwm: Scorer, pairs: list[Transition],
+def phase2_groups(run: SwirlRun, current: Checkpoints, fwm: Scorer, pairs: list[Transition],
                   seed: int) -> list[Group]:
     """Phase II's groups on ``pairs`` as the phase samples them (``swirl.phase2``'s G, temperature, top-p and
     completion length): the IDM of ``current`` samples, the frozen ``fwm`` rewards
@@ -232,8 +252,8 @@ def _mean_words(transitions: list[Transition]) -> float:
     return sum(len(a.split()) for a in actions) / len(actions) if actions else 0.0
 
 
-def eval_stage(run: SwirlRun, name: str, current: dict[str, str], previous: dict[str, Any] | None,
-                splits: Splits) -> dict[str, Any]:
+def eval_stage(run: SwirlRun, name: str, current: Checkpoints, previous: Evaluation | None,
+                splits: Splits) -> Evaluation:
     """Evaluate both roles on val and test; a role whose checkpoint did not change reuses its numbers.
 
     The predictions go to ``predictions/<phase>/<split>-<role>.jsonl`` (x, reference, prediction), so a
@@ -242,7 +262,7 @@ def eval_stage(run: SwirlRun, name: str, current: dict[str, str], previous: dict
     ``eval.rollout_steps``, by multi-step rollouts of the test episodes' gold plans (``rollout``).
     """
     cfg = run.config
-    result: dict[str, Any] = {"checkpoints": dict(current), "val": {}, "test": {}}
+    metrics: dict[str, Metrics] = {"val": {}, "test": {}}
     parts = {"val": splits.val[: cfg.eval.max_examples], "test": splits.test[: cfg.eval.max_examples]}
     joint = cfg.eval.cycle or bool(cfg.eval.rollout_steps)  # measures that need both roles loaded
     loaded: dict[str, Scorer] = {}  # by checkpoint folder: shared weights are loaded once
@@ -254,24 +274,25 @@ def eval_stage(run: SwirlRun, name: str, current: dict[str, str], previous: dict
         return loaded[folder]
 
     for role in ROLES:
-        if previous is not None and previous["checkpoints"][role.name] == current[role.name]:
+        if previous is not None and previous.checkpoints[role.name] == current[role.name]:
+            before = {"val": previous.val, "test": previous.test}
             for split in parts:
-                result[split] |= {k: v for k, v in previous[split].items() if k.startswith(f"{role.name}/")}
+                metrics[split] |= {k: v for k, v in before[split].items() if k.startswith(f"{role.name}/")}
             continue
         scorer = scorer_of(role)
         for split, transitions in parts.items():
-            metrics, predictions = evaluate_role(role, scorer, transitions, cfg.eval)
-            result[split] |= metrics
+            role_metrics, predictions = evaluate_role(role, scorer, transitions, cfg.eval)
+            metrics[split] |= role_metrics
             save_predictions(run.path(Layout.predictions(name, split, role.name)), role.name,
                               transitions, predictions)
-    if not joint:
-        return result
-    world_model = WorldModel(scorer_of(FWM), scorer_of(IDM), cfg.eval.max_new_tokens_state,
-                             cfg.eval.max_new_tokens_action)
-    if cfg.eval.cycle:
-        for split, transitions in parts.items():
-            result[split] |= cycle_metrics(world_model, transitions, cfg.eval)[0]
-    if cfg.eval.rollout_steps:
-        episodes = group_episodes(splits.test)[: cfg.eval.max_examples]
-        result["rollout"] = rollout_metrics(world_model, episodes, cfg.eval.rollout_steps, cfg.eval)
-    return result
+    rollout = None
+    if joint:
+        world_model = WorldModel(scorer_of(FWM), scorer_of(IDM), cfg.eval.max_new_tokens_state,
+                                 cfg.eval.max_new_tokens_action)
+        if cfg.eval.cycle:
+            for split, transitions in parts.items():
+                metrics[split] |= cycle_metrics(world_model, transitions, cfg.eval)[0]
+        if cfg.eval.rollout_steps:
+            episodes = group_episodes(splits.test)[: cfg.eval.max_examples]
+            rollout = rollout_metrics(world_model, episodes, cfg.eval.rollout_steps, cfg.eval)
+    return Evaluation(checkpoints=dict(current), val=metrics["val"], test=metrics["test"], rollout=rollout)

@@ -17,8 +17,8 @@ again after a crash resumes after the last completed stage. The stages are in :m
 from __future__ import annotations
 
 import shutil
+from functools import partial
 from pathlib import Path
-from typing import Any
 
 import torch
 
@@ -32,11 +32,22 @@ from swirl_wm.recipes.stages import eval_stage, phase_stage, sft_stage
 from swirl_wm.records import FWM, IDM, ROLES
 from swirl_wm.reporting.model_card import write_model_cards
 from swirl_wm.reporting.run_info import run_info, write_run_outputs
-from swirl_wm.results import SwirlMetrics
+from swirl_wm.results import (
+    Baseline,
+    DataSummary,
+    Evaluation,
+    PhaseResult,
+    PhaseTraining,
+    RunInfo,
+    SftTraining,
+    SwirlMetrics,
+    TrivialBaselines,
+    phase_result,
+)
 from swirl_wm.run_folder import Announce, Layout
 
 
-def _best(phases: list[dict[str, Any]], key: str) -> str:
+def _best(phases: list[PhaseResult], key: str) -> str:
     scored = [(p["val"].get(key, float("-inf")), -i, p["name"]) for i, p in enumerate(phases)]
     return max(scored)[2]  # ties go to the earlier phase
 
@@ -60,47 +71,26 @@ def run_swirl(config: RunConfig, announce: Announce = print) -> SwirlMetrics:
 
 def _swirl_stages(run: SwirlRun) -> SwirlMetrics:
     config = run.config
-    run.stage("data", lambda: data_stage(run))
+    data = run.stage("data", DataSummary, lambda: data_stage(run))
     splits = Splits.load(run.path(Layout.DATA))
     base = base_model(run, splits)
     if run.state.is_main_process:
         check_generation_budgets(run, base, splits)
-    sft = run.stage("sft", lambda: sft_stage(run, base.path, splits), all_processes=True)
-    current = {"fwm": sft["fwm"], "idm": sft["idm"]}
-    phases = [{"name": "sft", "iteration": 0, "role": "both", "train_log": sft["train_log"]}]
-    evaluation = run.stage("sft/eval", lambda: eval_stage(run, "sft", current, None, splits))
-    phases[-1] |= {"val": evaluation["val"], "test": evaluation["test"], "checkpoints": evaluation["checkpoints"],
-                   **({"rollout": evaluation["rollout"]} if "rollout" in evaluation else {})}
+    sft = run.stage("sft", SftTraining, lambda: sft_stage(run, base.path, splits), all_processes=True)
+    evaluation = run.stage("sft/eval", Evaluation, lambda: eval_stage(run, "sft", sft.checkpoints, None, splits))
+    phases = [phase_result("sft", 0, "both", sft, evaluation)]
     roles = (FWM, IDM) if config.swirl.train_idm else (FWM,)
     for it in range(1, config.swirl.iterations + 1):
-        for trained in roles:
+        for trained in roles:  # Phase I: the FWM against the frozen IDM; Phase II: the IDM against the new FWM
             name = f"iter{it}/phase{trained.phase}"
-            done = run.stage(name, lambda n=name, r=trained, c=dict(current), i=it:
-                             phase_stage(run, n, r, c, splits, i), all_processes=True)
-            current = {"fwm": done["fwm"], "idm": done["idm"]}
-            previous = evaluation
-            evaluation = run.stage(f"{name}/eval", lambda n=name, c=dict(current), p=previous:
-                                   eval_stage(run, n, c, p, splits))
-            phases.append({"name": name, "iteration": it, "role": trained.name, "train_log": done["train_log"],
-                           "val": evaluation["val"], "test": evaluation["test"],
-                           "checkpoints": evaluation["checkpoints"],
-                           "nonfinite_scores": done["nonfinite_scores"],
-                           **({"rollout": evaluation["rollout"]} if "rollout" in evaluation else {}),
-                           **{k: done[k] for k in ("latent_actions", "warm_start_check", "phase2_check") if k in done}})
-    baselines = baseline_stages(run, base.path, {"fwm": sft["fwm"], "idm": sft["idm"]}, splits)
-    trivial = run.stage("baselines/trivial", lambda: trivial_stage(run, splits))
-    select = {role.name: selection_metric(role, role.select_by(config.eval), splits.labelled, config.data.modality)
-              for role in ROLES}
-    metrics: SwirlMetrics = {
-        "run": run_info(config, base, run.wall_time_s())
-        | {"data": run.ledger.stages["data"],
-           "stage_commits": {name: s["git_commit"] for name, s in run.ledger.stages.items() if "git_commit" in s}},
-        "phases": phases,
-        "trivial_baselines": {k: v for k, v in trivial.items() if k not in ("wall_time_s", "git_commit")},
-        **({"baselines": baselines} if baselines else {}),
-        "best": {"fwm": _best(phases, select["fwm"]), "idm": _best(phases, select["idm"]),
-                 "criterion": {role: f"val {key}" for role, key in select.items()}},
-    }
+            done = run.stage(name, PhaseTraining, partial(phase_stage, run, name, trained, evaluation, splits, it),
+                             all_processes=True)
+            evaluation = run.stage(f"{name}/eval", Evaluation,
+                                   partial(eval_stage, run, name, done.checkpoints, evaluation, splits))
+            phases.append(phase_result(name, it, trained.name, done, evaluation))
+    baselines = baseline_stages(run, base.path, sft.checkpoints, splits)
+    trivial = run.stage("baselines/trivial", TrivialBaselines, lambda: trivial_stage(run, splits))
+    metrics = _metrics(run, run_info(config, base, run.wall_time_s()), data, phases, baselines, trivial, splits)
     if run.state.is_main_process:
         metrics["run"]["checkpoints_removed"] = prune_checkpoints(run.dir, metrics, config.keep_checkpoints)
         write_run_outputs(metrics, run.dir)
@@ -108,7 +98,24 @@ def _swirl_stages(run: SwirlRun) -> SwirlMetrics:
     return metrics
 
 
-def prune_checkpoints(run_dir: Path, metrics: dict[str, Any], keep: str) -> list[str]:
+def _metrics(run: SwirlRun, info: RunInfo, data: DataSummary, phases: list[PhaseResult],
+             baselines: dict[str, Baseline], trivial: TrivialBaselines, splits: Splits) -> SwirlMetrics:
+    """``metrics.json``: the run's provenance (``info``) and data, every phase, the baselines, and the best
+    phase of each role on validation."""
+    config = run.config
+    info["data"] = data.to_json()
+    info["stage_commits"] = {name: s["git_commit"] for name, s in run.ledger.stages.items() if "git_commit" in s}
+    metrics: SwirlMetrics = {"run": info, "phases": phases, "trivial_baselines": trivial.baselines}
+    if baselines:
+        metrics["baselines"] = {name: result.to_json() for name, result in baselines.items()}
+    select = {role.name: selection_metric(role, role.select_by(config.eval), splits.labelled, config.data.modality)
+              for role in ROLES}
+    metrics["best"] = {"fwm": _best(phases, select["fwm"]), "idm": _best(phases, select["idm"]),
+                       "criterion": {role: f"val {key}" for role, key in select.items()}}
+    return metrics
+
+
+def prune_checkpoints(run_dir: Path, metrics: SwirlMetrics, keep: str) -> list[str]:
     """Remove the finished run's checkpoint folders that ``keep`` does not keep; returns them (run-relative).
 
     ``all`` keeps every folder; ``best`` the best FWM and IDM on validation (``metrics["best"]``); ``last`` the
