@@ -12,7 +12,7 @@ import torch
 
 from swirl_wm.config import AgentRunConfig, load_config
 from swirl_wm.models.loading import resolve_model
-from swirl_wm.run_folder import git_commit, machine_info
+from swirl_wm.reporting.run_info import provenance
 
 
 def parser(doc: str, tasks: int, repeats: int, tasks_help: str = "tasks to play") -> argparse.ArgumentParser:
@@ -38,10 +38,9 @@ def setup(args: argparse.Namespace) -> tuple[AgentRunConfig, str]:
 def write(name: str, args: argparse.Namespace, config: AgentRunConfig, device: str, figures: dict[str, Any]
           ) -> None:
     """Write the benchmark's JSON (header + ``figures``) to ``--output`` and print it without the bulky keys."""
-    result = {"benchmark": name, "config_path": str(args.config), "config": config.model_dump(mode="json"),
-              "model": args.model or config.model.name_or_path, "seed": config.seed, "repeats": args.repeats,
-              "device": device, "threads": torch.get_num_threads(), "git_commit": git_commit(),
-              "machine": machine_info(), **figures}
+    result = provenance(benchmark=name, config_path=str(args.config), config=config.model_dump(mode="json"),
+                        model=args.model or config.model.name_or_path, seed=config.seed, repeats=args.repeats,
+                        device=device, threads=torch.get_num_threads()) | figures
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(result, indent=2), encoding="utf-8")
     print(json.dumps({k: v for k, v in result.items() if k not in ("machine", "config")}, indent=2))

@@ -25,7 +25,7 @@ from swirl_wm.modality.changes import apply_changes, is_patch
 from swirl_wm.models.generation import generate
 from swirl_wm.models.prompts import fwm_prompt
 from swirl_wm.recipes.run import SwirlRun
-from swirl_wm.run_folder import git_commit, machine_info
+from swirl_wm.reporting.run_info import provenance
 
 
 def main() -> None:
@@ -61,8 +61,7 @@ def main() -> None:
         "well_formed_only": score([transitions[i] for i in good], [patched[i] for i in good]),
         "copy_on_well_formed": score([transitions[i] for i in good], [transitions[i].x for i in good]),
     }
-    out = {"run": str(args.run), "checkpoint": args.checkpoint, "split": args.split, "figures": figures,
-           "machine": machine_info(), "git_commit": git_commit()}
+    out = provenance(run=str(args.run), checkpoint=args.checkpoint, split=args.split, figures=figures)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(args.output, json.dumps(out, indent=1))
     print(json.dumps(figures, indent=1))

@@ -22,7 +22,8 @@ from swirl_wm.evaluation.baselines import trivial_baselines
 from swirl_wm.evaluation.evaluate import evaluate_role
 from swirl_wm.files import atomic_write_text
 from swirl_wm.recipes.run import SwirlRun
-from swirl_wm.run_folder import Layout, git_commit, machine_info
+from swirl_wm.reporting.run_info import provenance
+from swirl_wm.run_folder import Layout
 
 
 def main() -> None:
@@ -43,9 +44,8 @@ def main() -> None:
     quiet = config.eval.model_copy(update={"embedding_similarity": False})
     metrics, _ = evaluate_role(args.role, run.scorer(args.checkpoint), transitions, quiet)
     trivial = trivial_baselines(splits.labelled, transitions, quiet, run.prompt_format.state_modality)
-    out = {"run": str(args.run), "checkpoint": args.checkpoint, "role": args.role, "split": args.split,
-           "transitions": len(transitions), "metrics": metrics, "trivial_baselines": trivial,
-           "machine": machine_info(), "git_commit": git_commit()}
+    out = provenance(run=str(args.run), checkpoint=args.checkpoint, role=args.role, split=args.split,
+                     transitions=len(transitions), metrics=metrics, trivial_baselines=trivial)
     atomic_write_text(args.output, json.dumps(out, indent=2) + "\n")
     print(json.dumps({"model": {k: v for k, v in metrics.items() if k.count("/") == 1},
                       "trivial": {name: {k: v for k, v in m.items() if k.count("/") == 1}

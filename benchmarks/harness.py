@@ -1,5 +1,8 @@
 """Seeded benchmark harness: SFT vs SWIRL vs baselines vs ablations, mean ± 95 % CI over seeds.
 
+The command line of ``swirl bench`` (:func:`swirl_wm.recipes.bench.bench`) as the study READMEs cite it
+(``--seeds 0 1 2``, run folders under ``runs/harness`` by default); the same runs, JSON and tables.
+
 For each variant (the base config, then each ``--variant NAME:key=value,key=value`` on top of it) and each
 seed, runs (or resumes) the whole pipeline in ``<runs-dir>/<name>/<variant>/seed<k>``, then aggregates the
 test metrics of every phase and baseline (``swirl_wm.reporting.benchmark``) into JSON (config, variants,
@@ -34,160 +37,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
-import os
-import shutil
-import sys
-import time
-from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from studies import harness_tables, write_block
-
-from swirl_wm.config import (
-    AgentRunConfig,
-    ConfigError,
-    RunConfig,
-    is_agent_config,
-    load_config,
-    parse_override,
-    set_dotted,
-)
-from swirl_wm.files import atomic_write_text
-from swirl_wm.recipes.paw import run_agent
-from swirl_wm.recipes.swirl import run_swirl
-from swirl_wm.reporting.benchmark import agent_phases, aggregate, paired_change
-from swirl_wm.run_folder import git_commit, machine_info
-
-_SFT_STAGES = ("data", "sft", "sft/eval")
+from swirl_wm.config import ConfigError, load_config
+from swirl_wm.recipes.bench import bench, kind_of, parse_variant, with_overrides, write_bench_tables
 
 
-@dataclass(frozen=True)
-class Kind:
-    """What the harness runs for one kind of config."""
-
-    schema: type[RunConfig] | type[AgentRunConfig]
-    run: Callable[[Any], dict[str, Any]]  # config → metrics.json dict in the SWIRL loop's shape
-    after_sft: tuple[str, ...]  # settings an ablation may change while sharing the base's data and SFT
-    copied: tuple[str, ...]  # run sub-folders a variant takes over from the base run
-
-    def base_name(self, config: Any) -> str:
-        if isinstance(config, AgentRunConfig):
-            return "grpo+paw" if config.paw.enabled else "grpo"
-        return "swirl"
-
-
-SWIRL = Kind(RunConfig, run_swirl, ("name", "output_dir", "swirl", "baselines"),
-             ("data", "checkpoints/sft", "predictions/sft"))
-
-
-def _run_agent(config: AgentRunConfig) -> dict[str, Any]:
-    return agent_phases(run_agent(config))
-
-
-AGENT = Kind(AgentRunConfig, _run_agent, ("name", "output_dir", "rl", "paw"), ("data", "checkpoints/sft"))
-
-
-def kind_of(path: Path) -> Kind:
-    return AGENT if is_agent_config(path) else SWIRL
-
-
-def parse_variant(text: str) -> tuple[str, dict[str, Any]]:
-    """``"beta1:swirl.phase1.beta=1.0,swirl.phase2.beta=1.0"`` → ``("beta1", {dotted key: YAML value})``
-    (each item as ``swirl train --set`` reads it)."""
-    name, _, body = text.partition(":")
-    if not name or not body:
-        raise argparse.ArgumentTypeError(f"--variant {text!r}: expected NAME:key=value[,key=value...]")
+def _variant(text: str) -> tuple[str, dict[str, Any]]:
     try:
-        return name, dict(parse_override(item) for item in body.split(","))
+        return parse_variant(text)
     except ConfigError as err:
-        raise argparse.ArgumentTypeError(f"--variant {text!r}: {err}") from None
-
-
-def with_overrides(config: Any, overrides: dict[str, Any]) -> Any:
-    """A copy of ``config`` (a RunConfig or AgentRunConfig) with dotted keys set, validated again.
-
-    Raises:
-        ConfigError: a path through a value; pydantic.ValidationError: an unknown key or a bad value.
-    """
-    raw = config.model_dump(mode="json")
-    for dotted, value in overrides.items():
-        set_dotted(raw, dotted, value)
-    return type(config).model_validate(raw)
-
-
-def _shares_sft(a: Any, b: Any, kind: Kind = SWIRL) -> bool:
-    strip = lambda c: {k: v for k, v in c.model_dump(mode="json").items() if k not in kind.after_sft}  # noqa: E731
-    return strip(a) == strip(b)
-
-
-def _link_or_copy(source: str, target: str) -> None:
-    try:
-        os.link(source, target)
-    except OSError:  # another file system, or links not supported
-        shutil.copy2(source, target)
-
-
-def seed_from_base(base_dir: Path, run_dir: Path, copied: tuple[str, ...] = SWIRL.copied) -> None:
-    """Hard-link (copy across file systems) the base run's data, SFT checkpoints and their ledger entries into
-    a fresh run folder. Links are safe: run files are only ever replaced by a rename, never written in
-    place, so neither folder can change the other's files (a copy cost about 1 GB per variant)."""
-    if (run_dir / "state.json").exists() or not (base_dir / "state.json").exists():
-        return
-    stages = json.loads((base_dir / "state.json").read_text(encoding="utf-8"))["stages"]
-    if not all(s in stages for s in _SFT_STAGES):
-        return
-    if not all((base_dir / folder).is_dir() for folder in stages["sft"].values() if isinstance(folder, str)
-               and folder.startswith("checkpoints/")):  # pruned by keep_checkpoints: the variant runs its own SFT
-        return
-    for sub in copied:
-        if (base_dir / sub).exists():
-            shutil.copytree(base_dir / sub, run_dir / sub, dirs_exist_ok=True, copy_function=_link_or_copy)
-    shutil.rmtree(run_dir / "data" / "latent", ignore_errors=True)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(run_dir / "state.json", json.dumps({"stages": {s: stages[s] for s in _SFT_STAGES}}, indent=2))
-
-
-def _logged(run: Callable[[Any], dict[str, Any]], config: Any, log: Path) -> dict[str, Any]:
-    """``run(config)`` in a worker process with its stdout and stderr (file descriptors 1 and 2, so the
-    trainers' progress bars too) appended to ``log``."""
-    log.parent.mkdir(parents=True, exist_ok=True)
-    sys.stdout.flush()
-    sys.stderr.flush()
-    with log.open("a", encoding="utf-8") as out:
-        os.dup2(out.fileno(), 1)
-        os.dup2(out.fileno(), 2)
-        return run(config)
-
-
-Call = tuple[str, Callable[[Any], dict[str, Any]], Any, Path]  # label, run, config, log
-
-
-def run_many(calls: list[Call], jobs: int = 1) -> list[dict[str, Any]]:
-    """Each ``(label, run, config, log)`` call's ``run(config)``, results in the calls' order: one after
-    another in this process (``jobs = 1``, output to the terminal), or ``jobs`` at a time, each in a fresh
-    process (``spawn``, one per run, so memory and torch's thread settings start clean) writing to its
-    ``log``. The label is printed as each run starts (is queued, with its log, when ``jobs > 1``).
-
-    Raises:
-        whatever a run raises (the runs already started finish first when ``jobs > 1``).
-    """
-    if jobs == 1:
-        results = []
-        for label, run, config, _ in calls:
-            print(f"== {label}", flush=True)
-            results.append(run(config))
-        return results
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(jobs, mp_context=context, max_tasks_per_child=1) as pool:
-        futures = []
-        for label, run, config, log in calls:
-            print(f"== {label} (output: {log})", flush=True)
-            futures.append(pool.submit(_logged, run, config, log))
-        return [future.result() for future in futures]
+        raise argparse.ArgumentTypeError(str(err)) from None
 
 
 def _positive(text: str) -> int:
@@ -200,9 +61,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("config", type=Path)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--base-config", type=lambda text: parse_variant(f"base:{text}")[1], default={},
+    parser.add_argument("--base-config", type=lambda text: _variant(f"base:{text}")[1], default={},
                         help="key=value[,key=value...] applied to the config before every variant (the base)")
-    parser.add_argument("--variant", type=parse_variant, action="append", default=[])
+    parser.add_argument("--variant", type=_variant, action="append", default=[])
     parser.add_argument("--runs-dir", type=Path, default=Path("runs/harness"))
     parser.add_argument("--output", type=Path,
                         help="the result JSON (a .md beside it); default with --study: STUDY/<config name>.json")
@@ -217,63 +78,14 @@ def main() -> None:
     args = parser.parse_args()
     if args.output is None and args.study is None:
         parser.error("--output or --study is required")
-
-    kind = kind_of(args.config)
-    base = with_overrides(load_config(args.config, schema=kind.schema), args.base_config)
-    output = args.output or args.study / f"{base.name}.json"
     if args.render:
-        _write_tables(json.loads(output.read_text(encoding="utf-8")), base.name, output, args.study)
-        return
-    base_variant = kind.base_name(base)
-    variants = [(base_variant, {})] + args.variant
-    start = time.monotonic()
-    runs: dict[str, list[dict[str, Any]]] = {}
-    run_dirs: dict[str, list[str]] = {}
-    # The base variant's runs first: the other variants start from their SFT checkpoints.
-    for wave in (variants[:1], variants[1:]):
-        calls, names = [], []
-        for variant, overrides in wave:
-            for seed in args.seeds:
-                config = with_overrides(base, overrides | {"seed": seed})
-                run_dir = args.runs_dir / base.name / variant / f"seed{seed}"
-                config = config.model_copy(update={"output_dir": run_dir})
-                base_dir = args.runs_dir / base.name / base_variant / f"seed{seed}"
-                if variant != base_variant and _shares_sft(config, with_overrides(base, {"seed": seed}), kind):
-                    seed_from_base(base_dir, run_dir, kind.copied)
-                calls.append((f"{variant} seed {seed} → {run_dir}", kind.run, config,
-                              run_dir.with_name(f"seed{seed}.log")))
-                names.append(variant)
-                run_dirs.setdefault(variant, []).append(str(run_dir))
-        for variant, metrics in zip(names, run_many(calls, args.jobs), strict=True):
-            runs.setdefault(variant, []).append(metrics)
-    rows = aggregate(runs)
-    result = {"config_path": str(args.config), "config": base.model_dump(mode="json"),
-              "variants": {name: overrides for name, overrides in variants}, "seeds": args.seeds,
-              "git_commit": git_commit(), "machine": machine_info(), "wall_time_s": time.monotonic() - start,
-              "run_wall_time_s": {v: [m["run"]["wall_time_s"] for m in ms] for v, ms in runs.items()},
-              "run_dirs": run_dirs,
-              "rows": rows}
-    if kind is SWIRL:  # validation rows: what a choice between variants may read (the test rows report)
-        result["val_rows"] = aggregate(runs, split="val")
-        result["latent_actions"] = {v: [[p.get("latent_actions") for p in m["phases"] if "latent_actions" in p]
-                                        for m in ms] for v, ms in runs.items()}
+        base = with_overrides(load_config(args.config, schema=kind_of(args.config).schema), args.base_config)
+        output = args.output or args.study / f"{base.name}.json"
+        result = json.loads(output.read_text(encoding="utf-8"))
     else:
-        result["cost_vs_base"] = {v: {key: paired_change(ms, runs[base_variant], key)
-                                      for key in ("rl/seconds_per_step", "rl/peak_rss_mb")}
-                                  for v, ms in runs.items() if v != base_variant}
-    output.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(output, json.dumps(result, indent=2))
-    _write_tables(result, base.name, output, args.study)
-
-
-def _write_tables(result: dict[str, Any], name: str, output: Path, study: Path | None) -> None:
-    """The result's Markdown tables (:func:`studies.harness_tables`) beside its JSON, into the study README's
-    block named after the JSON when ``study`` is given, and to the terminal."""
-    table = harness_tables(result)
-    atomic_write_text(output.with_suffix(".md"), f"# Benchmark: {name}\n\n{table}")
-    if study is not None:
-        write_block(study / "README.md", output.stem, table)
-    print(table)
+        result, output = bench(args.config, args.seeds, args.variant, args.base_config, args.runs_dir, args.output,
+                               args.study, args.jobs)
+    print(write_bench_tables(result, output, args.study))
 
 
 if __name__ == "__main__":

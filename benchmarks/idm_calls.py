@@ -19,7 +19,8 @@ from typing import Any
 from swirl_wm.data.splits import Splits
 from swirl_wm.envs.bfcl import ParsedCall, parse_call
 from swirl_wm.files import atomic_write_text
-from swirl_wm.run_folder import Layout, git_commit, machine_info, read_predictions
+from swirl_wm.reporting.run_info import provenance
+from swirl_wm.run_folder import Layout, read_predictions
 
 
 def _parse(text: str) -> ParsedCall | None:
@@ -71,8 +72,7 @@ def main() -> None:
     parser.add_argument("--split", choices=("val", "test"), default="val")
     parser.add_argument("--output", type=Path, required=True)
     args = parser.parse_args()
-    result: dict[str, Any] = {"stage": args.stage, "split": args.split, "runs": {}, "git_commit": git_commit(),
-                              "machine": machine_info()}
+    result: dict[str, Any] = provenance(stage=args.stage, split=args.split, runs={})
     for run in args.runs:
         rows = read_predictions(run / Layout.predictions(args.stage, args.split, "idm"))
         references = [r["reference"] for r in rows]

@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from swirl_wm.files import atomic_write_text
-from swirl_wm.run_folder import Layout, git_commit, machine_info, read_predictions
+from swirl_wm.reporting.run_info import provenance
+from swirl_wm.run_folder import Layout, read_predictions
 
 _CODE = re.compile(r"<v(\d+)>")
 
@@ -65,7 +66,7 @@ def main() -> None:
     mean = {name: {kind: {k: statistics.fmean(r["phases"][name][kind][k] for r in runs.values())
                           for k in ("changed_right", "unchanged_broken", "exact")}
                    for kind in next(iter(runs.values()))["phases"][name]} for name in names}
-    result = {"runs": runs, "mean_over_seeds": mean, "git_commit": git_commit(), "machine": machine_info()}
+    result = provenance(runs=runs, mean_over_seeds=mean)
     atomic_write_text(args.output, json.dumps(result, indent=2))
     table = cells_markdown(mean)
     atomic_write_text(args.output.with_suffix(".md"), table)

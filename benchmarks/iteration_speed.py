@@ -44,7 +44,7 @@ from swirl_wm.models.loading import load_model, load_tokenizer, resolve_model
 from swirl_wm.models.prompts import fwm_prompt, idm_prompt
 from swirl_wm.models.scoring import Scorer
 from swirl_wm.objectives.rewards import SwirlReward
-from swirl_wm.run_folder import git_commit, machine_info
+from swirl_wm.reporting.run_info import provenance
 
 PARTS = {"generation": "_generate", "reward": "_calculate_rewards", "logps": "_get_per_token_logps_and_entropies"}
 
@@ -176,10 +176,9 @@ def main() -> None:
     episodes = physics.generate_episodes(physics.PhysicsWorldConfig(n_objects=args.objects, n_episodes=20), args.seed)
     pairs = [t for e in episodes for t in e.transitions][: args.pairs]
     prompts_per_step = max(1, args.pairs // args.steps)
-    result = {"config": vars(args) | {"output": str(args.output), "model_path": path}, "seed": args.seed,
-              "machine": machine_info(), "git_commit": git_commit(),
-              "matmul_peak_gflops": _matmul_peak_gflops(args.threads),
-              "parameters": sum(p.numel() for p in frozen.parameters()), "pipelines": {}}
+    result = provenance(config=vars(args) | {"output": str(args.output), "model_path": path}, seed=args.seed) | {
+        "matmul_peak_gflops": _matmul_peak_gflops(args.threads),
+        "parameters": sum(p.numel() for p in frozen.parameters()), "pipelines": {}}
     for pipeline in args.pipelines:
         phases = {}
         for role, length in (("fwm", args.max_completion), ("idm", 10)):

@@ -26,7 +26,8 @@ from pathlib import Path
 
 from swirl_wm.files import atomic_write_text
 from swirl_wm.metrics import json_leaves, summarise
-from swirl_wm.run_folder import Layout, git_commit, machine_info, read_predictions
+from swirl_wm.reporting.run_info import provenance
+from swirl_wm.run_folder import Layout, read_predictions
 
 ARMS = ("sft", "iter1-phase1", "iter1-phase2", "bootstrap")
 FIGURES = ("valid_json", "return_f1", "state_effect_recall", "state_kept")
@@ -95,8 +96,7 @@ def main() -> None:
     for arm, figures in summary.items():
         print(f"| {arm} | {figures['runs']} | " + " | ".join(f"{m:.1f} ± {h:.1f}" for m, h in
                                                              (figures[k] for k in FIGURES)) + " |")
-    out = {"inputs": [str(r) for r in args.runs], "results": results, "summary": summary,
-           "machine": machine_info(), "git_commit": git_commit()}
+    out = provenance(inputs=[str(r) for r in args.runs], results=results, summary=summary)
     atomic_write_text(args.output, json.dumps(out, indent=2) + "\n")
 
 

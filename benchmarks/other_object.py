@@ -15,7 +15,8 @@ from pathlib import Path
 
 from swirl_wm.envs import physics
 from swirl_wm.files import atomic_write_text
-from swirl_wm.run_folder import Layout, git_commit, machine_info, read_predictions
+from swirl_wm.reporting.run_info import provenance
+from swirl_wm.run_folder import Layout, read_predictions
 
 ARMS = ("sft", "iter1-phase1", "iter2-phase1", "bootstrap", "bootstrap-phase1")
 
@@ -58,8 +59,7 @@ def main() -> None:
                 share, n = other_object_error(rows)
                 results.setdefault(str(run), {})[arm] = {"share": share, "transitions": n}
                 print(run, arm, f"{100 * share:.1f} % of {n}")
-    out = {"inputs": [str(r) for r in args.runs], "results": results, "machine": machine_info(),
-           "git_commit": git_commit()}
+    out = provenance(inputs=[str(r) for r in args.runs], results=results)
     atomic_write_text(args.output, json.dumps(out, indent=2) + "\n")
 
 

@@ -19,7 +19,8 @@ from typing import Any
 
 from swirl_wm.files import atomic_write_text
 from swirl_wm.metrics import json_field_f1
-from swirl_wm.run_folder import Layout, git_commit, machine_info, read_predictions
+from swirl_wm.reporting.run_info import provenance
+from swirl_wm.run_folder import Layout, read_predictions
 
 
 def outcomes(rows: list[dict[str, Any]]) -> dict[str, float]:
@@ -50,7 +51,7 @@ def main() -> None:
     parser.add_argument("--split", choices=("val", "test"), default="test")
     parser.add_argument("--output", type=Path, required=True)
     args = parser.parse_args()
-    result: dict[str, Any] = {"split": args.split, "runs": {}, "git_commit": git_commit(), "machine": machine_info()}
+    result: dict[str, Any] = provenance(split=args.split, runs={})
     for run in args.runs:
         result["runs"][str(run)] = {}
         for stage in args.stages:

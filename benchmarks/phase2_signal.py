@@ -17,8 +17,9 @@ actions per pair at the phase's temperature, scores them with the Phase II rewar
 
 The same figures as the ``phase2_check`` a run records before each Phase II when
 ``swirl.warm_start_check.pairs`` is set; this script measures them after the fact on runs that kept their
-checkpoints. The unlabelled pairs are training data; nothing here is a test metric. Writes JSON (the runs,
-settings, machine, git commit, per-seed and pooled figures per phase) to ``--output``.
+checkpoints, pooled over seeds (``swirl diagnose RUN`` gives one run's figures of both phases). The
+unlabelled pairs are training data; nothing here is a test metric. Writes JSON (the runs, settings, machine,
+git commit, per-seed and pooled figures per phase) to ``--output``.
 
     python benchmarks/phase2_signal.py runs/study-full/L20/physics-study/swirl/seed{0,1,2} --pairs 64 \\
         --output studies/label-efficiency/phase2-signal-L20.json
@@ -38,27 +39,11 @@ from swirl_wm.config import RunConfig, load_config
 from swirl_wm.data.jsonl import read_transitions
 from swirl_wm.evaluation.reward_signal import Group, group_figures
 from swirl_wm.files import atomic_write_text
+from swirl_wm.recipes.diagnose import starting_points
 from swirl_wm.recipes.run import SwirlRun
 from swirl_wm.recipes.stages import phase2_groups, phase_pairs, phase_seed
-from swirl_wm.run_folder import git_commit, machine_info
-
-
-def starting_points(phases: list[dict[str, Any]]) -> list[tuple[str, int, dict[str, str]]]:
-    """Per Phase II of a run's ``metrics.json`` phases: its name, iteration and the checkpoints it started
-    from (``fwm``: the frozen FWM, the same after the phase; ``idm``: the previous phase's IDM).
-
-    Raises:
-        ValueError: a Phase II comes first (no phase before it to start from).
-    """
-    out = []
-    for k, phase in enumerate(phases):
-        if phase["role"] != "idm":
-            continue
-        if k == 0:
-            raise ValueError(f"{phase['name']}: a Phase II with no phase before it")
-        out.append((phase["name"], phase["iteration"],
-                    {"fwm": phase["checkpoints"]["fwm"], "idm": phases[k - 1]["checkpoints"]["idm"]}))
-    return out
+from swirl_wm.records import IDM
+from swirl_wm.reporting.run_info import provenance
 
 
 def run_seed(run_dir: Path, args: argparse.Namespace) -> dict[str, Any]:
@@ -67,8 +52,10 @@ def run_seed(run_dir: Path, args: argparse.Namespace) -> dict[str, Any]:
     metrics = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
     unlabelled = read_transitions(run_dir / "data" / "unlabelled.jsonl")
     out: dict[str, Any] = {"run_dir": str(run_dir), "seed": config.seed, "phases": {}}
-    for name, iteration, start in starting_points(metrics["phases"]):
-        seed = phase_seed(config.seed, iteration, "idm")
+    for name, iteration, trained, start, _ in starting_points(metrics["phases"]):
+        if trained != IDM:
+            continue
+        seed = phase_seed(config.seed, iteration, trained)
         pairs = phase_pairs(unlabelled, config.swirl.phase2, seed)[: args.pairs]  # the phase's own, in its order
         groups = phase2_groups(run, start, run.scorer(start["fwm"]), pairs, seed)
         out["phases"][name] = {"start": start, "groups": groups, "figures": group_figures(groups)}
@@ -94,9 +81,8 @@ def main() -> None:
     start = time.monotonic()
     per_seed = [run_seed(run, args) for run in args.runs]
     groups: list[Group] = [g for r in per_seed for p in r["phases"].values() for g in p["groups"]]
-    result = {"runs": [str(r) for r in args.runs], "pairs": args.pairs, "groups": len(groups),
-              "git_commit": git_commit(), "machine": machine_info(), "wall_time_s": time.monotonic() - start,
-              "pooled": pooled(per_seed), "per_seed": per_seed}
+    result = provenance(start, runs=[str(r) for r in args.runs], pairs=args.pairs, groups=len(groups)) | {
+        "pooled": pooled(per_seed), "per_seed": per_seed}
     args.output.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(args.output, json.dumps(result, indent=2))
     for name, figures in result["pooled"].items():

@@ -44,7 +44,7 @@ from swirl_wm.files import atomic_write_text
 from swirl_wm.objectives.latent import infer_latent_actions
 from swirl_wm.objectives.rewards import SwirlReward
 from swirl_wm.recipes.run import SwirlRun
-from swirl_wm.run_folder import git_commit, machine_info
+from swirl_wm.reporting.run_info import provenance
 
 
 def run_seed(run_dir: Path, args: argparse.Namespace) -> dict[str, Any]:
@@ -116,9 +116,8 @@ def main() -> None:
             torch.set_num_threads(args.threads)
         start = time.monotonic()
         per_seed = [run_seed(run, args) for run in args.runs]
-        result = {"runs": [str(r) for r in args.runs], "pairs": args.pairs, "num_generations": args.num_generations,
-                  "temperatures": args.temperature, "git_commit": git_commit(), "machine": machine_info(),
-                  "wall_time_s": time.monotonic() - start}
+        result = provenance(start, runs=[str(r) for r in args.runs], pairs=args.pairs,
+                            num_generations=args.num_generations, temperatures=args.temperature)
     result |= {"pooled": {f"T={t}": pooled(per_seed, t) for t in args.temperature}, "per_seed": per_seed}
     args.output.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(args.output, json.dumps(result, indent=2))

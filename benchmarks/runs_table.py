@@ -26,7 +26,7 @@ from scipy import stats
 from swirl_wm.files import atomic_write_text
 from swirl_wm.reporting.benchmark import TABLE_KEYS, aggregate, benchmark_tables
 from swirl_wm.reporting.markdown import format_value, rollout_metric
-from swirl_wm.run_folder import git_commit, machine_info
+from swirl_wm.reporting.run_info import provenance
 
 
 def mean_ci(values: list[float]) -> dict[str, float]:
@@ -82,10 +82,10 @@ def main() -> None:
     runs = [json.loads((folder / "metrics.json").read_text(encoding="utf-8")) for folder in args.runs]
     rows = aggregate({args.variant: runs})
     rollout = rollout_table(runs)
-    result = {"run_dirs": [str(f) for f in args.runs], "seeds": [m["run"]["seed"] for m in runs],
-              "run_git_commits": [m["run"]["git_commit"] for m in runs],
-              "run_wall_time_s": [m["run"]["wall_time_s"] for m in runs], "data": runs[0]["run"].get("data"),
-              "git_commit": git_commit(), "machine": machine_info(), "rows": rows, "rollout": rollout}
+    result = provenance(run_dirs=[str(f) for f in args.runs], seeds=[m["run"]["seed"] for m in runs],
+                        run_git_commits=[m["run"]["git_commit"] for m in runs],
+                        run_wall_time_s=[m["run"]["wall_time_s"] for m in runs],
+                        data=runs[0]["run"].get("data")) | {"rows": rows, "rollout": rollout}
     table = benchmark_tables(rows, args.keys) + rollout_markdown(rollout)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(args.output, json.dumps(result, indent=2))

@@ -42,10 +42,9 @@ def main() -> None:
     parser.add_argument("--vocab", type=int, default=49152, help="SmolLM2's vocabulary")
     parser.add_argument("--output", type=Path, required=True)
     args = parser.parse_args()
-    from swirl_wm.run_folder import git_commit, machine_info
+    from swirl_wm.reporting.run_info import provenance
 
-    result = {"config": vars(args) | {"output": str(args.output)}, "git_commit": git_commit(),
-              "machine": machine_info(), "seed": 0, "variants": {}}
+    result = provenance(config=vars(args) | {"output": str(args.output)}, seed=0) | {"variants": {}}
     for variant in ("full", "selective"):
         code = CHILD.format(B=args.batch, T=args.tokens, V=args.vocab, variant=variant)
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()

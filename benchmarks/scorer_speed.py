@@ -22,7 +22,7 @@ from swirl_wm.envs import physics
 from swirl_wm.models.loading import load_model, load_tokenizer, resolve_model
 from swirl_wm.models.prompts import PromptFormat, fwm_prompt, idm_prompt
 from swirl_wm.models.scoring import Scorer
-from swirl_wm.run_folder import git_commit, machine_info
+from swirl_wm.reporting.run_info import provenance
 
 
 def _time(scorer: Scorer, prompts: list[str], targets: list[str]) -> tuple[float, list[float]]:
@@ -72,8 +72,8 @@ def main() -> None:
             "all_seconds": {"every_position": seconds[False], "target_positions": seconds[True]},
         }
         print(name, json.dumps({k: v for k, v in results[name].items() if k != "all_seconds"}))
-    out = {"config": vars(args) | {"output": str(args.output), "model_path": path}, "seed": args.seed,
-           "machine": machine_info(), "git_commit": git_commit(), "results": results}
+    out = provenance(config=vars(args) | {"output": str(args.output), "model_path": path}, seed=args.seed) | {
+        "results": results}
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")
 

@@ -20,7 +20,7 @@ from swirl_wm.backend.sft import sft_examples
 from swirl_wm.config import SFTConfig
 from swirl_wm.envs import physics
 from swirl_wm.models.loading import load_model, load_tokenizer, resolve_model
-from swirl_wm.run_folder import git_commit, machine_info
+from swirl_wm.reporting.run_info import provenance
 
 
 def main() -> None:
@@ -66,8 +66,8 @@ def main() -> None:
     trl_total = time.perf_counter() - start
 
     result = {
-        "benchmark": "sft_step", "model": args.model, "batch": args.batch, "steps": args.steps,
-        "threads": args.threads, "seed": args.seed, "git_commit": git_commit(), "machine": machine_info(),
+        **provenance(benchmark="sft_step", model=args.model, batch=args.batch, steps=args.steps,
+                     threads=args.threads, seed=args.seed),
         "plain_s_per_step": sum(plain) / len(plain),
         "trl_s_per_step_incl_setup": trl_total / (args.steps + 1),
     }

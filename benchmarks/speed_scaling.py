@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from swirl_wm.files import atomic_write_text
-from swirl_wm.run_folder import git_commit, machine_info
+from swirl_wm.reporting.run_info import provenance
 
 
 def scaling_rows(files: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
@@ -60,8 +60,8 @@ def main() -> None:
     args = parser.parse_args()
     rows = scaling_rows({str(path): json.loads(path.read_text(encoding="utf-8")) for path in args.files})
     print(markdown(rows), end="")
-    atomic_write_text(args.output, json.dumps({"inputs": [str(f) for f in args.files], "rows": rows,
-                                               "machine": machine_info(), "git_commit": git_commit()}, indent=2) + "\n")
+    atomic_write_text(args.output, json.dumps(provenance(inputs=[str(f) for f in args.files], rows=rows), indent=2)
+                      + "\n")
 
 
 if __name__ == "__main__":

@@ -12,8 +12,9 @@ harness's ``.md``); ``--check`` writes nothing and fails when a block differs fr
     python benchmarks/studies.py label-efficiency          # one study; no argument: every study
     python benchmarks/studies.py --check
 
-New results go into a study with ``benchmarks/harness.py CONFIG ... --study studies/<question>``, which
-writes the harness JSON there and its table into the README block named after the JSON.
+New results go into a study with ``swirl bench CONFIG ... --study studies/<question>`` (or its older command
+line, ``benchmarks/harness.py``), which writes the benchmark JSON there and its table into the README block
+named after the JSON.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -31,37 +31,11 @@ from typing import Any
 from swirl_wm.files import atomic_write_text
 from swirl_wm.glossary import is_fraction
 from swirl_wm.metrics import summarise
-from swirl_wm.reporting.benchmark import AGENT_TABLE_KEYS, TABLE_KEYS, benchmark_tables
+from swirl_wm.reporting.benchmark import bench_tables, benchmark_tables
+from swirl_wm.reporting.study import read_blocks, write_block
 
 ROOT = Path(__file__).resolve().parents[1]
 STUDIES_DIR = ROOT / "studies"
-
-_BLOCK = re.compile(r"<!-- table:(?P<name>[\w.-]+):start -->\n(?P<body>.*?)<!-- table:(?P=name):end -->", re.S)
-
-
-# --- README blocks -------------------------------------------------------------------------------------
-
-
-def read_blocks(readme: Path) -> dict[str, str]:
-    """The generated blocks of a README: NAME → the text between its start and end markers."""
-    return {m["name"]: m["body"] for m in _BLOCK.finditer(readme.read_text(encoding="utf-8"))}
-
-
-def write_block(readme: Path, name: str, table: str) -> None:
-    """Put ``table`` between ``<!-- table:NAME:start -->`` and ``<!-- table:NAME:end -->`` in ``readme``: the
-    block's text is replaced, a README without the block gets it at its end, a missing README is created
-    with the folder's name as its title."""
-    start, end = f"<!-- table:{name}:start -->", f"<!-- table:{name}:end -->"
-    table = table if table.endswith("\n") else table + "\n"
-    text = readme.read_text(encoding="utf-8") if readme.exists() else f"# {readme.parent.name}\n"
-    if start in text and end in text:
-        head, rest = text.split(start, 1)
-        text = f"{head}{start}\n{table}{end}{rest.split(end, 1)[1]}"
-    else:
-        text = f"{text.rstrip()}\n\n{start}\n{table}{end}\n"
-    readme.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(readme, text)
-
 
 # --- cells ---------------------------------------------------------------------------------------------
 
@@ -112,23 +86,6 @@ SIGNIFICANCE = ("Mean ± 95 % CI over seeds; a change is paired by seed, **bold*
 
 
 # --- harness results -----------------------------------------------------------------------------------
-
-
-def harness_tables(result: Mapping[str, Any]) -> str:
-    """The Markdown of a ``benchmarks/harness.py`` result: its metric tables (``benchmark_tables``), and for an
-    agent run (a config with ``env``) each variant's RL cost relative to the base variant."""
-    if "env" not in result["config"]:
-        return benchmark_tables(result["rows"], TABLE_KEYS)
-    per_type = sorted({k for r in result["rows"] for k in r["metrics"] if k.startswith("agent/success_rate/")})
-    text = benchmark_tables(result["rows"], AGENT_TABLE_KEYS[:1] + tuple(per_type) + AGENT_TABLE_KEYS[1:])
-    base = next(iter(result["variants"]))
-    lines = [f"\nRL cost relative to {base}, paired by seed (%, mean ± 95 % CI).\n",
-             "| variant | seconds per RL step | peak RSS |", "|---|---:|---:|"]
-    for variant, cost in result.get("cost_vs_base", {}).items():
-        cells = [f"{c['mean']:+.1f} ± {c['ci95']:.1f} %" if math.isfinite(c["ci95"]) else f"{c['mean']:+.1f} %"
-                 for c in (cost["rl/seconds_per_step"], cost["rl/peak_rss_mb"])]
-        lines.append(f"| {variant} | " + " | ".join(cells) + " |")
-    return text + "\n".join(lines) + "\n"
 
 
 def harness_answer(result: Mapping[str, Any], rows: Mapping[str, str], keys: Mapping[str, str]) -> str:
@@ -481,11 +438,11 @@ class Table:
 
 
 def _harness(file: str) -> Callable[[Path, bool], str]:
-    """A harness result's tables (:func:`harness_tables`); with ``write`` also its ``.md`` beside it, as the
-    harness writes it."""
+    """A ``swirl bench`` result's tables (:func:`~swirl_wm.reporting.benchmark.bench_tables`); with ``write`` also
+    its ``.md`` beside it, as the benchmark writes it."""
     def render(folder: Path, write: bool) -> str:
         result = _load(folder, [file])[(folder / file).relative_to(ROOT).as_posix()]
-        table = harness_tables(result)
+        table = bench_tables(result)
         if write:
             atomic_write_text((folder / file).with_suffix(".md"), f"# Benchmark: {result['config']['name']}\n\n{table}")
         return table
@@ -572,7 +529,7 @@ def study_names() -> list[str]:
 
 def tables_of(name: str) -> list[Table]:
     """Study ``name``'s tables: those :data:`STUDIES` lists, and a harness table for each other README block
-    ``table:NAME`` with a harness result ``NAME.json`` beside it (what ``harness.py --study`` writes)."""
+    ``table:NAME`` with a harness result ``NAME.json`` beside it (what ``swirl bench --study`` writes)."""
     tables = list(STUDIES.get(name, []))
     readme = STUDIES_DIR / name / "README.md"
     known = {t.name for t in tables}

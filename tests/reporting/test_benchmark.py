@@ -10,7 +10,14 @@ from swirl_wm.evaluation.best_of_n import best_of_n
 from swirl_wm.metrics import summarise
 from swirl_wm.models.scoring import Scorer
 from swirl_wm.records import Transition
-from swirl_wm.reporting.benchmark import AGENT_TABLE_KEYS, agent_phases, aggregate, benchmark_tables, paired_change
+from swirl_wm.reporting.benchmark import (
+    AGENT_TABLE_KEYS,
+    agent_phases,
+    aggregate,
+    bench_tables,
+    benchmark_tables,
+    paired_change,
+)
 
 
 def _run(seed: int, sft: float, phase1: float, bootstrap: float | None = None) -> dict:
@@ -146,33 +153,18 @@ def _load_script(name: str):
     return importlib.import_module(name)
 
 
-def test_harness_variants_link_the_base_checkpoints(tmp_path):
-    import json
-
-    harness = _load_script("harness")
-    base, variant = tmp_path / "base", tmp_path / "variant"
-    (base / "checkpoints/sft/fwm").mkdir(parents=True)
-    (base / "checkpoints/sft/fwm/model.safetensors").write_bytes(b"weights")
-    (base / "data/latent").mkdir(parents=True)
-    stages = {"data": {}, "sft": {"fwm": "checkpoints/sft/fwm"}, "sft/eval": {}, "iter1/phase1": {}}
-    (base / "state.json").write_text(json.dumps({"stages": stages}))
-    harness.seed_from_base(base, variant)
-    source, linked = base / "checkpoints/sft/fwm/model.safetensors", variant / "checkpoints/sft/fwm/model.safetensors"
-    assert linked.read_bytes() == b"weights" and linked.stat().st_ino == source.stat().st_ino  # no second copy
-    assert not (variant / "data/latent").exists()
-    assert list(json.loads((variant / "state.json").read_text())["stages"]) == ["data", "sft", "sft/eval"]
-
-
 def test_harness_writes_its_tables_into_a_study_readme_not_the_project_readme(tmp_path, monkeypatch, capsys):
-    """``--study DIR``: the JSON defaults to DIR/<config name>.json, its Markdown goes beside it and into DIR's
-    README block named after the JSON (added when missing, replaced after); ``--readme`` is gone."""
+    """``benchmarks/harness.py``, ``swirl bench``'s command line as the studies cite it: ``--study DIR``: the JSON
+    defaults to DIR/<config name>.json, its Markdown goes beside it and into DIR's README block named after the
+    JSON (added when missing, replaced after); ``--readme`` is gone."""
     import json
     import shutil
     import sys
     from pathlib import Path
 
+    from swirl_wm.reporting.study import read_blocks
+
     harness = _load_script("harness")
-    studies = _load_script("studies")
     root = Path(__file__).parents[2]
     study = tmp_path / "q"
     study.mkdir()
@@ -181,8 +173,8 @@ def test_harness_writes_its_tables_into_a_study_readme_not_the_project_readme(tm
     argv = ["harness.py", str(root / "configs/webshop.yaml"), "--render", "--study", str(study)]
     monkeypatch.setattr(sys, "argv", argv)
     harness.main()
-    table = studies.harness_tables(json.loads((study / "webshop.json").read_text(encoding="utf-8")))
-    assert studies.read_blocks(study / "README.md") == {"webshop": table}
+    table = bench_tables(json.loads((study / "webshop.json").read_text(encoding="utf-8")))
+    assert read_blocks(study / "README.md") == {"webshop": table}
     assert (study / "webshop").with_suffix(".md").read_text(encoding="utf-8") == f"# Benchmark: webshop\n\n{table}"
     assert "prose" in (study / "README.md").read_text(encoding="utf-8")
     harness.main()  # again: the block is replaced, not added twice
@@ -228,49 +220,6 @@ def test_study_merges_the_seeds_of_one_labelled_size():
         study.merge_results([result([0], [0.5], [0.6]), other])
 
 
-def _fake_run(config: dict) -> dict:
-    """A stand-in for a pipeline run: records its process, and with ``meet`` waits (up to 120 s) until the
-    other run of the pair has started too — which only happens when both run at once."""
-    import os
-    import time
-    from pathlib import Path
-
-    print(f"running {config['name']}", flush=True)
-    met = None
-    if "meet" in config:
-        Path(config["meet"], config["name"]).touch()
-        deadline = time.monotonic() + 120
-        while len(list(Path(config["meet"]).iterdir())) < 2 and time.monotonic() < deadline:
-            time.sleep(0.1)
-        met = len(list(Path(config["meet"]).iterdir())) == 2
-    return {"name": config["name"], "pid": os.getpid(), "met": met}
-
-
-def test_harness_runs_jobs_at_a_time_in_fresh_processes_results_in_order(tmp_path):
-    import os
-
-    harness = _load_script("harness")
-    (tmp_path / "meet").mkdir()
-    calls = [(f"run {i}", _fake_run, {"name": f"r{i}", "meet": str(tmp_path / "meet")}, tmp_path / f"seed{i}.log")
-             for i in range(2)]
-    results = harness.run_many(calls, jobs=2)
-    assert [r["name"] for r in results] == ["r0", "r1"]
-    assert [r["met"] for r in results] == [True, True]  # both were running at once
-    assert len({r["pid"] for r in results}) == 2 and os.getpid() not in {r["pid"] for r in results}
-    assert (tmp_path / "seed1.log").read_text(encoding="utf-8") == "running r1\n"
-
-
-def test_harness_runs_one_after_another_in_this_process_by_default(tmp_path, capsys):
-    import os
-
-    harness = _load_script("harness")
-    calls = [(f"run {i}", _fake_run, {"name": f"r{i}"}, tmp_path / f"seed{i}.log") for i in range(2)]
-    results = harness.run_many(calls)
-    assert {r["pid"] for r in results} == {os.getpid()}
-    assert capsys.readouterr().out == "== run 0\nrunning r0\n== run 1\nrunning r1\n"
-    assert not (tmp_path / "seed0.log").exists()
-
-
 def test_study_takes_the_oracle_from_separate_runs_paired_with_their_own_sft():
     study = _load_script("study")
 
@@ -300,25 +249,6 @@ def test_study_takes_the_oracle_from_separate_runs_paired_with_their_own_sft():
     assert study.attach_oracle(main, oracle | {"seeds": [7, 8, 9]}) is main  # no shared seed
     with pytest.raises(ValueError, match="L = 40"):
         study.attach_oracle(main, oracle | {"L": 40})
-
-
-def test_phase2_signal_starts_each_phase2_from_the_frozen_fwm_and_the_idm_before_it():
-    phase2_signal = _load_script("phase2_signal")
-    phases = [{"name": "sft", "iteration": 0, "role": "both", "checkpoints": {"fwm": "c/sft/fwm", "idm": "c/sft/idm"}},
-              {"name": "iter1/phase1", "iteration": 1, "role": "fwm",
-               "checkpoints": {"fwm": "c/i1p1/fwm", "idm": "c/sft/idm"}},
-              {"name": "iter1/phase2", "iteration": 1, "role": "idm",
-               "checkpoints": {"fwm": "c/i1p1/fwm", "idm": "c/i1p2/idm"}},
-              {"name": "iter2/phase1", "iteration": 2, "role": "fwm",
-               "checkpoints": {"fwm": "c/i2p1/fwm", "idm": "c/i1p2/idm"}},
-              {"name": "iter2/phase2", "iteration": 2, "role": "idm",
-               "checkpoints": {"fwm": "c/i2p1/fwm", "idm": "c/i2p2/idm"}}]
-    assert phase2_signal.starting_points(phases) == [
-        ("iter1/phase2", 1, {"fwm": "c/i1p1/fwm", "idm": "c/sft/idm"}),
-        ("iter2/phase2", 2, {"fwm": "c/i2p1/fwm", "idm": "c/i1p2/idm"})]
-    assert phase2_signal.starting_points(phases[:2]) == []  # Phase I only (swirl.train_idm: false)
-    with pytest.raises(ValueError, match="no phase before it"):
-        phase2_signal.starting_points(phases[2:3])
 
 
 def test_aggregate_reads_the_validation_split_when_asked() -> None:

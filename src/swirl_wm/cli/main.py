@@ -2,6 +2,8 @@
 
 Commands: ``swirl demo``, ``swirl train CONFIG.yaml``, ``swirl eval --run DIR --data FILE.jsonl``,
 ``swirl report RUN_DIR`` (the run's HTML page),
+``swirl bench CONFIG.yaml --seeds 0,1,2 --variant NAME:KEY=VALUE --study studies/<question>`` (seeds × variants),
+``swirl diagnose RUN_DIR`` (the reward-signal checks of a finished run),
 ``swirl predict`` / ``swirl label`` / ``swirl rollout`` (use a trained world model),
 ``swirl data generate --env NAME --output FILE.jsonl``,
 ``swirl data import --format NAME --input PATH --output FILE.jsonl``. Each parses, validates the config,
@@ -321,6 +323,106 @@ def report(
     except (OSError, ValueError, KeyError) as err:
         raise _fail(f"{source}: {err}" if isinstance(err, KeyError) else str(err)) from None
     console.print(f"wrote {path}", markup=False)
+
+
+def _seed_list(items: list[str]) -> list[int]:
+    """``["0,1", "2"]`` → ``[0, 1, 2]`` (``--seeds 0,1,2`` or ``--seeds 0 --seeds 1 ...``)."""
+    try:
+        return [int(part) for item in items for part in item.split(",") if part.strip()]
+    except ValueError:
+        raise _fail(f"--seeds {','.join(items)}: expected whole numbers, e.g. --seeds 0,1,2") from None
+
+
+@app.command()
+def bench(
+    config_path: Annotated[Path, typer.Argument(metavar="CONFIG.yaml", help="a `swirl train` or `swirl paw` config")],
+    seeds: Annotated[list[str] | None, typer.Option(
+        "--seeds", help="seeds, comma-separated or repeated (default 0,1,2)")] = None,
+    variants: Annotated[list[str] | None, typer.Option(
+        "--variant", metavar="NAME:KEY=VALUE,...", help="a variant on top of the base config, e.g. "
+        "beta1:swirl.phase1.beta=1.0 (repeatable)")] = None,
+    base_config: Annotated[str | None, typer.Option(
+        metavar="KEY=VALUE,...", help="dotted keys applied to the config before every variant (the base)")] = None,
+    runs_dir: Annotated[Path, typer.Option(help="run folders: RUNS_DIR/<config name>/<variant>/seed<k>")
+                        ] = Path("runs/bench"),
+    study: Annotated[Path | None, typer.Option(
+        help="a study folder (studies/<question>): the JSON goes there and its tables into its README")] = None,
+    output: Annotated[Path | None, typer.Option(
+        help="the result JSON (a .md beside it); default with --study: STUDY/<config name>.json")] = None,
+    jobs: Annotated[int, typer.Option(min=1, help="runs at a time, each in its own process with its output in "
+                                                  "<run folder>.log (set model.torch_threads so that jobs × threads "
+                                                  "fits the cores)")] = 1,
+    render: Annotated[bool, typer.Option(help="only re-render the Markdown (and --study's block) from the "
+                                              "existing JSON")] = False,
+) -> None:
+    """Seeded benchmark: the base config and each --variant over every seed (finished run folders are read,
+    not rerun), mean ± 95 % CI over seeds and the change over SFT paired by seed, into a result JSON with its
+    provenance and a Markdown table beside it (and into the --study folder's README)."""
+    from swirl_wm.config import ConfigError
+    from swirl_wm.data.jsonl import DataError
+    from swirl_wm.recipes.bench import bench as run_bench
+    from swirl_wm.recipes.bench import parse_variant, write_bench_tables
+
+    if output is None and study is None:
+        raise _fail("give --study studies/<question> (the JSON goes there) or --output FILE.json")
+    base = _load_any(config_path, base_config)
+    _offline_unless_hub(base.model.name_or_path)
+    try:
+        if render:
+            target = output or study / f"{base.name}.json"  # type: ignore[operator]
+            result = json.loads(target.read_text(encoding="utf-8"))
+        else:
+            result, target = run_bench(
+                config_path, _seed_list(seeds or ["0,1,2"]), [parse_variant(v) for v in variants or []],
+                parse_variant(f"base:{base_config}")[1] if base_config else {}, runs_dir, output, study, jobs,
+                announce=lambda msg: console.print(msg, style="cyan", markup=False))
+        table = write_bench_tables(result, target, study)
+    except (ConfigError, DataError, ValueError, OSError, RuntimeError, KeyError, yaml.YAMLError) as err:
+        raise _fail(str(err)) from None
+    console.print(table, markup=False, highlight=False, soft_wrap=True)
+    console.print(f"wrote {target}" + (f" and its table into {study / 'README.md'}" if study else ""), markup=False)
+
+
+def _load_any(path: Path, base_config: str | None):
+    """A ``swirl train`` or ``swirl paw`` config with the ``--base-config`` items; errors exit 2."""
+    from swirl_wm.config import AgentRunConfig, is_agent_config
+
+    try:
+        agent = is_agent_config(path)
+    except (OSError, yaml.YAMLError) as err:
+        raise _fail(f"{path}: {err}") from None
+    return _load(path, {}, schema=AgentRunConfig if agent else None,
+                 sets=base_config.split(",") if base_config else None)
+
+
+@app.command()
+def diagnose(
+    run: Annotated[Path, typer.Argument(help="a finished `swirl train` run folder that kept its checkpoints")],
+    pairs: Annotated[int | None, typer.Option(min=1, help="pairs per phase, its first ones (default: the run's "
+                                                          "swirl.warm_start_check.pairs, else 16)")] = None,
+    output: Annotated[Path | None, typer.Option(help="write the JSON here (default: print it)")] = None,
+) -> None:
+    """The reward-signal checks of a finished run: before each Phase I, does the IDM's reward rank the FWM's
+    samples by quality (and how accurate are the latent actions); before each Phase II, does the FWM's reward
+    rank the IDM's actions by whether they explain the transition. The same checks and seeds as the run's own
+    swirl.warm_start_check, on the models each phase started from."""
+    _offline_unless_hub(str(run))  # a run's checkpoints are local folders
+    from swirl_wm.config import ConfigError
+    from swirl_wm.recipes.diagnose import diagnose as run_diagnose
+
+    progress = Console(stderr=True)  # stdout carries the JSON alone
+    try:
+        result = run_diagnose(run, pairs, announce=lambda msg: progress.print(msg, style="cyan", markup=False))
+    except (ConfigError, ValueError, OSError, KeyError, yaml.YAMLError) as err:
+        raise _fail(str(err)) from None
+    text = json.dumps(result, indent=2)
+    if output is None:
+        typer.echo(text)
+        return
+    from swirl_wm.files import atomic_write_text
+
+    atomic_write_text(output, text + "\n")
+    console.print(f"wrote {output}", markup=False)
 
 
 RunOption = Annotated[Path | None, typer.Option(help="a run folder written by `swirl train` (or use --fwm/--idm)")]

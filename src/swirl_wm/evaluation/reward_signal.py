@@ -6,8 +6,8 @@ next state ``y`` only if, within a group of next states sampled for one ``(x, z)
 ``log Q_φ(z | x, ŷ_i)`` is higher for the samples closer to ``y`` (:func:`sample_groups`). Phase II can make
 the IDM better only if, within a group of actions sampled for one ``(x, y)``, the FWM's reward
 ``log P_θ(y | x, ẑ_i)`` is higher for the actions that explain the transition (:func:`sample_action_groups`).
-:func:`group_figures` measures either on groups whose truth is known (``benchmarks/reward_signal.py`` samples
-them; a run's phases check it on their first pairs, ``swirl.warm_start_check``).
+:func:`group_figures` measures either on groups whose truth is known (a run's phases check it on their first
+pairs, ``swirl.warm_start_check``; ``swirl diagnose`` repeats those checks on a finished run).
 """
 
 from __future__ import annotations

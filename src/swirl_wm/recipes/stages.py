@@ -182,28 +182,19 @@ def phase_nll_weight(run: SwirlRun, trained: Role) -> float:
 
 def _warm_start_check(run: SwirlRun, name: str, start: Evaluation, idm: Scorer, pairs: list[Transition],
                       labelled: list[Transition], seed: int) -> dict[str, Any] | None:
-    """Before Phase I: does the Phase I reward rank the FWM's samples by quality (on the phase's first
-    pairs, with their latent actions), and is the frozen IDM accurate enough (its validation metric in
-    ``start``, the evaluation the phase starts from)? ``None`` when ``swirl.warm_start_check.pairs`` is 0.
+    """Before Phase I: :func:`warm_start_figures` on the phase's first ``swirl.warm_start_check.pairs`` pairs
+    (with their latent actions) from the evaluation the phase starts from (``start``). ``None`` when
+    ``swirl.warm_start_check.pairs`` is 0.
 
     Raises:
         RuntimeError: a threshold of ``swirl.warm_start_check`` is set and not met (with the figures).
     """
-    cfg = run.config
-    check, phase1 = cfg.swirl.warm_start_check, cfg.swirl.phase1
+    check = run.config.swirl.warm_start_check
     if not check.pairs:
         return None
-    subset = pairs[: check.pairs]
-    groups = sample_groups(run.scorer(start.checkpoints["fwm"]), phase_reward(run, FWM, idm), subset,
-                           phase1.num_generations, phase1.temperature, phase1.top_p, phase1.max_completion_length,
-                           cfg.eval.batch_size, seed)
-    figures: dict[str, Any] = {"reward_signal": group_figures(groups)}
-    apply = APPLY.get(subset[0].env) if subset else None
-    if apply is not None:
-        figures["latent_grounded_accuracy"] = sum(grounded(apply, original_state(t, "x"), t.z, original_state(t, "y"))
-                                                    for t in subset) / len(subset)
-    key = selection_metric(IDM, IDM.select_by(cfg.eval), labelled, cfg.data.modality)
-    figures["idm_val"] = {key: start.val.get(key)}
+    figures = warm_start_figures(run, start.checkpoints["fwm"], start.val, idm, pairs[: check.pairs], labelled,
+                                 seed)
+    key = next(iter(figures["idm_val"]))
     corr = figures["reward_signal"].get("corr_reward_quality")
     problems = []
     if check.min_correlation is not None and (corr is None or corr < check.min_correlation):
@@ -219,6 +210,37 @@ def _warm_start_check(run: SwirlRun, name: str, start: Evaluation, idm: Scorer, 
     return figures
 
 
+def warm_start_figures(run: SwirlRun, fwm: str, idm_val: Metrics, idm: Scorer, pairs: list[Transition],
+                       labelled: list[Transition], seed: int) -> dict[str, Any]:
+    """Does the Phase I reward rank the FWM's samples by quality, and is the frozen IDM accurate enough?
+
+    Args:
+        fwm: the run-relative checkpoint of the FWM that Phase I starts from.
+        idm_val: the validation metrics of the evaluation the phase starts from.
+        idm: the frozen IDM's scorer (Phase I's reward, :func:`phase_reward`).
+        pairs: the pairs to sample on, with their latent actions as ``z``.
+        labelled: the labelled split (which IDM metric selects, :func:`~swirl_wm.evaluation.evaluate.selection_metric`).
+        seed: the phase's seed (:func:`phase_seed`); sampling is seeded by it.
+
+    Returns:
+        ``reward_signal`` (:func:`~swirl_wm.evaluation.reward_signal.group_figures` of G samples per pair at
+        Phase I's sampling settings), ``latent_grounded_accuracy`` where the environment executes actions, and
+        ``idm_val``: the IDM's validation selection metric.
+    """
+    cfg = run.config
+    phase1 = cfg.swirl.phase1
+    groups = sample_groups(run.scorer(fwm), phase_reward(run, FWM, idm), pairs, phase1.num_generations,
+                           phase1.temperature, phase1.top_p, phase1.max_completion_length, cfg.eval.batch_size, seed)
+    figures: dict[str, Any] = {"reward_signal": group_figures(groups)}
+    apply = APPLY.get(pairs[0].env) if pairs else None
+    if apply is not None:
+        figures["latent_grounded_accuracy"] = sum(grounded(apply, original_state(t, "x"), t.z, original_state(t, "y"))
+                                                    for t in pairs) / len(pairs)
+    key = selection_metric(IDM, IDM.select_by(cfg.eval), labelled, cfg.data.modality)
+    figures["idm_val"] = {key: idm_val.get(key)}
+    return figures
+
+
 def _phase2_check(run: SwirlRun, name: str, current: Checkpoints, fwm: Scorer, pairs: list[Transition],
                   seed: int) -> dict[str, Any] | None:
     """Before Phase II: does the Phase II reward, the frozen FWM's ``log P_θ(y | x, ẑ)``, rank the IDM's sampled
@@ -228,8 +250,7 @@ def _phase2_check(run: SwirlRun, name: str, current: Checkpoints, fwm: Scorer, p
     check = run.config.swirl.warm_start_check
     if not check.pairs:
         return None
-    groups = phase2_groups(run, current, fwm, pairs[: check.pairs], seed)
-    figures = {"reward_signal": group_figures(groups)}
+    figures = {"reward_signal": group_figures(phase2_groups(run, current, fwm, pairs[: check.pairs], seed))}
     run.announce(f"{name} reward check: {json.dumps(figures)}")
     return figures
 

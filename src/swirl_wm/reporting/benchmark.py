@@ -207,3 +207,21 @@ def benchmark_tables(rows: Sequence[Mapping[str, Any]], keys: Sequence[str] = TA
                          _cell(k, r["delta_vs_bootstrap"].get(k), signed=True) for k in fwm) + " |\n"
                      for r in versus))
     return text
+
+
+def bench_tables(result: Mapping[str, Any]) -> str:
+    """The Markdown of a :func:`~swirl_wm.recipes.bench.bench` result (``swirl bench``): its metric tables
+    (:func:`benchmark_tables`), and for an agent run (a config with ``env``) each variant's RL cost relative to
+    the base variant, paired by seed."""
+    if "env" not in result["config"]:
+        return benchmark_tables(result["rows"], TABLE_KEYS)
+    per_type = sorted({k for r in result["rows"] for k in r["metrics"] if k.startswith("agent/success_rate/")})
+    text = benchmark_tables(result["rows"], AGENT_TABLE_KEYS[:1] + tuple(per_type) + AGENT_TABLE_KEYS[1:])
+    base = next(iter(result["variants"]))
+    lines = [f"\nRL cost relative to {base}, paired by seed (%, mean ± 95 % CI).\n",
+             "| variant | seconds per RL step | peak RSS |", "|---|---:|---:|"]
+    for variant, cost in result.get("cost_vs_base", {}).items():
+        cells = [f"{c['mean']:+.1f} ± {c['ci95']:.1f} %" if math.isfinite(c["ci95"]) else f"{c['mean']:+.1f} %"
+                 for c in (cost["rl/seconds_per_step"], cost["rl/peak_rss_mb"])]
+        lines.append(f"| {variant} | " + " | ".join(cells) + " |")
+    return text + "\n".join(lines) + "\n"

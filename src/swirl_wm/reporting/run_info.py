@@ -6,6 +6,7 @@ Source: docs/design.md, "Honest numbers": every result carries its config, seed,
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,20 @@ def run_info(config: Any, base: Any, wall_time_s: float) -> RunInfo:
     return {"name": config.name, "seed": config.seed, "git_commit": git_commit(), "env": config.data.env,
             "model": config.model.name_or_path, "model_source": base.origin, "shared_weights": config.model.shared,
             "machine": machine_info(), "wall_time_s": wall_time_s}
+
+
+def provenance(start: float | None = None, **fields: Any) -> dict[str, Any]:
+    """The header of a result JSON that a benchmark or diagnostic writes: ``fields`` as given (what it ran: the
+    config, seeds, inputs, settings), then ``git_commit``, ``machine`` (:func:`~swirl_wm.run_folder.machine_info`)
+    and, when ``start`` (a :func:`time.monotonic` reading taken before the work) is given, ``wall_time_s``, the
+    seconds since then.
+
+    Source: docs/design.md, "Honest numbers" (a number without its commit and machine cannot be reproduced).
+    """
+    header = dict(fields) | {"git_commit": git_commit(), "machine": machine_info()}
+    if start is not None:
+        header["wall_time_s"] = time.monotonic() - start
+    return header
 
 
 def write_run_outputs(metrics: SwirlMetrics, run_dir: Path) -> dict[str, Path]:
