@@ -473,6 +473,10 @@ STUDIES: dict[str, list[Table]] = {
         Table("physics-bench", _harness("physics-bench.json")),
         Table("reward-signal-physics-bench", reward_signal_table),
     ],
+    "phase1-objective": [
+        Table("physics-L20", study_tables("physics-L20", ["harness-L20.json"])),
+        Table("physics-L20-val", study_tables("physics-L20-val", ["harness-L20.json"], split="val")),
+    ],
     "bfcl": [
         Table("answer", _answer("bfcl.json", {"SFT": "sft", "SWIRL Phase I": "swirl: iter1/phase1",
                                               "bootstrap": "swirl: bootstrap (SFT on pseudo-labels)",
