@@ -166,3 +166,17 @@ def test_the_console_summary_at_80_columns_keeps_every_name_and_value() -> None:
     for name in ("iter1/phase1", "iter1/phase2", "copy the state (ŷ = x)", "63.25", "30.0 %"):
         assert name in text, (name, text)
     assert "…" not in text
+
+
+def test_the_console_summary_puts_the_trained_baselines_after_the_phases() -> None:
+    from swirl_wm.cli.main import summary_tables
+
+    metrics = _metrics() | {"baselines": {"bootstrap": {"test": {"fwm/field_accuracy": 0.7}},
+                                          "oracle": {"test": {"fwm/field_accuracy": 0.9}}}}
+    console = Console(width=200, record=True, color_system=None)
+    for table in summary_tables(metrics, 200):
+        console.print(table)
+    text = console.export_text()
+    order = [text.index(name) for name in ("iter1/phase2", "bootstrap (SFT on the pseudo-labels)",
+                                           "oracle (SFT on L + U", "copy the state (ŷ = x)")]
+    assert order == sorted(order) and "70.0 %" in text and "90.0 %" in text

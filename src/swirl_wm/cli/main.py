@@ -127,13 +127,18 @@ def _run(config) -> None:
 
 
 def summary_tables(metrics: dict[str, Any], width: int) -> list[Table]:
-    """The test split's headline metrics per phase and trivial baseline, for a console ``width`` columns wide:
+    """The test split's headline metrics per phase, trained baseline (bootstrap, oracle...) and trivial
+    baseline, for a console ``width`` columns wide:
     as many tables as it takes, each with the names and as many metric columns as fit, so that no name or
     value is shrunk, cut or wrapped (at 80 columns one shrunk table cut ``iter1/phase1`` and
     ``iter1/phase2`` to the same ``iter1/…``); long metric names fold in the header."""
-    from swirl_wm.reporting.markdown import SUMMARY_KEYS, metrics_rows
+    from swirl_wm.reporting.markdown import SUMMARY_KEYS, format_value, metrics_rows, model_baseline_rows
 
     header, rows = metrics_rows(metrics, "test", only=SUMMARY_KEYS)
+    trained = [("baseline", [name, "", *(format_value(key, values.get(key)) for key in header[2:])])
+               for name, values in model_baseline_rows(metrics, "test")]
+    phases = sum(kind == "phase" for kind, _ in rows)
+    rows = rows[:phases] + trained + rows[phases:]  # phases, trained baselines, then the trivial ones
     widest = [max([len(cells[i]) for _, cells in rows] + [len(name) if i < 2 else 6])
               for i, name in enumerate(header)]
     chunks: list[list[int]] = [[]]

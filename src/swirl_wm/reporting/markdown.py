@@ -411,6 +411,17 @@ def _with_ci(value: float | None, ci: float | None = None) -> str:
     return f"{value:.3f}" + (f" ± {ci:.3f}" if ci is not None and math.isfinite(ci) else "")
 
 
+def model_baseline_rows(metrics: dict[str, Any], split: str = "test") -> list[tuple[str, dict[str, float]]]:
+    """``(name, split's metrics)`` of each trained baseline the run has (best-of-N, bootstrap, bootstrap →
+    Phase I, oracle), in that order."""
+    baselines = metrics.get("baselines", {})
+    names = {"best_of_n": f"best-of-{baselines.get('best_of_n', {}).get('n')} by IDM score",
+             "bootstrap": "bootstrap (SFT on the pseudo-labels)",
+             "bootstrap_phase1": "bootstrap → Phase I (Phase I from the bootstrap FWM)",
+             "oracle": "oracle (SFT on L + U with U's true actions)"}
+    return [(label, baselines[name][split]) for name, label in names.items() if name in baselines]
+
+
 def _baseline_lines(metrics: dict[str, Any]) -> list[str]:
     """Test-split FWM metrics of the baselines next to SFT and the best FWM phase."""
     baselines = metrics.get("baselines", {})
@@ -419,12 +430,7 @@ def _baseline_lines(metrics: dict[str, Any]) -> list[str]:
     sft = _phase(metrics["phases"], "sft") or {}
     best = _phase(metrics["phases"], metrics.get("best", {}).get("fwm", "")) or {}
     rows = [("sft", sft.get("test", {})), (f"SWIRL best FWM ({best.get('name', MISSING)})", best.get("test", {}))]
-    if "best_of_n" in baselines:
-        rows.append((f"best-of-{baselines['best_of_n']['n']} by IDM score", baselines["best_of_n"]["test"]))
-    if "bootstrap" in baselines:
-        rows.append(("bootstrap (SFT on the pseudo-labels)", baselines["bootstrap"]["test"]))
-    if "bootstrap_phase1" in baselines:
-        rows.append(("bootstrap → Phase I (Phase I from the bootstrap FWM)", baselines["bootstrap_phase1"]["test"]))
+    rows += [r for r in model_baseline_rows(metrics, "test") if not r[0].startswith("oracle")]
     keys = [k for k in ("fwm/exact_match", "fwm/bleu", "fwm/rouge_l", "fwm/field_accuracy", "fwm/json_field_f1",
                         "fwm/psnr", "fwm/ssim", "fwm/code_accuracy", "fwm/embedding_similarity")
             if any(k in values for _, values in rows)]
