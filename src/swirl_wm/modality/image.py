@@ -104,6 +104,12 @@ class ImageModality:
             return sorted(set(vocabulary.values()) - image)
         return sorted(image)
 
+    def code_accuracy(self, prediction: str, reference: str) -> float:
+        """The fraction of ``reference``'s codes that ``prediction`` has at the same position (0..1; 0 for a
+        reference without codes)."""
+        truth, guess = self.codes(reference), self.codes(prediction)
+        return sum(u == v for u, v in zip(guess, truth, strict=False)) / len(truth) if truth else 0.0
+
     def metrics(self, predictions: Sequence[str], references: Sequence[str]) -> dict[str, float]:
         """Code match, code accuracy and well-formed (0..1), PSNR (dB) and SSIM of the decoded frames.
 
@@ -114,10 +120,7 @@ class ImageModality:
             raise ValueError(f"{len(predictions)} predictions for {len(references)} references")
         n = len(references)
         truth, guess = self.to_image(references), self.to_image(predictions)
-        accuracy = []
-        for p, r in zip(predictions, references, strict=True):
-            pc, rc = self.codes(p), self.codes(r)
-            accuracy.append(sum(u == v for u, v in zip(pc, rc, strict=False)) / len(rc) if rc else 0.0)
+        accuracy = [self.code_accuracy(p, r) for p, r in zip(predictions, references, strict=True)]
         return {"code_match": sum(p == r for p, r in zip(predictions, references, strict=True)) / n,
                 "code_accuracy": float(np.mean(accuracy)),
                 "well_formed": sum(self.check(p) is None for p in predictions) / n} | frame_similarity(truth, guess)

@@ -40,15 +40,10 @@ def state_fidelity(modality: StateModality, fields_of: Callable[[str], dict[str,
         parsed as fields falls back to the text metric.
     """
     if isinstance(modality, ImageModality):
-        return lambda prediction, reference: _code_accuracy(modality, prediction, reference)
+        return modality.code_accuracy
     if fields_of is not None and modality.native:
         return lambda prediction, reference: _fields(fields_of, prediction, reference)
     return _text_fidelity
-
-
-def _code_accuracy(modality: ImageModality, prediction: str, reference: str) -> float:
-    truth, guess = modality.codes(reference), modality.codes(prediction)
-    return sum(u == v for u, v in zip(guess, truth, strict=False)) / len(truth) if truth else 0.0
 
 
 def _fields(fields_of: Callable[[str], dict[str, str]], prediction: str, reference: str) -> float:
