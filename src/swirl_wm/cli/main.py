@@ -4,6 +4,7 @@ Commands: ``swirl demo``, ``swirl train CONFIG.yaml``, ``swirl eval --run DIR --
 ``swirl report RUN_DIR`` (the run's HTML page),
 ``swirl bench CONFIG.yaml --seeds 0,1,2 --variant NAME:KEY=VALUE --study studies/<question>`` (seeds × variants),
 ``swirl diagnose RUN_DIR`` (the reward-signal checks of a finished run),
+``swirl speed iteration|scaling|scorer|...`` (the speed measurements, cli/speed.py),
 ``swirl predict`` / ``swirl label`` / ``swirl rollout`` (use a trained world model),
 ``swirl data generate --env NAME --output FILE.jsonl``,
 ``swirl data import --format NAME --input PATH --output FILE.jsonl``. Each parses, validates the config,
@@ -27,6 +28,7 @@ from rich.markdown import Markdown
 from rich.table import Table
 from rich.text import Text
 
+from swirl_wm.cli.speed import speed_app
 from swirl_wm.data.importers import FORMATS
 from swirl_wm.envs.registry import ENVIRONMENTS
 
@@ -41,6 +43,7 @@ data_app = typer.Typer(help="Create and convert transition data.", no_args_is_he
 app.add_typer(data_app, name="data")
 config_app = typer.Typer(help="Inspect run configs.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
+app.add_typer(speed_app, name="speed")
 console = Console()
 if not console.is_terminal:  # logs and CI: rich would wrap the results table at 80 columns
     console.width = 160
@@ -124,6 +127,10 @@ def _run(config) -> None:
     console.print(f"best FWM: {best['fwm']}  best IDM: {best['idm']}  (by validation)")
     console.print(f"run folder: {config.output_dir}  wall time: {metrics['run']['wall_time_s']:.0f} s")
     _print_log_location(config)
+    from swirl_wm.reporting.run_info import missing_report_extra
+
+    if (note := missing_report_extra()) is not None:
+        console.print(note, markup=False)
 
 
 def summary_tables(metrics: dict[str, Any], width: int) -> list[Table]:
@@ -315,17 +322,22 @@ def report(
     """Write RUN/report.html from the run's metrics.json: one self-contained page (metrics per phase and split
     with the trivial baselines, GRPO reward / KL / completion-length curves, latent-action diagnostics,
     rollout curves, a sample of test transitions with predictions; figures embedded)."""
-    from swirl_wm.reporting.html import write_html_report
+    from swirl_wm.envs.extras import require
+    from swirl_wm.reporting.run_info import REPORT_PACKAGES
     from swirl_wm.run_folder import Layout
 
     source = run / Layout.METRICS
     try:
+        for package in REPORT_PACKAGES:
+            require(package, "report")
+        from swirl_wm.reporting.html import write_html_report
+
         metrics = json.loads(source.read_text(encoding="utf-8"))
         if "phases" not in metrics or "best" not in metrics:
             raise ValueError(f"{source}: not a finished SWIRL run's metrics (no 'phases' / 'best'); agent runs "
                              "(`swirl paw`) have report.md only")
         path = write_html_report(metrics, run)
-    except (OSError, ValueError, KeyError) as err:
+    except (OSError, ValueError, KeyError, ImportError) as err:
         raise _fail(f"{source}: {err}" if isinstance(err, KeyError) else str(err)) from None
     console.print(f"wrote {path}", markup=False)
 

@@ -1,6 +1,7 @@
 """BFCL multi-turn: real transitions ``(x, z, y)`` replayed from the ground-truth calls on BFCL's stateful APIs.
 
-World. The Berkeley Function Calling Leaderboard (PyPI ``bfcl-eval`` 2026.3.23, installed ``--no-deps``)
+World. The Berkeley Function Calling Leaderboard (PyPI ``bfcl-eval`` 2026.3.23, unpacked without its metadata
+by ``make install``: scripts/unpack_vendored.py)
 ships four multi-turn categories of 200 entries each (``multi_turn_base``, ``multi_turn_miss_func``,
 ``multi_turn_miss_param``, ``multi_turn_long_context``). An entry names the API classes it involves
 (``GorillaFileSystem``, ``TradingBot``, ``TravelAPI``, ``VehicleControlAPI``, ``MessageAPI``,
@@ -331,7 +332,7 @@ def replay(config: BFCLConfig, seed: int) -> tuple[list[Episode], ReplayCounts]:
         user turn) and ``truncated``; an episode whose every call was skipped is empty.
 
     Raises:
-        ModuleNotFoundError: when ``bfcl_eval`` is not installed (``pip install --no-deps bfcl-eval``).
+        ModuleNotFoundError: when ``bfcl_eval`` is not installed (``make install`` unpacks it).
         ValueError: when the package's prompt and answer files do not pair up by id.
 
     Source: BFCL v4 multi-turn data and executor (module docstring).

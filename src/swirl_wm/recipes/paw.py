@@ -29,6 +29,7 @@ from swirl_wm.backend.sft import train_on_examples
 from swirl_wm.config import AgentRunConfig, load_config
 from swirl_wm.data.jsonl import group_episodes, read_transitions, write_episodes
 from swirl_wm.envs.agent import AgentEnv, expert_episode
+from swirl_wm.envs.extras import check_loggers
 from swirl_wm.envs.registry import env_spec
 from swirl_wm.evaluation.agent_eval import evaluate_agent, evaluate_policy_wm
 from swirl_wm.files import atomic_write_text
@@ -141,10 +142,13 @@ def run_agent(config: AgentRunConfig, announce: Announce = print) -> AgentMetric
     """Run (or resume) an agent run; returns the metrics also written to ``metrics.json`` and ``report.md``.
 
     Raises:
+        ImportError: a logger in ``report_to`` needs an extra that is not installed (the message names it).
         ValueError: the output folder holds a run with a different config.
         RunFolderBusy: another process is writing the output folder.
         RuntimeError: an expert walkthrough does not win its task.
     """
+    check_loggers(config.sft.report_to, "sft.report_to")
+    check_loggers(config.rl.report_to, "rl.report_to")
     if config.model.torch_threads:
         torch.set_num_threads(config.model.torch_threads)
     run = RunFolder(config, announce)
