@@ -3,8 +3,10 @@ its saved test predictions (``predictions/<phase>/test-fwm.jsonl``), by action k
 gold action: ``move`` / ``paint`` in the shapes world):
 
 - ``changed_right``: of the code cells the action changed (``y`` differs from ``x``), the fraction predicted
-  right — copying ``x`` scores 0, so this says whether the FWM applies the action at all;
-- ``unchanged_broken``: code cells the action left alone that the prediction changed, per frame;
+  right, averaged over the transitions that change a cell — copying ``x`` scores 0, so this says whether the
+  FWM applies the action at all (``fwm/changed_cell_accuracy`` of a run's evaluation, by action kind);
+- ``unchanged_broken``: code cells the action left alone that the prediction changed, per frame
+  (``fwm/unchanged_cells_broken``);
 - ``exact``: frames with every code right.
 
 Then the mean over seeds per phase. JSON with the run folders, their commits and the machine.
@@ -23,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from swirl_wm.files import atomic_write_text
+from swirl_wm.modality.image import cells
 from swirl_wm.reporting.run_info import provenance
 from swirl_wm.run_folder import Layout, read_predictions
 
@@ -31,16 +34,13 @@ _CODE = re.compile(r"<v(\d+)>")
 
 def cell_figures(rows: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
     """``{kind: {changed_right, unchanged_broken, exact, n}}`` (and ``"all"``) over prediction rows."""
-    per: dict[str, list[tuple[float, int, bool]]] = {}
+    per: dict[str, list[tuple[float | None, int, bool]]] = {}
     for row in rows:
-        x, y, p = (list(map(int, _CODE.findall(row[k]))) for k in ("x", "reference", "prediction"))
-        p = (p + [-1] * len(y))[: len(y)]
-        changed = [i for i in range(len(y)) if x[i] != y[i]]
-        right = sum(p[i] == y[i] for i in changed) / len(changed) if changed else 1.0
-        broken = sum(p[i] != y[i] for i in range(len(y)) if i not in changed)
+        changed, right, broken = cells(row["x"], row["prediction"], row["reference"])
+        exact = _CODE.findall(row["prediction"]) == _CODE.findall(row["reference"])
         for kind in (str(row["given"]).split()[0], "all"):
-            per.setdefault(kind, []).append((right, broken, p == y))
-    return {kind: {"changed_right": statistics.fmean(r for r, _, _ in v),
+            per.setdefault(kind, []).append((right / changed if changed else None, broken, exact))
+    return {kind: {"changed_right": statistics.fmean([r for r, _, _ in v if r is not None] or [0.0]),
                    "unchanged_broken": statistics.fmean(b for _, b, _ in v),
                    "exact": statistics.fmean(e for _, _, e in v), "n": len(v)} for kind, v in per.items()}
 

@@ -13,14 +13,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-Unit = Literal["fraction", "score", "nats/token", "cosine", "dB", "index", "reward", "steps", "seconds", "MB"]
+Unit = Literal["fraction", "score", "nats/token", "cosine", "dB", "index", "reward", "steps", "seconds", "MB",
+               "cells"]
 
 
 @dataclass(frozen=True)
 class Metric:
     """One metric: ``unit`` (``fraction``: in [0, 1], shown in %, changes in percentage points; ``score``:
     BLEU / ROUGE-L on 0–100; ``nats/token``: a mean token log-probability; ``cosine``: 100 × cosine in
-    −100..100; ``dB``: PSNR; ``index``: SSIM in −1..1; ``reward``, ``steps``, ``seconds``, ``MB``: as named),
+    −100..100; ``dB``: PSNR; ``index``: SSIM in −1..1; ``cells``: image code cells per frame; ``reward``, ``steps``,
+    ``seconds``, ``MB``: as named),
     whether higher is better, the roles it is reported under, and what it measures."""
 
     unit: Unit
@@ -43,6 +45,10 @@ METRICS: dict[str, Metric] = {  # in the order tables show them
     "psnr": Metric("dB", True, _STATES, "PSNR of the decoded frame against the true codes' (image states)"),
     "code_accuracy": Metric("fraction", True, _STATES, "image code cells reproduced (image states)"),
     "code_match": Metric("fraction", True, _STATES, "every image code reproduced (image states)"),
+    "changed_cell_accuracy": Metric("fraction", True, ("fwm",), "image code cells the action changed, reproduced "
+                                    "(image states; copying x scores 0)"),
+    "unchanged_cells_broken": Metric("cells", False, ("fwm",), "image code cells the action left alone, got wrong, "
+                                     "per frame (image states; copying x scores 0)"),
     "well_formed": Metric("fraction", True, _STATES, "<boi>, a full grid of codes, <eoi> (image states); a "
                           "patch of x (model.fwm_target: changes)"),
     # the rest in alphabetical order

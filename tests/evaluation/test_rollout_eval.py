@@ -8,6 +8,8 @@ from swirl_wm.evaluation.baselines import most_frequent_action, trivial_baseline
 from swirl_wm.evaluation.cycle import cycle_metrics
 from swirl_wm.evaluation.rollout import rollout_metrics, step_metrics
 from swirl_wm.modality import TEXT
+from swirl_wm.modality.codec import ImageCodec, ImageCodecConfig
+from swirl_wm.modality.image import ImageModality
 from swirl_wm.models.world_model import InferredAction
 from swirl_wm.records import Episode, Transition
 
@@ -88,3 +90,12 @@ def test_trivial_baselines_on_physics():
     wait_hits = sum(physics.apply(t.x, "wait") == t.y for t in ts) / len(ts)
     assert out["most_frequent_action"]["idm/grounded_accuracy"] == pytest.approx(wait_hits)
     assert trivial_baselines(labelled, [], CONFIG) == {}
+
+
+def test_copy_baseline_of_image_states_changes_no_cell():
+    image = ImageModality(ImageCodec(ImageCodecConfig(levels=(3, 3), steps=1), 8, 8))  # a 2 x 2 grid of codes
+    x, y = "<boi><v0><v1><v2><v3><eoi>", "<boi><v4><v1><v2><v3><eoi>"
+    ts = [Transition(x=x, z="paint", y=y, episode_id="e", step=0, env="toy")]
+    copy = trivial_baselines(ts, ts, CONFIG, image)["copy"]
+    assert copy["fwm/changed_cell_accuracy"] == 0 and copy["fwm/unchanged_cells_broken"] == 0
+    assert copy["fwm/code_accuracy"] == pytest.approx(3 / 4)

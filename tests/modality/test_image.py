@@ -17,7 +17,7 @@ from swirl_wm.modality.codec import (
     reconstruction_quality,
     train_codec,
 )
-from swirl_wm.modality.image import BOI, EOI, ImageModality, code_token
+from swirl_wm.modality.image import BOI, EOI, ImageModality, cells, code_token
 from swirl_wm.records import FWM, IDM
 
 SMALL = ImageCodecConfig(levels=(3, 3), steps=1)  # 9 codes; untrained weights suffice for the token hooks
@@ -104,6 +104,27 @@ def test_metrics_of_identical_wrong_and_malformed_predictions(image):
     assert wrong["well_formed"] == 0.5
     with pytest.raises(ValueError, match="1 predictions for 2"):
         image.metrics([x], [x, x])
+
+
+def test_changed_cells_by_hand(image):
+    x = BOI + "<v0><v1><v2><v3>" + EOI
+    y = BOI + "<v4><v1><v2><v5>" + EOI  # cells 0 and 3 change
+    half = BOI + "<v4><v1><v6><v3>" + EOI  # cell 0 right, cell 3 missed, cell 2 (unchanged) broken
+    assert cells(x, half, y) == (2, 1, 1)
+    assert cells(x, x, y) == (2, 0, 0) and cells(x, y, y) == (2, 2, 0)
+    assert cells(x, "<boi><v4>", y) == (2, 1, 2)  # a short state: its missing cells are wrong
+    m = image.metrics([half, x, y], [y, y, x], priors=[x, x, x])
+    # changed cells: 1/2, 0/2 (the copy), 0 cells of x -> x changed (left out)
+    assert m["changed_cell_accuracy"] == pytest.approx((1 / 2 + 0) / 2)
+    # unchanged cells broken: 1, 0, and 2 (predicting y where x stays x breaks the cells 0 and 3)
+    assert m["unchanged_cells_broken"] == pytest.approx((1 + 0 + 2) / 3)
+    copy = image.metrics([x, x], [y, y], priors=[x, x])
+    assert copy["changed_cell_accuracy"] == 0 and copy["unchanged_cells_broken"] == 0
+    unchanged = image.metrics([x], [x], priors=[x])
+    assert "changed_cell_accuracy" not in unchanged and unchanged["unchanged_cells_broken"] == 0
+    assert "changed_cell_accuracy" not in image.metrics([x], [y])  # no priors, no change figures
+    with pytest.raises(ValueError, match="1 prior states"):
+        image.metrics([x, x], [y, y], priors=[x])
 
 
 @settings(max_examples=30, deadline=None)

@@ -50,7 +50,8 @@ class Codes:
         keep = codes | {vocabulary["<|im_end|>"]}  # the FWM writes codes, then ends
         return sorted(set(vocabulary.values()) - keep)
 
-    def metrics(self, predictions: Sequence[str], references: Sequence[str]) -> dict[str, float]:
+    def metrics(self, predictions: Sequence[str], references: Sequence[str],
+                priors: Sequence[str] | None = None) -> dict[str, float]:
         return {"code_match": sum(p == r for p, r in zip(predictions, references, strict=True)) / len(references)}
 
 

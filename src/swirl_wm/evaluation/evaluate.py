@@ -84,7 +84,8 @@ def state_metrics(prefix: str, env: str | None, predictions: Sequence[str], refs
     """Metrics of predicted states against true ones, keys ``<prefix>/<metric>``.
 
     The state modality's metrics (:mod:`swirl_wm.modality`; text: exact match, BLEU, ROUGE-L, and JSON
-    field F1 over the references that are JSON objects or arrays); per-field accuracy where environment
+    field F1 over the references that are JSON objects or arrays; image states: code metrics, PSNR, SSIM
+    and, given ``priors``, changed-cell accuracy and unchanged cells broken); per-field accuracy where environment
     ``env`` parses its states, and, given the prior states ``priors`` where ``env`` also has a no-op action,
     effect accuracy (:func:`~swirl_wm.metrics.effect_accuracy`: the fields the action changed, and its
     complement ``passive_accuracy``); embedding similarity when ``embedding`` (default
@@ -95,7 +96,7 @@ def state_metrics(prefix: str, env: str | None, predictions: Sequence[str], refs
     """
     if len(predictions) != len(refs) or not refs:
         raise ValueError(f"{len(predictions)} predictions for {len(refs)} references")
-    metrics = {f"{prefix}/{k}": v for k, v in modality.metrics(predictions, refs).items()}
+    metrics = {f"{prefix}/{k}": v for k, v in modality.metrics(predictions, refs, priors).items()}
     if env in STATE_FIELDS and modality.native:  # the environment reads its own text states
         metrics |= {f"{prefix}/{k}": v for k, v in field_accuracy(predictions, refs, STATE_FIELDS[env]).items()}
         if priors is not None and env in NOOP_ACTION:

@@ -40,10 +40,13 @@ class StateModality(Protocol):
         unconstrained."""
         ...
 
-    def metrics(self, predictions: Sequence[str], references: Sequence[str]) -> dict[str, float]:
-        """Similarity of predicted to true states: ``{metric: value}`` (keys without a role prefix).
+    def metrics(self, predictions: Sequence[str], references: Sequence[str],
+                priors: Sequence[str] | None = None) -> dict[str, float]:
+        """Similarity of predicted to true states: ``{metric: value}`` (keys without a role prefix). Given the
+        prior states ``priors`` (one x per reference), a modality may add metrics of what the transitions
+        changed (the image modality's changed-cell accuracy); others ignore them.
 
         Raises:
-            ValueError: the two lists differ in length.
+            ValueError: the lists differ in length.
         """
         ...

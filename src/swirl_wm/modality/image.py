@@ -13,9 +13,11 @@ the code cells that changed, ``(col,row) <v3> -> <v7>``; ``added_tokens`` the ma
 ``suppressed_tokens`` keeps the FWM to image tokens (the end of sequence stays allowed,
 :meth:`~swirl_wm.models.scoring.Scorer.suppressed_tokens`) and the IDM to everything else; ``metrics``
 are code match (exact, 0..1), code accuracy (the fraction of code cells right, 0..1), well-formed (0..1),
-and PSNR (dB, capped at 100 for identical frames) and SSIM (−1..1, scikit-image) of the decoded prediction
-against the decoded true codes — the world model's error alone; the codec's own (true frame against its
-decoded codes) is measured when it is trained (:func:`~swirl_wm.modality.codec.reconstruction_quality`).
+PSNR (dB, capped at 100 for identical frames) and SSIM (−1..1, scikit-image) of the decoded prediction
+against the decoded true codes — the world model's error alone —, and, given the prior states, changed-cell
+accuracy and unchanged cells broken per frame (:func:`cells`, :meth:`ImageModality.metrics`); the codec's own
+(true frame against its decoded codes) is measured when it is trained
+(:func:`~swirl_wm.modality.codec.reconstruction_quality`).
 """
 
 from __future__ import annotations
@@ -110,20 +112,50 @@ class ImageModality:
         truth, guess = self.codes(reference), self.codes(prediction)
         return sum(u == v for u, v in zip(guess, truth, strict=False)) / len(truth) if truth else 0.0
 
-    def metrics(self, predictions: Sequence[str], references: Sequence[str]) -> dict[str, float]:
-        """Code match, code accuracy and well-formed (0..1), PSNR (dB) and SSIM of the decoded frames.
+    def metrics(self, predictions: Sequence[str], references: Sequence[str],
+                priors: Sequence[str] | None = None) -> dict[str, float]:
+        """Code match, code accuracy and well-formed (0..1), PSNR (dB) and SSIM of the decoded frames; given
+        the prior states x, the cells the transitions changed (:func:`cells`):
+
+        - ``changed_cell_accuracy`` (0..1): per transition whose x and y differ in some cell, the fraction of
+          those cells ŷ has right, averaged over those transitions (left out when no transition changes a
+          cell). Copying x scores 0: it says whether the FWM applies the action at all;
+        - ``unchanged_cells_broken`` (cells per frame, ≥ 0): the cells equal in x and y that ŷ gets wrong,
+          averaged over the transitions. Copying x scores 0.
 
         Raises:
             ValueError: the lists differ in length.
         """
-        if len(predictions) != len(references):
-            raise ValueError(f"{len(predictions)} predictions for {len(references)} references")
+        if len(predictions) != len(references) or (priors is not None and len(priors) != len(references)):
+            raise ValueError(f"{len(predictions)} predictions for {len(references)} references"
+                             + ("" if priors is None else f" and {len(priors)} prior states"))
         n = len(references)
         truth, guess = self.to_image(references), self.to_image(predictions)
         accuracy = [self.code_accuracy(p, r) for p, r in zip(predictions, references, strict=True)]
-        return {"code_match": sum(p == r for p, r in zip(predictions, references, strict=True)) / n,
-                "code_accuracy": float(np.mean(accuracy)),
-                "well_formed": sum(self.check(p) is None for p in predictions) / n} | frame_similarity(truth, guess)
+        out = {"code_match": sum(p == r for p, r in zip(predictions, references, strict=True)) / n,
+               "code_accuracy": float(np.mean(accuracy)),
+               "well_formed": sum(self.check(p) is None for p in predictions) / n} | frame_similarity(truth, guess)
+        if priors is not None:
+            figures = [cells(x, p, r) for x, p, r in zip(priors, predictions, references, strict=True)]
+            moved = [right / changed for changed, right, _ in figures if changed]
+            if moved:
+                out["changed_cell_accuracy"] = float(np.mean(moved))
+            out["unchanged_cells_broken"] = float(np.mean([broken for _, _, broken in figures]))
+        return out
+
+
+def cells(prior: str, prediction: str, reference: str) -> tuple[int, int, int]:
+    """``(changed, changed_right, unchanged_broken)`` of one image-state transition, cell by cell over
+    ``reference``'s codes: the cells whose code differs between ``prior`` (x) and ``reference`` (y), how many
+    of them ``prediction`` (ŷ) has right, and how many cells equal in x and y it gets wrong. A cell that ŷ or
+    x lacks (a short or malformed state) counts as different from every code. Copying x gives
+    ``(changed, 0, 0)``."""
+    truth = [int(k) for k in _CODE.findall(reference)]
+    x, guess = (([int(k) for k in _CODE.findall(s)] + [-1] * len(truth))[: len(truth)] for s in (prior, prediction))
+    changed = [u != v for u, v in zip(x, truth, strict=True)]
+    right = [g == v for g, v in zip(guess, truth, strict=True)]
+    return (sum(changed), sum(c and r for c, r in zip(changed, right, strict=True)),
+            sum(not c and not r for c, r in zip(changed, right, strict=True)))
 
 
 @functools.lru_cache(maxsize=8)

@@ -119,9 +119,11 @@ class TextModality:
     def suppressed_tokens(self, vocabulary: Mapping[str, int], role: Role) -> list[int]:
         return []
 
-    def metrics(self, predictions: Sequence[str], references: Sequence[str]) -> dict[str, float]:
+    def metrics(self, predictions: Sequence[str], references: Sequence[str],
+                priors: Sequence[str] | None = None) -> dict[str, float]:
         """Exact match (0..1), BLEU and ROUGE-L (0..100); JSON field F1 (0..1) over the
-        references that are JSON objects or arrays, left out when none is.
+        references that are JSON objects or arrays, left out when none is. ``priors`` are not read: what an
+        action changed in a text state is measured by the environment's fields (effect accuracy).
 
         Raises:
             ValueError: the lists differ in length.

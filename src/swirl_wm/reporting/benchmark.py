@@ -22,6 +22,7 @@ from swirl_wm.reporting.markdown import MISSING, TRIVIAL_NAMES, format_value
 # Columns of the Markdown table, when present in the runs (the JSON keeps every metric).
 TABLE_KEYS = ("fwm/exact_match", "fwm/bleu", "fwm/rouge_l", "fwm/json_field_f1", "fwm/well_formed",
               "fwm/field_accuracy", "fwm/effect_accuracy", "fwm/psnr", "fwm/ssim", "fwm/code_accuracy",
+              "fwm/changed_cell_accuracy", "fwm/unchanged_cells_broken",
               "fwm/embedding_similarity", "fwm/log_likelihood", "idm/exact_match", "idm/bleu", "idm/rouge_l",
               "idm/grounded_accuracy")
 

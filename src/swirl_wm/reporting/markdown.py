@@ -432,7 +432,8 @@ def _baseline_lines(metrics: dict[str, Any]) -> list[str]:
     rows = [("sft", sft.get("test", {})), (f"SWIRL best FWM ({best.get('name', MISSING)})", best.get("test", {}))]
     rows += [r for r in model_baseline_rows(metrics, "test") if not r[0].startswith("oracle")]
     keys = [k for k in ("fwm/exact_match", "fwm/bleu", "fwm/rouge_l", "fwm/field_accuracy", "fwm/json_field_f1",
-                        "fwm/psnr", "fwm/ssim", "fwm/code_accuracy", "fwm/embedding_similarity")
+                        "fwm/psnr", "fwm/ssim", "fwm/code_accuracy", "fwm/changed_cell_accuracy",
+                        "fwm/unchanged_cells_broken", "fwm/embedding_similarity")
             if any(k in values for _, values in rows)]
     return ["## Baselines (test split, FWM)", "", *md_table(
         ["model", *keys], [[name, *(format_value(k, values.get(k)) for k in keys)] for name, values in rows])]
