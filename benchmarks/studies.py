@@ -346,7 +346,7 @@ def visual_cells(folder: Path, write: bool) -> str:
 
 
 def agent_costs(folder: Path, write: bool) -> str:
-    """``benchmarks/paw_overhead.py`` and ``benchmarks/rollout_speed.py``: PaW's cost over GRPO on one batch,
+    """``swirl speed paw-overhead`` and ``swirl speed rollout``: PaW's cost over GRPO on one batch,
     and rollouts with a KV cache per episode against re-encoding the batch."""
     overhead = _load(folder, ["paw-overhead-textworld.json"])["studies/agents/paw-overhead-textworld.json"]
     rollout = _load(folder, ["rollout-speed-textworld.json"])["studies/agents/rollout-speed-textworld.json"]
@@ -377,7 +377,7 @@ def _parts(pipeline: Mapping[str, Any]) -> dict[str, float]:
 
 
 def iteration_table(folder: Path, write: bool) -> str:
-    """``benchmarks/iteration_speed.py``: one SWIRL iteration through swirl-wm against stock TRL, by part."""
+    """``swirl speed iteration``: one SWIRL iteration through swirl-wm against stock TRL, by part."""
     d = _load(folder, ["iteration-smollm2.json"])["studies/speed/iteration-smollm2.json"]
     stock, ours = (_parts(d["pipelines"][p]) for p in ("stock TRL", "swirl-wm"))
     names = {"generation": "generation", "reward": "reward (frozen model)", "reference": "reference log-probs",
@@ -397,14 +397,13 @@ def iteration_table(folder: Path, write: bool) -> str:
 
 
 def scaling_table(folder: Path, write: bool) -> str:
-    sys.path.insert(0, str(Path(__file__).parent))
-    from speed_scaling import markdown, scaling_rows  # benchmarks/speed_scaling.py
+    from swirl_wm.reporting.speed import scaling_markdown, scaling_rows
 
-    return markdown(scaling_rows(_load(folder, ["iteration-smollm2.json", "scaling/*.json"])))
+    return scaling_markdown(scaling_rows(_load(folder, ["iteration-smollm2.json", "scaling/*.json"])))
 
 
 def parts_table(folder: Path, write: bool) -> str:
-    """``benchmarks/scorer_speed.py``, ``scorer_memory.py`` and ``sft_step.py``: the frozen scorer and the SFT step."""
+    """``swirl speed scorer``, ``scorer-memory`` and ``sft-step``: the frozen scorer and the SFT step."""
     speed = _load(folder, ["scorer-speed-smollm2.json"])["studies/speed/scorer-speed-smollm2.json"]
     memory = _load(folder, ["scorer-memory.json"])["studies/speed/scorer-memory.json"]
     sft = _load(folder, ["sft-step-smollm2.json"])["studies/speed/sft-step-smollm2.json"]

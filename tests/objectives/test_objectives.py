@@ -59,22 +59,16 @@ def test_phase1_normalised_reward_is_the_idm_posterior_over_the_action_set(tiny)
 
 
 def test_batched_reward_equals_the_plain_per_completion_reward(tiny_path) -> None:
-    """The speed benchmark's reference reward (benchmarks/iteration_speed.py: one completion at a time, full
+    """The speed comparison's reference reward (backend.speed.PlainReward: one completion at a time, full
     log-softmax) and SwirlReward's batched scorer give the same rewards for both phases (speed
     must not change results beyond float tolerance)."""
-    import importlib.util
-    from pathlib import Path
-
     import pytest
 
+    from swirl_wm.backend.speed import PlainReward
     from swirl_wm.models.loading import load_model, load_tokenizer
     from swirl_wm.models.scoring import Scorer
     from swirl_wm.objectives.rewards import SwirlReward
 
-    spec = importlib.util.spec_from_file_location("iteration_speed",
-                                                  Path(__file__).parents[2] / "benchmarks/iteration_speed.py")
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
     model, tokenizer = load_model(tiny_path, "cpu"), load_tokenizer(tiny_path)
     x = ["width=8 | ball: pos=1 vel=0 temp=20"] * 3
     states = ["width=8 | ball: pos=1 vel=0 temp=30", "width=8 | ball: pos=2 vel=+1 temp=20", "nonsense"]
@@ -82,7 +76,7 @@ def test_batched_reward_equals_the_plain_per_completion_reward(tiny_path) -> Non
     for role, completions, column in (("fwm", states, {"z": actions}), ("idm", actions, {"y": states})):
         ours = SwirlReward(role, Scorer(model, tokenizer, batch_size=2, min_logprob=-10.0))(
             prompts=[""] * 3, completions=completions, x=x, **column)
-        plain = bench.PlainReward(role, model, tokenizer)(prompts=[""] * 3, completions=completions, x=x, **column)
+        plain = PlainReward(role, model, tokenizer)(prompts=[""] * 3, completions=completions, x=x, **column)
         assert ours == pytest.approx(plain, abs=1e-4)
 
 

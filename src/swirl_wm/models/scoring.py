@@ -63,7 +63,7 @@ class Scorer:
         trim_logits: compute the output layer only at the positions a batch's targets occupy (transformers'
             ``logits_to_keep`` with the positions' indices) instead of at every position; the same numbers,
             in far less time and memory when prompts are long and targets short (Phase I's ``log Q(z | x,
-            ŷ)``; measured by ``benchmarks/scorer_speed.py``). False for a model whose forward lacks it.
+            ŷ)``; measured by ``swirl speed scorer``). False for a model whose forward lacks it.
     """
 
     def __init__(self, model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, batch_size: int = 16,
