@@ -46,3 +46,4 @@ _.show_version  # its option, handled by an eager callback
 _.seconds_per_step  # AgentRl field (results.py), written to the ledger and metrics.json by to_json
 _.peak_rss_mb  # idem
 _.peak_cuda_mb  # idem
+_.push  # typer command (swirl push)

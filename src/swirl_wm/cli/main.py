@@ -2,6 +2,7 @@
 
 Commands: ``swirl demo``, ``swirl train CONFIG.yaml``, ``swirl eval --run DIR --data FILE.jsonl``,
 ``swirl report RUN_DIR`` (the run's HTML page),
+``swirl push RUN_DIR --role fwm|idm --repo-id USER/NAME`` (a trained role and its model card to the hub),
 ``swirl bench CONFIG.yaml --seeds 0,1,2 --variant NAME:KEY=VALUE --study studies/<question>`` (seeds × variants),
 ``swirl diagnose RUN_DIR`` (the reward-signal checks of a finished run),
 ``swirl speed iteration|scaling|scorer|...`` (the speed measurements, cli/speed.py),
@@ -340,6 +341,26 @@ def report(
     except (OSError, ValueError, KeyError, ImportError) as err:
         raise _fail(f"{source}: {err}" if isinstance(err, KeyError) else str(err)) from None
     console.print(f"wrote {path}", markup=False)
+
+
+@app.command()
+def push(
+    run: Annotated[Path, typer.Argument(help="a finished run folder written by `swirl train` or `swirl demo`")],
+    role: Annotated[str, typer.Option(help="the role to upload: fwm or idm")],
+    repo_id: Annotated[str, typer.Option(help="the hub repository, <user or organisation>/<name>")],
+    phase: PhaseOption = "best",
+    private: Annotated[bool, typer.Option(help="create the repository private")] = False,
+) -> None:
+    """Upload one role's checkpoint of RUN to the Hugging Face hub with its model card (base model, method,
+    data, metrics beside the trivial baselines, config, how to load it); uses the token of `hf auth login`
+    or HF_TOKEN."""
+    from swirl_wm.reporting.hub import push_role
+
+    try:
+        url = push_role(run, role, repo_id, phase=phase, private=private)
+    except (OSError, KeyError, ValueError) as err:
+        raise _fail(str(err).strip("'\"")) from None
+    console.print(f"pushed the {role.upper()} of {phase!r} to {url}", markup=False)
 
 
 def _seed_list(items: list[str]) -> list[int]:

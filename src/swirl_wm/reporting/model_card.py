@@ -44,7 +44,8 @@ def _metric_lines(metrics: dict[str, Any], phase: dict[str, Any], role: str) -> 
                       *(format_value(k, baselines[n].get("test", {}).get(k)) for n in names)] for k in keys])
 
 
-def model_card(metrics: dict[str, Any], phase: dict[str, Any], role: str, folder: str, config_yaml: str) -> str:
+def model_card(metrics: dict[str, Any], phase: dict[str, Any], role: str, folder: str, config_yaml: str,
+               repo_id: str | None = None) -> str:
     """The card text of the ``role`` checkpoint that ``phase`` produced.
 
     Args:
@@ -53,6 +54,8 @@ def model_card(metrics: dict[str, Any], phase: dict[str, Any], role: str, folder
         role: ``"fwm"`` or ``"idm"`` (``"both"`` roles share a folder when weights are shared).
         folder: the checkpoint folder, relative to the run folder.
         config_yaml: the run's resolved config.
+        repo_id: the hub repository the card goes to (:func:`~swirl_wm.reporting.hub.push_role`): the "Use"
+            section then loads it from there; ``None`` = from ``folder``.
 
     Raises:
         KeyError: ``metrics`` lacks ``run``.
@@ -76,11 +79,27 @@ def model_card(metrics: dict[str, Any], phase: dict[str, Any], role: str, folder
         f"- Chosen as the best phase on validation for: {', '.join(best) or 'no role'}.", "",
         "## Metrics (this phase; trivial baselines on the same test transitions)", "",
         *[line for r in roles for line in _metric_lines(metrics, phase, r)], "",
-        "## Use", "", "```python", "from swirl_wm import WorldModel", "",
-        f'wm = WorldModel.from_pretrained("{folder}"' + ('' if shared else ', idm_path="..."')
-        + ")  # prompts laid out as in training (prompt_format.json)", "```", "",
+        "## Use", "", *_use(folder, repo_id, role, shared), "",
         "## Config", "", "```yaml", config_yaml.rstrip(), "```", ""]
     return "\n".join(lines)
+
+
+def _use(folder: str, repo_id: str | None, role: str, shared: bool) -> list[str]:
+    """The "Use" section's code: the folder, or the hub repository, loaded as a ``WorldModel`` (the other
+    role's folder left to fill in when the roles have their own weights)."""
+    if repo_id is None:
+        source, imports = f'"{folder}"', ["from swirl_wm import WorldModel"]
+    else:
+        source = f'snapshot_download("{repo_id}")'
+        imports = ["from huggingface_hub import snapshot_download", "", "from swirl_wm import WorldModel"]
+    if shared:
+        call = f"WorldModel.from_pretrained({source})"
+    elif role == "fwm":
+        call = f'WorldModel.from_pretrained({source}, idm_path="...")'
+    else:
+        call = f'WorldModel.from_pretrained(fwm_path="...", idm_path={source})'
+    return ["```python", *imports, "", f"wm = {call}  # prompts laid out as in training (prompt_format.json)",
+            "```"]
 
 
 def write_model_cards(metrics: dict[str, Any], run_dir: Path, config_yaml: str) -> list[Path]:
