@@ -419,7 +419,8 @@ def test_the_changes_target_runs_the_loop_on_json_states(tmp_path):
 def test_phase1_with_the_fidelity_reward_the_nll_term_and_the_confidence_filter(tmp_path):
     """``swirl.phase1_fidelity_weight`` and ``swirl.phase1_nll_weight`` through the CLI: Phase I logs the
     combined reward and the observed state's NLL, the FWM changes; the filter keeps pairs above its
-    threshold only (every sampled action of the random model is below 0)."""
+    threshold only (every sampled action of the random model is below 0); the FWM picks among two sampled
+    latent actions per pair."""
     run = tmp_path / "run"
     config = tmp_path / "objective.yaml"
     text = CONFIG.format(out=run).replace(
@@ -429,10 +430,11 @@ def test_phase1_with_the_fidelity_reward_the_nll_term_and_the_confidence_filter(
                                    "latent_action: {max_new_tokens: 8, filter_samples: true, threshold: 0.0}"))
     result = CliRunner().invoke(app, ["train", str(config)])
     assert result.exit_code == 2 and "every latent action was dropped by the threshold" in result.output
-    config.write_text(config.read_text().replace("threshold: 0.0", "threshold: -1.0e9"))
+    config.write_text(config.read_text().replace("threshold: 0.0", "threshold: -1.0e9, candidates: 2"))
     result = CliRunner().invoke(app, ["train", str(config), "--output-dir", str(tmp_path / "run2")])
     assert result.exit_code == 0, result.output
     state = json.loads((tmp_path / "run2" / "state.json").read_text())["stages"]
+    assert state["iter1/phase1"]["latent_actions"]["candidates"] == 2  # the FWM picked among 2 per pair
     log = state["iter1/phase1"]["train_log"]
     assert any("rewards/log_Q+fidelity/mean" in h for h in log) and all(h["nll"] > 0 for h in log if "nll" in h)
     assert any("nll" in h for h in log)

@@ -251,6 +251,16 @@ class LatentActionConfig(_Strict):
         False, description="sample mode: also drop pairs whose sampled z scores below the threshold (the released "
         "code's confidence filter, for every arm that trains on pseudo-labels); False = the paper's sampling")
     max_new_tokens: int = Field(32, ge=1, description="tokens of a generated action")
+    candidates: int = Field(
+        1, ge=1, description="sample mode: latent actions sampled per pair (K); K > 1 keeps the one under which the "
+        "FWM that Phase I starts from gives the pair's observed y the highest likelihood (Phase II's reward "
+        "log P(y | x, z), a best-of-K E-step, method.md §1.3); 1 = the paper's single sample")
+
+    @model_validator(mode="after")
+    def _candidates_sampled(self) -> LatentActionConfig:
+        if self.candidates > 1 and self.mode != "sample":
+            raise ValueError(f"candidates {self.candidates} needs mode 'sample' (greedy decoding gives one action)")
+        return self
 
 
 class WarmStartCheckConfig(_Strict):

@@ -105,7 +105,8 @@ def diagnose(run_dir: Path, pairs: int | None = None, announce: Announce = print
         frozen = run.scorer(start[trained.other.name])
         announce(f"{name}: {count} pairs from {start}")
         if trained == FWM:
-            chosen = _phase1_pairs(run, iteration, frozen, splits, seed)[:count]
+            picker = run.scorer(start["fwm"]) if config.swirl.latent_action.candidates > 1 else None
+            chosen = _phase1_pairs(run, iteration, frozen, picker, splits, seed)[:count]
             figures = warm_start_figures(run, start["fwm"], val, frozen, chosen, splits.labelled, seed)
             gold = [replace(t, z=t.meta["action"]) for t in chosen if (t.meta or {}).get("action")]
             if gold:
@@ -123,7 +124,8 @@ def diagnose(run_dir: Path, pairs: int | None = None, announce: Announce = print
                       pairs=count) | {"phases": phases}
 
 
-def _phase1_pairs(run: SwirlRun, iteration: int, idm: Scorer, splits: Splits, seed: int) -> list[Transition]:
+def _phase1_pairs(run: SwirlRun, iteration: int, idm: Scorer, fwm: Scorer | None, splits: Splits, seed: int
+                  ) -> list[Transition]:
     """Phase I's pairs with their latent actions, in the phase's order: the run's ``data/latent/iter<k>.jsonl``,
     or, where that file is gone, labelled again as the phase did (the same seed, so the same actions)."""
     saved = run.path(Layout.latent(iteration))
@@ -133,6 +135,6 @@ def _phase1_pairs(run: SwirlRun, iteration: int, idm: Scorer, splits: Splits, se
     phase1 = cfg.swirl.phase1
     pairs = phase_pairs(splits.unlabelled, phase1, seed)
     labelled, _ = infer_latent_actions(idm, pairs, cfg.swirl.latent_action, phase1.temperature, phase1.top_p,
-                                       cfg.eval.batch_size, seed)
+                                       cfg.eval.batch_size, seed, fwm)
     return labelled
 

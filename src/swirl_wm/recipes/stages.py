@@ -124,7 +124,8 @@ def phase_stage(run: SwirlRun, name: str, trained: Role, start: Evaluation, spli
     scorer = run.scorer(current[frozen.name])
     latent_actions = warm_start_check = phase2_check = None
     if trained == FWM:
-        pairs, latent_actions = _latent_actions(run, name, iteration, scorer, pairs, seed, splits.labelled)
+        pairs, latent_actions = _latent_actions(run, name, iteration, scorer, pairs, seed, splits.labelled,
+                                                current["fwm"])
         warm_start_check = _warm_start_check(run, name, start, scorer, pairs, splits.labelled, seed)
     else:
         phase2_check = _phase2_check(run, name, current, scorer, pairs, seed)
@@ -139,16 +140,20 @@ def phase_stage(run: SwirlRun, name: str, trained: Role, start: Evaluation, spli
 
 
 def _latent_actions(run: SwirlRun, name: str, iteration: int, idm: Scorer, pairs: list[Transition], seed: int,
-                    labelled: list[Transition]) -> tuple[list[Transition], dict[str, float]]:
+                    labelled: list[Transition], fwm: str) -> tuple[list[Transition], dict[str, float]]:
     """Phase I's pairs labelled with the frozen IDM's latent actions (method.md §1.3 step 1), also written to
-    ``latent/iter<k>.jsonl`` (the bootstrap baseline's data), and their diagnostics.
+    ``latent/iter<k>.jsonl`` (the bootstrap baseline's data), and their diagnostics. With
+    ``swirl.latent_action.candidates`` > 1 the FWM at ``fwm`` (run-relative: the one the phase starts from)
+    picks among each pair's sampled actions.
 
     Raises:
         RuntimeError: the threshold dropped every latent action.
     """
     cfg = run.config
     la, phase1 = cfg.swirl.latent_action, cfg.swirl.phase1
-    pairs, stats = infer_latent_actions(idm, pairs, la, phase1.temperature, phase1.top_p, cfg.eval.batch_size, seed)
+    picker = run.scorer(fwm) if la.candidates > 1 else None
+    pairs, stats = infer_latent_actions(idm, pairs, la, phase1.temperature, phase1.top_p, cfg.eval.batch_size, seed,
+                                        picker)
     figures = asdict(stats) | {"gold_mean_words": _mean_words(labelled)}
     write_transitions(run.path(Layout.latent(iteration)), pairs)
     if not pairs:
