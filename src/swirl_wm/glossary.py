@@ -37,7 +37,8 @@ METRICS: dict[str, Metric] = {  # in the order tables show them
     "bleu": Metric("score", True, ("fwm", "idm", "cycle"), "sacreBLEU against the reference"),
     "rouge_l": Metric("score", True, ("fwm", "idm", "cycle", "wm"), "ROUGE-L F-measure against the reference"),
     "log_likelihood": Metric("nats/token", True, _STATES, "mean token log-probability of the true y"),
-    "field_accuracy": Metric("fraction", True, _STATES, "state fields reproduced (physics)"),
+    "field_accuracy": Metric("fraction", True, _STATES, "state fields reproduced (physics, shapes; image states: "
+                             "read from the decoded frame)"),
     "effect_accuracy": Metric("fraction", True, ("fwm",), "fields the action changed, reproduced (physics)"),
     "passive_accuracy": Metric("fraction", True, ("fwm",), "fields the action left alone, reproduced (physics)"),
     "grounded_accuracy": Metric("fraction", True, ("idm",), "apply(x, predicted z) == y (physics)"),

@@ -82,3 +82,26 @@ def test_episodes_are_seeded_chained_and_identifiable():
             assert a.y == b.x
         for t in episode.transitions:
             assert shapes.apply(t.x, t.z) == t.y != t.x
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 10**6), st.integers(3, 10), st.integers(1, 4), st.integers(4, 16))
+def test_the_pixel_reader_inverts_the_renderer(seed, grid, n, cell_px):
+    scene = shapes.random_scene(random.Random(seed), grid, n)
+    frame = shapes.render(scene, cell_px)
+    assert shapes.read_scene(frame, grid) == scene
+    text = shapes.render_scene(scene)
+    assert shapes.frame_fields(frame, text) == shapes.state_fields(text)
+    # a blurred picture (a codec's decoded frame) still reads as its scene
+    noisy = np.clip(frame.astype(int) + np.random.default_rng(seed).integers(-30, 31, frame.shape), 0, 255)
+    assert shapes.read_scene(noisy.astype(np.uint8), grid) == scene
+
+
+def test_the_pixel_reader_refuses_a_frame_of_another_board():
+    frame = shapes.render(Scene(4, (Thing("red", "square", 0, 0),)), 4)
+    with pytest.raises(ValueError, match="not a 3x3 board"):
+        shapes.read_scene(frame, 3)
+    with pytest.raises(ValueError, match="at least 4 pixels"):
+        shapes.read_scene(shapes.render(Scene(4, ()), 3), 4)  # 3-pixel cells: a circle is a square
+    with pytest.raises(ValueError, match="greater than or equal to 4"):
+        shapes.ShapesWorldConfig(cell_px=3)

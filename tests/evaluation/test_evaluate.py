@@ -1,10 +1,16 @@
+from dataclasses import replace
+
+import numpy as np
 import pytest
 
 from swirl_wm.config import EvalConfig
-from swirl_wm.envs import physics
+from swirl_wm.envs import physics, shapes
 from swirl_wm.envs.registry import headline_fwm
 from swirl_wm.evaluation import evaluate
+from swirl_wm.evaluation.baselines import trivial_baselines
 from swirl_wm.evaluation.evaluate import evaluate_role, prediction_metrics
+from swirl_wm.modality.codec import ImageCodec, ImageCodecConfig
+from swirl_wm.modality.image import ImageModality
 from swirl_wm.models.scoring import Scorer
 from swirl_wm.records import Transition
 
@@ -79,3 +85,29 @@ def test_primary_metric_per_domain(tiny, monkeypatch):
     assert headline_fwm("my-own-env") == "fwm/rouge_l"
     # the headline metric is one the evaluation reports for that domain
     assert headline_fwm("physics") in _run(tiny, monkeypatch, "fwm", [t.y for t in TRANSITIONS])
+
+
+class SceneFrames(ImageModality):
+    """Image states written as their scene text and drawn by the shapes renderer, so the reader's hand
+    values can be read off the states (the codec is only a stand-in)."""
+
+    def __init__(self):
+        super().__init__(ImageCodec(ImageCodecConfig(levels=(3, 3), steps=1), 16, 16))
+
+    def to_image(self, states):
+        return np.stack([shapes.render(shapes.parse_scene(s)) for s in states])
+
+
+def test_image_states_are_scored_on_the_objects_their_frames_show():
+    x, y = "grid=4 | red square (0,0); blue circle (2,1)", "grid=4 | red square (1,0); blue circle (2,1)"
+    ts = [Transition(x=x, z="move red square right", y=y, env="shapes")]
+    modality = SceneFrames()
+    # fields of y: grid, cell(1,0), cell(2,1); the copy has the red square in cell (0,0)
+    assert prediction_metrics("fwm", ts, [y], NO_EMBEDDING, modality)["fwm/field_accuracy"] == 1
+    assert prediction_metrics("fwm", ts, [x], NO_EMBEDDING, modality)["fwm/field_accuracy"] == pytest.approx(2 / 3)
+    green = "grid=4 | green square (1,0); blue circle (2,1)"  # moved, painted by mistake
+    assert prediction_metrics("fwm", ts, [green], NO_EMBEDDING, modality)["fwm/field_accuracy"] == pytest.approx(2 / 3)
+    copy = trivial_baselines(ts, ts, NO_EMBEDDING, modality)["copy"]
+    assert copy["fwm/field_accuracy"] == pytest.approx(2 / 3)
+    other = [replace(ts[0], env="toy")]  # an environment without a pixel reader: no field accuracy
+    assert "fwm/field_accuracy" not in prediction_metrics("fwm", other, [y], NO_EMBEDDING, modality)

@@ -23,7 +23,10 @@ Optional hooks, where the environment can check a prediction exactly:
 - ``action_set(x) -> [z]``: the finite actions of a state (the normalised Phase I reward), in the wording
   the episodes use unless the config's ``reworded_by`` field says they are worded otherwise;
 - ``render(x, config) -> (H, W, 3) uint8``: the state as a picture, for ``data.modality: image`` (the data
-  stage trains the run's image tokenizer on these frames and writes each state as its codes).
+  stage trains the run's image tokenizer on these frames and writes each state as its codes);
+- ``read_frame(frame, reference) -> {field: value}``: the inverse of ``render``, the fields (as
+  ``state_fields`` names them) of the state a frame shows, on the geometry of the true state ``reference``:
+  an image world model's decoded prediction scored on the objects (field accuracy of image states).
 """
 
 from __future__ import annotations
@@ -60,6 +63,7 @@ class EnvSpec:
     reworded_by: str | None = None
     agent: str | None = None  # the module's AgentEnv class: `swirl paw` can train an agent in it
     render: str | None = None
+    read_frame: str | None = None
     headline_fwm: str = DEFAULT_HEADLINE_FWM
 
     def _module(self) -> Any:
@@ -116,6 +120,10 @@ class EnvSpec:
         return self._hook(self.render)
 
     @property
+    def read_frame_fn(self) -> Callable[[Any, str], dict[str, str]] | None:
+        return self._hook(self.read_frame)
+
+    @property
     def actions_of(self) -> Callable[[str], Sequence[str]] | None:
         return self._hook(self.action_set)
 
@@ -140,7 +148,7 @@ ENVIRONMENTS: dict[str, EnvSpec] = {s.name: s for s in (
     EnvSpec("alfworld", "swirl_wm.envs.alfworld", "ALFWorldConfig", extra="alfworld", needs="alfworld",
             agent="ALFWorld"),
     EnvSpec("shapes", "swirl_wm.envs.shapes", "ShapesWorldConfig", state_fields="state_fields", apply="apply",
-            render="render_state", headline_fwm="fwm/field_accuracy"),
+            render="render_state", read_frame="frame_fields", headline_fwm="fwm/field_accuracy"),
 )}
 AGENTS = tuple(name for name, s in ENVIRONMENTS.items() if s.agent is not None)  # what `swirl paw` can train in
 

@@ -18,7 +18,9 @@ SWIRL loop trains on these texts; with ``data.modality: image`` on the frames :f
 written as its image codes (:mod:`swirl_wm.modality.image`). :func:`render` draws the scene as a
 ``(H, W, 3)`` uint8 image (``cell_px`` pixels a cell, black background), the picture an image state is
 made of; ``apply(x, z)`` on the scene text is exact, so both directions of a world model can be checked
-on the pictures (render ``apply(x, ẑ)`` and compare).
+on the pictures (render ``apply(x, ẑ)`` and compare). :func:`read_scene` is the renderer's inverse, a pixel
+reader: each cell's object from its pixels, so a predicted frame is scored on the scene's objects
+(:func:`frame_fields`, the registry's ``read_frame`` hook: field accuracy of image states).
 
 Source: this project's design (not in the paper): a visual world whose frames are drawn from exact scene
 text, so image world models can be scored on the scene as well as on the pixels.
@@ -85,7 +87,9 @@ class ShapesWorldConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     grid: int = Field(8, ge=3, le=16, description="cells per side of the board")
-    cell_px: int = Field(4, ge=3, le=16, description="pixels per cell side in the rendered image")
+    cell_px: int = Field(4, ge=4, le=16, description=(
+        "pixels per cell side in the rendered image; at least 4, since at 3 a circle covers its whole cell as a "
+        "square does and the frame no longer tells them apart (read_scene)"))
     n_objects: int = Field(2, ge=1, le=4)
     episode_length: int = Field(5, ge=1)
     n_episodes: int = Field(100, ge=1)
@@ -160,6 +164,55 @@ def render_state(text: str, config: ShapesWorldConfig) -> np.ndarray:
         ValueError: as :func:`parse_scene`.
     """
     return render(parse_scene(text), config.cell_px)
+
+
+# A pixel belongs to an object when its brightest channel passes this: the background is black (0) and every
+# colour of COLOURS has a channel of at least 200, so a decoded frame's blur stays on its side.
+_FOREGROUND = 100
+
+
+def read_scene(frame: np.ndarray, grid: int) -> Scene:
+    """The scene drawn in ``frame`` (``(grid · cell_px, grid · cell_px, 3)`` uint8, cell_px ≥ 4), read cell by
+    cell: a cell holds an object when at least half as many pixels as the smallest shape covers are
+    foreground (brightest channel > 100); its shape is the footprint nearest the foreground (fewest pixels
+    differing), its colour the one of :data:`COLOURS` nearest the foreground's mean (Euclidean, RGB). The
+    inverse of :func:`render` on every scene (tested on random scenes); on a decoded or predicted frame, the
+    nearest scene. Names are not checked: a wrong prediction may show two objects of one name.
+
+    Raises:
+        ValueError: a frame that is not ``grid`` whole cells of at least 4 pixels a side.
+
+    Source: this project (the object-level score of an image world model on the shapes world).
+    """
+    px = frame.shape[0] // grid if frame.ndim == 3 else 0
+    if frame.ndim != 3 or frame.shape != (grid * px, grid * px, 3) or px < 4:
+        raise ValueError(f"a {frame.shape} frame is not a {grid}x{grid} board of cells of at least 4 pixels")
+    masks = {shape: _mask(shape, px) for shape in SHAPES}
+    least = min(int(m.sum()) for m in masks.values())
+    palette = np.array(list(COLOURS.values()), float)
+    things = []
+    for row in range(grid):
+        for col in range(grid):
+            cell = frame[row * px:(row + 1) * px, col * px:(col + 1) * px].astype(float)
+            lit = cell.max(axis=-1) > _FOREGROUND
+            if 2 * lit.sum() < least:
+                continue
+            shape = min(SHAPES, key=lambda s: int((masks[s] != lit).sum()))
+            colour = list(COLOURS)[int(np.argmin(((palette - cell[lit].mean(axis=0)) ** 2).sum(axis=1)))]
+            things.append(Thing(colour, shape, col, row))
+    return Scene(grid, tuple(things))
+
+
+def frame_fields(frame: np.ndarray, reference: str) -> dict[str, str]:
+    """The fields of :func:`state_fields` of the scene drawn in ``frame`` (:func:`read_scene`), read on the
+    board of the scene text ``reference`` (the true state, which gives the number of cells): the registry's
+    ``read_frame`` hook, by which an image world model's decoded prediction is scored on the objects.
+
+    Raises:
+        ValueError: as :func:`parse_scene` for ``reference``, as :func:`read_scene` for ``frame``.
+    """
+    scene = read_scene(frame, parse_scene(reference).grid)
+    return {"grid": str(scene.grid)} | {f"cell({t.col},{t.row})": t.name for t in scene.things}
 
 
 def paraphrases(action: Action) -> tuple[str, ...]:

@@ -20,7 +20,7 @@ from typing import Any
 from swirl_wm.config import EvalConfig
 from swirl_wm.evaluation.evaluate import NOOP_ACTION, action_metrics, noop_prediction, single_env, state_metrics
 from swirl_wm.modality import TEXT, StateModality
-from swirl_wm.records import Transition
+from swirl_wm.records import Transition, original_state
 
 
 def most_frequent_action(labelled: Sequence[Transition]) -> str | None:
@@ -48,11 +48,12 @@ def trivial_baselines(labelled: Sequence[Transition], transitions: Sequence[Tran
     env = single_env(transitions)
     refs = [t.y for t in transitions]
     priors = [t.x for t in transitions]
+    sources = [original_state(t, "y") for t in transitions]
     out: dict[str, dict[str, Any]] = {"copy": state_metrics("fwm", env, priors, refs, quiet, priors=priors,
-                                                            modality=modality)}
+                                                            modality=modality, sources=sources)}
     if env in NOOP_ACTION:
         out["noop"] = state_metrics("fwm", env, [noop_prediction(env, x) for x in priors], refs, quiet,
-                                    priors=priors, modality=modality)
+                                    priors=priors, modality=modality, sources=sources)
     action = most_frequent_action(labelled)
     if action is not None and all(t.z is not None for t in transitions):
         out["most_frequent_action"] = action_metrics("idm", transitions, [action] * len(transitions), quiet)

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from swirl_wm.config import EvalConfig
 from swirl_wm.evaluation.evaluate import single_env, state_metrics
 from swirl_wm.models.world_model import WorldModel
-from swirl_wm.records import Transition
+from swirl_wm.records import Transition, original_state
 
 
 def cycle_metrics(world_model: WorldModel, transitions: Sequence[Transition], config: EvalConfig
@@ -33,7 +33,7 @@ def cycle_metrics(world_model: WorldModel, transitions: Sequence[Transition], co
     actions = [row[0].action for row in world_model.infer_action(xs, ys)]
     predicted = [row[0] for row in world_model.predict(xs, actions)]
     metrics = state_metrics("cycle", single_env(transitions), predicted, ys, config, embedding=False,
-                            modality=world_model.modality)
+                            modality=world_model.modality, sources=[original_state(t, "y") for t in transitions])
     loglik = world_model.score(xs, actions, ys)
     metrics["cycle/log_likelihood"] = sum(loglik) / len(loglik)
     return metrics, list(zip(actions, predicted, strict=True))

@@ -15,7 +15,9 @@ score for free-text states and actions; the environment's registry line names it
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from swirl_wm.config import EvalConfig
 from swirl_wm.envs.registry import ENVIRONMENTS, headline_fwm
@@ -23,6 +25,7 @@ from swirl_wm.evaluation.embedding import embedding_similarity
 from swirl_wm.metrics import bleu, effect_accuracy, exact_match, field_accuracy, passive_accuracy, rouge_l
 from swirl_wm.modality import TEXT, StateModality
 from swirl_wm.modality.changes import is_patch
+from swirl_wm.modality.image import ImageModality
 from swirl_wm.models.generation import generate
 from swirl_wm.models.prompts import role_prompt
 from swirl_wm.models.scoring import Scorer
@@ -35,6 +38,10 @@ STATE_FIELDS: dict[str, Callable[[str], dict[str, str]]] = {
 APPLY: dict[str, Callable[[str, str], str]] = {n: s.apply_fn for n, s in ENVIRONMENTS.items() if s.apply}
 # The environment's no-op action, for the no-op-rule baseline (its passive dynamics only).
 NOOP_ACTION: dict[str, str] = {n: s.noop_action for n, s in ENVIRONMENTS.items() if s.noop_action}
+# Read a frame back into its state's fields: image states scored on the scene's objects.
+READ_FRAME: dict[str, Callable[[Any, str], dict[str, str]]] = {
+    n: s.read_frame_fn for n, s in ENVIRONMENTS.items() if s.read_frame}
+
 
 def selection_metric(role: Role, key: str, transitions: Sequence[Transition], modality: str = "text") -> str:
     """The validation metric that picks the best phase of ``role``: ``key``, or for ``"auto"`` the headline
@@ -78,9 +85,28 @@ def noop_prediction(env: str | None, x: str) -> str:
         return x
 
 
+def frame_field_accuracy(env: str, modality: ImageModality, predictions: Sequence[str],
+                         sources: Sequence[str]) -> float:
+    """Field accuracy (0..1, micro-averaged over the true states' fields) of image-state predictions read
+    back into the scene's objects: each prediction decoded to a frame and read by environment ``env``'s
+    ``read_frame`` hook, against the fields of the true state ``sources`` (the scene text behind each
+    reference, :func:`~swirl_wm.records.original_state`).
+
+    Raises:
+        KeyError: ``env`` has no ``read_frame`` or no ``state_fields`` hook; ValueError: lengths differ, or
+            a source the environment cannot parse.
+    """
+    frames = modality.to_image(predictions)
+    read = [READ_FRAME[env](frame, source) for frame, source in zip(frames, sources, strict=True)]
+    # field_accuracy reads states as text: the fields read from each frame travel to it as JSON
+    return field_accuracy([json.dumps(f) for f in read], [json.dumps(STATE_FIELDS[env](s)) for s in sources],
+                          json.loads)["field_accuracy"]
+
+
 def state_metrics(prefix: str, env: str | None, predictions: Sequence[str], refs: Sequence[str],
                   config: EvalConfig, embedding: bool | None = None,
-                  priors: Sequence[str] | None = None, modality: StateModality = TEXT) -> dict[str, float]:
+                  priors: Sequence[str] | None = None, modality: StateModality = TEXT,
+                  sources: Sequence[str] | None = None) -> dict[str, float]:
     """Metrics of predicted states against true ones, keys ``<prefix>/<metric>``.
 
     The state modality's metrics (:mod:`swirl_wm.modality`; text: exact match, BLEU, ROUGE-L, and JSON
@@ -88,8 +114,10 @@ def state_metrics(prefix: str, env: str | None, predictions: Sequence[str], refs
     and, given ``priors``, changed-cell accuracy and unchanged cells broken); per-field accuracy where environment
     ``env`` parses its states, and, given the prior states ``priors`` where ``env`` also has a no-op action,
     effect accuracy (:func:`~swirl_wm.metrics.effect_accuracy`: the fields the action changed, and its
-    complement ``passive_accuracy``); embedding similarity when ``embedding`` (default
-    ``config.embedding_similarity``). Units as :func:`prediction_metrics`.
+    complement ``passive_accuracy``); for image states of an environment that reads its frames
+    (``read_frame``), given the true states as the environment wrote them (``sources``), field accuracy of
+    the decoded predictions (:func:`frame_field_accuracy`, overall only); embedding similarity when
+    ``embedding`` (default ``config.embedding_similarity``). Units as :func:`prediction_metrics`.
 
     Raises:
         ValueError: lengths differ or are 0.
@@ -105,6 +133,8 @@ def state_metrics(prefix: str, env: str | None, predictions: Sequence[str], refs
                 value = measure(predictions, refs, rule, STATE_FIELDS[env])
                 if value is not None:
                     metrics[f"{prefix}/{name}"] = value
+    elif sources is not None and env in READ_FRAME and env in STATE_FIELDS and isinstance(modality, ImageModality):
+        metrics[f"{prefix}/field_accuracy"] = frame_field_accuracy(env, modality, predictions, sources)
     if config.embedding_similarity if embedding is None else embedding:
         metrics[f"{prefix}/embedding_similarity"] = embedding_similarity(predictions, refs, config.batch_size)
     return metrics
@@ -157,7 +187,8 @@ def prediction_metrics(role: Role | str, transitions: Sequence[Transition], pred
         raise ValueError(f"{role.name.upper()} evaluation needs the gold action of every transition")
     if role.writes_state:
         return state_metrics(role.name, single_env(transitions), predictions, [t.y for t in transitions], config,
-                             priors=[t.x for t in transitions], modality=modality)
+                             priors=[t.x for t in transitions], modality=modality,
+                             sources=[original_state(t, "y") for t in transitions])
     return action_metrics(role.name, transitions, predictions, config)
 
 

@@ -15,7 +15,7 @@ from swirl_wm.config import EvalConfig
 from swirl_wm.evaluation.evaluate import single_env, state_metrics
 from swirl_wm.modality import TEXT, StateModality
 from swirl_wm.models.world_model import WorldModel
-from swirl_wm.records import Episode
+from swirl_wm.records import Episode, original_state
 
 
 def step_metrics(episodes: Sequence[Episode], chains: Sequence[Sequence[str]], config: EvalConfig,
@@ -43,8 +43,10 @@ def step_metrics(episodes: Sequence[Episode], chains: Sequence[Sequence[str]], c
         live = [i for i, c in enumerate(chains) if len(c) >= t]
         preds = [chains[i][t - 1] for i in live]
         refs = [episodes[i].transitions[t - 1].y for i in live]
+        sources = [original_state(episodes[i].transitions[t - 1], "y") for i in live]
         out.append({"step": t, "episodes": len(live)} | state_metrics("fwm", env, preds, refs, config,
-                                                                       embedding=False, modality=modality))
+                                                                       embedding=False, modality=modality,
+                                                                       sources=sources))
     return out
 
 
