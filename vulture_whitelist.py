@@ -47,3 +47,5 @@ _.seconds_per_step  # AgentRl field (results.py), written to the ledger and metr
 _.peak_rss_mb  # idem
 _.peak_cuda_mb  # idem
 _.push  # typer command (swirl push)
+_.on_save  # transformers TrainerCallback hook (backend/sft.py ResumeCheckpoints)
+_.on_step_end  # transformers TrainerCallback hook (tests/backend/test_sft.py)

@@ -65,7 +65,8 @@ class Layout:
 
     @staticmethod
     def logs(stage: str) -> str:
-        """TRL's output folder of a training stage (TensorBoard events; no checkpoints kept)."""
+        """TRL's output folder of a training stage (TensorBoard events; an SFT in progress keeps its resumable
+        checkpoints there until it finishes)."""
         return f"{Layout.LOGS}/{stage.replace('/', '-')}"
 
     @staticmethod
@@ -117,7 +118,7 @@ def read_predictions(path: Path, limit: int | None = None) -> list[dict[str, Any
 # Settings that change how fast a run goes, what it keeps on disk or whether it may go on, never what it
 # computes: a run may resume with other values (a run refused for a budget that cuts its texts resumes with
 # allow_cut_texts set).
-EXECUTION_ONLY = (("model", "torch_threads"), ("keep_checkpoints",), ("allow_cut_texts",))
+EXECUTION_ONLY = (("model", "torch_threads"), ("keep_checkpoints",), ("allow_cut_texts",), ("sft", "checkpoint_steps"))
 
 
 def git_commit() -> str:

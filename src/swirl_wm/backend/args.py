@@ -2,7 +2,8 @@
 
 CPU vs CUDA: TRL defaults ``bf16`` and ``gradient_checkpointing`` to True; on CPU both are switched off
 (trl-notes.md trap 1: checkpointing costs 23–50 % per step there), on CUDA bf16 is used when supported.
-Nothing is saved by TRL itself: the loop saves each phase's final model atomically.
+The loop saves each phase's final model atomically; TRL saves only SFT's resumable checkpoints
+(``sft.checkpoint_steps``) and early stopping's evaluation checkpoints, which SFT removes when it finishes.
 """
 
 from __future__ import annotations
@@ -36,21 +37,26 @@ def _device_args(seed: int, output_dir: Path, report_to: list[str]) -> dict:
 def sft_args(config: SFTConfig, output_dir: Path, seed: int, validate: bool = False) -> TRLSFTConfig:
     """TRL SFT arguments: loss on the completion only (prompt tokens masked).
 
-    With ``validate`` the validation loss is computed every ``config.eval_steps`` steps (else once per
-    epoch); with ``config.early_stopping_patience`` too, checkpoints are saved at each evaluation (at most
-    two kept in ``output_dir``, the logs folder) and the best by validation loss is loaded at the end.
+    With ``config.checkpoint_steps`` a resumable checkpoint (optimizer, scheduler and RNG states included) is
+    saved into ``output_dir``, the logs folder, every that many steps; which ones are kept is
+    :class:`~swirl_wm.backend.sft.ResumeCheckpoints`'s business. With ``validate`` the validation loss is
+    computed every ``config.eval_steps`` steps (else once per epoch); with ``config.early_stopping_patience``
+    too, checkpoints are saved at each evaluation instead (resumable when ``checkpoint_steps`` is set, the
+    model alone otherwise) and the best by validation loss is loaded at the end.
     """
-    evaluation: dict = {}
+    saving: dict = {}
+    if config.checkpoint_steps:
+        saving = {"save_strategy": "steps", "save_steps": config.checkpoint_steps, "save_only_model": False}
     if validate:
         strategy = "steps" if config.eval_steps else "epoch"
-        evaluation = {"eval_strategy": strategy, "eval_steps": config.eval_steps,
-                      "per_device_eval_batch_size": config.per_device_train_batch_size}
+        saving |= {"eval_strategy": strategy, "eval_steps": config.eval_steps,
+                   "per_device_eval_batch_size": config.per_device_train_batch_size}
         if config.early_stopping_patience:
-            evaluation |= {"save_strategy": strategy, "save_steps": config.eval_steps, "save_total_limit": 2,
-                           "load_best_model_at_end": True, "metric_for_best_model": "eval_loss",
-                           "greater_is_better": False, "save_only_model": True}
+            saving |= {"save_strategy": strategy, "save_steps": config.eval_steps, "load_best_model_at_end": True,
+                       "metric_for_best_model": "eval_loss", "greater_is_better": False,
+                       "save_only_model": not config.checkpoint_steps}
     return TRLSFTConfig(
-        **(_device_args(seed, output_dir, config.report_to) | evaluation),
+        **(_device_args(seed, output_dir, config.report_to) | saving),
         learning_rate=config.learning_rate,
         num_train_epochs=config.num_train_epochs,
         max_steps=config.max_steps,

@@ -3,6 +3,11 @@
 FWM examples: prompt ``(x, z)`` → completion ``y``; IDM examples: prompt ``(x, y)`` → completion ``z``.
 The loss covers completion tokens only (TRL ``completion_only_loss``). With shared weights one model is
 trained on both kinds of examples.
+
+A killed SFT resumes from its last complete trainer checkpoint (``sft.checkpoint_steps``; transformers'
+``resume_from_checkpoint``), saved in the logs folder: a checkpoint counts once its marker file has been
+renamed into place after transformers wrote the rest of it, so one that a kill cut short is never resumed
+from. The checkpoints are removed when SFT finishes.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from swirl_wm.backend.adapters import keeps_adapters, policy_model
 from swirl_wm.backend.args import peft_config, sft_args
 from swirl_wm.backend.checkpoints import save_trained
 from swirl_wm.config import LoraSettings, SFTConfig
+from swirl_wm.files import atomic_write_text
 from swirl_wm.models.loading import load_tokenizer
 from swirl_wm.models.prompts import PLAIN, PromptFormat, completion, role_prompt
 from swirl_wm.records import Role, Transition
@@ -67,6 +73,45 @@ class LearningCurve(TrainerCallback):
         state.log_history.append({"step": state.global_step, **values})
 
 
+COMPLETE = "swirl_complete"  # written last into a trainer checkpoint, by rename: the checkpoint is whole
+
+
+def _checkpoints(log_dir: Path) -> list[Path]:
+    """The trainer's ``checkpoint-<step>`` folders in ``log_dir``, by step."""
+    found = [f for f in Path(log_dir).glob("checkpoint-*") if f.is_dir() and f.name.split("-")[-1].isdigit()]
+    return sorted(found, key=lambda f: int(f.name.split("-")[-1]))
+
+
+def last_checkpoint(log_dir: Path) -> Path | None:
+    """The complete trainer checkpoint of the highest step in ``log_dir`` (one holding :data:`COMPLETE`), or
+    ``None``."""
+    complete = [f for f in _checkpoints(log_dir) if (f / COMPLETE).is_file()]
+    return complete[-1] if complete else None
+
+
+class ResumeCheckpoints(TrainerCallback):
+    """After transformers has written a checkpoint, mark it complete (:data:`COMPLETE`, renamed into place)
+    and remove every other one but the best so far (kept for ``load_best_model_at_end``), so a kill at any
+    moment leaves at least one complete checkpoint once the first has been written.
+
+    Source: transformers writes ``checkpoint-<step>`` in place (weights, optimizer, RNG, then
+    ``trainer_state.json``) and, with ``save_total_limit``, removes the older ones before the callbacks'
+    ``on_save``; a kill in between would leave only a partial folder.
+    """
+
+    def on_save(self, args, state: TrainerState, _control, **kwargs):
+        if not state.is_world_process_zero:
+            return
+        newest = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+        atomic_write_text(newest / COMPLETE, f"{state.global_step}\n")
+        keep = {newest.resolve()}
+        if state.best_model_checkpoint:
+            keep.add(Path(state.best_model_checkpoint).resolve())
+        for folder in _checkpoints(Path(args.output_dir)):
+            if folder.resolve() not in keep:
+                shutil.rmtree(folder, ignore_errors=True)
+
+
 def train_sft(init_path: str, output_dir: Path, log_dir: Path, transitions: Sequence[Transition],
               roles: Sequence[Role], config: SFTConfig, seed: int, fmt: PromptFormat = PLAIN,
               val_transitions: Sequence[Transition] = (), measure: Measure | None = None,
@@ -106,9 +151,11 @@ def train_on_examples(init_path: str, output_dir: Path, log_dir: Path, examples:
 
     With ``eval_examples`` the validation loss is tracked (:func:`~swirl_wm.backend.args.sft_args`) and,
     with ``config.early_stopping_patience``, training stops early and the best checkpoint is the one saved.
+    With ``config.checkpoint_steps``, training resumes from the last complete checkpoint in ``log_dir``
+    (:func:`last_checkpoint`) that an interrupted call left, and the checkpoints are removed at the end.
 
     Returns:
-        ``output_dir`` and TRL's log history.
+        ``output_dir`` and TRL's log history (a resumed run's includes the steps before the interruption).
     """
     tokenizer = load_tokenizer(init_path)
     dataset = Dataset.from_list(list(examples)).shuffle(seed=seed)
@@ -117,13 +164,16 @@ def train_on_examples(init_path: str, output_dir: Path, log_dir: Path, examples:
     if validate and config.early_stopping_patience:
         extra.append(EarlyStoppingCallback(early_stopping_patience=config.early_stopping_patience))
     eval_dataset = Dataset.from_list(list(eval_examples)) if validate else None
+    resume = last_checkpoint(log_dir) if config.checkpoint_steps else None
+    for folder in _checkpoints(log_dir):  # cut short by a kill, or not resumable
+        if folder != resume:
+            shutil.rmtree(folder, ignore_errors=True)
     model, peft = policy_model(init_path, peft_config(lora), load=True)
     trainer = SFTTrainer(model=model, args=sft_args(config, log_dir, seed, validate),
-                         train_dataset=dataset, eval_dataset=eval_dataset, processing_class=tokenizer, callbacks=extra,
-                         peft_config=peft)
-    trainer.train()
+                         train_dataset=dataset, eval_dataset=eval_dataset, processing_class=tokenizer,
+                         callbacks=[*extra, ResumeCheckpoints()], peft_config=peft)
+    trainer.train(resume_from_checkpoint=str(resume) if resume else None)
     path = save_trained(trainer, tokenizer, output_dir, prompt_format, merge=not keeps_adapters(lora))
-    if validate and config.early_stopping_patience:  # the evaluation checkpoints were only for picking the best
-        for folder in Path(log_dir).glob("checkpoint-*"):
-            shutil.rmtree(folder, ignore_errors=True)
+    for folder in _checkpoints(log_dir):  # for resuming and picking the best only
+        shutil.rmtree(folder, ignore_errors=True)
     return path, trainer.state.log_history

@@ -156,7 +156,8 @@ def sft_step_seconds(path: str, examples: Sequence[Mapping[str, str]], batch: in
         optimizer.zero_grad()
         if step:
             plain.append(time.perf_counter() - start)
-    config = SFTConfig(max_steps=steps + 1, per_device_train_batch_size=batch, learning_rate=1e-5)
+    config = SFTConfig(max_steps=steps + 1, per_device_train_batch_size=batch, learning_rate=1e-5,
+                       checkpoint_steps=None)  # timed without checkpoint writes
     trainer = SFTTrainer(model=load_model(path), args=sft_args(config, log_dir, seed),
                          train_dataset=Dataset.from_list(list(examples)), processing_class=tokenizer)
     start = time.perf_counter()

@@ -197,6 +197,12 @@ class SFTConfig(_Strict):
     curve_examples: int = Field(
         0, ge=0, description="validation transitions on which each evaluation also generates and scores (FWM "
                              "headline metric, IDM grounded accuracy / ROUGE-L): the SFT learning curve; 0 = loss only")
+    checkpoint_steps: int | None = Field(
+        50, ge=1, description="save a resumable trainer checkpoint (weights, optimizer, scheduler, RNG) every this "
+        "many optimizer steps into the stage's logs folder, so that a killed run resumes inside SFT; removed when "
+        "SFT finishes. With early_stopping_patience the evaluations' checkpoints serve instead. None = none (a "
+        "killed SFT restarts from step 0). A save holds the weights and AdamW's two moments: three times the "
+        "weights' size")
 
 
 class GRPOPhaseConfig(_Strict):
