@@ -21,6 +21,7 @@ _._distinct_categories  # pydantic validator
 _.paw  # typer command (swirl paw)
 _._ranges  # pydantic validator (envs/alfworld.py)
 _._params_known  # pydantic validator (envs/textworld_express.py)
+_._solvable_in_horizon  # pydantic validator (envs/physics_goal.py)
 _.quality  # TypedDict field (evaluation/reward_signal.py Group), read by key
 _._consistent  # pydantic validator (config/schema.py)
 _._renamed  # pydantic validator (data/splits.py)

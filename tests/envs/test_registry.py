@@ -60,7 +60,7 @@ def test_one_registry_for_state_logs_and_agents():
     from swirl_wm.envs.registry import AGENTS, ENVIRONMENTS
 
     assert typing.get_args(AgentEnvConfig.model_fields["name"].annotation) == AGENTS
-    assert set(AGENTS) == {"scienceworld", "textworld_express", "alfworld"}
+    assert set(AGENTS) == {"scienceworld", "textworld_express", "alfworld", "physics_goal"}
     assert all(name in AgentEnvConfig.model_fields for name in AGENTS)
     with pytest.raises(ValueError, match="physics is not an agent environment; agent environments: scienceworld"):
         ENVIRONMENTS["physics"].make_agent(None)

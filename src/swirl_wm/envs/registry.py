@@ -147,6 +147,7 @@ ENVIRONMENTS: dict[str, EnvSpec] = {s.name: s for s in (
             needs="textworld_express", agent="TextWorldExpress"),
     EnvSpec("alfworld", "swirl_wm.envs.alfworld", "ALFWorldConfig", extra="alfworld", needs="alfworld",
             agent="ALFWorld"),
+    EnvSpec("physics_goal", "swirl_wm.envs.physics_goal", "PhysicsGoalConfig", agent="PhysicsGoal"),
     EnvSpec("shapes", "swirl_wm.envs.shapes", "ShapesWorldConfig", state_fields="state_fields", apply="apply",
             render="render_state", read_frame="frame_fields", headline_fwm="fwm/field_accuracy"),
 )}
