@@ -3,6 +3,7 @@
 _.model_config  # pydantic reads it
 _._path_for_jsonl  # pydantic validator
 _._divisible  # pydantic validator
+_._candidates_sampled  # pydantic validator (config/schema.py)
 _._idm_reads_y  # pydantic validator (config/schema.py)
 _._a_model_it_can_find  # pydantic validator (config/schema.py)
 _._fits  # pydantic validator
