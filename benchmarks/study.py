@@ -59,7 +59,10 @@ ARMS = {"SFT": "sft", "SWIRL (Phase I)": "swirl: iter1/phase1", "SWIRL (Phase II
         "Phase I + fidelity α = 2": "fid2: iter1/phase1", "Phase I + fidelity α = 8": "fid8: iter1/phase1",
         "Phase I + NLL λ = 0.2": "nll02: iter1/phase1", "Phase I + NLL λ = 1": "nll1: iter1/phase1",
         "Phase I + NLL λ = 1, filtered ẑ": "nll1f: iter1/phase1",
-        "Phase I + fidelity α = 2 + NLL λ = 1": "both: iter1/phase1"}
+        "Phase I + fidelity α = 2 + NLL λ = 1": "both: iter1/phase1",
+        "Phase I, best-of-8 ẑ": "bootk8: iter1/phase1", "bootstrap, best-of-8 ẑ": f"bootk8: {BOOTSTRAP_ROW}",
+        "Phase I + NLL λ = 1, best-of-8 ẑ": "nll1k8: iter1/phase1",
+        "Phase I + fidelity α = 2 + NLL λ = 1, best-of-8 ẑ": "bothk8: iter1/phase1"}
 # Each arm's FWM test predictions inside a run folder (``predictions/<folder>/test-fwm.jsonl``).
 PREDICTIONS = {"SFT": "sft", "SWIRL (Phase I)": "iter1-phase1", "SWIRL (iter 2, Phase I)": "iter2-phase1",
                "bootstrap": "bootstrap", "oracle": "oracle", "bootstrap → Phase I": "bootstrap-phase1"}
@@ -71,6 +74,9 @@ VARIANT_ARMS = {"beta1": {"SWIRL β = 1 (Phase I)": "iter1-phase1"},
                 "nll1": {"Phase I + NLL λ = 1": "iter1-phase1"},
                 "nll1f": {"Phase I + NLL λ = 1, filtered ẑ": "iter1-phase1"},
                 "both": {"Phase I + fidelity α = 2 + NLL λ = 1": "iter1-phase1"},
+                "bootk8": {"Phase I, best-of-8 ẑ": "iter1-phase1", "bootstrap, best-of-8 ẑ": "bootstrap"},
+                "nll1k8": {"Phase I + NLL λ = 1, best-of-8 ẑ": "iter1-phase1"},
+                "bothk8": {"Phase I + fidelity α = 2 + NLL λ = 1, best-of-8 ẑ": "iter1-phase1"},
                 "norm": {"SWIRL normalised reward (Phase I)": "iter1-phase1"},
                 "noscale": {"SWIRL scale_rewards none (Phase I)": "iter1-phase1"},
                 "full": {"full SWIRL (iter 2, Phase I)": "iter2-phase1"}}
