@@ -15,7 +15,9 @@ from swirl_wm.modality.codec import (
     distinct_patches,
     patch_kinds,
     reconstruction_quality,
+    shared_codes,
     train_codec,
+    train_distinct_codec,
 )
 from swirl_wm.modality.image import BOI, EOI, ImageModality, cells, code_token
 from swirl_wm.records import FWM, IDM
@@ -142,6 +144,30 @@ def test_any_text_is_read_leniently_never_raises(image, text):
     assert image.to_image([text]).shape == (1, 8, 8, 3)
     assert isinstance(image.diff(text, text), str)
     assert image.check(text) is None or isinstance(image.check(text), str)
+
+
+def test_a_codec_that_shares_a_code_is_retrained_with_the_next_seed_then_refused(trained, monkeypatch):
+    from swirl_wm.modality import codec as codec_module
+
+    frames = _frames(30, 0)
+    assert shared_codes(trained, frames) == {}
+    crowded = ImageCodecConfig(levels=(3, 3), steps=1, attempts=2)  # 9 codes for 13 kinds of patch: must share
+    shared = shared_codes(ImageCodec(crowded, 16, 16), frames)
+    assert sum(len(kinds) - 1 for kinds in shared.values()) >= 13 - 9
+    assert all(kind.startswith("mean RGB (") and kind.count("/") == 3 for kinds in shared.values() for kind in kinds)
+    with pytest.raises(ValueError, match=r"13 distinct patches only \d codes with each of its 2 seeds \(5\.\.6, "
+                                         r"data.image_codec.attempts\).*with seed 6 these share a code: code \d+: "
+                                         r"mean RGB \(\d+, \d+, \d+\) [.#/]+ and mean RGB"):
+        train_distinct_codec(frames, crowded, seed=5)
+    seeds = []
+
+    def fake(images, config, seed):
+        seeds.append(seed)
+        return trained if seed == 8 else ImageCodec(crowded, 16, 16)
+
+    monkeypatch.setattr(codec_module, "train_codec", fake)
+    assert train_distinct_codec(frames, crowded.model_copy(update={"attempts": 3}), seed=7) == (trained, 8)
+    assert seeds == [7, 8]  # the first seed whose codec keeps every kind apart is kept
 
 
 def test_registry_needs_the_codec_folder(trained, tmp_path):

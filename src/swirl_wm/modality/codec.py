@@ -164,6 +164,33 @@ def train_codec(images: np.ndarray, config: ImageCodecConfig, seed: int) -> Imag
     return codec.eval()
 
 
+def train_distinct_codec(images: np.ndarray, config: ImageCodecConfig, seed: int) -> tuple[ImageCodec, int]:
+    """The first of ``config.attempts`` codecs, trained by :func:`train_codec` with ``seed``, ``seed + 1``, ...,
+    that gives every distinct patch of ``images`` (``(N, H, W, 3)`` uint8) a code of its own, and its seed.
+
+    Raises:
+        ValueError: no attempt does; the message gives the patch kinds, the codes the last codec gave them,
+            the patches that share a code (:func:`shared_codes`) and the settings to change. Also as
+            :func:`train_codec`.
+
+    Source: this project's measurement (``data.image_codec.attempts``): a shared code makes two pictures one
+        state, and whether a codec keeps the kinds apart depends on its seed.
+    """
+    for attempt in range(config.attempts):
+        codec = train_codec(images, config, seed + attempt)
+        shared = shared_codes(codec, images)
+        if not shared:
+            return codec, seed + attempt
+    kinds = patch_kinds(codec, images)
+    listed = "; ".join(f"code {code}: " + " and ".join(patches) for code, patches in shared.items())
+    raise ValueError(
+        f"the image codec gives the training frames' {kinds['patch_kinds']} distinct patches only "
+        f"{kinds['codes_for_patch_kinds']} codes with each of its {config.attempts} seeds "
+        f"({seed}..{seed + config.attempts - 1}, data.image_codec.attempts), so different pictures would be one "
+        f"state; with seed {seed + config.attempts - 1} these share a code: {listed}. Train it longer "
+        "(data.image_codec.steps), with more levels (data.image_codec.levels) or with more attempts")
+
+
 def reconstruction_quality(codec: ImageCodec, images: np.ndarray) -> dict[str, float]:
     """How well ``codec`` reproduces ``images`` (``(N, H, W, 3)`` uint8, N ≥ 1) through its codes: mean PSNR
     (dB, peak 255, capped at 100 for an exact frame), mean SSIM (−1..1), the fraction of frames exactly
@@ -188,6 +215,29 @@ def frame_similarity(truth: np.ndarray, guess: np.ndarray) -> dict[str, float]:
     psnr = [min(peak_signal_noise_ratio(t, g, data_range=255), 100.0) if (t != g).any() else 100.0 for t, g in pairs]
     ssim = [structural_similarity(t, g, channel_axis=2, data_range=255) for t, g in pairs]
     return {"psnr": float(np.mean(psnr)), "ssim": float(np.mean(ssim))}
+
+
+@torch.no_grad()
+def shared_codes(codec: ImageCodec, images: np.ndarray) -> dict[int, list[str]]:
+    """The codes that ``codec`` gives two or more of the distinct patches of ``images`` (``(N, H, W, 3)``
+    uint8), each with a description of its patches: mean RGB (0..255) and, for patches of at most 8 pixels
+    a side, the map of bright pixels (``#``: brightest channel > 127) row by row. Empty when every kind of
+    patch has a code of its own (see :func:`patch_kinds`)."""
+    patches = distinct_patches(images, codec.config.downsample)
+    codes = codec.reconstruct(codec.pixels(patches))[1].reshape(-1).tolist()
+    by_code: dict[int, list[str]] = {}
+    for patch, code in zip(patches, codes, strict=True):
+        by_code.setdefault(int(code), []).append(_describe(patch))
+    return {code: kinds for code, kinds in sorted(by_code.items()) if len(kinds) > 1}
+
+
+def _describe(patch: np.ndarray) -> str:
+    """One patch (``(f, f, 3)`` uint8) in words: its mean colour and, when small, its bright pixels."""
+    r, g, b = (int(round(v)) for v in patch.reshape(-1, 3).mean(axis=0))
+    text = f"mean RGB ({r}, {g}, {b})"
+    if patch.shape[0] <= 8:
+        text += " " + "/".join("".join("#" if p.max() > 127 else "." for p in row) for row in patch)
+    return text
 
 
 @torch.no_grad()

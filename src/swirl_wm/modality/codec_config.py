@@ -21,6 +21,13 @@ class ImageCodecConfig(BaseModel):
     steps: int = Field(3000, ge=1, description="optimizer steps of the reconstruction training")
     batch_size: int = Field(32, ge=1)
     learning_rate: float = Field(2e-3, gt=0)
+    attempts: int = Field(3, ge=1, le=20, description=(
+        "codecs trained in turn, with the run's seed, seed + 1, ..., until one gives every distinct patch of "
+        "the training frames a code of its own; that one is kept. Two patch kinds on one code make two "
+        "different pictures one state (measured: a codec that kept 9 codes for the shapes world's 13 kinds "
+        "left its IDM at 42 % grounded accuracy where one with 13 reached 72 %; at 3000 steps 2 of 4 seeds "
+        "gave a kind no code of its own). When none of the attempts does, the data stage fails, naming the "
+        "patches that share a code and how many codes the kinds got"))
 
     @field_validator("levels")
     @classmethod

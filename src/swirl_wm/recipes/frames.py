@@ -22,7 +22,7 @@ import numpy as np
 
 from swirl_wm.data.splits import Splits
 from swirl_wm.envs.registry import env_spec
-from swirl_wm.modality.codec import CONFIG_FILE, patch_kinds, reconstruction_quality, train_codec
+from swirl_wm.modality.codec import CONFIG_FILE, patch_kinds, reconstruction_quality, train_distinct_codec
 from swirl_wm.modality.image import ImageModality, load_image_modality
 from swirl_wm.recipes.run import SwirlRun
 from swirl_wm.records import ORIGINAL_KEYS, Transition
@@ -71,10 +71,13 @@ def _frames(states: list[str], draw: Callable[[str], np.ndarray]) -> np.ndarray:
 def encode_splits(run: SwirlRun, splits: Splits) -> tuple[Splits, dict[str, Any]]:
     """``splits`` with every state written as image codes, and the codec's figures (its reconstruction of
     the held-out val + test frames: PSNR, SSIM, exact frames, codes used). Trains and saves the run's codec
-    on the first call (main process); a resumed run reads it back.
+    on the first call (main process), the first of ``data.image_codec.attempts`` seeds that gives every
+    distinct patch of the training frames its own code
+    (:func:`~swirl_wm.modality.codec.train_distinct_codec`); a resumed run reads it back.
 
     Raises:
-        ValueError: as :func:`frame_reader`, or frames of different sizes.
+        ValueError: as :func:`frame_reader`, frames of different sizes, or no codec that keeps the training
+            frames' patch kinds apart (the message names the patches that share a code).
     """
     draw = frame_reader(run)
     parts = {name: getattr(splits, name) for name in (*Splits.FILES, "oracle")}
@@ -84,21 +87,33 @@ def encode_splits(run: SwirlRun, splits: Splits) -> tuple[Splits, dict[str, Any]
     training = sorted({s for t in splits.labelled + splits.unlabelled for s in (t.x, t.y)})
     if not training:
         raise ValueError("no training frames for the image codec (the labelled and unlabelled splits are empty)")
+    failure = None
     if run.state.is_main_process and not (folder / CONFIG_FILE).exists():
         cfg = run.config.data.image_codec
         run.announce(f"image codec: training on {len(training)} frames ({cfg.steps} steps, levels {cfg.levels})")
-        train_codec(np.stack([frames[s] for s in training]), cfg, run.config.seed).save(folder)
-    run.state.wait_for_everyone()
+        try:
+            codec, seed = train_distinct_codec(np.stack([frames[s] for s in training]), cfg, run.config.seed)
+        except ValueError as err:
+            failure = err
+        else:
+            if seed != run.config.seed:
+                run.announce(f"image codec: seed {seed} gave every kind of patch its own code "
+                             f"(data.image_codec.attempts; seeds from {run.config.seed} shared codes)")
+            codec.save(folder)
+    run.state.wait_for_everyone()  # every process stops here, so that one that failed leaves no one waiting
+    if not (folder / CONFIG_FILE).exists():
+        raise failure or ValueError("the image codec failed on the main process (its error names the patches)")
     modality: ImageModality = load_image_modality(str(folder.resolve()))
     held_out = sorted({s for t in splits.val + splits.test for s in (t.x, t.y)} - set(training))
     figures = {"frames": len(states), "training_frames": len(training), "held_out_frames": len(held_out),
                "frame_shape": list(frames[states[0]].shape), "codes_per_frame": modality.grid[0] * modality.grid[1],
                "codebook_size": modality.size}
     figures |= patch_kinds(modality.codec, np.stack([frames[s] for s in training]))
-    if figures["codes_for_patch_kinds"] < figures["patch_kinds"]:
-        run.announce(f"warning: the image codec gives the training frames' {figures['patch_kinds']} distinct patches "
-                     f"only {figures['codes_for_patch_kinds']} codes, so some different pictures are one state; "
-                     "train it longer (data.image_codec.steps) or with more levels")
+    if figures["codes_for_patch_kinds"] < figures["patch_kinds"]:  # a codec this run read back, not trained
+        run.announce(f"warning: the run's saved image codec gives the training frames' {figures['patch_kinds']} "
+                     f"distinct patches only {figures['codes_for_patch_kinds']} codes, so some different pictures "
+                     "are one state; a new run folder trains one that keeps them apart or stops "
+                     "(data.image_codec.attempts)")
     if held_out:
         figures |= reconstruction_quality(modality.codec, np.stack([frames[s] for s in held_out]))
     codes = dict(zip(states, modality.to_state(np.stack([frames[s] for s in states])), strict=True))
