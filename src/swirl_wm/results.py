@@ -20,7 +20,8 @@ from typing import Any, NotRequired, Self, TypedDict
 Metrics = dict[str, float]  # "<role>/<metric>" → value (fractions in [0, 1], nats per token, BLEU points)
 Checkpoints = dict[str, str]  # role name ("fwm", "idm") → checkpoint folder, relative to the run folder
 TrainLog = list[dict[str, Any]]  # per logged step: reward, kl, loss, eval_loss, curve/... (SFT: and the role)
-Rollout = dict[str, list[dict[str, Any]]]  # "model" / "copy" → per-step metrics of multi-step rollouts
+# "model" / "copy" → per-step metrics of multi-step rollouts; "samples" → the first episodes' chains
+Rollout = dict[str, list[dict[str, Any]]]
 
 # Written by the run folder after the stage's own keys (RunFolder.stage), read back with them.
 _PROVENANCE = ("wall_time_s", "git_commit")

@@ -47,6 +47,8 @@ def test_oracle_scores_100_at_every_step_and_copy_as_computed_by_hand():
 def test_steps_cap_the_plan_and_unlabelled_steps_are_refused():
     out = rollout_metrics(Oracle(), [E1], steps=2, config=CONFIG)
     assert [r["step"] for r in out["model"]] == [1, 2]
+    assert out["samples"] == [{"episode_id": "e1", "x0": "a", "actions": ["go", "wait"], "true_states": ["b", "b"],
+                               "predicted_states": ["b", "b"]}]
     with pytest.raises(ValueError, match="gold action"):
         rollout_metrics(Oracle(), [_episode("e3", ["a", "b"], [None])], steps=1, config=CONFIG)
     with pytest.raises(ValueError, match="longer than its episode"):

@@ -470,7 +470,8 @@ IdmOption = Annotated[Path | None, typer.Option(help="a plain HF folder holding 
 DescriptionOption = Annotated[str | None, typer.Option(
     help="with --fwm: the task description (default: the one saved with the model, prompt_format.json)")]
 DeviceOption = Annotated[str | None, typer.Option(help="cpu, cuda, cuda:1... (default: a GPU if any)")]
-OutputOption = Annotated[Path | None, typer.Option(help="write JSONL here (default: print)")]
+OutputOption = Annotated[Path | None, typer.Option(help="write JSONL here (default: print); for image states also "
+                                                   "a PNG per row in OUTPUT's name + '-frames/'")]
 
 
 def _world_model(run: Path | None, phase: str, fwm: Path | None, idm: Path | None, description: str | None,
@@ -512,6 +513,18 @@ def _emit(rows: list[dict[str, Any]], output: Path | None) -> None:
     console.print(f"wrote {len(rows)} rows to {output}")
 
 
+def _emit_frames(model: Any, pictures: list[Any], output: Path | None) -> None:
+    """For image states with an --output, each row's picture as a PNG in ``<output without suffix>-frames/``."""
+    from swirl_wm.modality.image import ImageModality
+    from swirl_wm.reporting.frames import write_pngs
+
+    if output is None or not isinstance(model.modality, ImageModality):
+        return
+    folder = output.with_name(output.stem + "-frames")
+    paths = write_pngs(model.modality, pictures, folder)
+    console.print(f"wrote {len(paths)} PNG files to {folder}")
+
+
 @app.command()
 def predict(
     run: RunOption = None, phase: PhaseOption = "best", fwm: FwmOption = None, idm: IdmOption = None,
@@ -533,8 +546,12 @@ def predict(
     if not rows:
         raise _fail(f"{input_path}: no transition has an action to predict from")
     model = _world_model(run, phase, fwm, idm, description, device)
+    from swirl_wm.reporting.frames import predict_strips
+
     states = model.predict([r["x"] for r in rows], [r["z"] for r in rows], n=n, seed=seed)
-    _emit([r | {"predictions": s} for r, s in zip(rows, states, strict=True)], output)
+    out = [r | {"predictions": s} for r, s in zip(rows, states, strict=True)]
+    _emit(out, output)
+    _emit_frames(model, [predict_strips(r) for r in out], output)
 
 
 @app.command()
@@ -587,8 +604,12 @@ def rollout(
                  "actions": [t.z for t in e.transitions[:steps]],
                  "true_states": [t.y for t in e.transitions[:steps]]} for e in episodes]
     model = _world_model(run, phase, fwm, idm, description, device)
+    from swirl_wm.reporting.frames import rollout_strips
+
     chains = model.rollout([r["x0"] for r in rows], [r["actions"] for r in rows])
-    _emit([r | {"predicted_states": c} for r, c in zip(rows, chains, strict=True)], output)
+    out = [r | {"predicted_states": c} for r, c in zip(rows, chains, strict=True)]
+    _emit(out, output)
+    _emit_frames(model, [rollout_strips(r) for r in out], output)
 
 
 @data_app.command("generate")

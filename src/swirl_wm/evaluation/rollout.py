@@ -50,10 +50,16 @@ def step_metrics(episodes: Sequence[Episode], chains: Sequence[Sequence[str]], c
     return out
 
 
+# Episodes whose chains a rollout evaluation keeps (``"samples"``): what the report draws as rollout strips.
+SAMPLES = 4
+
+
 def rollout_metrics(world_model: WorldModel, episodes: Sequence[Episode], steps: int, config: EvalConfig
                     ) -> dict[str, list[dict[str, Any]]]:
     """Roll each episode's gold plan (its first ``steps`` actions) out in the FWM; per-step metrics of the
-    model (``"model"``) and of the copy baseline (``"copy"``), as :func:`step_metrics`.
+    model (``"model"``) and of the copy baseline (``"copy"``), as :func:`step_metrics`, and the first
+    :data:`SAMPLES` episodes' chains (``"samples"``: ``episode_id``, ``x0``, ``actions``, ``true_states``,
+    ``predicted_states``), which the report draws for image states.
 
     Raises:
         ValueError: ``steps < 1``, no episodes, or an episode with an unlabelled step among its first
@@ -68,5 +74,8 @@ def rollout_metrics(world_model: WorldModel, episodes: Sequence[Episode], steps:
     chains = world_model.rollout(starts, plans)
     copies = [[e.transitions[0].x] * len(p) for e, p in zip(episodes, plans, strict=True)]
     modality = world_model.modality
+    samples = [{"episode_id": e.episode_id, "x0": x0, "actions": plan, "true_states": [t.y for t in e.transitions[
+        :len(plan)]], "predicted_states": list(chain)} for e, x0, plan, chain in zip(episodes, starts, plans, chains,
+                                                                                     strict=True)][:SAMPLES]
     return {"model": step_metrics(episodes, chains, config, modality),
-            "copy": step_metrics(episodes, copies, config, modality)}
+            "copy": step_metrics(episodes, copies, config, modality), "samples": samples}

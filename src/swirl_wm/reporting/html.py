@@ -11,7 +11,9 @@ baselines, the reward-hacking check, latent-action diagnostics) rendered by Pyth
 - a sample of held-out transitions with the best FWM's predicted next state and the best IDM's predicted
   action beside the true ones (``predictions/<phase>/test-*.jsonl``), HTML-escaped;
 - for image states (a run with an ``image-codec``), image strips per phase: the first test transitions'
-  input frame, true next frame and predicted next frame, decoded by the run's codec.
+  input frame, true next frame and predicted next frame, decoded by the run's codec; and rollout strips per
+  phase: the first test episodes' predicted chains from their first frame above the true ones
+  (``rollout.samples`` of the phase's evaluation, ``eval.rollout_steps``).
 
 Input is the run's ``metrics.json`` dict and folder; nothing is recomputed.
 """
@@ -146,6 +148,29 @@ def image_strips(run_dir: Path, metrics: dict[str, Any], limit: int = 4) -> str:
     return "<h2>Image strips (test transitions)</h2>" + "".join(parts) if parts else ""
 
 
+def rollout_image_strips(run_dir: Path, metrics: dict[str, Any]) -> str:
+    """For a run on image states, one figure per phase with a rollout evaluation: per sampled test episode
+    the FWM's chain from the first frame (fed on its own predictions) above the true frames, decoded by the
+    run's codec; empty for other runs and phases without samples."""
+    from swirl_wm.modality.codec import CONFIG_FILE
+    from swirl_wm.modality.image import load_image_modality
+    from swirl_wm.reporting.frames import rollout_strips, strips_figure
+
+    folder = Path(run_dir) / Layout.IMAGE_CODEC
+    if not (folder / CONFIG_FILE).exists():
+        return ""
+    modality = load_image_modality(str(folder.resolve()))
+    parts = []
+    for phase in metrics["phases"]:
+        samples = (phase.get("rollout") or {}).get("samples")
+        if not samples:
+            continue
+        fig = strips_figure(modality, [s for row in samples for s in rollout_strips(row)])
+        parts.append(f"<h3>Phase <code>{html.escape(phase['name'])}</code></h3>"
+                     f'<img alt="rollout strips of {html.escape(phase["name"])}" src="{png_data_uri(fig)}">')
+    return "<h2>Rollout strips (test episodes)</h2>" + "".join(parts) if parts else ""
+
+
 def html_report(metrics: dict[str, Any], run_dir: Path) -> str:
     """The page's HTML text (module docstring).
 
@@ -159,6 +184,7 @@ def html_report(metrics: dict[str, Any], run_dir: Path) -> str:
     if curves is not None:
         body += f'<h2>GRPO curves</h2><img alt="GRPO curves per phase" src="{png_data_uri(curves)}">'
     body += image_strips(run_dir, metrics)
+    body += rollout_image_strips(run_dir, metrics)
     body += sample_table(run_dir, metrics)
     title = html.escape(f"SWIRL run {metrics['run'].get('name', '')}")
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{title}</title>'
