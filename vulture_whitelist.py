@@ -51,3 +51,4 @@ _.peak_cuda_mb  # idem
 _.push  # typer command (swirl push)
 _.on_save  # transformers TrainerCallback hook (backend/sft.py ResumeCheckpoints)
 _.on_step_end  # transformers TrainerCallback hook (tests/backend/test_sft.py)
+_.on_train_begin  # transformers TrainerCallback hook (recipes/paw.py _DevCurve)

@@ -8,6 +8,7 @@ import json
 import pytest
 
 from swirl_wm.results import (
+    AgentEvaluation,
     AgentRl,
     BestOfNBaseline,
     BootstrapBaseline,
@@ -53,6 +54,10 @@ RECORDS: list[tuple[type[StageResult], dict]] = [
                                "val": METRICS, "test": METRICS, **COMMIT}),
     (TrivialBaselines, {"copy": {"val": METRICS, "test": METRICS}, "noop": {"val": METRICS, "test": METRICS},
                         **COMMIT}),
+    (AgentEvaluation, {"test": METRICS, "train": METRICS, **COMMIT}),
+    (AgentRl, {"checkpoint": "checkpoints/rl", "paw": False, "train_seconds": 10.0, "seconds_per_step": 5.0,
+               "peak_rss_mb": 900.0, "peak_cuda_mb": None, "rollouts": [{"success_rate": 0.5, "mixed_groups": 0.5}],
+               "train_log": LOG, "curve": [{"step": 0, "agent/success_rate": 0.25}], **COMMIT}),
     (AgentRl, {"checkpoint": "checkpoints/rl", "paw": True, "train_seconds": 10.0, "seconds_per_step": 5.0,
                "peak_rss_mb": 900.0, "peak_cuda_mb": None, "rollouts": [{"success_rate": 0.5}], "train_log": LOG,
                **COMMIT}),

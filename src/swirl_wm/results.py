@@ -228,9 +228,11 @@ class AgentSft(StageResult):
 
 @dataclass(frozen=True, kw_only=True)
 class AgentEvaluation(StageResult):
-    """``sft/eval``, ``rl/eval``: the policy on the held-out tasks and its world model on expert transitions."""
+    """``sft/eval``, ``rl/eval``: the policy on the held-out tasks and its world model on expert transitions;
+    ``baseline/random``: the uniform admissible policy on the same tasks."""
 
     test: Metrics
+    train: Metrics | None = optional()  # the first eval.train_tasks train tasks, played the same way
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -243,8 +245,9 @@ class AgentRl(StageResult):
     seconds_per_step: float
     peak_rss_mb: float
     peak_cuda_mb: float | None  # None without CUDA
-    rollouts: list[dict[str, float]]  # per generation step: success_rate, mean_return, mean_steps
+    rollouts: list[dict[str, float]]  # per generation step: success_rate, mean_return, mean_steps, mixed_groups
     train_log: TrainLog
+    curve: list[dict[str, float]] | None = optional()  # eval.curve_every: step and dev-task agent/ metrics
 
 
 # metrics.json

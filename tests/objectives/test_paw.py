@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from swirl_wm.objectives.paw import (
     masked_mean,
+    mixed_group_fraction,
     paw_loss,
     reward_adaptive_weight,
     select_by_entropy,
@@ -245,3 +246,13 @@ def test_the_pieces_compose_on_a_hand_laid_out_batch():
     for i in range(4):
         touched = bool(raw_logits.grad[i].abs().sum() > 0)
         assert touched == (i in kept and group_ids[i] == 0)
+
+
+def test_mixed_groups_are_those_with_unequal_returns() -> None:
+    # G = 4: [0 0 0 0] all failed, [1 0 0 0] mixed, [1 1 1 1] all won, [0 1 0 1] mixed → 2 of 4 groups.
+    returns = [0.0] * 4 + [1.0, 0.0, 0.0, 0.0] + [1.0] * 4 + [0.0, 1.0, 0.0, 1.0]
+    assert mixed_group_fraction(returns, 4) == 0.5
+    assert mixed_group_fraction(returns, 2) == 3 / 8  # [1 0], [0 1], [0 1] of eight pairs
+    assert mixed_group_fraction(returns, 1) == 0.0  # a group of one has advantage 0
+    with pytest.raises(ValueError, match="groups of 3"):
+        mixed_group_fraction(returns, 3)

@@ -55,7 +55,7 @@ def test_paw_run_resumes_and_reports(tmp_path) -> None:
     missing = CliRunner().invoke(app, ["eval", "--run", str(run), "--phase", "iter1/phase1"])
     assert missing.exit_code == 2 and "has not finished" in missing.output
     again = CliRunner().invoke(app, ["paw", str(config)])  # a finished run: every stage is skipped
-    assert again.exit_code == 0 and again.output.count("[skip]") == 5
+    assert again.exit_code == 0 and again.output.count("[skip]") == 6
     config.write_text(CONFIG.format(out=run, paw="false"), encoding="utf-8")
     refused = CliRunner().invoke(app, ["paw", str(config)])
     assert refused.exit_code == 2 and "different config" in refused.output
@@ -102,3 +102,49 @@ def test_paw_config_errors_name_the_field(tmp_path) -> None:
     config.write_text("paw: {alpha: 2}\n", encoding="utf-8")
     result = CliRunner().invoke(app, ["paw", str(config)])
     assert result.exit_code == 2 and "paw.alpha" in result.output and ":1:" in result.output
+
+
+PHYSICS_GOAL = """\
+name: paw-physics-goal-e2e
+seed: 0
+output_dir: {out}
+env:
+  name: physics_goal
+  physics_goal: {{train_tasks: 8, dev_tasks: 2, test_tasks: 4}}
+model: {{name_or_path: small, torch_threads: 1}}
+sft: {{learning_rate: 1.0e-3, max_steps: 2, per_device_train_batch_size: 8, max_length: 512}}
+rl: {{learning_rate: 1.0e-3, num_generations: 8, per_device_train_batch_size: 8, max_steps: 2, beta: 0.0,
+     temperature: 1.0, top_p: 1.0}}
+rollout: {{max_steps: 6, max_action_tokens: 6, max_observation_chars: 200, max_context_tokens: 512}}
+paw: {{enabled: true}}
+eval: {{batch_size: 4, wm_max_examples: 2, max_new_tokens_observation: 8, train_tasks: 4, curve_every: 1}}
+"""
+
+
+def test_paw_runs_on_physics_goals_with_the_small_tier(tmp_path) -> None:
+    """`swirl paw` on the embedded goal-reaching tasks with the small tier (its tokenizer trained on the train
+    walkthroughs, a plain chat template): every stage runs, the RL step moves the weights, and the run
+    records what decides whether GRPO can learn (SFT's train-task success, mixed groups, the dev curve)
+    beside the random admissible baseline."""
+    from safetensors.torch import load_file
+
+    run = tmp_path / "run"
+    config = tmp_path / "paw.yaml"
+    config.write_text(PHYSICS_GOAL.format(out=run), encoding="utf-8")
+    result = CliRunner().invoke(app, ["paw", str(config)])
+    assert result.exit_code == 0, result.output
+    assert (run / "base/tokenizer_config.json").is_file()
+    metrics = json.loads((run / "metrics.json").read_text())
+    stages = metrics["stages"]
+    assert metrics["data"]["train"]["tasks"] == 8 and metrics["run"]["model_source"].startswith("small Llama")
+    for stage in ("sft/eval", "rl/eval", "baseline/random"):
+        assert set(stages[stage]["train"]) >= {"agent/success_rate", "agent/success_rate/pos", "agent/mean_steps"}
+        assert 0 <= stages[stage]["test"]["agent/success_rate"] <= 1
+    rl = stages["rl"]
+    assert len(rl["rollouts"]) == 2 and all(0 <= r["mixed_groups"] <= 1 for r in rl["rollouts"])
+    assert [p["step"] for p in rl["curve"]] == [0, 1, 2] and "agent/success_rate" in rl["curve"][0]
+    sft, trained = (load_file(str(run / f"checkpoints/{s}/model.safetensors")) for s in ("sft", "rl"))
+    assert any(not sft[k].equal(trained[k]) for k in trained)
+    report = (run / "report.md").read_text()
+    assert "| random admissible action |" in report and "## Can GRPO learn here?" in report
+    assert "mixed outcomes" in report and "| 0 (SFT) |" in report

@@ -23,6 +23,16 @@ from swirl_wm.records import Episode
 
 AGENT_SYSTEM_PROMPT = ("You are an agent in a text environment. Read the goal and the observation, then answer "
                        "with one command and nothing else.")
+# The chat template of a model whose tokenizer has none (the small tier, models/loading.py): plain labelled
+# lines, each action closed by the end token as a chat model's turn is, so ChatPieces reads it like any other.
+PLAIN_CHAT_TEMPLATE = (
+    "{%- for m in messages -%}"
+    "{%- if m['role'] == 'system' -%}{{ m['content'] + '\n' }}"
+    "{%- elif m['role'] == 'user' -%}{{ 'Observation: ' + m['content'] + '\n' }}"
+    "{%- else -%}{{ 'Action: ' + m['content'] + eos_token + '\n' }}"
+    "{%- endif -%}{%- endfor -%}"
+    "{%- if add_generation_prompt -%}{{ 'Action: ' }}{%- endif -%}")
+PLAIN_CHAT_WORDS = "Observation: Action:"  # the template's own words, for a tokenizer trained on the run's text
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from typing import Any
 import torch
 from accelerate.utils import gather_object
 from datasets import Dataset
+from transformers import TrainerCallback
 from trl import GRPOTrainer
 
 from swirl_wm.agents.rollouts import Rollout, play_episodes
@@ -37,7 +38,13 @@ from swirl_wm.backend.checkpoints import save_trained
 from swirl_wm.config import GRPOPhaseConfig, LoraSettings, PaWConfig, RolloutConfig
 from swirl_wm.envs.agent import AgentEnv, AgentTask
 from swirl_wm.models.loading import load_tokenizer
-from swirl_wm.objectives.paw import paw_loss, reward_adaptive_weight, select_by_entropy, wm_token_loss
+from swirl_wm.objectives.paw import (
+    mixed_group_fraction,
+    paw_loss,
+    reward_adaptive_weight,
+    select_by_entropy,
+    wm_token_loss,
+)
 
 
 def episode_return_reward(completions: list[Any], episode_return: list[float], **_: Any) -> list[float]:
@@ -133,18 +140,19 @@ class AgentGRPOTrainer(GRPOTrainer):
             max_steps=cfg.max_steps, max_action_tokens=cfg.max_action_tokens,
             max_observation_chars=cfg.max_observation_chars, max_context_tokens=cfg.max_context_tokens,
             temperature=self.temperature, top_p=self.top_p, kv_cache=cfg.kv_cache)
+        scores = [(r.action_entropy, r.episode_return) for r in rollouts]
+        if self.accelerator.num_processes > 1:  # select, weight and count whole groups, wherever their copies ran
+            scores = gather_object(scores)
+        group = self.num_generations if len(scores) % self.num_generations == 0 else 1
         if self.paw.enabled:
-            scores = [(r.action_entropy, r.episode_return) for r in rollouts]
-            if self.accelerator.num_processes > 1:  # select and weight whole groups, wherever their copies ran
-                scores = gather_object(scores)
-            group = self.num_generations if len(scores) % self.num_generations == 0 else 1
             wm_step, wm_lambda, group_id = paw_targets(rollouts, group, self.paw, self._envs[0].max_return,
                                                        scores, self.accelerator.process_index * len(rollouts))
             self._pending = {"wm_step": wm_step, "wm_lambda": wm_lambda, "group_id": group_id}
         n = len(rollouts)
         self.rollout_stats.append({"success_rate": sum(r.won for r in rollouts) / n,
                                    "mean_return": sum(r.episode_return for r in rollouts) / n,
-                                   "mean_steps": sum(len(r.actions) for r in rollouts) / n})
+                                   "mean_steps": sum(len(r.actions) for r in rollouts) / n,
+                                   "mixed_groups": mixed_group_fraction([r for _, r in scores], group)})
         return {"prompt_ids": [r.prompt_ids for r in rollouts], "completion_ids": [r.completion_ids for r in rollouts],
                 "logprobs": [r.logprobs for r in rollouts], "env_mask": [r.action_mask for r in rollouts],
                 "episode_return": [r.episode_return for r in rollouts]}
@@ -200,7 +208,8 @@ class AgentGRPOTrainer(GRPOTrainer):
 @dataclass(frozen=True)
 class PaWRun:
     """What :func:`train_paw` returns: the saved policy, TRL's log history, the RL wall time (s) and the
-    rollouts' per-step figures (success rate, mean return, mean steps per RL step)."""
+    rollouts' per-step figures (success rate, mean return, mean steps and the fraction of mixed groups,
+    :func:`mixed_group_fraction`, per generation batch)."""
 
     output_dir: Path
     log_history: list[dict[str, Any]]
@@ -210,7 +219,7 @@ class PaWRun:
 
 def train_paw(policy_path: str, env_factory: Callable[[], AgentEnv], tasks: dict[str, AgentTask],
               rollout: RolloutConfig, paw: PaWConfig, config: GRPOPhaseConfig, output_dir: Path, log_dir: Path,
-              seed: int, lora: LoraSettings | None = None) -> PaWRun:
+              seed: int, lora: LoraSettings | None = None, callbacks: Sequence[TrainerCallback] = ()) -> PaWRun:
     """GRPO on agent trajectories (with PaW's world-model loss when ``paw.enabled``) from the policy at
     ``policy_path``, one prompt row per task; the policy is saved atomically to ``output_dir`` (merged when
     ``lora``, its adapter alone with ``lora.shared_base``) and the environment instances are closed however
@@ -220,6 +229,7 @@ def train_paw(policy_path: str, env_factory: Callable[[], AgentEnv], tasks: dict
         tasks: ``{task_id: AgentTask}`` of the training split.
         config: the RL settings (G, lr, β, sampling; TRL's names).
         log_dir: TRL's ``output_dir`` (logs only).
+        callbacks: transformers callbacks of the trainer (the recipe's learning curve on held-out tasks).
 
     Source: PaW (arXiv 2606.02388) §3; method.md §2.
     """
@@ -228,7 +238,7 @@ def train_paw(policy_path: str, env_factory: Callable[[], AgentEnv], tasks: dict
     trainer = AgentGRPOTrainer(env_factory=env_factory, tasks=tasks, rollout=rollout, paw=paw, model=model,
                                args=grpo_args(config, log_dir, seed, isinstance(model, str)),
                                train_dataset=Dataset.from_list([{"prompt": task_id} for task_id in tasks]),
-                               processing_class=tokenizer, peft_config=peft)
+                               processing_class=tokenizer, peft_config=peft, callbacks=list(callbacks))
     start = time.monotonic()
     try:
         trainer.train()

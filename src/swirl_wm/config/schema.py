@@ -463,6 +463,13 @@ class AgentEvalConfig(_Strict):
     batch_size: int = Field(8, ge=1, description="episodes played in lockstep / rows per generation batch")
     wm_max_examples: int | None = Field(40, ge=1, description="held-out expert transitions for the policy's WM")
     max_new_tokens_observation: int = Field(96, ge=1, description="budget of a generated next observation")
+    train_tasks: int = Field(
+        20, ge=0, description="the first train tasks, also played greedily after SFT and after RL: SFT's success "
+        "on its own tasks decides whether GRPO's groups can hold a success at all (method.md §2); 0 = none")
+    curve_every: int | None = Field(
+        None, ge=1, description="RL steps between greedy plays of the environment's dev tasks (and one before "
+        "the first step): held-out success against RL steps, the learning curve a learning-rate search reads; "
+        "None = none")
 
 
 class AgentRunConfig(_Strict):

@@ -3,6 +3,7 @@
 - **Task success** (PaW's headline): each held-out task is played once, greedily, in the rollout layout;
   success rate (``won``), mean return, mean episode length (actions), and success per task type where the
   tasks carry ``meta["task_type"]`` (ALFWorld).
+- **Trivial baseline**: the uniform choice among the admissible actions, on the same tasks and step limit.
 - **World model of the policy** (PaW trains it as an auxiliary task): on held-out expert episodes, the
   model is given the history up to ``a_t`` and generates ``o_{t+1}`` greedily; exact match and ROUGE-L
   against the true observation (``swirl_wm.metrics``).
@@ -10,6 +11,7 @@
 
 from __future__ import annotations
 
+import random
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 
@@ -50,16 +52,52 @@ def evaluate_agent(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, e
     finally:
         for env in envs:
             env.close()
-    n = len(rollouts)
-    metrics = {"agent/success_rate": sum(r.won for r in rollouts) / n,
-               "agent/mean_return": sum(r.episode_return for r in rollouts) / n,
-               "agent/mean_steps": sum(len(r.actions) for r in rollouts) / n}
+    return _episode_metrics(tasks, [(r.won, r.episode_return, len(r.actions)) for r in rollouts])
+
+
+def _episode_metrics(tasks: Sequence[AgentTask], outcomes: Sequence[tuple[bool, float, int]]) -> dict[str, float]:
+    """:func:`evaluate_agent`'s metrics of played episodes, one ``(won, return, actions)`` per task."""
+    n = len(outcomes)
+    metrics = {"agent/success_rate": sum(won for won, _, _ in outcomes) / n,
+               "agent/mean_return": sum(r for _, r, _ in outcomes) / n,
+               "agent/mean_steps": sum(steps for _, _, steps in outcomes) / n}
     by_type: dict[str, list[bool]] = defaultdict(list)
-    for task, r in zip(tasks, rollouts, strict=True):
+    for task, (won, _, _) in zip(tasks, outcomes, strict=True):
         if "task_type" in task.meta:
-            by_type[str(task.meta["task_type"])].append(r.won)
+            by_type[str(task.meta["task_type"])].append(won)
     metrics |= {f"agent/success_rate/{k}": sum(v) / len(v) for k, v in sorted(by_type.items())}
     return metrics
+
+
+def evaluate_random_policy(env_factory: Callable[[], AgentEnv], tasks: Sequence[AgentTask], max_steps: int,
+                           seed: int) -> dict[str, float]:
+    """The trivial baseline of an agent: play every task once choosing uniformly among the admissible
+    actions, for at most ``max_steps`` actions (the policy's own limit, ``rollout.max_steps``).
+
+    Returns:
+        :func:`evaluate_agent`'s metrics (success rate, per task type, mean return, mean steps).
+
+    Raises:
+        ValueError: no tasks.
+
+    Source: design.md "Honest numbers" (trivial baselines beside every model); the uniform admissible
+    policy is the one the environment modules measure (environments.md).
+    """
+    if not tasks:
+        raise ValueError("no tasks to evaluate")
+    rng = random.Random(seed)
+    outcomes = []
+    with env_factory() as env:
+        for task in tasks:
+            env.reset(task)
+            won, total, steps = False, 0.0, 0
+            for steps in range(1, max_steps + 1):  # noqa: B007 — the count is the episode's length
+                result = env.step(rng.choice(env.admissible_actions()))
+                won, total = won or result.won, total + result.reward
+                if result.done:
+                    break
+            outcomes.append((won, total, steps))
+    return _episode_metrics(tasks, outcomes)
 
 
 def evaluate_policy_wm(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, episodes: Sequence[Episode],

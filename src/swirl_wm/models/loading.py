@@ -129,7 +129,8 @@ SMALL_SHAPE = {"hidden_size": 256, "intermediate_size": 768, "num_hidden_layers"
                "num_key_value_heads": 4, "max_position_embeddings": 2048}
 
 
-def build_small_model(out: Path, texts: Sequence[str], seed: int, vocab_size: int = 1024) -> BaseModelRef:
+def build_small_model(out: Path, texts: Sequence[str], seed: int, vocab_size: int = 1024,
+                      chat_template: str | None = None) -> BaseModelRef:
     """The ``small`` preset: a byte-level BPE tokenizer trained on ``texts`` (digits split one by one, so
     that numbers are read digit by digit) and a Llama-style model initialised from a config with ``seed``;
     written once into ``out`` (atomically; an existing folder is kept).
@@ -137,6 +138,8 @@ def build_small_model(out: Path, texts: Sequence[str], seed: int, vocab_size: in
     Args:
         texts: the run's training text (states, actions, prompt wording); never validation or test text.
         vocab_size: the BPE vocabulary's upper bound (a small corpus gives fewer tokens).
+        chat_template: a Jinja chat template saved with the tokenizer (agent runs lay episodes out as chats:
+            agents/chat.py); ``None`` = none, and prompts are plain text (models/prompts.py).
 
     Returns:
         the folder, and a description of how it was made.
@@ -157,6 +160,7 @@ def build_small_model(out: Path, texts: Sequence[str], seed: int, vocab_size: in
             initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False))
         tokenizer = PreTrainedTokenizerFast(tokenizer_object=bpe, eos_token="<|endoftext|>", pad_token="<|pad|>",
                                             bos_token="<|endoftext|>")
+        tokenizer.chat_template = chat_template
         config = LlamaConfig(vocab_size=len(tokenizer), tie_word_embeddings=True, bos_token_id=tokenizer.bos_token_id,
                              eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id, **SMALL_SHAPE)
         torch.manual_seed(seed)

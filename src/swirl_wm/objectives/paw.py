@@ -25,6 +25,7 @@ Shape legend (style.md): B samples (rollout steps), T tokens, V vocabulary, K gr
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Literal, get_args
 
 import torch
@@ -272,3 +273,26 @@ def paw_loss(rl_loss: torch.Tensor, wm_loss: torch.Tensor, selected: torch.Tenso
     present = torch.bincount(group_ids, minlength=num_groups) > 0
     wm_term = (lambdas.to(per_group) * per_group)[present].sum() / present.sum()
     return rl_loss + wm_term
+
+
+def mixed_group_fraction(returns: Sequence[float], group_size: int) -> float:
+    """The fraction of groups whose returns are not all equal: the groups with a non-zero advantage, the only
+    ones that give GRPO's policy-gradient term a signal (an all-won or all-failed group has advantage 0).
+
+    Args:
+        returns: episode returns, shape (K·G,), a group's G copies consecutive (TRL's order).
+        group_size: G.
+
+    Returns:
+        A fraction in [0, 1].
+
+    Raises:
+        ValueError: the returns do not split into groups of ``group_size``.
+
+    Source: GRPO's group advantage (DeepSeekMath, arXiv:2402.03300, §4.1.2): r_i − mean_g(r) is 0 for every
+    member of a group with equal rewards.
+    """
+    if group_size < 1 or not returns or len(returns) % group_size:
+        raise ValueError(f"{len(returns)} returns do not split into groups of {group_size}")
+    groups = [returns[i:i + group_size] for i in range(0, len(returns), group_size)]
+    return sum(max(g) != min(g) for g in groups) / len(groups)

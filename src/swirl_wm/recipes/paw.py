@@ -1,11 +1,17 @@
 """An agent run end to end (PaW arXiv 2606.02388; method.md §2):
 
-1. tasks of the environment's train and test splits, and their expert (walkthrough) episodes;
+1. tasks of the environment's train and test splits, and their expert (walkthrough) episodes; the small
+   tier's base model is built from the train walkthroughs' text;
 2. SFT of the base model on the train walkthroughs, so that some rollouts succeed;
 3. RL: GRPO on trajectories (groups of G rollouts of one task, episode return as reward, action tokens
    only), plus PaW's world-model loss when ``paw.enabled`` (:mod:`swirl_wm.backend.paw`);
-4. after SFT and after RL: success rate, mean return and episode length on held-out tasks, and the
-   policy's own next-observation prediction on held-out expert transitions.
+4. after SFT and after RL: success rate, mean return and episode length on held-out tasks (and on the
+   first ``eval.train_tasks`` train tasks), and the policy's own next-observation prediction on held-out
+   expert transitions; the uniform admissible policy on the same tasks as the trivial baseline.
+
+What decides whether GRPO can learn is recorded before any claim about RL: SFT's success on its own train
+tasks, the fraction of groups with mixed outcomes (a non-zero advantage) per generation batch, and, with
+``eval.curve_every``, greedy success on the dev tasks against RL steps.
 
 Stages are recorded in the run's ledger like the SWIRL loop's (a killed run resumes). The RL stage
 records its wall time and peak memory, the figures that PaW's overhead over GRPO is measured with.
@@ -21,19 +27,20 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from transformers import PreTrainedTokenizerBase, TrainerCallback
 
-from swirl_wm.agents.chat import walkthrough_examples
+from swirl_wm.agents.chat import AGENT_SYSTEM_PROMPT, PLAIN_CHAT_TEMPLATE, PLAIN_CHAT_WORDS, walkthrough_examples
 from swirl_wm.backend.logs import train_log_of
 from swirl_wm.backend.paw import train_paw
 from swirl_wm.backend.sft import train_on_examples
 from swirl_wm.config import AgentRunConfig, load_config
 from swirl_wm.data.jsonl import group_episodes, read_transitions, write_episodes
-from swirl_wm.envs.agent import AgentEnv, expert_episode
+from swirl_wm.envs.agent import AgentEnv, AgentTask, Split, expert_episode
 from swirl_wm.envs.extras import check_loggers
 from swirl_wm.envs.registry import env_spec
-from swirl_wm.evaluation.agent_eval import evaluate_agent, evaluate_policy_wm
+from swirl_wm.evaluation.agent_eval import evaluate_agent, evaluate_policy_wm, evaluate_random_policy
 from swirl_wm.files import atomic_write_text
-from swirl_wm.models.loading import load_model, load_tokenizer, resolve_model
+from swirl_wm.models.loading import SMALL, BaseModelRef, build_small_model, load_model, load_tokenizer, resolve_model
 from swirl_wm.reporting.agent import agent_report
 from swirl_wm.results import AgentData, AgentEvaluation, AgentMetrics, AgentRl, AgentSft, StageResult
 from swirl_wm.run_folder import Announce, Layout, RunFolder, RunLedger, git_commit, machine_info
@@ -117,17 +124,69 @@ def evaluate_agent_run(run_dir: Path, phase: str = "best", data_path: Path | Non
     return {"run": str(run_dir), "phase": chosen, "data": str(data_path), "test": metrics}
 
 
-def _evaluate(run: RunFolder, checkpoint: str) -> AgentEvaluation:
-    return AgentEvaluation(test=evaluate_checkpoint(run.config, run.path(checkpoint),
-                                                    run.path("data/expert-test.jsonl"), run.device))
+def _tasks(make_env: Callable[[], AgentEnv], split: Split, limit: int | None = None) -> list[AgentTask]:
+    with make_env() as env:
+        return env.tasks(split)[:limit]
+
+
+def _evaluate(run: RunFolder, make_env: Callable[[], AgentEnv], checkpoint: str) -> AgentEvaluation:
+    cfg = run.config
+    test = evaluate_checkpoint(cfg, run.path(checkpoint), run.path("data/expert-test.jsonl"), run.device)
+    if not cfg.eval.train_tasks:
+        return AgentEvaluation(test=test)
+    path = str(run.path(checkpoint))
+    train = evaluate_agent(load_model(path, run.device), load_tokenizer(path), make_env,
+                           _tasks(make_env, "train", cfg.eval.train_tasks), cfg.rollout, cfg.eval.batch_size)
+    return AgentEvaluation(test=test, train=train)
+
+
+def _random_baseline(run: RunFolder, make_env: Callable[[], AgentEnv]) -> AgentEvaluation:
+    cfg = run.config
+    test = evaluate_random_policy(make_env, _tasks(make_env, "test"), cfg.rollout.max_steps, cfg.seed)
+    train = (evaluate_random_policy(make_env, _tasks(make_env, "train", cfg.eval.train_tasks),
+                                    cfg.rollout.max_steps, cfg.seed) if cfg.eval.train_tasks else None)
+    return AgentEvaluation(test=test, train=train)
+
+
+class _DevCurve(TrainerCallback):
+    """Greedy play of the dev tasks before the first RL step and every ``every`` steps: held-out success
+    against RL steps (``points``: ``{"step": s, "agent/...": value}``), on the main process.
+
+    Source: method.md §2 (agent evaluation); the learning curve decides whether RL learns at all.
+    """
+
+    def __init__(self, every: int, play: Callable[[Any], dict[str, float]]) -> None:
+        self.every, self.play, self.points = every, play, []
+
+    def _point(self, state: Any, model: Any) -> None:
+        if state.is_world_process_zero:
+            self.points.append({"step": state.global_step, **self.play(model)})
+
+    def on_train_begin(self, args: Any, state: Any, _control: Any, model: Any = None, **_: Any) -> None:
+        self._point(state, model)
+
+    def on_step_end(self, args: Any, state: Any, _control: Any, model: Any = None, **_: Any) -> None:
+        if state.global_step % self.every == 0:
+            self._point(state, model)
+
+
+def _dev_curve(run: RunFolder, make_env: Callable[[], AgentEnv], tokenizer: PreTrainedTokenizerBase
+               ) -> _DevCurve | None:
+    cfg = run.config
+    if cfg.eval.curve_every is None:
+        return None
+    dev = _tasks(make_env, "dev")
+    return _DevCurve(cfg.eval.curve_every,
+                    lambda model: evaluate_agent(model, tokenizer, make_env, dev, cfg.rollout, cfg.eval.batch_size))
 
 
 def _rl_stage(run: RunFolder, make_env: Callable[[], AgentEnv]) -> AgentRl:
     cfg = run.config
-    with make_env() as env:
-        tasks = {t.task_id: t for t in env.tasks("train")}
-    trained = train_paw(str(run.path(Layout.checkpoint("sft"))), make_env, tasks, cfg.rollout, cfg.paw, cfg.rl,
-                        run.path(Layout.checkpoint("rl")), run.path(Layout.logs("rl")), cfg.seed, cfg.model.lora)
+    tasks = {t.task_id: t for t in _tasks(make_env, "train")}
+    sft = str(run.path(Layout.checkpoint("sft")))
+    curve = _dev_curve(run, make_env, load_tokenizer(sft))
+    trained = train_paw(sft, make_env, tasks, cfg.rollout, cfg.paw, cfg.rl, run.path(Layout.checkpoint("rl")),
+                        run.path(Layout.logs("rl")), cfg.seed, cfg.model.lora, callbacks=[curve] if curve else [])
     train_seconds, history = trained.train_seconds, trained.log_history
     keys = ("reward", "reward_std", "loss", "paw/wm_loss", "paw/lambda", "step_time")
     log = [{"step": h["step"], **{k: h[k] for k in keys if k in h}} for h in history
@@ -135,7 +194,8 @@ def _rl_stage(run: RunFolder, make_env: Callable[[], AgentEnv]) -> AgentRl:
     return AgentRl(checkpoint=Layout.checkpoint("rl"), paw=cfg.paw.enabled, train_seconds=train_seconds,
                    seconds_per_step=train_seconds / max(1, len(log)), peak_rss_mb=_peak_rss_mb(),
                    peak_cuda_mb=torch.cuda.max_memory_allocated() / 2**20 if torch.cuda.is_available() else None,
-                   rollouts=trained.rollout_stats, train_log=log or train_log_of(history))
+                   rollouts=trained.rollout_stats, train_log=log or train_log_of(history),
+                   curve=curve.points if curve else None)
 
 
 def run_agent(config: AgentRunConfig, announce: Announce = print) -> AgentMetrics:
@@ -156,11 +216,30 @@ def run_agent(config: AgentRunConfig, announce: Announce = print) -> AgentMetric
         return _agent_stages(run)
 
 
+def _base_model(run: RunFolder) -> BaseModelRef:
+    """The base model: a preset, folder or hub id; the small tier is built once in the run folder, its
+    tokenizer trained on the train walkthroughs' observations and actions, the system prompt and the words of
+    its plain chat template (:data:`~swirl_wm.agents.chat.PLAIN_CHAT_TEMPLATE`), never on dev or test text."""
+    config = run.config
+    if config.model.name_or_path != SMALL:
+        return resolve_model(config.model.name_or_path)
+
+    def build() -> BaseModelRef:
+        train = read_transitions(run.path("data/expert-train.jsonl"))
+        texts = [s for t in train for s in (t.x, t.z, t.y) if s] + [AGENT_SYSTEM_PROMPT, PLAIN_CHAT_WORDS]
+        return build_small_model(run.path(Layout.BASE), texts, config.seed, chat_template=PLAIN_CHAT_TEMPLATE)
+
+    if run.state.is_main_process:  # writes the folder once; the other processes then read it
+        build()
+    run.state.wait_for_everyone()
+    return build()
+
+
 def _agent_stages(run: RunFolder) -> AgentMetrics:
     config = run.config
     make_env = env_factory(config)
     data = run.stage("data", AgentData, lambda: _data_stage(run, make_env))
-    base = resolve_model(config.model.name_or_path)
+    base = _base_model(run)
 
     def sft() -> AgentSft:
         train = group_episodes(read_transitions(run.path("data/expert-train.jsonl")))
@@ -171,9 +250,12 @@ def _agent_stages(run: RunFolder) -> AgentMetrics:
         return AgentSft(checkpoint=Layout.checkpoint("sft"), examples=len(examples), train_log=train_log_of(history))
 
     stages: dict[str, StageResult] = {"sft": run.stage("sft", AgentSft, sft, all_processes=True)}
-    stages["sft/eval"] = run.stage("sft/eval", AgentEvaluation, lambda: _evaluate(run, Layout.checkpoint("sft")))
+    stages["sft/eval"] = run.stage("sft/eval", AgentEvaluation,
+                                   lambda: _evaluate(run, make_env, Layout.checkpoint("sft")))
+    stages["baseline/random"] = run.stage("baseline/random", AgentEvaluation, lambda: _random_baseline(run, make_env))
     stages["rl"] = run.stage("rl", AgentRl, lambda: _rl_stage(run, make_env), all_processes=True)
-    stages["rl/eval"] = run.stage("rl/eval", AgentEvaluation, lambda: _evaluate(run, Layout.checkpoint("rl")))
+    stages["rl/eval"] = run.stage("rl/eval", AgentEvaluation,
+                                  lambda: _evaluate(run, make_env, Layout.checkpoint("rl")))
     metrics: AgentMetrics = {
         "run": {"name": config.name, "seed": config.seed, "git_commit": git_commit(), "env": config.env.name,
                 "model": config.model.name_or_path, "model_source": base.origin, "paw": config.paw.enabled,
