@@ -184,7 +184,19 @@ class BootstrapPhase1Baseline(StageResult):
     test: Metrics
 
 
-Baseline = BestOfNBaseline | OracleBaseline | BootstrapBaseline | BootstrapPhase1Baseline
+@dataclass(frozen=True, kw_only=True)
+class PseudoLabelSFTBaseline(StageResult):
+    """``baselines/pseudo_label_sft``: SFT of the FWM from the base model on the labelled split plus iteration
+    1's pseudo-labelled pairs (the oracle's recipe, the IDM's actions)."""
+
+    checkpoint: str
+    transitions: int
+    train_log: TrainLog
+    val: Metrics
+    test: Metrics
+
+
+Baseline = BestOfNBaseline | OracleBaseline | BootstrapBaseline | BootstrapPhase1Baseline | PseudoLabelSFTBaseline
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -310,7 +322,7 @@ class SwirlMetrics(TypedDict):
     run: RunInfo
     phases: list[PhaseResult]
     trivial_baselines: dict[str, dict[str, Metrics]]  # copy / noop / most_frequent_action → split → metrics
-    baselines: NotRequired[dict[str, dict[str, Any]]]  # bootstrap, bootstrap_phase1, oracle, best_of_n records
+    baselines: NotRequired[dict[str, dict[str, Any]]]  # each trained baseline's record
     best: dict[str, Any]  # role → the phase chosen on validation; "criterion": role → "val <key>"
 
 

@@ -361,9 +361,10 @@ def test_eval_of_a_pruned_phase_is_a_clear_error(tmp_path):
 
 
 @pytest.mark.slow
-def test_phase1_from_the_bootstrap_fwm(tmp_path):
+def test_phase1_from_the_bootstrap_fwm_and_the_pseudo_label_sft(tmp_path):
     """``baselines.bootstrap_phase1``: Phase I on iteration 1's pairs and latent actions, from the bootstrap
-    FWM; a finished run takes it as an added stage (the arm the label-efficiency study points to)."""
+    FWM; ``baselines.pseudo_label_sft``: the oracle's FWM recipe on L + those pairs; a finished run takes both
+    as added stages."""
     from swirl_wm.reporting.benchmark import aggregate
 
     run = tmp_path / "run"
@@ -372,7 +373,8 @@ def test_phase1_from_the_bootstrap_fwm(tmp_path):
     config.write_text(text + "baselines: {bootstrap: true}\n", encoding="utf-8")
     runner = CliRunner()
     assert (result := runner.invoke(app, ["train", str(config)])).exit_code == 0, result.output
-    extended = runner.invoke(app, ["train", str(config), "--set", "baselines.bootstrap_phase1=true"])
+    extended = runner.invoke(app, ["train", str(config), "--set", "baselines.bootstrap_phase1=true",
+                                   "--set", "baselines.pseudo_label_sft=true"])
     assert extended.exit_code == 0, extended.output
     assert "[stage] baselines/bootstrap_phase1" in extended.output and "[skip] baselines/bootstrap" in extended.output
     metrics = json.loads((run / "metrics.json").read_text())
@@ -385,6 +387,11 @@ def test_phase1_from_the_bootstrap_fwm(tmp_path):
     rows = {r["row"] for r in aggregate({"swirl": [metrics]})}
     assert "swirl: bootstrap → Phase I" in rows
     assert "bootstrap → Phase I" in (run / "report.md").read_text()
+    pseudo = metrics["baselines"]["pseudo_label_sft"]  # L + the kept pseudo-labelled pairs, from the base
+    labelled = json.loads((run / "state.json").read_text())["stages"]["data"]["labelled"]
+    assert pseudo["transitions"] == labelled + arm["pairs"]
+    assert "fwm/field_accuracy" in pseudo["test"] and (run / "checkpoints/pseudo-label-sft/fwm").is_dir()
+    assert "swirl: pseudo-label SFT (the oracle's recipe, IDM actions)" in rows
 
 
 # The whole-loop config on BFCL's JSON states, the FWM writing only the changes (model.fwm_target).

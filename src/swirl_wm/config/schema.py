@@ -328,6 +328,11 @@ class BaselinesConfig(_Strict):
         False, description="SFT of both roles on the labelled split plus the unlabelled one with its true actions "
                            "(the upper bound SWIRL's gain is measured against; needs a simulated split, "
                            "data.split.simulated_unlabelled_fraction > 0)")
+    pseudo_label_sft: bool = Field(
+        False, description="SFT of the FWM from the base model on the labelled split plus iteration 1's "
+                           "pseudo-labelled pairs: the oracle's recipe (to early stopping on validation) with the "
+                           "IDM's latent actions in place of the true ones, so oracle − this is what the "
+                           "pseudo-labels' errors cost; label-free; needs iterations ≥ 1")
     best_of_n: int = Field(
         0, ge=0, description="N next states sampled from the SFT FWM, the one the SFT IDM scores highest "
                              "kept (test-time verification); 0 = off")
@@ -402,6 +407,8 @@ class RunConfig(_Strict):
             problems.append(str(err))
         if self.baselines.bootstrap and self.swirl.iterations < 1:
             problems.append("baselines.bootstrap reuses iteration 1's pseudo-labels: set swirl.iterations ≥ 1")
+        if self.baselines.pseudo_label_sft and self.swirl.iterations < 1:
+            problems.append("baselines.pseudo_label_sft reuses iteration 1's pseudo-labels: set swirl.iterations ≥ 1")
         if self.baselines.bootstrap_phase1 and not self.baselines.bootstrap:
             problems.append("baselines.bootstrap_phase1 starts from the bootstrap FWM: set baselines.bootstrap: true")
         env = env_spec(self.data.env)

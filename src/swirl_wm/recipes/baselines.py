@@ -5,6 +5,9 @@
 - **bootstrap**: SFT of the SFT FWM on iteration 1's pseudo-labelled pairs, as many steps as Phase I
   (SWIRL Table 7: RL vs SFT on pseudo-labels);
 - **bootstrap → Phase I**: Phase I started from the bootstrap FWM (do the two signals add up?);
+- **pseudo-label SFT**: the oracle's recipe for the FWM (from the base, to early stopping) on L + iteration
+  1's pseudo-labelled pairs: the oracle with the IDM's actions, so that oracle − pseudo-label SFT is what the
+  pseudo-labels' errors cost and pseudo-label SFT − bootstrap what the longer training buys;
 - the **trivial baselines** (copy the state, the no-op rule, the most frequent action).
 
 :func:`baseline_stages` runs the configured ones in that order.
@@ -31,6 +34,7 @@ from swirl_wm.results import (
     Checkpoints,
     Metrics,
     OracleBaseline,
+    PseudoLabelSFTBaseline,
     TrivialBaselines,
 )
 from swirl_wm.run_folder import Layout, save_predictions
@@ -55,6 +59,10 @@ def baseline_stages(run: SwirlRun, base: str, sft: Checkpoints, splits: Splits) 
             baselines["bootstrap_phase1"] = run.stage(
                 "baselines/bootstrap_phase1", BootstrapPhase1Baseline,
                 lambda: _bootstrap_phase1_stage(run, sft, bootstrap, splits), all_processes=True)
+    if cfg.pseudo_label_sft:
+        baselines["pseudo_label_sft"] = run.stage("baselines/pseudo_label_sft", PseudoLabelSFTBaseline,
+                                                  lambda: _pseudo_label_sft_stage(run, base, splits),
+                                                  all_processes=True)
     return baselines
 
 
@@ -118,6 +126,19 @@ def _oracle_stage(run: SwirlRun, base: str, splits: Splits) -> OracleBaseline:
         for split, values in _evaluate(run, role, target, splits, "oracle").items():
             metrics[split] |= values
     return OracleBaseline(transitions=len(data), val=metrics["val"], test=metrics["test"], train_log=train_log)
+
+
+def _pseudo_label_sft_stage(run: SwirlRun, base: str, splits: Splits) -> PseudoLabelSFTBaseline:
+    """The oracle's FWM recipe (:func:`_oracle_stage`: the same base, settings, seed and validation) on the
+    labelled split plus iteration 1's pseudo-labelled pairs (``latent/iter1.jsonl``)."""
+    cfg = run.config
+    data = splits.labelled + read_transitions(run.path(Layout.latent(1)))
+    target = Layout.checkpoint("pseudo-label-sft", "fwm")
+    _, history = train_sft(base, run.path(target), run.path(Layout.logs("pseudo-label-sft")), data, (FWM,),
+                           cfg.sft, cfg.seed, run.prompt_format, splits.val, lora=cfg.model.lora)
+    metrics = _evaluate(run, FWM, target, splits, "pseudo-label-sft")
+    return PseudoLabelSFTBaseline(checkpoint=target, transitions=len(data), train_log=train_log_of(history),
+                                  val=metrics["val"], test=metrics["test"])
 
 
 def _bootstrap_stage(run: SwirlRun, sft: Checkpoints, splits: Splits) -> BootstrapBaseline:

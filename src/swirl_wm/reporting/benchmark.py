@@ -30,6 +30,7 @@ TABLE_KEYS = ("fwm/exact_match", "fwm/bleu", "fwm/rouge_l", "fwm/json_field_f1",
 BOOTSTRAP_ROW = "bootstrap (SFT on pseudo-labels)"
 BOOTSTRAP_PHASE1_ROW = "bootstrap → Phase I"
 ORACLE_ROW = "oracle (SFT on L + U with true actions)"
+PSEUDO_LABEL_SFT_ROW = "pseudo-label SFT (the oracle's recipe, IDM actions)"
 
 # Columns for agent runs (PaW, method.md §2): task success, the policy's own world model, and RL cost per step.
 AGENT_TABLE_KEYS = ("agent/success_rate", "agent/mean_return", "agent/mean_steps", "wm/exact_match", "wm/rouge_l",
@@ -92,6 +93,8 @@ def _rows_of_run(variant: str, metrics: Mapping[str, Any], base: bool, split: st
         rows[f"{variant}: {BOOTSTRAP_ROW}"] = baselines["bootstrap"][split]
     if "bootstrap_phase1" in baselines:
         rows[f"{variant}: {BOOTSTRAP_PHASE1_ROW}"] = baselines["bootstrap_phase1"][split]
+    if "pseudo_label_sft" in baselines:
+        rows[f"{variant}: {PSEUDO_LABEL_SFT_ROW}"] = baselines["pseudo_label_sft"][split]
     if "oracle" in baselines and base:
         rows[ORACLE_ROW] = baselines["oracle"][split]
     if base:  # the trivial baselines: same test transitions for every variant of a seed

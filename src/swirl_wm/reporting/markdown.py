@@ -418,6 +418,7 @@ def model_baseline_rows(metrics: dict[str, Any], split: str = "test") -> list[tu
     names = {"best_of_n": f"best-of-{baselines.get('best_of_n', {}).get('n')} by IDM score",
              "bootstrap": "bootstrap (SFT on the pseudo-labels)",
              "bootstrap_phase1": "bootstrap → Phase I (Phase I from the bootstrap FWM)",
+             "pseudo_label_sft": "pseudo-label SFT (the oracle's recipe with the IDM's actions)",
              "oracle": "oracle (SFT on L + U with U's true actions)"}
     return [(label, baselines[name][split]) for name, label in names.items() if name in baselines]
 
