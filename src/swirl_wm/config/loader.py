@@ -43,10 +43,15 @@ def is_agent_config(path: Path) -> bool:
     """Whether the YAML at ``path`` configures an agent run (``swirl paw``: a top-level ``env``, the
     environment the agent plays) rather than a SWIRL run (``data``).
 
+    A file that is not YAML is no agent config: :func:`load_config` then says what is wrong with it, and where.
+
     Raises:
-        OSError: unreadable file; yaml.YAMLError: not YAML.
+        OSError: unreadable file.
     """
-    raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    try:
+        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except (yaml.YAMLError, ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+        return False
     return isinstance(raw, dict) and "env" in raw
 
 
@@ -105,7 +110,11 @@ def load_config(path: str | os.PathLike[str], overrides: dict[str, Any] | None =
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         line = mark.line + 1 if mark else 0
+        if isinstance(err, yaml.reader.ReaderError):  # a character YAML forbids: a position, not a mark
+            line, err = text.count("\n", 0, err.position) + 1, err.reason
         raise ConfigError(f"{name}:{line}: invalid YAML: {getattr(err, 'problem', err)}") from None
+    except (ValueError, RecursionError) as err:  # an integer past Python's 4,300 digits; nesting past its stack
+        raise ConfigError(f"{name}:0: unreadable YAML ({type(err).__name__}: {str(err)[:120]})") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{name}:1: expected a mapping of config fields, got {type(raw).__name__}")
     overrides = overrides or {}

@@ -27,7 +27,8 @@ from swirl_wm.modality.codec_config import ImageCodecConfig
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # No field means infinity or NaN, and a bound such as gt=0 lets infinity through (a YAML 1e999 is one).
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 USER_FORMATS = ("jsonl", "parquet", "hf-dataset")  # a user's own log (whose states may be image files' paths)

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,6 +46,7 @@ from swirl_wm.files import atomic_write_text
 from swirl_wm.records import Episode, Transition
 
 PARQUET_MAGIC = b"PAR1"  # the first (and last) four bytes of a Parquet file
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")  # JSON's escape of a UTF-16 surrogate half (RFC 8259 §7)
 _TRANSITION_KEYS = {"episode_id", "step", "env", "x", "z", "y", "meta"}
 _EPISODE_KEYS = {"episode_id", "env", "transitions"}
 _INNER_KEYS = {"step", "x", "z", "y", "meta"}
@@ -227,12 +229,40 @@ def parse_record(obj: Any, where: tuple[str, int], columns: ColumnMap | None = N
             for i, item in enumerate(items)]
 
 
-def _parse_line(text: str, where: tuple[str, int], columns: ColumnMap | None) -> list[Transition]:
+def loads(text: str, where: tuple[str, int]) -> Any:
+    """One JSON value of a user's file, every failure a :class:`DataError` at ``where``.
+
+    Raises:
+        DataError: invalid JSON; an integer of more digits than Python converts (4,300) or nesting deeper than
+            its recursion limit, which ``json`` raises as ValueError and RecursionError; a ``\\u`` escape of a
+            lone UTF-16 surrogate, which decodes to no character and could not be written back as UTF-8 (the
+            run folder's splits, ``swirl data import``'s output).
+    """
     try:
         obj = json.loads(text)
     except json.JSONDecodeError as err:
         raise DataError(*where, "", f"invalid JSON ({err.msg} at column {err.colno})") from None
-    return parse_record(obj, where, columns)
+    except ValueError as err:
+        raise DataError(*where, "", f"unreadable JSON ({err})"[:200]) from None
+    except RecursionError:
+        raise DataError(*where, "", "JSON nested too deeply") from None
+    reject_lone_surrogates(obj, text, where)
+    return obj
+
+
+def reject_lone_surrogates(obj: Any, text: str, where: tuple[str, int], field: str = "") -> None:
+    """Raise :class:`DataError` when ``obj``, decoded from the JSON ``text``, holds a lone UTF-16 surrogate
+    (``\\ud800``): no character, and no UTF-8 file could hold it."""
+    if _SURROGATE_ESCAPE.search(text):
+        try:
+            json.dumps(obj, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError as err:
+            raise DataError(*where, field, f"a \\u escape of a lone UTF-16 surrogate "
+                            f"({err.object[err.start:err.end]!r}), which is no character") from None
+
+
+def _parse_line(text: str, where: tuple[str, int], columns: ColumnMap | None) -> list[Transition]:
+    return parse_record(loads(text, where), where, columns)
 
 
 def iter_transitions(path: str | os.PathLike[str], columns: ColumnMap | None = None) -> Iterator[Transition]:

@@ -27,14 +27,21 @@ from swirl_wm.records import Transition
 def _load(path: Path):
     """The rows of a Parquet file (or folder of Parquet files) or of a ``save_to_disk`` folder."""
     import datasets
+    import pyarrow
 
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such file or folder")
     parquet = sorted(str(p) for p in path.glob("*.parquet")) if path.is_dir() else [str(path)]
     if path.is_dir() and not parquet:
         try:
-            loaded = datasets.load_from_disk(str(path))
-        except (OSError, ValueError, KeyError, datasets.exceptions.DatasetsError) as err:  # missing or broken files
+            # In memory and validated in full: the rows all become transitions anyway, and a memory-mapped arrow
+            # file that was cut short ends the process (SIGBUS) when a row past its end is read, as damaged
+            # offsets would when followed.
+            loaded = datasets.load_from_disk(str(path), keep_in_memory=True)
+            if isinstance(loaded, datasets.Dataset):
+                loaded.data.table.validate(full=True)
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, pyarrow.ArrowException,
+                datasets.exceptions.DatasetsError) as err:  # missing or broken files, or their JSON of a wrong shape
             why = " ".join(str(err).split())[:200]
             raise DataError(os.fspath(path), 0, "", f"not a Hugging Face datasets folder written by save_to_disk "
                                                      f"nor a folder of Parquet files ({why})") from None

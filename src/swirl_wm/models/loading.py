@@ -32,6 +32,7 @@ from pathlib import Path
 
 import torch
 from filelock import FileLock
+from huggingface_hub.errors import StrictDataclassError
 from safetensors import SafetensorError
 from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
@@ -224,8 +225,11 @@ class ModelUnreadable(OSError):
 
 
 # What transformers, tokenizers and safetensors raise for a folder that is missing, incomplete or not a
-# model: a folder's files are the user's, so each is turned into one line that names the folder.
-_LOAD_ERRORS = (OSError, ValueError, RuntimeError, SafetensorError)
+# model (a JSON file of the wrong shape: KeyError, TypeError, AttributeError; a config field of the wrong type:
+# huggingface_hub's StrictDataclassError): a folder's files are the user's, so each is turned into one line
+# that names the folder.
+_LOAD_ERRORS = (OSError, ValueError, RuntimeError, SafetensorError, KeyError, TypeError, AttributeError,
+                StrictDataclassError)
 
 
 def _unreadable(path: str, what: str, err: Exception) -> ModelUnreadable:
@@ -249,7 +253,7 @@ def load_tokenizer(path: str) -> PreTrainedTokenizerBase:
     """
     try:
         tokenizer = AutoTokenizer.from_pretrained(path)
-    except _LOAD_ERRORS as err:
+    except Exception as err:  # the tokenizers library raises a plain Exception for a tokenizer.json off its schema
         raise _unreadable(path, "tokenizer", err) from None
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
@@ -269,8 +273,16 @@ def adapter_base(path: str | Path) -> str:
 
     Raises:
         FileNotFoundError: the base folder recorded in the adapter no longer exists.
+        ModelUnreadable: the adapter config is not JSON, or names no base as a string.
     """
-    base = json.loads((Path(path) / ADAPTER_CONFIG).read_text(encoding="utf-8"))["base_model_name_or_path"]
+    config = Path(path) / ADAPTER_CONFIG
+    try:
+        base = json.loads(config.read_text(encoding="utf-8"))["base_model_name_or_path"]
+    except (ValueError, KeyError, TypeError) as err:  # not JSON, not an object, or without the field
+        raise ModelUnreadable(f"{config}: not a peft adapter config naming its base_model_name_or_path "
+                              f"({type(err).__name__}: {' '.join(str(err).split())[:200]})") from None
+    if not isinstance(base, str):
+        raise ModelUnreadable(f"{config}: base_model_name_or_path is {base!r}, not a folder or hub id"[:300])
     if (base.startswith(("/", ".")) or Path(base).exists()) and not Path(base).is_dir():
         raise FileNotFoundError(f"{Path(path) / ADAPTER_CONFIG}: base_model_name_or_path {base!r} does not exist "
                                 "(was the run folder holding the base model moved or deleted?)")

@@ -33,7 +33,8 @@ def read_frame(path: Path) -> np.ndarray:
     """An image file as ``(H, W, 3)`` uint8 RGB.
 
     Raises:
-        ValueError: the file is missing or not an image (the message names it).
+        ValueError: the file is missing, not an image, a damaged or cut-short one, or one whose size Pillow
+            refuses as a decompression bomb (the message names it).
     """
     from PIL import Image, UnidentifiedImageError
 
@@ -43,6 +44,11 @@ def read_frame(path: Path) -> np.ndarray:
     except (FileNotFoundError, UnidentifiedImageError) as err:
         raise ValueError(f"{path}: not an image file ({err.__class__.__name__}); with data.modality 'image' each "
                          "state of a log is an image file's path, relative to the log's folder") from err
+    # What Pillow raises for a file it cannot decode (a cut or damaged one: OSError, SyntaxError from its
+    # chunk parsers, ValueError), for a path it cannot open (a folder, a NUL byte) and for a bomb.
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as err:
+        why = " ".join(str(err).split())[:200]
+        raise ValueError(f"{path}: cannot read the image ({err.__class__.__name__}: {why})") from err
 
 
 def frame_reader(run: SwirlRun) -> Callable[[str], np.ndarray]:

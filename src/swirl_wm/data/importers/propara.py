@@ -32,13 +32,12 @@ field such as ``states[2][5]``; an empty name, sentence or location is an error,
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from pathlib import Path
 from typing import Any
 
-from swirl_wm.data.jsonl import DataError
+from swirl_wm.data.jsonl import DataError, loads
 from swirl_wm.data.truncate import count_truncated, truncate_episode
 from swirl_wm.records import Episode, Transition
 
@@ -104,13 +103,10 @@ def _read(path: Path, seen: set[str]) -> list[Episode]:
     with open(name, "rb") as handle:  # binary: lines end at "\n" only, as JSON lines define
         for number, raw in enumerate(handle, start=1):
             try:
-                obj = json.loads(raw.decode("utf-8")) if raw.strip() else None
+                text = raw.decode("utf-8")
             except UnicodeDecodeError as err:
                 raise DataError(name, number, "", f"not valid UTF-8 (byte {err.start})") from None
-            except json.JSONDecodeError as err:
-                raise DataError(name, number, "", f"invalid JSON ({err.msg} at column {err.colno})") from None
-            except RecursionError:
-                raise DataError(name, number, "", "JSON nested too deeply") from None
+            obj = loads(text, (name, number)) if text.strip() else None
             if obj is None:
                 continue
             episode = _paragraph(obj, (name, number), split)

@@ -46,7 +46,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from swirl_wm.data.jsonl import DataError, read_utf8
+from swirl_wm.data.jsonl import DataError, read_utf8, reject_lone_surrogates
 from swirl_wm.data.truncate import count_truncated, truncate_episode
 from swirl_wm.records import Episode, Transition
 
@@ -74,12 +74,16 @@ def _elements(path: Path) -> Iterator[tuple[int, Any]]:
         raise DataError(name, line, "", "the list holds no episodes")
     while True:
         line, counted = line + text.count("\n", counted, pos), pos
+        start = pos
         try:
             element, pos = decoder.raw_decode(text, pos)
         except json.JSONDecodeError as err:
             raise DataError(name, err.lineno, "", f"invalid JSON ({err.msg} at column {err.colno})") from None
+        except ValueError as err:  # an integer of more digits than Python converts
+            raise DataError(name, line, "", f"unreadable JSON ({err})"[:200]) from None
         except RecursionError:
             raise DataError(name, line, "", "JSON nested too deeply") from None
+        reject_lone_surrogates(element, text[start:pos], (name, line))
         yield line, element
         pos = _JSON_SPACE.match(text, pos).end()
         if text.startswith(",", pos):
@@ -122,8 +126,9 @@ def _calls(value: Any, where: Where, field: str) -> list[tuple[str, str, str]]:
         arguments = _get(function, "arguments", str, where, prefix + "function.")
         try:
             args = json.loads(arguments)
-        except (json.JSONDecodeError, RecursionError):
+        except (ValueError, RecursionError):
             raise DataError(*where, prefix + "function.arguments", "not valid JSON") from None
+        reject_lone_surrogates(args, arguments, where, prefix + "function.arguments")
         if not isinstance(args, dict):
             raise DataError(*where, prefix + "function.arguments", "expected a JSON object of arguments")
         calls.append((call_id, name, f"{name}({json.dumps(args, ensure_ascii=False)})"))
