@@ -43,7 +43,13 @@ from matplotlib.figure import Figure
 from swirl_wm.files import atomic_write_bytes, atomic_write_text
 from swirl_wm.glossary import is_fraction
 from swirl_wm.metrics import summarise
-from swirl_wm.reporting.benchmark import BOOTSTRAP_PHASE1_ROW, BOOTSTRAP_ROW, ORACLE_ROW, seed_stats
+from swirl_wm.reporting.benchmark import (
+    BOOTSTRAP_PHASE1_ROW,
+    BOOTSTRAP_ROW,
+    ORACLE_ROW,
+    PSEUDO_LABEL_SFT_ROW,
+    seed_stats,
+)
 from swirl_wm.reporting.markdown import format_value
 from swirl_wm.run_folder import Layout, read_predictions
 
@@ -61,6 +67,8 @@ ARMS = {"SFT": "sft", "SWIRL (Phase I)": "swirl: iter1/phase1", "SWIRL (Phase II
         "Phase I + NLL λ = 1, filtered ẑ": "nll1f: iter1/phase1",
         "Phase I + fidelity α = 2 + NLL λ = 1": "both: iter1/phase1",
         "Phase I, best-of-8 ẑ": "bootk8: iter1/phase1", "bootstrap, best-of-8 ẑ": f"bootk8: {BOOTSTRAP_ROW}",
+        "pseudo-label SFT, best-of-8 ẑ": f"bootk8: {PSEUDO_LABEL_SFT_ROW}",
+        "pseudo-label SFT": f"pseudo1: {PSEUDO_LABEL_SFT_ROW}",
         "Phase I + NLL λ = 1, best-of-8 ẑ": "nll1k8: iter1/phase1",
         "Phase I + fidelity α = 2 + NLL λ = 1, best-of-8 ẑ": "bothk8: iter1/phase1"}
 # Each arm's FWM test predictions inside a run folder (``predictions/<folder>/test-fwm.jsonl``).
@@ -74,8 +82,10 @@ VARIANT_ARMS = {"beta1": {"SWIRL β = 1 (Phase I)": "iter1-phase1"},
                 "nll1": {"Phase I + NLL λ = 1": "iter1-phase1"},
                 "nll1f": {"Phase I + NLL λ = 1, filtered ẑ": "iter1-phase1"},
                 "both": {"Phase I + fidelity α = 2 + NLL λ = 1": "iter1-phase1"},
-                "bootk8": {"Phase I, best-of-8 ẑ": "iter1-phase1", "bootstrap, best-of-8 ẑ": "bootstrap"},
+                "bootk8": {"Phase I, best-of-8 ẑ": "iter1-phase1", "bootstrap, best-of-8 ẑ": "bootstrap",
+                           "pseudo-label SFT, best-of-8 ẑ": "pseudo-label-sft"},
                 "nll1k8": {"Phase I + NLL λ = 1, best-of-8 ẑ": "iter1-phase1"},
+                "pseudo1": {"pseudo-label SFT": "pseudo-label-sft"},
                 "bothk8": {"Phase I + fidelity α = 2 + NLL λ = 1, best-of-8 ẑ": "iter1-phase1"},
                 "norm": {"SWIRL normalised reward (Phase I)": "iter1-phase1"},
                 "noscale": {"SWIRL scale_rewards none (Phase I)": "iter1-phase1"},
