@@ -475,6 +475,8 @@ STUDIES: dict[str, list[Table]] = {
     "phase1-objective": [
         Table("physics-L20", study_tables("physics-L20", ["harness-L20.json"])),
         Table("physics-L20-val", study_tables("physics-L20-val", ["harness-L20.json"], split="val")),
+        Table("physics-L20-pseudo-5seeds", study_tables("physics-L20-pseudo-5seeds",
+                                                        ["harness-L20-pseudo-5seeds.json"])),
         Table("physics-L20-k8", study_tables("physics-L20-k8", ["harness-L20-k8.json"])),
         Table("physics-L20-k8-val", study_tables("physics-L20-k8-val", ["harness-L20-k8.json"], split="val")),
     ],
