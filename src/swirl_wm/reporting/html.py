@@ -114,17 +114,23 @@ def sample_table(run_dir: Path, metrics: dict[str, Any], limit: int = 8) -> str:
     return "<h2>Sample of test transitions</h2>" + "".join(parts)
 
 
-def image_strips(run_dir: Path, metrics: dict[str, Any], limit: int = 4) -> str:
-    """For a run on image states, one figure per phase with test FWM predictions: a row per transition (its
-    action as the label) with the input frame x, the true next frame y and the predicted ŷ, decoded by the
-    run's codec; empty for other runs."""
+def _image_modality(run_dir: Path) -> Any:
+    """The run's image modality with its trained codec, or ``None`` for a run without one (text states).
+    Imported here so that text runs never load the codec."""
     from swirl_wm.modality.codec import CONFIG_FILE
     from swirl_wm.modality.image import load_image_modality
 
     folder = Path(run_dir) / Layout.IMAGE_CODEC
-    if not (folder / CONFIG_FILE).exists():
+    return load_image_modality(str(folder.resolve())) if (folder / CONFIG_FILE).exists() else None
+
+
+def image_strips(run_dir: Path, metrics: dict[str, Any], limit: int = 4) -> str:
+    """For a run on image states, one figure per phase with test FWM predictions: a row per transition (its
+    action as the label) with the input frame x, the true next frame y and the predicted ŷ, decoded by the
+    run's codec; empty for other runs."""
+    modality = _image_modality(run_dir)
+    if modality is None:
         return ""
-    modality = load_image_modality(str(folder.resolve()))
     parts = []
     for phase in metrics["phases"]:
         rows = _read_rows(Path(run_dir) / Layout.predictions(phase["name"], "test", "fwm"), limit)
@@ -152,14 +158,11 @@ def rollout_image_strips(run_dir: Path, metrics: dict[str, Any]) -> str:
     """For a run on image states, one figure per phase with a rollout evaluation: per sampled test episode
     the FWM's chain from the first frame (fed on its own predictions) above the true frames, decoded by the
     run's codec; empty for other runs and phases without samples."""
-    from swirl_wm.modality.codec import CONFIG_FILE
-    from swirl_wm.modality.image import load_image_modality
     from swirl_wm.reporting.frames import rollout_strips, strips_figure
 
-    folder = Path(run_dir) / Layout.IMAGE_CODEC
-    if not (folder / CONFIG_FILE).exists():
+    modality = _image_modality(run_dir)
+    if modality is None:
         return ""
-    modality = load_image_modality(str(folder.resolve()))
     parts = []
     for phase in metrics["phases"]:
         samples = (phase.get("rollout") or {}).get("samples")
