@@ -374,7 +374,7 @@ def test_phase1_from_the_bootstrap_fwm_and_the_pseudo_label_sft(tmp_path):
     runner = CliRunner()
     assert (result := runner.invoke(app, ["train", str(config)])).exit_code == 0, result.output
     extended = runner.invoke(app, ["train", str(config), "--set", "baselines.bootstrap_phase1=true",
-                                   "--set", "baselines.pseudo_label_sft=true"])
+                                   "--set", "baselines.pseudo_label_sft=true", "--set", "baselines.oracle=true"])
     assert extended.exit_code == 0, extended.output
     assert "[stage] baselines/bootstrap_phase1" in extended.output and "[skip] baselines/bootstrap" in extended.output
     metrics = json.loads((run / "metrics.json").read_text())
@@ -388,10 +388,14 @@ def test_phase1_from_the_bootstrap_fwm_and_the_pseudo_label_sft(tmp_path):
     assert "swirl: bootstrap → Phase I" in rows
     assert "bootstrap → Phase I" in (run / "report.md").read_text()
     pseudo = metrics["baselines"]["pseudo_label_sft"]  # L + the kept pseudo-labelled pairs, from the base
-    labelled = json.loads((run / "state.json").read_text())["stages"]["data"]["labelled"]
-    assert pseudo["transitions"] == labelled + arm["pairs"]
+    data = json.loads((run / "state.json").read_text())["stages"]["data"]
+    assert pseudo["transitions"] == data["labelled"] + arm["pairs"]
     assert "fwm/field_accuracy" in pseudo["test"] and (run / "checkpoints/pseudo-label-sft/fwm").is_dir()
     assert "swirl: pseudo-label SFT (the oracle's recipe, IDM actions)" in rows
+    oracle = metrics["baselines"]["oracle"]  # the same recipe for both roles on L + U with the true actions
+    assert oracle["transitions"] == data["labelled"] + data["unlabelled"]
+    assert {r["role"] for r in oracle["train_log"]} == {"fwm", "idm"}
+    assert (run / "checkpoints/oracle/fwm").is_dir() and (run / "checkpoints/oracle/idm").is_dir()
 
 
 # The whole-loop config on BFCL's JSON states, the FWM writing only the changes (model.fwm_target).

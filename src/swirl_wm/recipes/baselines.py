@@ -15,6 +15,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from swirl_wm.backend.grpo import train_grpo
 from swirl_wm.backend.logs import train_log_of
 from swirl_wm.backend.sft import train_sft
@@ -25,7 +27,7 @@ from swirl_wm.evaluation.best_of_n import best_of_n
 from swirl_wm.evaluation.evaluate import evaluate_role, prediction_metrics
 from swirl_wm.recipes.run import SwirlRun
 from swirl_wm.recipes.stages import phase_nll_weight, phase_reward, phase_seed
-from swirl_wm.records import FWM, ROLES, Role
+from swirl_wm.records import FWM, ROLES, Role, Transition
 from swirl_wm.results import (
     Baseline,
     BestOfNBaseline,
@@ -111,7 +113,6 @@ def _best_of_n_stage(run: SwirlRun, sft: Checkpoints, splits: Splits) -> BestOfN
 
 def _oracle_stage(run: SwirlRun, base: str, splits: Splits) -> OracleBaseline:
     """Raises ValueError: the split did not simulate state-only data, so no true actions of U are known."""
-    cfg = run.config
     if not splits.oracle:
         raise ValueError("baselines.oracle needs the true actions of the unlabelled split: only a simulated split "
                          "(data.split.simulated_unlabelled_fraction > 0) keeps them")
@@ -119,25 +120,31 @@ def _oracle_stage(run: SwirlRun, base: str, splits: Splits) -> OracleBaseline:
     metrics: dict[str, Metrics] = {"val": {}, "test": {}}
     train_log = []
     for role in ROLES:
-        target = Layout.checkpoint("oracle", role.name)
-        _, history = train_sft(base, run.path(target), run.path(Layout.logs(f"oracle-{role.name}")), data, (role,),
-                               cfg.sft, cfg.seed, run.prompt_format, splits.val, lora=cfg.model.lora)
-        train_log += [{**h, "role": role.name} for h in train_log_of(history)]
-        for split, values in _evaluate(run, role, target, splits, "oracle").items():
+        _, history, evaluated = _sft_from_base(run, base, splits, data, role, "oracle", f"oracle-{role.name}")
+        train_log += [{**h, "role": role.name} for h in history]
+        for split, values in evaluated.items():
             metrics[split] |= values
     return OracleBaseline(transitions=len(data), val=metrics["val"], test=metrics["test"], train_log=train_log)
+
+
+def _sft_from_base(run: SwirlRun, base: str, splits: Splits, data: list[Transition], role: Role, folder: str,
+                   logs: str) -> tuple[str, list[dict[str, Any]], dict[str, Metrics]]:
+    """The oracle's recipe for one role: SFT from the base model on ``data`` with the run's SFT settings, seed
+    and early stopping on validation, into ``checkpoints/<folder>/<role>``, then evaluated (predictions under
+    ``predictions/<folder>/``). Returns the checkpoint, the train log and the metrics per split."""
+    cfg = run.config
+    target = Layout.checkpoint(folder, role.name)
+    _, history = train_sft(base, run.path(target), run.path(Layout.logs(logs)), data, (role,), cfg.sft, cfg.seed,
+                           run.prompt_format, splits.val, lora=cfg.model.lora)
+    return target, train_log_of(history), _evaluate(run, role, target, splits, folder)
 
 
 def _pseudo_label_sft_stage(run: SwirlRun, base: str, splits: Splits) -> PseudoLabelSFTBaseline:
     """The oracle's FWM recipe (:func:`_oracle_stage`: the same base, settings, seed and validation) on the
     labelled split plus iteration 1's pseudo-labelled pairs (``latent/iter1.jsonl``)."""
-    cfg = run.config
     data = splits.labelled + read_transitions(run.path(Layout.latent(1)))
-    target = Layout.checkpoint("pseudo-label-sft", "fwm")
-    _, history = train_sft(base, run.path(target), run.path(Layout.logs("pseudo-label-sft")), data, (FWM,),
-                           cfg.sft, cfg.seed, run.prompt_format, splits.val, lora=cfg.model.lora)
-    metrics = _evaluate(run, FWM, target, splits, "pseudo-label-sft")
-    return PseudoLabelSFTBaseline(checkpoint=target, transitions=len(data), train_log=train_log_of(history),
+    target, history, metrics = _sft_from_base(run, base, splits, data, FWM, "pseudo-label-sft", "pseudo-label-sft")
+    return PseudoLabelSFTBaseline(checkpoint=target, transitions=len(data), train_log=history,
                                   val=metrics["val"], test=metrics["test"])
 
 
