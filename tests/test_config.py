@@ -58,6 +58,12 @@ def test_field_and_cross_field_errors_come_in_one_pass(tmp_path):
     assert "baselines.bootstrap reuses iteration 1" in message and "normalised needs a finite set" in message
 
 
+def test_self_training_needs_an_iteration_to_take_pseudo_labels_from(tmp_path):
+    with pytest.raises(ConfigError, match="swirl.self_training trains on the last iteration's pseudo-labels"):
+        load_config(_write(tmp_path, "swirl:\n  iterations: 0\n  self_training: true\n"))
+    assert load_config(_write(tmp_path, "swirl:\n  self_training: true\n")).swirl.self_training
+
+
 def test_shared_base_adapters_need_separate_roles(tmp_path):
     path = _write(tmp_path, "model:\n  shared: true\n  lora: {r: 4, shared_base: true}\n")
     with pytest.raises(ConfigError, match="shared_base gives each role its own adapter"):

@@ -128,6 +128,25 @@ class PhaseTraining(StageResult):
         return {key: value for key, value in made.items() if value is not None}
 
 
+SELF_TRAINING = "self-training"  # the phase of swirl.self_training (its stage, checkpoint and log folder)
+
+
+@dataclass(frozen=True, kw_only=True)
+class SelfTraining(StageResult):
+    """``self-training`` (``swirl.self_training``): SFT of the FWM from the base model on the labelled split
+    plus the last iteration's pseudo-labelled pairs, the IDM carried over from the phase before."""
+
+    iteration: int  # whose pseudo-labelled pairs it trained on (``data/latent/iter<k>.jsonl``)
+    fwm: str  # checkpoint folders, relative to the run folder (the IDM's unchanged)
+    idm: str
+    transitions: int  # labelled transitions plus pseudo-labelled pairs trained on
+    train_log: TrainLog
+
+    @property
+    def checkpoints(self) -> Checkpoints:
+        return {"fwm": self.fwm, "idm": self.idm}
+
+
 @dataclass(frozen=True, kw_only=True)
 class Evaluation(StageResult):
     """``<phase>/eval``: both roles after a phase, on validation and test."""
@@ -284,11 +303,12 @@ class RunInfo(TypedDict):
 
 
 class PhaseResult(TypedDict):
-    """One trained phase of the SWIRL loop (``sft``, ``iter<k>/phase<1|2>``), evaluated on val and test."""
+    """One trained phase of the SWIRL loop (``sft``, ``iter<k>/phase<1|2>``, ``self-training``), evaluated on
+    val and test."""
 
     name: str
-    iteration: int
-    role: str  # "both" (SFT), "fwm" (Phase I) or "idm" (Phase II)
+    iteration: int  # self-training: the iteration whose pseudo-labelled pairs it trained on
+    role: str  # "both" (SFT), "fwm" (Phase I, self-training) or "idm" (Phase II)
     train_log: TrainLog
     val: Metrics
     test: Metrics
@@ -298,15 +318,24 @@ class PhaseResult(TypedDict):
     latent_actions: NotRequired[dict[str, float]]  # Phase I: the latent actions' diagnostics
     warm_start_check: NotRequired[dict[str, Any]]  # Phase I: IDM accuracy and the reward signal
     phase2_check: NotRequired[dict[str, Any]]  # Phase II: the reward signal on the IDM's sampled actions
+    transitions: NotRequired[int]  # self-training: labelled transitions plus pseudo-labelled pairs trained on
 
 
-def phase_result(name: str, iteration: int, role: str, training: SftTraining | PhaseTraining,
+def grpo_phase(phase: Mapping[str, Any]) -> bool:
+    """Whether an entry of ``metrics.json``'s ``phases`` was trained by GRPO (Phase I or II), so that it has a
+    reward and a frozen role to check; SFT and self-training are supervised."""
+    return phase.get("role") not in (None, "both") and phase.get("name") != SELF_TRAINING
+
+
+def phase_result(name: str, iteration: int, role: str, training: SftTraining | PhaseTraining | SelfTraining,
                  evaluation: Evaluation) -> PhaseResult:
     """The entry of ``metrics.json``'s ``phases`` for a trained phase and its evaluation (``role``: ``"both"``
     for SFT, else the trained role's name)."""
     phase = training if isinstance(training, PhaseTraining) else None
     result: PhaseResult = {"name": name, "iteration": iteration, "role": role, "train_log": training.train_log,
                            "val": evaluation.val, "test": evaluation.test, "checkpoints": evaluation.checkpoints}
+    if isinstance(training, SelfTraining):
+        result["transitions"] = training.transitions
     if phase is not None:
         result["nonfinite_scores"] = phase.nonfinite_scores
     if evaluation.rollout is not None:

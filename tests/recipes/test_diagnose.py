@@ -23,5 +23,8 @@ def test_each_phase_starts_from_the_checkpoints_and_validation_of_the_phase_befo
         ("iter1/phase2", 1, IDM, {"fwm": "c/i1p1/fwm", "idm": "c/sft/idm"}, {"idm/grounded_accuracy": 0.1}),
         ("iter2/phase1", 2, FWM, {"fwm": "c/i1p1/fwm", "idm": "c/i1p2/idm"}, {"idm/grounded_accuracy": 0.1})]
     assert starting_points(phases[:1]) == []  # SFT alone (swirl.iterations: 0)
+    # self-training is SFT from the base: no reward, so no check
+    trained = phase("self-training", 2, "fwm", "c/self-training/fwm", "c/i1p2/idm")
+    assert starting_points([*phases, trained]) == starting_points(phases)
     with pytest.raises(ValueError, match="no phase before it"):
         starting_points(phases[2:3])

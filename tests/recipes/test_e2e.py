@@ -360,11 +360,24 @@ def test_eval_of_a_pruned_phase_is_a_clear_error(tmp_path):
         load_world_model(tmp_path, "sft")
 
 
+def test_best_fwm_is_chosen_among_every_phase_self_training_included():
+    from swirl_wm.recipes.swirl import _best
+
+    def phase(name, accuracy):
+        return {"name": name, "val": {"fwm/field_accuracy": accuracy}}
+
+    phases = [phase("sft", 0.6), phase("iter1/phase1", 0.7), phase("iter1/phase2", 0.7), phase("self-training", 0.8)]
+    assert _best(phases, "fwm/field_accuracy") == "self-training"
+    phases[-1]["val"]["fwm/field_accuracy"] = 0.7  # a tie goes to the earlier phase
+    assert _best(phases, "fwm/field_accuracy") == "iter1/phase1"
+
+
 @pytest.mark.slow
 def test_phase1_from_the_bootstrap_fwm_and_the_pseudo_label_sft(tmp_path):
     """``baselines.bootstrap_phase1``: Phase I on iteration 1's pairs and latent actions, from the bootstrap
-    FWM; ``baselines.pseudo_label_sft``: the oracle's FWM recipe on L + those pairs; a finished run takes both
-    as added stages."""
+    FWM; ``baselines.pseudo_label_sft``: the oracle's FWM recipe on L + those pairs; ``swirl.self_training``:
+    the same recipe as a phase; a finished run takes all three as added stages, and a rerun skips them."""
+    from swirl_wm.evaluation.run_eval import phase_checkpoints
     from swirl_wm.reporting.benchmark import aggregate
 
     run = tmp_path / "run"
@@ -373,9 +386,11 @@ def test_phase1_from_the_bootstrap_fwm_and_the_pseudo_label_sft(tmp_path):
     config.write_text(text + "baselines: {bootstrap: true}\n", encoding="utf-8")
     runner = CliRunner()
     assert (result := runner.invoke(app, ["train", str(config)])).exit_code == 0, result.output
-    extended = runner.invoke(app, ["train", str(config), "--set", "baselines.bootstrap_phase1=true",
-                                   "--set", "baselines.pseudo_label_sft=true", "--set", "baselines.oracle=true"])
+    more = ["--set", "baselines.bootstrap_phase1=true", "--set", "baselines.pseudo_label_sft=true",
+            "--set", "baselines.oracle=true", "--set", "swirl.self_training=true"]
+    extended = runner.invoke(app, ["train", str(config), *more])
     assert extended.exit_code == 0, extended.output
+    assert "[stage] self-training\n" in extended.output and "[stage] self-training/eval" in extended.output
     assert "[stage] baselines/bootstrap_phase1" in extended.output and "[skip] baselines/bootstrap" in extended.output
     metrics = json.loads((run / "metrics.json").read_text())
     arm = metrics["baselines"]["bootstrap_phase1"]
@@ -396,6 +411,35 @@ def test_phase1_from_the_bootstrap_fwm_and_the_pseudo_label_sft(tmp_path):
     assert oracle["transitions"] == data["labelled"] + data["unlabelled"]
     assert {r["role"] for r in oracle["train_log"]} == {"fwm", "idm"}
     assert (run / "checkpoints/oracle/fwm").is_dir() and (run / "checkpoints/oracle/idm").is_dir()
+    # self-training: the last phase, a new FWM trained on L + iteration 1's pseudo-labelled pairs beside Phase
+    # I's IDM (here the SFT one: train_idm is false); the IDM's numbers carried over, the FWM's its own
+    *earlier, trained = metrics["phases"]
+    assert [p["name"] for p in metrics["phases"]] == ["sft", "iter1/phase1", "self-training"]
+    assert (trained["role"], trained["iteration"]) == ("fwm", 1)
+    assert trained["checkpoints"] == {"fwm": "checkpoints/self-training/fwm", "idm": earlier[-1]["checkpoints"]["idm"]}
+    pseudo_labelled = len((run / "data/latent/iter1.jsonl").read_text().splitlines())
+    assert trained["transitions"] == data["labelled"] + pseudo_labelled == pseudo["transitions"]
+    assert trained["train_log"] and not any("reward" in e for e in trained["train_log"])
+    # the pseudo-label SFT baseline's recipe, data and seed: the same weights
+    assert not _changed(_weights(ckpt / "pseudo-label-sft/fwm"), _weights(ckpt / "self-training/fwm"))
+    for split in ("val", "test"):
+        idm = {k: v for k, v in trained[split].items() if k.startswith("idm/")}
+        assert idm and idm == {k: v for k, v in earlier[-1][split].items() if k.startswith("idm/")}
+        assert "fwm/field_accuracy" in trained[split] and "cycle/rouge_l" in trained[split]
+    assert len((run / "predictions/self-training/test-fwm.jsonl").read_text().splitlines()) == 3
+    # the best FWM is chosen among every phase, self-training included (ties to the earlier phase)
+    key = metrics["best"]["criterion"]["fwm"].partition(" ")[2]
+    scores = [p["val"][key] for p in metrics["phases"]]
+    assert metrics["best"]["fwm"] == metrics["phases"][scores.index(max(scores))]["name"]
+    assert phase_checkpoints(run, "self-training") == trained["checkpoints"]
+    assert "self-training" in (run / "checkpoints/self-training/fwm/README.md").read_text()
+    assert "self-training" in (run / "report.md").read_text() and "swirl: self-training" in rows
+    # a rerun resumes: every stage is done
+    rerun = runner.invoke(app, ["train", str(config), *more])
+    assert rerun.exit_code == 0, rerun.output
+    assert "[skip] self-training (done" in rerun.output and "[skip] self-training/eval" in rerun.output
+    assert "[stage]" not in rerun.output
+    assert json.loads((run / "metrics.json").read_text())["phases"][-1]["val"] == trained["val"]
 
 
 # The whole-loop config on BFCL's JSON states, the FWM writing only the changes (model.fwm_target).

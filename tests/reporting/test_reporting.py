@@ -256,3 +256,18 @@ def test_header_names_the_other_commits_a_resumed_run_ran_at(tmp_path: Path) -> 
     assert "| git commit | `abc123` (report); stages also ran at `def456` |" in text
     metrics["run"]["stage_commits"] = {"data": "abc123"}
     assert "| git commit | `abc123` |" in write_report(metrics, tmp_path / "report.md", None).read_text()
+
+
+def test_a_self_training_phase_renders_as_a_phase_not_as_grpo(tmp_path: Path) -> None:
+    # its log is SFT's (loss, eval_loss, no reward): no reward-hacking check, a row and a plot like any phase
+    metrics = _metrics()
+    sft_log = [{"step": 1, "loss": 2.0}, {"step": 2, "loss": 1.5, "eval_loss": 1.7}, {"step": 3, "loss": 1.2}]
+    metrics["phases"].append({"name": "self-training", "iteration": 1, "role": "fwm", "transitions": 40,
+                              "val": _scores(70.0), "test": _scores(71.0), "train_log": sft_log})
+    metrics["best"]["fwm"] = "self-training"
+    report = write_report(metrics, tmp_path / "report.md", None).read_text("utf-8")
+    row = _row(metrics_table(metrics, split="test"), "self-training")
+    assert row[:2] == ["**self-training**", "FWM"] and "71.00" in row
+    assert "`self-training`" not in report.partition("reward hacking")[2].partition("##")[0]
+    assert plot_run(metrics, tmp_path / "run.png").stat().st_size > 1000
+

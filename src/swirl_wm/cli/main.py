@@ -277,8 +277,8 @@ def evaluate(
     data: Annotated[Path | None, typer.Option(
         help="JSONL transitions with gold actions (required for SWIRL runs; for agent runs, expert episodes "
              "for the policy's world model, default the run's held-out walkthroughs)")] = None,
-    phase: Annotated[str, typer.Option(help="'best' or a phase name: sft, iter1/phase1 (SWIRL); sft, rl (agent)")
-                     ] = "best",
+    phase: Annotated[str, typer.Option(
+        help="'best' or a phase name: sft, iter1/phase1, self-training (SWIRL); sft, rl (agent)")] = "best",
     output: Annotated[Path | None, typer.Option(help="write the metrics as JSON here")] = None,
     rollout_steps: Annotated[int, typer.Option(min=0, help="SWIRL runs: also roll the labelled episodes' gold "
                                                       "plans out for up to this many steps (metrics per step)")] = 0,
@@ -464,7 +464,8 @@ def diagnose(
 
 
 RunOption = Annotated[Path | None, typer.Option(help="a run folder written by `swirl train` (or use --fwm/--idm)")]
-PhaseOption = Annotated[str, typer.Option(help="'best' (by validation) or a phase name: sft, iter1/phase1, ...")]
+PhaseOption = Annotated[str, typer.Option(
+    help="'best' (by validation) or a phase name: sft, iter1/phase1, ..., self-training")]
 FwmOption = Annotated[Path | None, typer.Option(help="a plain HF folder holding the FWM (instead of --run)")]
 IdmOption = Annotated[Path | None, typer.Option(help="a plain HF folder holding the IDM (default: --fwm, shared)")]
 DescriptionOption = Annotated[str | None, typer.Option(

@@ -310,6 +310,14 @@ class SwirlConfig(_Strict):
         0.0, ge=0, description="λ: Phase I's loss adds λ · NLL(y | x, ẑ), the observed next state's mean token "
         "negative log-likelihood under the latent action (the bootstrap's loss inside GRPO, in the policy's "
         "own forward pass). Needs swirl.phase1.share_prompt_prefix. Not in the paper. 0 = the paper's loss")
+    self_training: bool = Field(
+        False, description="after the last iteration, one more phase, 'self-training': SFT of the FWM from the "
+        "base model (the run's sft settings, to early stopping on validation) on the labelled split plus the last "
+        "iteration's pseudo-labelled pairs (Phase I's pairs with the IDM's latent actions, best-of-K with "
+        "latent_action.candidates > 1), the IDM carried over unchanged; evaluated like every phase, so it "
+        "competes for the best FWM on validation. Label-free; not in the paper: this project's addition, the "
+        "recipe of baselines.pseudo_label_sft as a phase (studies/phase1-objective: 0.72 of the oracle gap at "
+        "20 labelled episodes with best-of-8 labels, where Phase I closed none); needs iterations ≥ 1")
     warm_start_check: WarmStartCheckConfig = Field(default_factory=WarmStartCheckConfig)
 
 
@@ -333,7 +341,8 @@ class BaselinesConfig(_Strict):
         False, description="SFT of the FWM from the base model on the labelled split plus iteration 1's "
                            "pseudo-labelled pairs: the oracle's recipe (to early stopping on validation) with the "
                            "IDM's latent actions in place of the true ones, so oracle − this is what the "
-                           "pseudo-labels' errors cost; label-free; needs iterations ≥ 1")
+                           "pseudo-labels' errors cost; label-free; needs iterations ≥ 1. The same recipe as a "
+                           "phase of the run, on the last iteration's pairs: swirl.self_training")
     best_of_n: int = Field(
         0, ge=0, description="N next states sampled from the SFT FWM, the one the SFT IDM scores highest "
                              "kept (test-time verification); 0 = off")
@@ -410,6 +419,9 @@ class RunConfig(_Strict):
             problems.append("baselines.bootstrap reuses iteration 1's pseudo-labels: set swirl.iterations ≥ 1")
         if self.baselines.pseudo_label_sft and self.swirl.iterations < 1:
             problems.append("baselines.pseudo_label_sft reuses iteration 1's pseudo-labels: set swirl.iterations ≥ 1")
+        if self.swirl.self_training and self.swirl.iterations < 1:
+            problems.append("swirl.self_training trains on the last iteration's pseudo-labels: set "
+                            "swirl.iterations ≥ 1")
         if self.baselines.bootstrap_phase1 and not self.baselines.bootstrap:
             problems.append("baselines.bootstrap_phase1 starts from the bootstrap FWM: set baselines.bootstrap: true")
         env = env_spec(self.data.env)

@@ -7,7 +7,8 @@
 - **bootstrap → Phase I**: Phase I started from the bootstrap FWM (do the two signals add up?);
 - **pseudo-label SFT**: the oracle's recipe for the FWM (from the base, to early stopping) on L + iteration
   1's pseudo-labelled pairs: the oracle with the IDM's actions, so that oracle − pseudo-label SFT is what the
-  pseudo-labels' errors cost and pseudo-label SFT − bootstrap what the longer training buys;
+  pseudo-labels' errors cost and pseudo-label SFT − bootstrap what the longer training buys (the same recipe
+  as a phase that competes for the best FWM, on the last iteration's pairs: ``swirl.self_training``);
 - the **trivial baselines** (copy the state, the no-op rule, the most frequent action).
 
 :func:`baseline_stages` runs the configured ones in that order.
@@ -26,7 +27,7 @@ from swirl_wm.evaluation.baselines import trivial_baselines
 from swirl_wm.evaluation.best_of_n import best_of_n
 from swirl_wm.evaluation.evaluate import evaluate_role, prediction_metrics
 from swirl_wm.recipes.run import SwirlRun
-from swirl_wm.recipes.stages import phase_nll_weight, phase_reward, phase_seed
+from swirl_wm.recipes.stages import phase_nll_weight, phase_reward, phase_seed, sft_from_base
 from swirl_wm.records import FWM, ROLES, Role, Transition
 from swirl_wm.results import (
     Baseline,
@@ -129,19 +130,18 @@ def _oracle_stage(run: SwirlRun, base: str, splits: Splits) -> OracleBaseline:
 
 def _sft_from_base(run: SwirlRun, base: str, splits: Splits, data: list[Transition], role: Role, folder: str,
                    logs: str) -> tuple[str, list[dict[str, Any]], dict[str, Metrics]]:
-    """The oracle's recipe for one role: SFT from the base model on ``data`` with the run's SFT settings, seed
-    and early stopping on validation, into ``checkpoints/<folder>/<role>``, then evaluated (predictions under
-    ``predictions/<folder>/``). Returns the checkpoint, the train log and the metrics per split."""
-    cfg = run.config
-    target = Layout.checkpoint(folder, role.name)
-    _, history = train_sft(base, run.path(target), run.path(Layout.logs(logs)), data, (role,), cfg.sft, cfg.seed,
-                           run.prompt_format, splits.val, lora=cfg.model.lora)
-    return target, train_log_of(history), _evaluate(run, role, target, splits, folder)
+    """:func:`~swirl_wm.recipes.stages.sft_from_base` (the oracle's recipe for one role), then the role
+    evaluated alone (predictions under ``predictions/<folder>/``). Returns the checkpoint, the train log and
+    the metrics per split."""
+    target, history = sft_from_base(run, base, splits, data, role, folder, logs)
+    return target, history, _evaluate(run, role, target, splits, folder)
 
 
 def _pseudo_label_sft_stage(run: SwirlRun, base: str, splits: Splits) -> PseudoLabelSFTBaseline:
     """The oracle's FWM recipe (:func:`_oracle_stage`: the same base, settings, seed and validation) on the
-    labelled split plus iteration 1's pseudo-labelled pairs (``latent/iter1.jsonl``)."""
+    labelled split plus iteration 1's pseudo-labelled pairs (``latent/iter1.jsonl``). The study's instrument;
+    ``swirl.self_training`` is the same recipe as a phase of the run (on the last iteration's pairs, evaluated
+    with the IDM and selectable as the best FWM: :func:`~swirl_wm.recipes.stages.self_training_stage`)."""
     data = splits.labelled + read_transitions(run.path(Layout.latent(1)))
     target, history, metrics = _sft_from_base(run, base, splits, data, FWM, "pseudo-label-sft", "pseudo-label-sft")
     return PseudoLabelSFTBaseline(checkpoint=target, transitions=len(data), train_log=history,

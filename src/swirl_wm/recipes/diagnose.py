@@ -38,6 +38,7 @@ from swirl_wm.recipes.run import SwirlRun
 from swirl_wm.recipes.stages import phase2_groups, phase_pairs, phase_reward, phase_seed, warm_start_figures
 from swirl_wm.records import FWM, Role, Transition
 from swirl_wm.reporting.run_info import provenance
+from swirl_wm.results import grpo_phase
 from swirl_wm.run_folder import Announce, Layout
 
 DEFAULT_PAIRS = 16  # pairs per phase when the run had no check of its own: G samples each, seconds on a CPU
@@ -46,14 +47,14 @@ DEFAULT_PAIRS = 16  # pairs per phase when the run had no check of its own: G sa
 def starting_points(phases: list[dict[str, Any]]) -> list[tuple[str, int, Role, dict[str, str], dict[str, float]]]:
     """Per GRPO phase of a run's ``metrics.json`` phases: its name, iteration, trained role, the checkpoints it
     started from (the phase before it: for Phase II the frozen FWM is the new one, the IDM the previous one)
-    and that phase's validation metrics.
+    and that phase's validation metrics. SFT and self-training, which have no reward, are left out.
 
     Raises:
         ValueError: a GRPO phase comes first (no phase before it to start from).
     """
     out = []
     for k, phase in enumerate(phases):
-        if phase["role"] == "both":
+        if not grpo_phase(phase):
             continue
         if k == 0:
             raise ValueError(f"{phase['name']}: a GRPO phase with no phase before it")

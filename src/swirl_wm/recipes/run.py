@@ -12,8 +12,9 @@ from swirl_wm.run_folder import Layout, RunFolder
 # Settings that add stages after the finished ones but never change what a finished stage computed: a
 # finished run may resume with more SWIRL iterations or another baseline (``--set swirl.iterations=2``), and
 # only the new stages run. (With fewer iterations the report shows the first ones; nothing is deleted.)
-EXTENDABLE = (("swirl", "iterations"), ("baselines", "bootstrap"), ("baselines", "oracle"),
-              ("baselines", "best_of_n"), ("baselines", "bootstrap_phase1"), ("baselines", "pseudo_label_sft"))
+EXTENDABLE = (("swirl", "iterations"), ("swirl", "self_training"), ("baselines", "bootstrap"),
+              ("baselines", "oracle"), ("baselines", "best_of_n"), ("baselines", "bootstrap_phase1"),
+              ("baselines", "pseudo_label_sft"))
 
 
 class SwirlRun(RunFolder):

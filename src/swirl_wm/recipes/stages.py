@@ -1,5 +1,6 @@
 """The stages of the SWIRL loop (SWIRL §3.3–3.5, method.md §1.3–1.5): SFT warm start, one phase (Phase I or
-II, with the latent actions before Phase I and the reward check before either), and the evaluation after a
+II, with the latent actions before Phase I and the reward check before either), self-training on the last
+iteration's pseudo-labels (``swirl.self_training``, this project's addition), and the evaluation after a
 phase. Each returns its typed result (:mod:`swirl_wm.results`), which the run's ledger records."""
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from swirl_wm.backend.grpo import train_grpo
 from swirl_wm.backend.logs import train_log_of
 from swirl_wm.backend.sft import train_sft
 from swirl_wm.config import GRPOPhaseConfig
-from swirl_wm.data.jsonl import group_episodes, write_transitions
+from swirl_wm.data.jsonl import group_episodes, read_transitions, write_transitions
 from swirl_wm.data.splits import Splits
 from swirl_wm.envs.registry import env_spec
 from swirl_wm.evaluation.cycle import cycle_metrics
@@ -29,7 +30,16 @@ from swirl_wm.objectives.latent import infer_latent_actions
 from swirl_wm.objectives.rewards import SwirlReward
 from swirl_wm.recipes.run import SwirlRun
 from swirl_wm.records import FWM, IDM, ROLES, Role, Transition, original_state
-from swirl_wm.results import Checkpoints, Evaluation, Metrics, PhaseTraining, SftTraining
+from swirl_wm.results import (
+    SELF_TRAINING,
+    Checkpoints,
+    Evaluation,
+    Metrics,
+    PhaseTraining,
+    SelfTraining,
+    SftTraining,
+    TrainLog,
+)
 from swirl_wm.run_folder import Layout, save_predictions
 
 
@@ -82,6 +92,35 @@ def sft_stage(run: SwirlRun, base: str, splits: Splits) -> SftTraining:
                 atomic_write_text(done, json.dumps(role_log))
         logs += [{**h, "role": role.name} for h in role_log]
     return SftTraining(fwm=Layout.checkpoint("sft", "fwm"), idm=Layout.checkpoint("sft", "idm"), train_log=logs)
+
+
+def sft_from_base(run: SwirlRun, base: str, splits: Splits, data: list[Transition], role: Role, folder: str,
+                  logs: str) -> tuple[str, TrainLog]:
+    """The oracle's recipe for one role: SFT from the base model on ``data`` with the run's SFT settings, seed
+    and early stopping on validation, into ``checkpoints/<folder>/<role>`` (logs under ``logs/<logs>``).
+    Returns the run-relative checkpoint and the train log."""
+    cfg = run.config
+    target = Layout.checkpoint(folder, role.name)
+    _, history = train_sft(base, run.path(target), run.path(Layout.logs(logs)), data, (role,), cfg.sft, cfg.seed,
+                           run.prompt_format, splits.val, lora=cfg.model.lora)
+    return target, train_log_of(history)
+
+
+def self_training_stage(run: SwirlRun, base: str, start: Evaluation, splits: Splits,
+                        iteration: int) -> SelfTraining:
+    """``swirl.self_training`` (this project's addition, not the paper's; studies/phase1-objective): the FWM
+    by :func:`sft_from_base` on the labelled split plus iteration ``iteration``'s pseudo-labelled pairs
+    (``data/latent/iter<k>.jsonl``: Phase I's pairs with the IDM's latent actions, best-of-K with
+    ``swirl.latent_action.candidates`` > 1). The IDM is the one ``start`` evaluated, unchanged, as Phase I
+    leaves it; the same recipe as the ``baselines.pseudo_label_sft`` baseline, there on iteration 1's pairs.
+
+    Raises:
+        FileNotFoundError: iteration ``iteration``'s Phase I wrote no pseudo-labelled pairs.
+    """
+    data = splits.labelled + read_transitions(run.path(Layout.latent(iteration)))
+    fwm, history = sft_from_base(run, base, splits, data, FWM, SELF_TRAINING, SELF_TRAINING)
+    return SelfTraining(iteration=iteration, fwm=fwm, idm=start.checkpoints["idm"], transitions=len(data),
+                        train_log=history)
 
 
 def _pairs_used(config: GRPOPhaseConfig) -> int | None:

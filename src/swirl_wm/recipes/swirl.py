@@ -6,7 +6,10 @@ Reads in the algorithm's order (SWIRL §3.5, method.md §1.5):
 2. SFT warm start of the FWM and the IDM on the labelled split;
 3. for each iteration: Phase I trains the FWM against the frozen IDM, Phase II trains the IDM against the
    new, frozen FWM; a checkpoint is saved after every phase;
-4. after every phase both roles are evaluated on validation and test; the best phase of each role is
+4. with ``swirl.self_training`` (this project's addition, not the paper's), one more phase, ``self-training``:
+   the FWM trained from the base model on the labelled split plus the last iteration's pseudo-labelled pairs,
+   the IDM unchanged;
+5. after every phase both roles are evaluated on validation and test; the best phase of each role is
    chosen on validation only; ``metrics.json``, a plot and a Markdown report are written.
 
 Every stage is recorded in the run's ledger once its outputs are in place, so running the same command
@@ -28,17 +31,19 @@ from swirl_wm.evaluation.evaluate import selection_metric
 from swirl_wm.recipes.baselines import baseline_stages, trivial_stage
 from swirl_wm.recipes.data import base_model, check_extras, check_generation_budgets, data_stage
 from swirl_wm.recipes.run import SwirlRun
-from swirl_wm.recipes.stages import eval_stage, phase_stage, sft_stage
+from swirl_wm.recipes.stages import eval_stage, phase_stage, self_training_stage, sft_stage
 from swirl_wm.records import FWM, IDM, ROLES
 from swirl_wm.reporting.model_card import write_model_cards
 from swirl_wm.reporting.run_info import run_info, write_run_outputs
 from swirl_wm.results import (
+    SELF_TRAINING,
     Baseline,
     DataSummary,
     Evaluation,
     PhaseResult,
     PhaseTraining,
     RunInfo,
+    SelfTraining,
     SftTraining,
     SwirlMetrics,
     TrivialBaselines,
@@ -88,6 +93,17 @@ def _swirl_stages(run: SwirlRun) -> SwirlMetrics:
             evaluation = run.stage(f"{name}/eval", Evaluation,
                                    partial(eval_stage, run, name, done.checkpoints, evaluation, splits))
             phases.append(phase_result(name, it, trained.name, done, evaluation))
+    if config.swirl.self_training:
+        last = config.swirl.iterations
+        selftrained = run.stage(SELF_TRAINING, SelfTraining,
+                                partial(self_training_stage, run, base.path, evaluation, splits, last),
+                                all_processes=True)
+        if selftrained.iteration != last:  # the ledger's record: a run extended by more iterations keeps it
+            run.announce(f"{SELF_TRAINING}: trained on iteration {selftrained.iteration}'s pseudo-labels, not "
+                         f"iteration {last}'s; start a new run folder to self-train on the last iteration's")
+        evaluation = run.stage(f"{SELF_TRAINING}/eval", Evaluation,
+                               partial(eval_stage, run, SELF_TRAINING, selftrained.checkpoints, evaluation, splits))
+        phases.append(phase_result(SELF_TRAINING, selftrained.iteration, FWM.name, selftrained, evaluation))
     baselines = baseline_stages(run, base.path, sft.checkpoints, splits)
     trivial = run.stage("baselines/trivial", TrivialBaselines, lambda: trivial_stage(run, splits))
     metrics = _metrics(run, run_info(config, base, run.wall_time_s()), data, phases, baselines, trivial, splits)

@@ -19,7 +19,7 @@ from typing import Any
 
 from swirl_wm.files import atomic_write_text
 from swirl_wm.glossary import better, glossary_rows, is_fraction, table_rank
-from swirl_wm.results import RunInfo, SwirlMetrics
+from swirl_wm.results import RunInfo, SwirlMetrics, grpo_phase
 
 MISSING = "—"
 
@@ -306,7 +306,7 @@ def _reward_hacking_lines(phases: list[dict[str, Any]]) -> list[str]:
     """
     lines = []
     for index, phase in enumerate(phases):
-        if phase.get("role") != "fwm":
+        if phase.get("role") != "fwm" or not grpo_phase(phase):
             continue
         name, log = phase["name"], phase.get("train_log", [])
         if _no_reward_signal(log):

@@ -16,12 +16,16 @@ from huggingface_hub import ModelCardData
 
 from swirl_wm.files import atomic_write_text
 from swirl_wm.reporting.markdown import format_value, md_table, md_text
+from swirl_wm.results import SELF_TRAINING
 
 _ROLE_TEXT = {
     "fwm": "forward world model P(y | x, z): given a state x and an action z, it writes the next state y",
     "idm": "inverse dynamics model Q(z | x, y): given a state x and the next state y, it names the action z",
 }
 _SMOLLM2 = "HuggingFaceTB/SmolLM2-135M-Instruct"
+_SELF_TRAINED = (" Then self-training (swirl.self_training, this project's addition, not the paper's): the FWM "
+                 "trained again from the base model on the labelled transitions plus the state-only pairs of "
+                 "iteration {iteration}, labelled with the IDM's latent actions; the IDM is the previous phase's.")
 
 
 def _base_model(run: dict[str, Any]) -> str | None:
@@ -72,7 +76,8 @@ def model_card(metrics: dict[str, Any], phase: dict[str, Any], role: str, folder
         f"# {md_text(run.get('name', 'run'))}: {' + '.join(r.upper() for r in roles)} after {phase['name']}", "",
         *(f"- **{r.upper()}**, the {_ROLE_TEXT[r]}." for r in roles),
         "- Trained with swirl-wm (SWIRL, arXiv:2602.06130): SFT on labelled transitions, then GRPO phases on "
-        "state-only pairs.",
+        "state-only pairs." + (_SELF_TRAINED.format(iteration=phase.get("iteration"))
+                               if phase["name"] == SELF_TRAINING else ""),
         f"- Base model: `{run.get('model')}` ({run.get('model_source', 'unknown source')}).",
         f"- Data: `{run.get('env')}`; split " + json.dumps({k: v for k, v in data.items() if k != 'wall_time_s'}),
         f"- Seed {run.get('seed')}, git commit `{run.get('git_commit')}`.",
