@@ -134,12 +134,15 @@ SELF_TRAINING = "self-training"  # the phase of swirl.self_training (its stage, 
 @dataclass(frozen=True, kw_only=True)
 class SelfTraining(StageResult):
     """``self-training`` (``swirl.self_training``): SFT of the FWM from the base model on the labelled split
-    plus the last iteration's pseudo-labelled pairs, the IDM carried over from the phase before."""
+    plus every unlabelled pair with a latent action (the last Phase I's labels, the rest labelled by the
+    stage), the IDM carried over from the phase before."""
 
     iteration: int  # whose pseudo-labelled pairs it trained on (``data/latent/iter<k>.jsonl``)
     fwm: str  # checkpoint folders, relative to the run folder (the IDM's unchanged)
     idm: str
     transitions: int  # labelled transitions plus pseudo-labelled pairs trained on
+    pairs_from_phase1: int  # pseudo-labelled pairs whose labels the last Phase I drew
+    pairs_labelled_here: int  # the unlabelled pairs that Phase I did not reach, labelled by the stage
     train_log: TrainLog
 
     @property

@@ -56,6 +56,7 @@ class Layout:
     CHECKPOINTS = "checkpoints"
     LOGS = "logs"
     LATENT = "data/latent"
+    SELF_TRAINING_PAIRS = "data/latent/self-training.jsonl"  # every unlabelled pair with its latent action
     PREDICTIONS = "predictions"
 
     @staticmethod

@@ -411,17 +411,22 @@ def test_phase1_from_the_bootstrap_fwm_and_the_pseudo_label_sft(tmp_path):
     assert oracle["transitions"] == data["labelled"] + data["unlabelled"]
     assert {r["role"] for r in oracle["train_log"]} == {"fwm", "idm"}
     assert (run / "checkpoints/oracle/fwm").is_dir() and (run / "checkpoints/oracle/idm").is_dir()
-    # self-training: the last phase, a new FWM trained on L + iteration 1's pseudo-labelled pairs beside Phase
-    # I's IDM (here the SFT one: train_idm is false); the IDM's numbers carried over, the FWM's its own
+    # self-training: the last phase, a new FWM trained on L + every unlabelled pair with a latent action (Phase
+    # I's 2 labelled pairs, the rest labelled by the stage) beside Phase I's IDM (here the SFT one: train_idm is
+    # false); the IDM's numbers carried over, the FWM's its own
     *earlier, trained = metrics["phases"]
     assert [p["name"] for p in metrics["phases"]] == ["sft", "iter1/phase1", "self-training"]
     assert (trained["role"], trained["iteration"]) == ("fwm", 1)
     assert trained["checkpoints"] == {"fwm": "checkpoints/self-training/fwm", "idm": earlier[-1]["checkpoints"]["idm"]}
-    pseudo_labelled = len((run / "data/latent/iter1.jsonl").read_text().splitlines())
-    assert trained["transitions"] == data["labelled"] + pseudo_labelled == pseudo["transitions"]
+    phase1_pairs = (run / "data/latent/iter1.jsonl").read_text().splitlines()
+    all_pairs = (run / "data/latent/self-training.jsonl").read_text().splitlines()
+    stage = json.loads((run / "state.json").read_text())["stages"]["self-training"]
+    assert stage["pairs_from_phase1"] == len(phase1_pairs) == 2  # max_steps 1 × 4 rollouts / G 2
+    assert stage["pairs_labelled_here"] == data["unlabelled"] - 2 > 0  # sample mode drops none
+    assert all_pairs[:2] == phase1_pairs and len(all_pairs) == data["unlabelled"]
+    assert all(json.loads(line)["z"] for line in all_pairs)
+    assert trained["transitions"] == data["labelled"] + data["unlabelled"] > pseudo["transitions"]
     assert trained["train_log"] and not any("reward" in e for e in trained["train_log"])
-    # the pseudo-label SFT baseline's recipe, data and seed: the same weights
-    assert not _changed(_weights(ckpt / "pseudo-label-sft/fwm"), _weights(ckpt / "self-training/fwm"))
     for split in ("val", "test"):
         idm = {k: v for k, v in trained[split].items() if k.startswith("idm/")}
         assert idm and idm == {k: v for k, v in earlier[-1][split].items() if k.startswith("idm/")}

@@ -312,9 +312,10 @@ class SwirlConfig(_Strict):
         "own forward pass). Needs swirl.phase1.share_prompt_prefix. Not in the paper. 0 = the paper's loss")
     self_training: bool = Field(
         False, description="after the last iteration, one more phase, 'self-training': SFT of the FWM from the "
-        "base model (the run's sft settings, to early stopping on validation) on the labelled split plus the last "
-        "iteration's pseudo-labelled pairs (Phase I's pairs with the IDM's latent actions, best-of-K with "
-        "latent_action.candidates > 1), the IDM carried over unchanged; evaluated like every phase, so it "
+        "base model (the run's sft settings, to early stopping on validation) on the labelled split plus every "
+        "unlabelled pair with the IDM's latent action (the last Phase I's labels, best-of-K with "
+        "latent_action.candidates > 1; the pairs Phase I did not reach labelled the same way by the last "
+        "phase's IDM and FWM), the IDM carried over unchanged; evaluated like every phase, so it "
         "competes for the best FWM on validation. Label-free; not in the paper: this project's addition, the "
         "recipe of baselines.pseudo_label_sft as a phase (studies/phase1-objective: 0.72 of the oracle gap at "
         "20 labelled episodes with best-of-8 labels, where Phase I closed none); needs iterations ≥ 1")
@@ -342,7 +343,7 @@ class BaselinesConfig(_Strict):
                            "pseudo-labelled pairs: the oracle's recipe (to early stopping on validation) with the "
                            "IDM's latent actions in place of the true ones, so oracle − this is what the "
                            "pseudo-labels' errors cost; label-free; needs iterations ≥ 1. The same recipe as a "
-                           "phase of the run, on the last iteration's pairs: swirl.self_training")
+                           "phase of the run, on every unlabelled pair: swirl.self_training")
     best_of_n: int = Field(
         0, ge=0, description="N next states sampled from the SFT FWM, the one the SFT IDM scores highest "
                              "kept (test-time verification); 0 = off")

@@ -109,17 +109,36 @@ def sft_from_base(run: SwirlRun, base: str, splits: Splits, data: list[Transitio
 def self_training_stage(run: SwirlRun, base: str, start: Evaluation, splits: Splits,
                         iteration: int) -> SelfTraining:
     """``swirl.self_training`` (this project's addition, not the paper's; studies/phase1-objective): the FWM
-    by :func:`sft_from_base` on the labelled split plus iteration ``iteration``'s pseudo-labelled pairs
-    (``data/latent/iter<k>.jsonl``: Phase I's pairs with the IDM's latent actions, best-of-K with
-    ``swirl.latent_action.candidates`` > 1). The IDM is the one ``start`` evaluated, unchanged, as Phase I
-    leaves it; the same recipe as the ``baselines.pseudo_label_sft`` baseline, there on iteration 1's pairs.
+    by :func:`sft_from_base` on the labelled split plus **every** unlabelled pair with a latent action.
+
+    The pairs iteration ``iteration``'s Phase I labelled keep their labels (``data/latent/iter<k>.jsonl``: the
+    IDM's latent actions, best-of-K with ``swirl.latent_action.candidates`` > 1); the pairs it did not reach
+    (a Phase I shorter than an epoch over U) are labelled here the same way by the models ``start``
+    evaluated: its IDM samples, its FWM picks. All of them go to ``data/latent/self-training.jsonl``. When
+    Phase I ran a whole epoch this is exactly the ``baselines.pseudo_label_sft`` recipe the study measured.
+    The IDM is the one ``start`` evaluated, unchanged.
 
     Raises:
         FileNotFoundError: iteration ``iteration``'s Phase I wrote no pseudo-labelled pairs.
     """
-    data = splits.labelled + read_transitions(run.path(Layout.latent(iteration)))
+    cfg = run.config
+    labelled_by_phase1 = read_transitions(run.path(Layout.latent(iteration)))
+    reached = {(t.episode_id, t.step) for t in labelled_by_phase1}
+    rest = [t for t in splits.unlabelled if (t.episode_id, t.step) not in reached]
+    labelled_here: list[Transition] = []
+    if rest:
+        la, phase1 = cfg.swirl.latent_action, cfg.swirl.phase1
+        idm = run.scorer(start.checkpoints["idm"])
+        picker = run.scorer(start.checkpoints["fwm"]) if la.candidates > 1 else None
+        labelled_here, _ = infer_latent_actions(idm, rest, la, phase1.temperature, phase1.top_p,
+                                                cfg.eval.batch_size, cfg.seed + 8000, picker)
+        del idm, picker  # freed before SFT loads the base model
+    pairs = labelled_by_phase1 + labelled_here
+    write_transitions(run.path(Layout.SELF_TRAINING_PAIRS), pairs)
+    data = splits.labelled + pairs
     fwm, history = sft_from_base(run, base, splits, data, FWM, SELF_TRAINING, SELF_TRAINING)
     return SelfTraining(iteration=iteration, fwm=fwm, idm=start.checkpoints["idm"], transitions=len(data),
+                        pairs_from_phase1=len(labelled_by_phase1), pairs_labelled_here=len(labelled_here),
                         train_log=history)
 
 
