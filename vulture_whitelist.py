@@ -52,3 +52,5 @@ _.push  # typer command (swirl push)
 _.on_save  # transformers TrainerCallback hook (backend/sft.py ResumeCheckpoints)
 _.on_step_end  # transformers TrainerCallback hook (tests/backend/test_sft.py)
 _.on_train_begin  # transformers TrainerCallback hook (recipes/paw.py _DevCurve)
+_.pairs_from_phase1  # ledger record of SelfTraining (read back by from_json, checked in tests)
+_.pairs_labelled_here  # idem
