@@ -22,9 +22,12 @@ Variants that change only settings used after SFT (``swirl`` / ``baselines``; fo
 entries), so an ablation costs its phases only.
 
 Agent configs (``swirl paw``'s, recognised by their top-level ``env``) run the agent pipeline instead: rows
-are the walkthrough-SFT policy and each variant after RL (success rate, return, steps, the policy's world
-model, RL seconds per step and peak memory), and the JSON adds each variant's time and memory per RL step
-relative to the base variant, paired by seed (PaW's overhead over GRPO).
+are the random admissible policy (the trivial baseline), the walkthrough-SFT policy and each variant after RL
+(success rate on the test tasks and on the train tasks played, return, steps, the policy's world model, the
+fraction of GRPO groups with mixed outcomes, RL seconds per step and peak memory), and the JSON adds each
+variant's time and memory per RL step relative to the base variant, paired by seed (PaW's overhead over GRPO),
+and with ``eval.curve_every`` each variant's dev-task learning curve over seeds (a table, and
+``<output stem>-curve.png`` with the ``report`` extra).
 
     python benchmarks/harness.py configs/physics-bench.yaml --seeds 0 1 2 \\
         --variant greedy:swirl.latent_action.mode=greedy --variant beta1:swirl.phase1.beta=1.0 \\

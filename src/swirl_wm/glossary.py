@@ -57,9 +57,13 @@ METRICS: dict[str, Metric] = {  # in the order tables show them
     "json_field_f1": Metric("fraction", True, _STATES, "F1 of JSON leaves (tool outputs)"),
     "mean_return": Metric("reward", True, ("agent",), "episode return"),
     "mean_steps": Metric("steps", False, ("agent",), "actions per episode"),
+    "mixed_groups": Metric("fraction", True, ("rl",), "GRPO groups with mixed outcomes (a non-zero advantage), "
+                           "mean over generation batches"),
     "peak_rss_mb": Metric("MB", False, ("rl",), "peak resident memory"),
     "seconds_per_step": Metric("seconds", False, ("rl",), "wall time per RL step"),
     "success_rate": Metric("fraction", True, ("agent",), "episodes won"),
+    "train_success_rate": Metric("fraction", True, ("agent",), "episodes won on the first eval.train_tasks train "
+                                 "tasks"),
 }
 
 # The FWM's headline metric where an environment names none (a user's own logs included): ROUGE-L, which SWIRL §4

@@ -8,6 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from swirl_wm.cli.main import app
+from swirl_wm.reporting.benchmark import agent_phases
 
 pytest.importorskip("textworld_express", reason="textworld-express not installed (pip install textworld-express)")
 
@@ -143,6 +144,11 @@ def test_paw_runs_on_physics_goals_with_the_small_tier(tmp_path) -> None:
     rl = stages["rl"]
     assert len(rl["rollouts"]) == 2 and all(0 <= r["mixed_groups"] <= 1 for r in rl["rollouts"])
     assert [p["step"] for p in rl["curve"]] == [0, 1, 2] and "agent/success_rate" in rl["curve"][0]
+    bench = agent_phases(metrics)  # what `swirl bench` aggregates keeps these records
+    assert {"agent/train_success_rate", "rl/mixed_groups"} <= bench["phases"][1]["test"].keys()
+    assert (bench["trivial_baselines"]["random"]["test"]["agent/train_success_rate"]
+            == stages["baseline/random"]["train"]["agent/success_rate"])
+    assert bench["curve"] == rl["curve"]
     sft, trained = (load_file(str(run / f"checkpoints/{s}/model.safetensors")) for s in ("sft", "rl"))
     assert any(not sft[k].equal(trained[k]) for k in trained)
     report = (run / "report.md").read_text()

@@ -12,10 +12,12 @@ from swirl_wm.models.scoring import Scorer
 from swirl_wm.records import Transition
 from swirl_wm.reporting.benchmark import (
     AGENT_TABLE_KEYS,
+    RANDOM_ROW,
     agent_phases,
     aggregate,
     bench_tables,
     benchmark_tables,
+    learning_curve,
     paired_change,
 )
 
@@ -129,6 +131,110 @@ def test_agent_runs_aggregate_and_their_cost_is_paired() -> None:
     assert "| paw: rl | 60.0 % ± 127.1 % |" in table and "rl/seconds_per_step" in table
     with pytest.raises(ValueError, match="differ"):
         paired_change(paw[:1], grpo[1:], "rl/seconds_per_step")
+
+
+def _full_agent_run(seed: int, sft: tuple[float, float], rl: tuple[float, float], random: tuple[float, float],
+                    mixed: list[float], curve: list[tuple[int, float]]) -> dict:
+    """An agent run's metrics.json with every record: (test, train) success of SFT, RL and the random policy,
+    the mixed-group fraction per generation batch, and dev success at RL steps."""
+    def evaluation(test: float, train: float) -> dict:
+        return {"test": {"agent/success_rate": test, "agent/mean_steps": 5.0},
+                "train": {"agent/success_rate": train, "agent/mean_steps": 4.0}}
+
+    stages = {"sft/eval": evaluation(*sft), "rl/eval": evaluation(*rl), "baseline/random": evaluation(*random),
+              "rl": {"seconds_per_step": 10.0, "peak_rss_mb": 1000.0,
+                     "rollouts": [{"success_rate": 0.5, "mixed_groups": m} for m in mixed],
+                     "curve": [{"step": s, "agent/success_rate": v, "agent/mean_steps": 3.0} for s, v in curve]}}
+    return {"run": {"seed": seed}, "stages": stages}
+
+
+def _agent_study() -> dict[str, list[dict]]:
+    """Two variants × two seeds; PaW's seed 1 stopped its curve before step 4."""
+    return {"grpo": [agent_phases(_full_agent_run(0, (0.5, 0.8), (0.6, 0.9), (0.1, 0.2), [0.5, 0.25],
+                                                  [(0, 0.4), (2, 0.5), (4, 0.6)])),
+                     agent_phases(_full_agent_run(1, (0.3, 0.6), (0.4, 0.7), (0.0, 0.1), [0.0, 0.5],
+                                                  [(0, 0.2), (2, 0.3), (4, 0.4)]))],
+            "paw": [agent_phases(_full_agent_run(0, (0.5, 0.8), (0.7, 1.0), (0.1, 0.2), [1.0, 0.5],
+                                                 [(0, 0.4), (2, 0.6), (4, 0.8)])),
+                    agent_phases(_full_agent_run(1, (0.3, 0.6), (0.5, 0.8), (0.0, 0.1), [0.5, 0.5],
+                                                 [(0, 0.2), (2, 0.5)]))]}
+
+
+def test_agent_rows_carry_the_random_policy_train_success_and_mixed_groups() -> None:
+    rows = aggregate(_agent_study())
+    assert [r["row"] for r in rows] == ["sft", "grpo: rl", RANDOM_ROW, "paw: rl"]
+    assert RANDOM_ROW == "random admissible action (trivial)"
+    random = _row(rows, RANDOM_ROW)
+    assert random["metrics"]["agent/success_rate"]["values"] == [0.1, 0.0]
+    assert random["metrics"]["agent/train_success_rate"]["mean"] == pytest.approx(0.15)
+    assert random["delta_vs_sft"]["agent/success_rate"]["values"] == pytest.approx([-0.4, -0.3])
+    assert "rl/mixed_groups" not in random["metrics"] and "rl/mixed_groups" not in _row(rows, "sft")["metrics"]
+    assert _row(rows, "sft")["metrics"]["agent/train_success_rate"]["mean"] == pytest.approx(0.7)
+    grpo = _row(rows, "grpo: rl")
+    assert grpo["metrics"]["agent/train_success_rate"]["values"] == [0.9, 0.7]
+    assert grpo["delta_vs_sft"]["agent/train_success_rate"]["values"] == pytest.approx([0.1, 0.1])
+    # mean over generation batches per seed: (0.5 + 0.25) / 2 and (0 + 0.5) / 2; then over seeds
+    assert grpo["metrics"]["rl/mixed_groups"]["values"] == [0.375, 0.25]
+    assert _row(rows, "paw: rl")["metrics"]["rl/mixed_groups"]["mean"] == pytest.approx(0.625)
+    table = benchmark_tables(rows, AGENT_TABLE_KEYS)
+    header = table.splitlines()[2]
+    assert header == ("| model | agent/success_rate | agent/train_success_rate | agent/mean_steps | rl/mixed_groups | "
+                      "rl/seconds_per_step | rl/peak_rss_mb |")
+    # 0.05 ± t(0.975, 1) · 0.05 = 63.5 pp; 0.15 likewise; no RL, so no mixed groups and no cost
+    assert f"| {RANDOM_ROW} | 5.0 % ± 63.5 % | 15.0 % ± 63.5 % | 5.00 ± 0.00 | — | — | — |" in table
+    assert "| grpo: rl | 50.0 % ± 127.1 % | 80.0 % ± 127.1 % | 5.00 ± 0.00 | 31.2 % ± 79.4 % |" in table
+
+
+def test_agent_learning_curve_is_the_mean_over_seeds_per_step() -> None:
+    curve = learning_curve(_agent_study())
+    assert [p["step"] for p in curve["grpo"]] == [0, 2, 4]
+    assert [p["mean"] for p in curve["grpo"]] == pytest.approx([0.3, 0.4, 0.5])
+    assert curve["grpo"][0]["values"] == [0.4, 0.2] and curve["grpo"][0]["ci95"] == pytest.approx(12.706 * 0.1, 1e-4)
+    assert [p["mean"] for p in curve["paw"]] == pytest.approx([0.3, 0.55, 0.8])
+    assert curve["paw"][2]["seeds"] == [0] and math.isnan(curve["paw"][2]["ci95"])  # only seed 0 reached step 4
+    assert "seeds" not in curve["paw"][1]
+    assert learning_curve({"grpo": [_agent_run(0, 0.5, 0.6, 1.0)]}) == {}  # no eval.curve_every
+
+
+def _agent_result(runs: dict[str, list[dict]]) -> dict:
+    grpo = runs["grpo"]
+    return {"config": {"name": "paw", "env": {"name": "textworld"}}, "variants": {v: {} for v in runs},
+            "rows": aggregate(runs), "curve": learning_curve(runs),
+            "cost_vs_base": {v: {k: paired_change(ms, grpo, k) for k in ("rl/seconds_per_step", "rl/peak_rss_mb")}
+                             for v, ms in runs.items() if v != "grpo"}}
+
+
+def test_bench_tables_print_the_new_columns_and_the_curve() -> None:
+    text = bench_tables(_agent_result(_agent_study()))
+    assert "agent/train_success_rate" in text and "rl/mixed_groups" in text and f"| {RANDOM_ROW} |" in text
+    curve = text[text.index("| RL step |"):].splitlines()
+    assert curve[0] == "| RL step | grpo | paw |"
+    assert curve[2] == "| 0 (SFT) | 30.0 % ± 127.1 % | 30.0 % ± 127.1 % |"
+    assert curve[3] == "| 2 | 40.0 % ± 127.1 % | 55.0 % ± 63.5 % |"
+    assert curve[4] == "| 4 | 50.0 % ± 127.1 % | 80.0 % ± n/a (n = 1) |"
+
+
+def test_bench_tables_of_runs_without_the_new_records_still_render() -> None:
+    runs = {"grpo": [_agent_run(0, 0.5, 0.6, 10.0), _agent_run(1, 0.4, 0.4, 20.0)],
+            "paw": [_agent_run(0, 0.5, 0.7, 11.0), _agent_run(1, 0.4, 0.5, 20.0)]}
+    result = _agent_result(runs)
+    assert result["curve"] == {}
+    text = bench_tables(result)
+    assert "| RL step |" not in text and "train_success_rate" not in text and RANDOM_ROW not in text
+    del result["curve"]  # a result JSON written before the curve was kept
+    assert bench_tables(result) == text
+    mixed = {"grpo": runs["grpo"], "paw": _agent_study()["paw"]}  # one variant with the records, one without
+    table = bench_tables(_agent_result(mixed))
+    assert "| grpo: rl | 50.0 % ± 127.1 % | — |" in table
+
+
+def test_write_bench_tables_plots_the_learning_curve(tmp_path) -> None:
+    from swirl_wm.recipes.bench import write_bench_tables
+
+    output = tmp_path / "paw.json"
+    write_bench_tables(_agent_result(_agent_study()), output)
+    assert (tmp_path / "paw-curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (tmp_path / "paw.md").read_text(encoding="utf-8").startswith("# Benchmark: paw")
 
 
 def test_trivial_baselines_and_the_oracle_are_rows_paired_with_sft() -> None:

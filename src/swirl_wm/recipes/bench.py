@@ -20,8 +20,9 @@ Variants that change only settings used after SFT (``swirl`` / ``baselines``; fo
 entries), so an ablation costs its phases only.
 
 Agent configs (``swirl paw``'s, recognised by their top-level ``env``) run the agent pipeline instead: rows are
-the walkthrough-SFT policy and each variant after RL, and the JSON adds each variant's time and memory per RL
-step relative to the base variant, paired by seed (PaW's overhead over GRPO).
+the random admissible policy (the trivial baseline), the walkthrough-SFT policy and each variant after RL, and the
+JSON adds each variant's time and memory per RL step relative to the base variant, paired by seed (PaW's overhead
+over GRPO), and each variant's dev-task learning curve over seeds where the runs recorded one.
 """
 
 from __future__ import annotations
@@ -50,8 +51,8 @@ from swirl_wm.config import (
 from swirl_wm.files import atomic_write_text
 from swirl_wm.recipes.paw import run_agent
 from swirl_wm.recipes.swirl import run_swirl
-from swirl_wm.reporting.benchmark import agent_phases, aggregate, bench_tables, paired_change
-from swirl_wm.reporting.run_info import provenance
+from swirl_wm.reporting.benchmark import agent_phases, aggregate, bench_tables, learning_curve, paired_change
+from swirl_wm.reporting.run_info import missing_report_extra, provenance
 from swirl_wm.reporting.study import write_block
 from swirl_wm.run_folder import Announce
 
@@ -209,8 +210,8 @@ def bench(config_path: Path, seeds: Sequence[int], variants: Sequence[Variant] =
 
     Returns:
         The result (``config_path``, ``config``, ``variants``, ``seeds``, the provenance header, per-run wall
-        times, ``run_dirs``, ``rows``; SWIRL: ``val_rows`` and ``latent_actions``; agents: ``cost_vs_base``) and
-        the path of its JSON.
+        times, ``run_dirs``, ``rows``; SWIRL: ``val_rows`` and ``latent_actions``; agents: ``cost_vs_base`` and
+        ``curve``, :func:`~swirl_wm.reporting.benchmark.learning_curve`'s) and the path of its JSON.
 
     Raises:
         ValueError: neither ``output`` nor ``study``; ConfigError, pydantic.ValidationError: a bad override;
@@ -256,6 +257,7 @@ def bench(config_path: Path, seeds: Sequence[int], variants: Sequence[Variant] =
         result["cost_vs_base"] = {v: {key: paired_change(ms, runs[base_variant], key)
                                       for key in ("rl/seconds_per_step", "rl/peak_rss_mb")}
                                   for v, ms in runs.items() if v != base_variant}
+        result["curve"] = learning_curve(runs)
     output.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(output, json.dumps(result, indent=2))
     return result, output
@@ -264,8 +266,14 @@ def bench(config_path: Path, seeds: Sequence[int], variants: Sequence[Variant] =
 def write_bench_tables(result: Mapping[str, Any], output: Path, study: Path | None = None) -> str:
     """The result's Markdown tables (:func:`~swirl_wm.reporting.benchmark.bench_tables`), written beside its
     JSON (``output`` with ``.md``) and, with ``study``, into the study README's block named after the JSON;
-    returns them."""
+    returns them. An agent result with learning curves also gets their plot beside the JSON
+    (``<output stem>-curve.png``, :func:`~swirl_wm.reporting.plot.plot_learning_curve`) when the ``report`` extra
+    is installed."""
     table = bench_tables(result)
+    if result.get("curve") and missing_report_extra() is None:
+        from swirl_wm.reporting.plot import plot_learning_curve  # matplotlib: the report extra
+
+        plot_learning_curve(result, output.with_name(f"{output.stem}-curve.png"))
     atomic_write_text(output.with_suffix(".md"), f"# Benchmark: {result['config']['name']}\n\n{table}")
     if study is not None:
         write_block(study / "README.md", output.stem, table)

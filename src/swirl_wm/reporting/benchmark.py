@@ -4,7 +4,8 @@ verification).
 
 Input: ``{variant: [metrics.json dict of seed 1, seed 2, ...]}``, as the training loop writes them. A *row*
 is one model evaluated on the test split over the seeds: ``sft``; every SWIRL phase of every variant
-(``<variant>: iter1/phase1`` ...); and the baselines a run computed (``best-of-N``, ``bootstrap``).
+(``<variant>: iter1/phase1`` ...); the baselines a run computed (``best-of-N``, ``bootstrap``); and the trivial
+baselines (``… (trivial)``; for agent runs the random admissible policy).
 
 The change over SFT is *paired*: per seed, the row's value minus that seed's SFT value (same data, same
 split, same warm start), then mean ± CI over seeds. A CI that excludes 0 is what "beats SFT" means here.
@@ -31,10 +32,13 @@ BOOTSTRAP_ROW = "bootstrap (SFT on pseudo-labels)"
 BOOTSTRAP_PHASE1_ROW = "bootstrap → Phase I"
 ORACLE_ROW = "oracle (SFT on L + U with true actions)"
 PSEUDO_LABEL_SFT_ROW = "pseudo-label SFT (the oracle's recipe, IDM actions)"
+RANDOM_ROW = f"{TRIVIAL_NAMES['random']} (trivial)"  # agent runs' trivial baseline (baseline/random)
 
-# Columns for agent runs (PaW, method.md §2): task success, the policy's own world model, and RL cost per step.
-AGENT_TABLE_KEYS = ("agent/success_rate", "agent/mean_return", "agent/mean_steps", "wm/exact_match", "wm/rouge_l",
-                    "rl/seconds_per_step", "rl/peak_rss_mb")
+# Columns for agent runs (PaW, method.md §2): task success (held-out, then train tasks), the policy's own world
+# model, whether GRPO had a signal (groups with mixed outcomes), and RL cost per step.
+AGENT_TABLE_KEYS = ("agent/success_rate", "agent/train_success_rate", "agent/mean_return", "agent/mean_steps",
+                    "wm/exact_match", "wm/rouge_l", "rl/mixed_groups", "rl/seconds_per_step", "rl/peak_rss_mb")
+CURVE_KEY = "agent/success_rate"  # the dev-task learning curve's metric (greedy play, recipes/paw.py)
 
 
 def seed_stats(values: Sequence[float]) -> dict[str, Any]:
@@ -49,12 +53,71 @@ def agent_phases(metrics: Mapping[str, Any]) -> dict[str, Any]:
     """An agent run's ``metrics.json`` in the SWIRL loop's shape, so that :func:`aggregate` takes it.
 
     Phases: ``sft`` (the walkthrough-SFT policy on the test tasks) and ``rl`` (after GRPO or GRPO + PaW),
-    whose test metrics also carry the RL stage's ``rl/seconds_per_step`` (s) and ``rl/peak_rss_mb`` (MiB).
+    whose test metrics also carry the RL stage's ``rl/seconds_per_step`` (s) and ``rl/peak_rss_mb`` (MiB), and
+    ``rl/mixed_groups``: the fraction of groups with mixed outcomes (a non-zero advantage), mean over the
+    generation batches. Where the run played train tasks (``eval.train_tasks``), each phase also carries their
+    success rate as ``agent/train_success_rate`` (fraction). The random admissible policy (``baseline/random``)
+    becomes the trivial baseline ``random``; the dev-task learning curve (``eval.curve_every``), ``curve``: the
+    RL stage's points, ``{"step", "agent/...": value}``. A record the run lacks leaves its key out.
+
+    Raises:
+        KeyError: no ``sft/eval``, ``rl`` or ``rl/eval`` stage.
     """
     stages = metrics["stages"]
-    cost = {"rl/seconds_per_step": stages["rl"]["seconds_per_step"], "rl/peak_rss_mb": stages["rl"]["peak_rss_mb"]}
-    return {"run": metrics["run"], "phases": [{"name": "sft", "test": stages["sft/eval"]["test"]},
-                                              {"name": "rl", "test": stages["rl/eval"]["test"] | cost}]}
+    rl = stages["rl"]
+    extra = {"rl/seconds_per_step": rl["seconds_per_step"], "rl/peak_rss_mb": rl["peak_rss_mb"]}
+    mixed = [r["mixed_groups"] for r in rl.get("rollouts", []) if "mixed_groups" in r]
+    if mixed:
+        extra["rl/mixed_groups"] = sum(mixed) / len(mixed)
+    out: dict[str, Any] = {"run": metrics["run"], "phases": [
+        {"name": "sft", "test": _with_train_success(stages["sft/eval"])},
+        {"name": "rl", "test": _with_train_success(stages["rl/eval"]) | extra}]}
+    if "baseline/random" in stages:
+        out["trivial_baselines"] = {"random": {"test": _with_train_success(stages["baseline/random"])}}
+    if rl.get("curve"):
+        out["curve"] = rl["curve"]
+    return out
+
+
+def _with_train_success(evaluation: Mapping[str, Any]) -> dict[str, float]:
+    """An agent evaluation's test metrics, plus ``agent/train_success_rate`` where it played train tasks."""
+    train = evaluation.get("train") or {}
+    return dict(evaluation["test"]) | (
+        {"agent/train_success_rate": train["agent/success_rate"]} if "agent/success_rate" in train else {})
+
+
+def learning_curve(runs: Mapping[str, Sequence[Mapping[str, Any]]], key: str = CURVE_KEY
+                   ) -> dict[str, list[dict[str, Any]]]:
+    """Each variant's dev-task learning curve over seeds: at every RL step some seed evaluated, ``key``'s mean ±
+    95 % CI (:func:`seed_stats`).
+
+    Args:
+        runs: ``{variant: [agent_phases dict per seed]}``; a run without a ``curve`` (``eval.curve_every`` unset)
+            adds nothing.
+        key: the curve points' metric (a fraction for success rates).
+
+    Returns:
+        ``{variant: [{"step", "mean", "ci95", "values"}, ...]}`` in step order (step 0: the SFT policy, before
+        the first RL step), a step that only some seeds reached also listing their ``"seeds"``; variants with
+        no curve are left out.
+    """
+    out = {}
+    for variant, seed_runs in runs.items():
+        by_step: dict[int, dict[int, float]] = {}
+        for metrics in seed_runs:
+            for point in metrics.get("curve") or []:
+                if key in point:
+                    by_step.setdefault(int(point["step"]), {})[metrics["run"]["seed"]] = point[key]
+        if not by_step:
+            continue
+        seeds = [m["run"]["seed"] for m in seed_runs]
+        points = []
+        for step in sorted(by_step):
+            have = [s for s in seeds if s in by_step[step]]
+            points.append({"step": step} | seed_stats([by_step[step][s] for s in have]) | (
+                {"seeds": have} if len(have) < len(seeds) else {}))
+        out[variant] = points
+    return out
 
 
 def paired_change(runs: Sequence[Mapping[str, Any]], base: Sequence[Mapping[str, Any]], key: str,
@@ -213,10 +276,29 @@ def benchmark_tables(rows: Sequence[Mapping[str, Any]], keys: Sequence[str] = TA
     return text
 
 
+def curve_table(curve: Mapping[str, Sequence[Mapping[str, Any]]], key: str = CURVE_KEY) -> str:
+    """The learning curves of :func:`learning_curve` as one Markdown table: RL steps as rows (step 0: the SFT
+    policy), variants as columns, each cell the mean ± 95 % CI over seeds (``(n = k)`` where only k seeds
+    reached the step, ``—`` where none did)."""
+    variants = list(curve)
+    by_step: dict[int, dict[str, Mapping[str, Any]]] = {}
+    for variant, points in curve.items():
+        for point in points:
+            by_step.setdefault(point["step"], {})[variant] = point
+    lines = ["| RL step | " + " | ".join(variants) + " |", "|---|" + "---:|" * len(variants)]
+    for step in sorted(by_step):
+        cells = [_cell(key, by_step[step].get(v)) + (f" (n = {len(by_step[step][v]['seeds'])})"
+                                                      if "seeds" in by_step[step].get(v, {}) else "")
+                 for v in variants]
+        lines.append(f"| {step if step else '0 (SFT)'} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def bench_tables(result: Mapping[str, Any]) -> str:
     """The Markdown of a :func:`~swirl_wm.recipes.bench.bench` result (``swirl bench``): its metric tables
     (:func:`benchmark_tables`), and for an agent run (a config with ``env``) each variant's RL cost relative to
-    the base variant, paired by seed."""
+    the base variant, paired by seed, and where the runs recorded it the dev-task learning curve
+    (:func:`curve_table`)."""
     if "env" not in result["config"]:
         return benchmark_tables(result["rows"], TABLE_KEYS)
     per_type = sorted({k for r in result["rows"] for k in r["metrics"] if k.startswith("agent/success_rate/")})
@@ -228,4 +310,8 @@ def bench_tables(result: Mapping[str, Any]) -> str:
         cells = [f"{c['mean']:+.1f} ± {c['ci95']:.1f} %" if math.isfinite(c["ci95"]) else f"{c['mean']:+.1f} %"
                  for c in (cost["rl/seconds_per_step"], cost["rl/peak_rss_mb"])]
         lines.append(f"| {variant} | " + " | ".join(cells) + " |")
-    return text + "\n".join(lines) + "\n"
+    text += "\n".join(lines) + "\n"
+    if result.get("curve"):
+        text += ("\nDev-task success (greedy play) against RL steps, mean ± 95 % CI over seeds (eval.curve_every); "
+                 "step 0 is the SFT policy.\n\n" + curve_table(result["curve"]))
+    return text

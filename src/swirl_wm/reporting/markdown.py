@@ -137,9 +137,9 @@ def metrics_rows(metrics: dict[str, Any], split: str = "test", only: tuple[str, 
     return ["phase", "best (val)", *keys], rows
 
 
-# Names of the trivial baselines (evaluation/baselines.py) in tables.
+# Names of the trivial baselines (evaluation/baselines.py; agent runs: evaluation/agent_eval.py) in tables.
 TRIVIAL_NAMES = {"copy": "copy the state (ŷ = x)", "noop": "no-op rule (passive dynamics)",
-                 "most_frequent_action": "most frequent action"}
+                 "most_frequent_action": "most frequent action", "random": "random admissible action"}
 
 
 def verdict_lines(metrics: dict[str, Any], split: str = "test") -> list[str]:

@@ -1,13 +1,16 @@
-"""The run's figure: GRPO reward per step across phases, and key validation metrics per phase.
+"""The run's figure: GRPO reward per step across phases, and key validation metrics per phase; and an agent
+benchmark's learning curves.
 
 Input is the run's ``metrics.json`` dict (written by the training loop): ``phases`` in training order,
-each with ``name``, ``val`` / ``test`` metric dicts and a ``train_log`` of GRPO steps.
+each with ``name``, ``val`` / ``test`` metric dicts and a ``train_log`` of GRPO steps; or a ``swirl bench``
+result of agent runs (:func:`plot_learning_curve`).
 """
 
 from __future__ import annotations
 
 import io
 import math
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +21,7 @@ from matplotlib.figure import Figure
 
 from swirl_wm.files import atomic_write_bytes
 from swirl_wm.glossary import is_fraction
+from swirl_wm.reporting.benchmark import CURVE_KEY, RANDOM_ROW
 from swirl_wm.reporting.markdown import rollout_metric
 
 # (validation key, legend label, scale to put the value on the 0..100 axis). Fractions are shown in %.
@@ -134,3 +138,50 @@ def run_figure(metrics: dict[str, Any]) -> Figure:
     fig.suptitle(f"SWIRL run {metrics['run']['name']}")
     fig.tight_layout()
     return fig
+
+
+def plot_learning_curve(result: Mapping[str, Any], path: Path) -> Path:
+    """Draw an agent benchmark's dev-task learning curves and save them as a PNG, atomically.
+
+    One line per variant: success (%) of greedy play on the dev tasks against RL steps, mean over seeds with a
+    95 % CI band (step 0: the SFT policy); dashed horizontal lines: the SFT policy's and the random admissible
+    policy's test-task success (the ``sft`` and random rows), where the result has them.
+
+    Args:
+        result: a ``swirl bench`` result of agent runs with ``curve``
+            (:func:`~swirl_wm.reporting.benchmark.learning_curve`) and ``rows``.
+        path: the PNG to write; its directory must exist.
+
+    Returns:
+        ``path``.
+
+    Raises:
+        KeyError: the result has no ``curve``.
+
+    Source: method.md §2 (agent evaluation): whether GRPO learns is read off this curve before PaW is
+        compared with it.
+    """
+    fig = Figure(figsize=(6.5, 4.2))
+    ax = fig.subplots()
+    for colour, (variant, points) in enumerate(result["curve"].items()):
+        steps = [p["step"] for p in points]
+        means = [100 * p["mean"] for p in points]
+        half = [100 * p["ci95"] if math.isfinite(p["ci95"]) else 0.0 for p in points]
+        ax.plot(steps, means, marker="o", color=f"C{colour}", label=variant)
+        ax.fill_between(steps, [m - h for m, h in zip(means, half, strict=True)],
+                        [m + h for m, h in zip(means, half, strict=True)], color=f"C{colour}", alpha=0.15,
+                        linewidth=0)
+    levels = {"SFT (test tasks)": "sft", "random admissible action (test tasks)": RANDOM_ROW}
+    for style, (label, row) in zip(("k--", "k:"), levels.items(), strict=True):
+        stat = next((r["metrics"].get(CURVE_KEY) for r in result["rows"] if r["row"] == row), None)
+        if stat is not None:
+            ax.axhline(100 * stat["mean"], linestyle=style[1:], color=style[0], linewidth=1, label=label)
+    ax.set_ylim(0, 100)
+    ax.set_xlabel("RL step")
+    ax.set_ylabel("dev-task success, greedy (%)")
+    ax.set_title("Dev-task success against RL steps (band: 95 % CI over seeds)")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=120)
+    return atomic_write_bytes(path, buffer.getvalue())
