@@ -213,3 +213,56 @@ def test_paw_term_is_the_world_model_loss_when_rewards_are_flat(tiny_path, tmp_p
     assert step["reward_std"] == 0
     assert step["loss"] == pytest.approx(step["paw/wm_loss"], rel=1e-4)
     assert step["paw/wm_loss"] > 1.0  # cross-entropy of an untrained model on text, nats per token
+
+
+@pytest.mark.slow
+def test_shared_prompt_prefix_gives_the_plain_log_probs_loss_and_gradients(tiny_path, tmp_path, monkeypatch) -> None:
+    """One fixed batch of 3 tasks × G = 2 episodes (prompts of different lengths, sampled rollouts of
+    different lengths), scored with TRL's log-probability pass and with the shared-prompt one: per-token
+    log-probs, the GRPO + PaW loss and every parameter's gradient agree to 1e-5."""
+    from swirl_wm.backend import grpo
+    from swirl_wm.models.loading import load_tokenizer
+
+    shared_passes = []
+    original = grpo.shared_prefix_logps
+    monkeypatch.setattr(grpo, "shared_prefix_logps",
+                        lambda *a, **k: (lambda out: shared_passes.append(out is not None) or out)(original(*a, **k)))
+    game = DoorGame()
+    far = AgentTask("doors", "door-far", "train", "Open the black door at the far end of the long hall.", 2)
+    tasks = {t.task_id: t for t in [*game.tasks("train"), far]}
+    config = GRPOPhaseConfig(learning_rate=1e-4, num_generations=2, per_device_train_batch_size=6, max_steps=1,
+                             max_completion_length=64, beta=0.0, temperature=1.0, top_p=1.0)
+    trainer = AgentGRPOTrainer(
+        env_factory=lambda: DoorGame(max_steps=3, lenient=True), tasks=tasks,
+        rollout=RolloutConfig(max_steps=3, max_action_tokens=4, max_context_tokens=512),
+        paw=PaWConfig(loss="mae", alpha=1.0), model=tiny_path, args=grpo_args(config, tmp_path / "logs", seed=0),
+        train_dataset=Dataset.from_list([{"prompt": task_id} for task_id in tasks]),
+        processing_class=load_tokenizer(tiny_path))
+    torch.manual_seed(0)
+    batch = trainer._generate_and_score_completions([{"prompt": t} for t in tasks for _ in range(2)])
+    trainer.close_environments()
+    assert len(set(batch["prompt_mask"].sum(1).tolist())) > 1 and len(set(batch["completion_mask"].sum(1).tolist())) > 1
+    trainer.model.train()
+    trainer.current_gradient_accumulation_steps = 1  # set by Trainer's loop, bypassed here
+    ids = torch.cat([batch["prompt_ids"], batch["completion_ids"]], 1)
+    mask = torch.cat([batch["prompt_mask"], batch["completion_mask"]], 1)
+    width = batch["completion_ids"].shape[1]
+    results = {}
+    for shared in (False, True):
+        trainer.share_prompt_prefix = shared
+        with torch.no_grad():
+            logps, entropies, _ = trainer._get_per_token_logps_and_entropies(trainer.model, ids, mask, width,
+                                                                             compute_entropy=True)
+        trainer._metrics["train"].clear()
+        loss = trainer._compute_loss(trainer.model, batch)
+        loss.backward()
+        grads = {n: p.grad.clone() for n, p in trainer.model.named_parameters() if p.grad is not None}
+        trainer.model.zero_grad(set_to_none=True)
+        results[shared] = (logps * batch["completion_mask"], entropies * batch["completion_mask"], loss.detach(),
+                           trainer._metrics["train"]["paw/wm_loss"], grads)
+    assert shared_passes and all(shared_passes)  # the shared path ran, for the scoring and the loss passes
+    (lp0, e0, loss0, wm0, g0), (lp1, e1, loss1, wm1, g1) = results[False], results[True]
+    assert torch.allclose(lp0, lp1, atol=1e-5) and torch.allclose(e0, e1, atol=1e-5)
+    assert wm0 and wm0 == pytest.approx(wm1, abs=1e-5)
+    assert torch.allclose(loss0, loss1, atol=1e-5)
+    assert g0.keys() == g1.keys() and all(torch.allclose(g0[n], g1[n], atol=1e-5) for n in g0)

@@ -60,6 +60,8 @@ class SharedPrefixGRPOTrainer(GRPOTrainer):
     multimodal inputs, MoE auxiliary losses and micro-batches without a shared prompt take TRL's path.
 
     Args:
+        share_prompt_prefix: False = every pass is TRL's own (a subclass that adds to the loss, such as the
+            agent trainer, keeps one class for both settings).
         nll_target: ``row ↦ target text`` of a dataset row; given with ``nll_weight`` > 0, the loss adds
             ``nll_weight · mean NLL(target | prompt)`` over the micro-batch's distinct (prompt, target) pairs,
             scored in the policy's own forward pass on the same prompt cache (Phase I: the pair's observed
@@ -68,9 +70,11 @@ class SharedPrefixGRPOTrainer(GRPOTrainer):
         **kwargs: passed to ``GRPOTrainer``.
     """
 
-    def __init__(self, *, nll_target: Callable[[dict[str, Any]], str] | None = None, nll_weight: float = 0.0,
+    def __init__(self, *, share_prompt_prefix: bool = True,
+                 nll_target: Callable[[dict[str, Any]], str] | None = None, nll_weight: float = 0.0,
                  **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        self.share_prompt_prefix = share_prompt_prefix
         self._nll_target = nll_target if nll_weight else None
         self.nll_weight = nll_weight
         self._targets: tuple[torch.Tensor, torch.Tensor] | None = None
@@ -91,7 +95,7 @@ class SharedPrefixGRPOTrainer(GRPOTrainer):
     def _get_per_token_logps_and_entropies(self, model, input_ids, attention_mask, logits_to_keep, batch_size=None,
                                            compute_entropy=False, compute_aux_loss=False, **multimodal):
         targets, self._targets = self._targets, None  # set by _compute_loss for the policy's own pass only
-        if compute_aux_loss or any(v is not None for v in multimodal.values()):
+        if not self.share_prompt_prefix or compute_aux_loss or any(v is not None for v in multimodal.values()):
             if targets is not None:
                 raise ValueError("swirl.phase1_nll_weight needs text-only GRPO without MoE auxiliary losses")
             return super()._get_per_token_logps_and_entropies(

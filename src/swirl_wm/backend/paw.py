@@ -35,6 +35,7 @@ from swirl_wm.agents.rollouts import Rollout, play_episodes
 from swirl_wm.backend.adapters import keeps_adapters, policy_model
 from swirl_wm.backend.args import grpo_args, peft_config
 from swirl_wm.backend.checkpoints import save_trained
+from swirl_wm.backend.grpo import SharedPrefixGRPOTrainer
 from swirl_wm.config import GRPOPhaseConfig, LoraSettings, PaWConfig, RolloutConfig
 from swirl_wm.envs.agent import AgentEnv, AgentTask
 from swirl_wm.models.loading import load_tokenizer
@@ -98,20 +99,28 @@ def paw_targets(rollouts: Sequence[Rollout], group_size: int, config: PaWConfig,
     return wm_step, [float(lambdas[g]) for g in group_id], group_id
 
 
-class AgentGRPOTrainer(GRPOTrainer):
+class AgentGRPOTrainer(SharedPrefixGRPOTrainer):
     """TRL ``GRPOTrainer`` whose rollouts are multi-turn episodes, with PaW's WM loss as an option.
+
+    With ``share_prompt_prefix`` the log-probability passes encode each task prompt (system message and
+    ``o_0``) once per micro-batch for the G episodes that share it
+    (:class:`~swirl_wm.backend.grpo.SharedPrefixGRPOTrainer`); the episodes diverge from their first action on,
+    so everything after the prompt is encoded per episode. The PaW term reads the policy pass's log-probs
+    either way, so it stays in that one forward pass.
 
     Args:
         env_factory: makes one environment instance (called once per concurrent episode, then reused).
         tasks: ``{task_id: AgentTask}``; the training dataset's ``prompt`` column holds task ids.
         rollout: episode limits.
         paw: the PaW switches (``enabled=False`` = the GRPO baseline).
+        share_prompt_prefix: the shared-prompt log-probability passes; False = TRL's own.
         **kwargs: passed to ``GRPOTrainer`` (``model``, ``args``, ``train_dataset``, ``processing_class``).
     """
 
     def __init__(self, *, env_factory: Callable[[], AgentEnv], tasks: dict[str, AgentTask], rollout: RolloutConfig,
-                 paw: PaWConfig, **kwargs: Any) -> None:
-        super().__init__(reward_funcs=[episode_return_reward], rollout_func=self._rollout, **kwargs)
+                 paw: PaWConfig, share_prompt_prefix: bool = True, **kwargs: Any) -> None:
+        super().__init__(reward_funcs=[episode_return_reward], rollout_func=self._rollout,
+                         share_prompt_prefix=share_prompt_prefix, **kwargs)
         self._env_factory, self._tasks, self._rollout_cfg, self.paw = env_factory, tasks, rollout, paw
         self._envs: list[AgentEnv] = []
         self._pending: dict[str, Any] | None = None
@@ -235,7 +244,8 @@ def train_paw(policy_path: str, env_factory: Callable[[], AgentEnv], tasks: dict
     """
     tokenizer = load_tokenizer(policy_path)
     model, peft = policy_model(policy_path, peft_config(lora))
-    trainer = AgentGRPOTrainer(env_factory=env_factory, tasks=tasks, rollout=rollout, paw=paw, model=model,
+    trainer = AgentGRPOTrainer(env_factory=env_factory, tasks=tasks, rollout=rollout, paw=paw,
+                               share_prompt_prefix=config.share_prompt_prefix, model=model,
                                args=grpo_args(config, log_dir, seed, isinstance(model, str)),
                                train_dataset=Dataset.from_list([{"prompt": task_id} for task_id in tasks]),
                                processing_class=tokenizer, peft_config=peft, callbacks=list(callbacks))

@@ -503,7 +503,9 @@ class AgentRunConfig(_Strict):
     model: ModelConfig = Field(default_factory=ModelConfig)
     sft: SFTConfig = Field(default_factory=SFTConfig)
     rl: GRPOPhaseConfig = Field(default_factory=lambda: GRPOPhaseConfig(beta=0.0, num_generations=4),
-                                description="GRPO on trajectories (TRL names; PaW: G = 8, CPU default 4)")
+                                description="GRPO on trajectories (TRL names; PaW: G = 8, CPU default 4); "
+                                "share_prompt_prefix shares the task prompt in the log-probability passes only (each "
+                                "episode samples with its own KV cache)")
     rollout: RolloutConfig = Field(default_factory=RolloutConfig)
     paw: PaWConfig = Field(default_factory=PaWConfig)
     eval: AgentEvalConfig = Field(default_factory=AgentEvalConfig)
