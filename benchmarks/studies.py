@@ -436,6 +436,22 @@ class Table:
     render: Callable[[Path, bool], str]
 
 
+def _scored(file: str) -> Callable[[Path, bool], str]:
+    """A ``benchmarks/score_predictions.py`` result: a stage scored from its saved predictions beside other
+    arms, the change over SFT paired by seed (pp) and the fraction of the stage's gap each closes."""
+    def render(folder: Path, write: bool) -> str:
+        sys.path.insert(0, str(Path(__file__).parent))
+        import score_predictions  # benchmarks/score_predictions.py
+
+        result = _load(folder, [file])[(folder / file).relative_to(ROOT).as_posix()]
+        seeds = ", ".join(str(r["seed"]) for r in result["runs"])
+        return (f"{result['split'].capitalize()} split, seeds {seeds}; the {result['stage']} scored from its saved "
+                f"predictions. Change over SFT in pp, mean ± 95 % CI; the gap fraction only where the "
+                f"{result['stage']}'s gain has a CI excluding 0.\n\n" + score_predictions.table(result))
+
+    return render
+
+
 def _harness(file: str) -> Callable[[Path, bool], str]:
     """A ``swirl bench`` result's tables (:func:`~swirl_wm.reporting.benchmark.bench_tables`); with ``write`` also
     its ``.md`` beside it, as the benchmark writes it."""
@@ -479,6 +495,9 @@ STUDIES: dict[str, list[Table]] = {
                                                         ["harness-L20-pseudo-5seeds.json"])),
         Table("physics-L20-k8", study_tables("physics-L20-k8", ["harness-L20-k8.json"])),
         Table("physics-L20-k8-val", study_tables("physics-L20-k8-val", ["harness-L20-k8.json"], split="val")),
+        Table("physics-L40", study_tables("physics-L40", ["harness-L40.json"])),
+        Table("physics-L40-val", study_tables("physics-L40-val", ["harness-L40.json"], split="val")),
+        Table("oracle-L40", _scored("oracle-L40.json")),
     ],
     "bfcl": [
         Table("answer", _answer("bfcl.json", {"SFT": "sft", "SWIRL Phase I": "swirl: iter1/phase1",
