@@ -69,11 +69,13 @@ ARMS = {"SFT": "sft", "SWIRL (Phase I)": "swirl: iter1/phase1", "SWIRL (Phase II
         "Phase I, best-of-8 ẑ": "bootk8: iter1/phase1", "bootstrap, best-of-8 ẑ": f"bootk8: {BOOTSTRAP_ROW}",
         "pseudo-label SFT, best-of-8 ẑ": f"bootk8: {PSEUDO_LABEL_SFT_ROW}",
         "pseudo-label SFT": f"pseudo1: {PSEUDO_LABEL_SFT_ROW}",
+        "pseudo-label SFT (the run's labels)": f"swirl: {PSEUDO_LABEL_SFT_ROW}",
         "Phase I + NLL λ = 1, best-of-8 ẑ": "nll1k8: iter1/phase1",
         "Phase I + fidelity α = 2 + NLL λ = 1, best-of-8 ẑ": "bothk8: iter1/phase1"}
 # Each arm's FWM test predictions inside a run folder (``predictions/<folder>/test-fwm.jsonl``).
 PREDICTIONS = {"SFT": "sft", "SWIRL (Phase I)": "iter1-phase1", "SWIRL (iter 2, Phase I)": "iter2-phase1",
-               "bootstrap": "bootstrap", "oracle": "oracle", "bootstrap → Phase I": "bootstrap-phase1"}
+               "bootstrap": "bootstrap", "oracle": "oracle", "bootstrap → Phase I": "bootstrap-phase1",
+               "pseudo-label SFT (the run's labels)": "pseudo-label-sft"}
 # Variants (harness --variant NAME) whose FWMs are arms of their own: arm → predictions folder.
 VARIANT_ARMS = {"beta1": {"SWIRL β = 1 (Phase I)": "iter1-phase1"},
                 "fid2": {"Phase I + fidelity α = 2": "iter1-phase1"},
