@@ -234,7 +234,7 @@ def test_write_bench_tables_plots_the_learning_curve(tmp_path) -> None:
     output = tmp_path / "paw.json"
     write_bench_tables(_agent_result(_agent_study()), output)
     assert (tmp_path / "paw-curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert (tmp_path / "paw.md").read_text(encoding="utf-8").startswith("# Benchmark: paw")
+    assert output.with_suffix(".md").read_text(encoding="utf-8").startswith("# Benchmark: paw")
 
 
 def test_trivial_baselines_and_the_oracle_are_rows_paired_with_sft() -> None:
