@@ -8,7 +8,7 @@
 - **pseudo-label SFT**: the oracle's recipe for the FWM (from the base, to early stopping) on L + iteration
   1's pseudo-labelled pairs: the oracle with the IDM's actions, so that oracle − pseudo-label SFT is what the
   pseudo-labels' errors cost and pseudo-label SFT − bootstrap what the longer training buys (the same recipe
-  as a phase that competes for the best FWM, on the last iteration's pairs: ``swirl.self_training``);
+  as a phase that competes for the best FWM, on every unlabelled pair: ``swirl.self_training``);
 - the **trivial baselines** (copy the state, the no-op rule, the most frequent action).
 
 :func:`baseline_stages` runs the configured ones in that order.
@@ -140,8 +140,8 @@ def _sft_from_base(run: SwirlRun, base: str, splits: Splits, data: list[Transiti
 def _pseudo_label_sft_stage(run: SwirlRun, base: str, splits: Splits) -> PseudoLabelSFTBaseline:
     """The oracle's FWM recipe (:func:`_oracle_stage`: the same base, settings, seed and validation) on the
     labelled split plus iteration 1's pseudo-labelled pairs (``latent/iter1.jsonl``). The study's instrument;
-    ``swirl.self_training`` is the same recipe as a phase of the run (on the last iteration's pairs, evaluated
-    with the IDM and selectable as the best FWM: :func:`~swirl_wm.recipes.stages.self_training_stage`)."""
+    ``swirl.self_training`` is the same recipe as a phase of the run (on every unlabelled pair, evaluated with
+    the IDM and selectable as the best FWM: :func:`~swirl_wm.recipes.stages.self_training_stage`)."""
     data = splits.labelled + read_transitions(run.path(Layout.latent(1)))
     target, history, metrics = _sft_from_base(run, base, splits, data, FWM, "pseudo-label-sft", "pseudo-label-sft")
     return PseudoLabelSFTBaseline(checkpoint=target, transitions=len(data), train_log=history,
