@@ -7,7 +7,7 @@ Reads in the algorithm's order (SWIRL §3.5, method.md §1.5):
 3. for each iteration: Phase I trains the FWM against the frozen IDM, Phase II trains the IDM against the
    new, frozen FWM; a checkpoint is saved after every phase;
 4. with ``swirl.self_training`` (this project's addition, not the paper's), one more phase, ``self-training``:
-   the FWM trained from the base model on the labelled split plus the last iteration's pseudo-labelled pairs,
+   the FWM trained from the base model on the labelled split plus every unlabelled pair with a latent action,
    the IDM unchanged;
 5. after every phase both roles are evaluated on validation and test; the best phase of each role is
    chosen on validation only; ``metrics.json``, a plot and a Markdown report are written.
