@@ -25,8 +25,8 @@ from swirl_wm.config import load_config
 from swirl_wm.data.splits import Splits
 from swirl_wm.evaluation.evaluate import prediction_metrics
 from swirl_wm.files import atomic_write_text
-from swirl_wm.metrics import summarise
 from swirl_wm.records import FWM
+from swirl_wm.reporting.benchmark import seed_stats
 from swirl_wm.reporting.run_info import provenance
 from swirl_wm.run_folder import Layout, read_predictions
 
@@ -56,11 +56,6 @@ def score_stage(run_dir: Path, stage: str) -> dict[str, dict[str, float]]:
     return result
 
 
-def _stat(values: list[float]) -> dict[str, Any]:
-    mean, ci = summarise(values)
-    return {"mean": mean, "ci95": ci, "values": values}
-
-
 def compare(run_dirs: list[Path], stage: str, arms: list[str], split: str = "test") -> dict[str, Any]:
     """Per run the stage's and the arms' ``split`` metrics and changes over the run's SFT; over runs the mean ±
     95 % CI of each change, and of each arm's fraction of the stage's gap (field accuracy) where that gap's
@@ -76,13 +71,14 @@ def compare(run_dirs: list[Path], stage: str, arms: list[str], split: str = "tes
                 changes[name][key].append(values[key] - sft[key])
         runs.append({"run": str(run_dir), "seed": metrics["run"]["seed"], "sft": {k: sft[k] for k in KEYS},
                      **{name: {k: values[k] for k in KEYS} for name, values in rows.items()}})
-    summary: dict[str, Any] = {name: {k: _stat(v) for k, v in per_key.items()} for name, per_key in changes.items()}
+    summary: dict[str, Any] = {name: {k: seed_stats(v) for k, v in per_key.items()}
+                               for name, per_key in changes.items()}
     gap = summary[stage]["fwm/field_accuracy"]
     if len(run_dirs) > 1 and math.isfinite(gap["ci95"]) and gap["mean"] - gap["ci95"] > 0:
         head = KEYS[0]
         for arm in arms:
-            summary[arm]["gap_closed"] = _stat([a / g for a, g in zip(changes[arm][head], changes[stage][head],
-                                                                        strict=True)])
+            summary[arm]["gap_closed"] = seed_stats([a / g for a, g in zip(changes[arm][head],
+                                                                           changes[stage][head], strict=True)])
     return {"stage": stage, "arms": arms, "split": split, "runs": runs, "change_over_sft": summary}
 
 
