@@ -26,7 +26,7 @@ from swirl_wm.models.prompts import FORMAT_FILE
 from swirl_wm.models.scoring import Scorer
 from swirl_wm.models.world_model import WorldModel
 from swirl_wm.objectives.fidelity import state_fidelity
-from swirl_wm.objectives.latent import infer_latent_actions
+from swirl_wm.objectives.latent import LatentActionStats, infer_latent_actions
 from swirl_wm.objectives.rewards import SwirlReward
 from swirl_wm.recipes.run import SwirlRun
 from swirl_wm.records import FWM, IDM, ROLES, Role, Transition, original_state
@@ -126,13 +126,9 @@ def self_training_stage(run: SwirlRun, base: str, start: Evaluation, splits: Spl
     reached = {(t.episode_id, t.step) for t in labelled_by_phase1}
     rest = [t for t in splits.unlabelled if (t.episode_id, t.step) not in reached]
     labelled_here: list[Transition] = []
-    if rest:
-        la, phase1 = cfg.swirl.latent_action, cfg.swirl.phase1
-        idm = run.scorer(start.checkpoints["idm"])
-        picker = run.scorer(start.checkpoints["fwm"]) if la.candidates > 1 else None
-        labelled_here, _ = infer_latent_actions(idm, rest, la, phase1.temperature, phase1.top_p,
-                                                cfg.eval.batch_size, cfg.seed + 8000, picker)
-        del idm, picker  # freed before SFT loads the base model
+    if rest:  # the scorers are freed on return, before SFT loads the base model
+        labelled_here, _ = label_pairs(run, run.scorer(start.checkpoints["idm"]), start.checkpoints["fwm"], rest,
+                                       cfg.seed + 8000)
     pairs = labelled_by_phase1 + labelled_here
     write_transitions(run.path(Layout.SELF_TRAINING_PAIRS), pairs)
     data = splits.labelled + pairs
@@ -207,17 +203,27 @@ def _latent_actions(run: SwirlRun, name: str, iteration: int, idm: Scorer, pairs
     Raises:
         RuntimeError: the threshold dropped every latent action.
     """
-    cfg = run.config
-    la, phase1 = cfg.swirl.latent_action, cfg.swirl.phase1
-    picker = run.scorer(fwm) if la.candidates > 1 else None
-    pairs, stats = infer_latent_actions(idm, pairs, la, phase1.temperature, phase1.top_p, cfg.eval.batch_size, seed,
-                                        picker)
+    la = run.config.swirl.latent_action
+    pairs, stats = label_pairs(run, idm, fwm, pairs, seed)
     figures = asdict(stats) | {"gold_mean_words": _mean_words(labelled)}
     write_transitions(run.path(Layout.latent(iteration)), pairs)
     if not pairs:
         raise RuntimeError(f"{name}: every latent action was dropped by the threshold {la.threshold}; "
                            f"lower swirl.latent_action.threshold or use mode 'sample'")
     return pairs, figures
+
+
+def label_pairs(run: SwirlRun, idm: Scorer, fwm: str, pairs: list[Transition], seed: int
+                ) -> tuple[list[Transition], LatentActionStats]:
+    """``pairs`` with latent actions sampled from ``idm`` at Phase I's temperature and top-p
+    (:func:`~swirl_wm.objectives.latent.infer_latent_actions`, ``swirl.latent_action``); with
+    ``candidates`` > 1 the FWM at ``fwm`` (run-relative checkpoint) keeps each pair's best of K by the
+    observed next state's likelihood. Phase I and the self-training phase label their pairs here."""
+    cfg = run.config
+    la, phase1 = cfg.swirl.latent_action, cfg.swirl.phase1
+    picker = run.scorer(fwm) if la.candidates > 1 else None
+    return infer_latent_actions(idm, pairs, la, phase1.temperature, phase1.top_p, cfg.eval.batch_size, seed,
+                                picker)
 
 
 def phase_reward(run: SwirlRun, trained: Role, scorer: Scorer) -> SwirlReward:
