@@ -31,7 +31,7 @@ from typing import Any
 from swirl_wm.files import atomic_write_text
 from swirl_wm.glossary import is_fraction
 from swirl_wm.metrics import summarise
-from swirl_wm.reporting.benchmark import bench_tables, benchmark_tables
+from swirl_wm.reporting.benchmark import bench_tables, benchmark_tables, seed_stats
 from swirl_wm.reporting.study import read_blocks, write_block
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -88,11 +88,22 @@ SIGNIFICANCE = ("Mean ± 95 % CI over seeds; a change is paired by seed, **bold*
 # --- harness results -----------------------------------------------------------------------------------
 
 
-def harness_answer(result: Mapping[str, Any], rows: Mapping[str, str], keys: Mapping[str, str]) -> str:
+def _paired(a: Mapping[str, Any], b: Mapping[str, Any], key: str) -> dict[str, Any] | None:
+    """Row ``a`` minus row ``b`` on ``key``, seed by seed (the harness lists every row's values in the
+    result's seed order), as :func:`~swirl_wm.reporting.benchmark.seed_stats`; None where either lacks it."""
+    va, vb = (r["metrics"].get(key, {}).get("values") for r in (a, b))
+    if not va or not vb or len(va) != len(vb):
+        return None
+    return seed_stats([x - y for x, y in zip(va, vb, strict=True)])
+
+
+def harness_answer(result: Mapping[str, Any], rows: Mapping[str, str], keys: Mapping[str, str],
+                   versus: Sequence[tuple[str, str]] = ()) -> str:
     """The answer of a harness result in one table: each of ``rows`` (label → harness row) with its
-    level per key (label → metric), then each trained row's change over SFT and, where the harness paired
-    them, Phase I's change over the bootstrap on the same pseudo-labels (RL vs SFT on them). Trivial
-    baselines (rows named ``… (trivial)``) in italics."""
+    level per key (label → metric), then each trained row's change over SFT, each ``versus`` pair's
+    change (``(label a, label b)``: a − b paired by seed) and, where the harness paired them, Phase I's
+    change over the bootstrap on the same pseudo-labels (RL vs SFT on them). Trivial baselines (rows named
+    ``… (trivial)``) in italics."""
     by_name = {r["row"]: r for r in result["rows"]}
     present = {label: by_name[name] for label, name in rows.items() if name in by_name}
     body = [[f"*{label}*" if row["row"].endswith("(trivial)") else label]
@@ -103,6 +114,9 @@ def harness_answer(result: Mapping[str, Any], rows: Mapping[str, str], keys: Map
         if row.get("delta_vs_bootstrap"):
             body.append([f"{label} − bootstrap (RL vs SFT on the same pseudo-labels)"]
                         + [change(k, row["delta_vs_bootstrap"].get(k)) for k in keys.values()])
+    for a, b in versus:
+        if a in present and b in present:
+            body.append([f"{a} − {b}"] + [change(k, _paired(present[a], present[b], k)) for k in keys.values()])
     seeds = len(result["seeds"])
     trivial = " Italic rows: trivial baselines (no model)." if any(r["row"].endswith("(trivial)")
                                                                    for r in present.values()) else ""
@@ -465,9 +479,10 @@ def _harness(file: str) -> Callable[[Path, bool], str]:
     return render
 
 
-def _answer(file: str, rows: Mapping[str, str], keys: Mapping[str, str]) -> Callable[[Path, bool], str]:
+def _answer(file: str, rows: Mapping[str, str], keys: Mapping[str, str],
+            versus: Sequence[tuple[str, str]] = ()) -> Callable[[Path, bool], str]:
     return lambda folder, write: harness_answer(_load(folder, [file])[(folder / file).relative_to(ROOT).as_posix()],
-                                                rows, keys)
+                                                rows, keys, versus)
 
 
 SFT_SWIRL = {"SFT": "sft", "SWIRL Phase I": "swirl: iter1/phase1", "SWIRL Phase II": "swirl: iter1/phase2"}

@@ -87,3 +87,18 @@ def test_a_change_says_whether_its_interval_excludes_zero() -> None:
     assert studies.change("fwm/bleu", {"mean": 1.1, "ci95": 1.56}) == "+1.10 ± 1.56, not significant"
     assert studies.change("fwm/bleu", {"mean": 3.85, "ci95": float("nan")}) == "+3.85 (one seed)"
     assert studies.change("idm/bleu", {"mean": 0.0, "ci95": 0.0}) == "0 (unchanged)"
+
+
+def test_an_answer_pairs_two_trained_rows_by_seed() -> None:
+    """``versus``: row a − row b seed by seed; differences 0.1, 0.2, 0.2 → mean 0.1667, sd 0.0577, t(2) 4.303
+    → ± 0.1434."""
+    studies = _studies()
+
+    def row(name: str, values: list[float]) -> dict:
+        return {"row": name, "metrics": {"agent/success_rate": {"values": values, "mean": sum(values) / 3,
+                                                                "ci95": 0.0}}, "delta_vs_sft": {}}
+
+    result = {"seeds": [0, 1, 2], "rows": [row("grpo: rl", [0.4, 0.4, 0.5]), row("paw: rl", [0.5, 0.6, 0.7])]}
+    table = studies.harness_answer(result, {"GRPO": "grpo: rl", "GRPO + PaW": "paw: rl"},
+                                   {"success": "agent/success_rate"}, versus=[("GRPO + PaW", "GRPO")])
+    assert "| GRPO + PaW − GRPO | **+16.7 ± 14.3 pp** |" in table
