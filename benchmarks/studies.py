@@ -31,7 +31,7 @@ from typing import Any
 from swirl_wm.files import atomic_write_text
 from swirl_wm.glossary import is_fraction
 from swirl_wm.metrics import summarise
-from swirl_wm.reporting.benchmark import bench_tables, benchmark_tables, seed_stats
+from swirl_wm.reporting.benchmark import RANDOM_ROW, bench_tables, benchmark_tables, seed_stats
 from swirl_wm.reporting.study import read_blocks, write_block
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -546,6 +546,13 @@ STUDIES: dict[str, list[Table]] = {
             {"success rate": "agent/success_rate", "WM exact match": "wm/exact_match", "WM ROUGE-L": "wm/rouge_l"})),
         Table("paw-textworld-cpu", _harness("paw-textworld-cpu.json")),
         Table("costs", agent_costs),
+        Table("answer-physics-goal", _answer("paw-physics-goal.json", {
+            "random admissible action": RANDOM_ROW, "walkthrough SFT": "sft", "GRPO": "grpo: rl"},
+            {"success (test)": "agent/success_rate", "pos goals": "agent/success_rate/pos",
+             "temp goals": "agent/success_rate/temp", "success (train tasks)": "agent/train_success_rate"})),
+        Table("paw-physics-goal", _harness("paw-physics-goal.json")),
+        Table("paw-physics-goal-lr3e-4", _harness("paw-physics-goal-lr3e-4.json")),
+        Table("paw-physics-goal-pilot", _harness("paw-physics-goal-pilot.json")),
     ],
     "speed": [
         Table("iteration", iteration_table),
