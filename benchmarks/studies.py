@@ -88,11 +88,12 @@ SIGNIFICANCE = ("Mean ± 95 % CI over seeds; a change is paired by seed, **bold*
 # --- harness results -----------------------------------------------------------------------------------
 
 
-def _paired(a: Mapping[str, Any], b: Mapping[str, Any], key: str) -> dict[str, Any] | None:
-    """Row ``a`` minus row ``b`` on ``key``, seed by seed (the harness lists every row's values in the
-    result's seed order), as :func:`~swirl_wm.reporting.benchmark.seed_stats`; None where either lacks it."""
+def _paired(a: Mapping[str, Any], b: Mapping[str, Any], key: str, seeds: int) -> dict[str, Any] | None:
+    """Row ``a`` minus row ``b`` on ``key``, seed by seed (the harness lists a row's values in the result's
+    seed order), as :func:`~swirl_wm.reporting.benchmark.seed_stats`; None unless both rows hold the metric
+    for all ``seeds`` seeds (a shorter list cannot be matched to its seeds)."""
     va, vb = (r["metrics"].get(key, {}).get("values") for r in (a, b))
-    if not va or not vb or len(va) != len(vb):
+    if not va or not vb or not len(va) == len(vb) == seeds:
         return None
     return seed_stats([x - y for x, y in zip(va, vb, strict=True)])
 
@@ -114,10 +115,11 @@ def harness_answer(result: Mapping[str, Any], rows: Mapping[str, str], keys: Map
         if row.get("delta_vs_bootstrap"):
             body.append([f"{label} − bootstrap (RL vs SFT on the same pseudo-labels)"]
                         + [change(k, row["delta_vs_bootstrap"].get(k)) for k in keys.values()])
+    seeds = len(result["seeds"])
     for a, b in versus:
         if a in present and b in present:
-            body.append([f"{a} − {b}"] + [change(k, _paired(present[a], present[b], k)) for k in keys.values()])
-    seeds = len(result["seeds"])
+            body.append([f"{a} − {b}"] + [change(k, _paired(present[a], present[b], k, seeds))
+                                          for k in keys.values()])
     trivial = " Italic rows: trivial baselines (no model)." if any(r["row"].endswith("(trivial)")
                                                                    for r in present.values()) else ""
     return (f"Test split, {seeds} seed{'s' if seeds != 1 else ''}. {SIGNIFICANCE}{trivial}\n\n"
