@@ -116,10 +116,12 @@ def read_predictions(path: Path, limit: int | None = None) -> list[dict[str, Any
     return rows
 
 
-# Settings that change how fast a run goes, what it keeps on disk or whether it may go on, never what it
-# computes: a run may resume with other values (a run refused for a budget that cuts its texts resumes with
-# allow_cut_texts set).
-EXECUTION_ONLY = (("model", "torch_threads"), ("keep_checkpoints",), ("allow_cut_texts",), ("sft", "checkpoint_steps"))
+# Settings that change how fast a run goes, what it keeps on disk, where the folder lies or whether it may go
+# on, never what it computes: a run may resume with other values (a run refused for a budget that cuts its
+# texts resumes with allow_cut_texts set; a folder moved or copied elsewhere resumes there, since the ledger's
+# paths are relative to the folder).
+EXECUTION_ONLY = (("model", "torch_threads"), ("keep_checkpoints",), ("allow_cut_texts",), ("sft", "checkpoint_steps"),
+                  ("output_dir",))
 
 
 def git_commit() -> str:

@@ -128,3 +128,16 @@ def test_a_finished_data_stage_does_not_read_its_file_again(tmp_path: Path) -> N
     _start(config, [])
     (tmp_path / "t.jsonl").unlink()  # a log moved away once its splits are in the run folder
     check_extras(config)  # the resumed run goes on from its splits
+
+
+def test_a_folder_moved_elsewhere_resumes_there(tmp_path: Path) -> None:
+    """The ledger's paths are relative to the folder, so ``output_dir`` is not part of what a stage computed."""
+    import shutil
+
+    run = _start(load_config(_config(tmp_path)), [])
+    run.ledger.record("sft", {"fwm": "checkpoints/sft/fwm"})
+    shutil.move(tmp_path / "run", tmp_path / "moved")
+    messages: list[str] = []
+    moved = _start(load_config(_config(tmp_path)).model_copy(update={"output_dir": tmp_path / "moved"}), messages)
+    assert "[skip] data (done in an earlier run)" in messages and moved.ledger.done("sft")
+    assert load_config(moved.path(Layout.CONFIG)).output_dir == tmp_path / "moved"
